@@ -66,6 +66,11 @@ export interface PutOptions {
   maxSize?: number;
   /** Only create: when the key exists, reject with PreconditionFailed (If-None-Match: *). */
   ifNoneMatch?: boolean;
+  /**
+   * Called once after the body has ended and been checked, just before the commit; its entries
+   * are merged into meta.system (checksums that are only known once a trailer has arrived).
+   */
+  systemAtEnd?: () => Record<string, string>;
 }
 
 export interface ListOptions {

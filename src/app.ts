@@ -1,0 +1,48 @@
+/**
+ * @module app
+ * Composition root: builds the storage driver, services and the HTTP server from a Config.
+ */
+import pino from 'pino';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { keyStore, loadCredentials } from './credentials.js';
+import type { Credentials } from './credentials.js';
+import { listen } from './http/server.js';
+import { ObjectService } from './service/objects.js';
+import { openFsDriver } from './storage/fs/index.js';
+import type { StorageDriver } from './storage/driver.js';
+
+export interface App {
+  url: string;
+  port: number;
+  credentials: Credentials;
+  driver: StorageDriver;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+export function makeLogger(config: Pick<Config, 'logFormat' | 'logLevel'>): Logger {
+  if (config.logFormat === 'pretty') {
+    return pino({ level: config.logLevel, transport: { target: 'pino-pretty', options: { colorize: true } } });
+  }
+  return pino({ level: config.logLevel });
+}
+
+export async function startApp(config: Readonly<Config>, log: Logger = makeLogger(config)): Promise<App> {
+  const credentials = loadCredentials(config.dataDir, config);
+  const driver = await openFsDriver({ dir: config.dataDir, minPartSize: config.minPartSize });
+  const objects = new ObjectService(driver, { maxObjectSize: config.maxObjectSize });
+  const running = await listen({ config, driver, objects, keys: keyStore(credentials), log, ownerId: credentials.accessKeyId });
+  const host = running.address.family === 'IPv6' ? `[${running.address.address}]` : running.address.address;
+  return {
+    url: `http://${host}:${running.address.port}`,
+    port: running.address.port,
+    credentials,
+    driver,
+    log,
+    async close() {
+      await running.close();
+      await driver.close();
+    },
+  };
+}

@@ -1,0 +1,15 @@
+/**
+ * @module cli
+ * The `osprey` command line (commander). Each subcommand lives in its own module.
+ */
+import { Command } from 'commander';
+import { serveCommand } from './serve.js';
+
+export const VERSION = '0.1.0';
+
+export async function runCli(argv: string[]): Promise<void> {
+  const program = new Command();
+  program.name('osprey').description('S3-compatible object store with back-to-origin mirroring and redirection').version(VERSION);
+  program.addCommand(serveCommand());
+  await program.parseAsync(argv);
+}

@@ -1,0 +1,60 @@
+/**
+ * @module cli/serve
+ * `osprey serve`: flags > env > config file > defaults, then start the server.
+ * Invalid configuration: one line naming the setting, exit code 2.
+ */
+import { Command } from 'commander';
+import { startApp } from '../app.js';
+import type { RawSettings } from '../config.js';
+import { buildConfig, ConfigError, envSettings, readConfigFile } from '../config.js';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('start the Osprey server')
+    .option('--address <host:port>', 'address to listen on (default 127.0.0.1:9000)')
+    .option('--data <dir>', 'data directory of the embedded store (default ./data)')
+    .option('--domain <domain>', 'base domain for virtual-hosted-style requests (repeatable)', collect)
+    .option('--bind-domain <host=bucket>', 'serve a bucket at its own host name (repeatable)', collect)
+    .option('--region <region>', 'region reported to clients (default us-east-1)')
+    .option('--max-routing-rules <n>', 'routing rules allowed per bucket (default 5)')
+    .option('--max-object-size <bytes>', 'largest object accepted')
+    .option('--log-format <format>', 'json or pretty')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .option('--config <file>', 'config file (.toml, or JSON)')
+    .action(async (opts: Record<string, string | string[] | undefined>) => {
+      let app;
+      try {
+        const file: RawSettings = typeof opts.config === 'string' ? readConfigFile(opts.config) : {};
+        const flags: RawSettings = {
+          address: opts.address, dataDir: opts.data, domains: opts.domain, bindDomains: opts.bindDomain, region: opts.region,
+          maxRoutingRules: opts.maxRoutingRules, maxObjectSize: opts.maxObjectSize, logFormat: opts.logFormat, logLevel: opts.logLevel,
+        };
+        const config = buildConfig(file, envSettings(process.env), flags);
+        app = await startApp(config);
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          process.stderr.write(`osprey: ${err.message}\n`);
+          process.exit(2);
+        }
+        const code = (err as { code?: string }).code;
+        if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+          process.stderr.write(`osprey: invalid setting 'address': ${(err as Error).message}\n`);
+          process.exit(2);
+        }
+        throw err;
+      }
+      const { credentials } = app;
+      process.stdout.write(
+        `Osprey is listening on ${app.url}\n` +
+          `  access key id:     ${credentials.accessKeyId}\n` +
+          `  secret access key: ${credentials.secretAccessKey}${credentials.generated ? '   (generated and saved in the data dir)' : ''}\n`,
+      );
+      const stop = () => {
+        void app.close().then(() => process.exit(0));
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+}

@@ -1,0 +1,194 @@
+/**
+ * @module config
+ * defaults < config file (TOML or JSON) < environment < flags -> one validated, frozen Config.
+ * Invalid settings raise ConfigError naming the setting; the CLI prints it on one line, exit 2.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+
+export interface Config {
+  /** host and port to listen on */
+  host: string;
+  port: number;
+  /** data directory of the embedded store */
+  dataDir: string;
+  /** base domains for virtual-hosted-style requests: bucket.DOMAIN */
+  domains: string[];
+  /** host name -> bucket (OSS-style custom domain binding) */
+  bindDomains: Record<string, string>;
+  /** credentials; undefined -> generated and kept in the data dir */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  region: string;
+  logFormat: 'json' | 'pretty';
+  logLevel: string;
+  /** routing rules allowed per bucket (spec: 5 by default) */
+  maxRoutingRules: number;
+  /** largest object accepted, bytes */
+  maxObjectSize: number;
+  /** smallest multipart part except the last, bytes */
+  minPartSize: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly setting: string, message: string) {
+    super(`invalid setting '${setting}': ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const DEFAULTS: Config = {
+  host: '127.0.0.1',
+  port: 9000,
+  dataDir: './data',
+  domains: [],
+  bindDomains: {},
+  region: 'us-east-1',
+  logFormat: 'json',
+  logLevel: 'info',
+  maxRoutingRules: 5,
+  maxObjectSize: 5 * 1024 ** 4,
+  minPartSize: 5 * 1024 * 1024,
+};
+
+/** Raw settings as they come from a file, env or flags: each layer may set any subset. */
+export type RawSettings = Partial<Record<keyof Config | 'address', unknown>>;
+
+const KEYS: readonly (keyof Config | 'address')[] = [
+  'host', 'port', 'address', 'dataDir', 'domains', 'bindDomains', 'accessKeyId', 'secretAccessKey', 'region',
+  'logFormat', 'logLevel', 'maxRoutingRules', 'maxObjectSize', 'minPartSize',
+];
+
+/** Read a config file: `.toml` as TOML, anything else as JSON. Keys as in Config (camelCase) or kebab-case. */
+export function readConfigFile(file: string): RawSettings {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('config', `cannot read ${file}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = file.endsWith('.toml') ? parseToml(text) : JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError('config', `cannot parse ${file}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError('config', `${file} must hold a table/object of settings`);
+  }
+  const out: RawSettings = {};
+  for (const [k, v] of Object.entries(parsed)) {
+    const key = k.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase()) as keyof RawSettings;
+    if (!KEYS.includes(key)) throw new ConfigError(k, `unknown setting in ${file}`);
+    out[key] = v;
+  }
+  return out;
+}
+
+export function envSettings(env: NodeJS.ProcessEnv): RawSettings {
+  const out: RawSettings = {};
+  if (env.OSPREY_ACCESS_KEY_ID) out.accessKeyId = env.OSPREY_ACCESS_KEY_ID;
+  if (env.OSPREY_SECRET_ACCESS_KEY) out.secretAccessKey = env.OSPREY_SECRET_ACCESS_KEY;
+  if (env.OSPREY_ADDRESS) out.address = env.OSPREY_ADDRESS;
+  if (env.OSPREY_DATA) out.dataDir = env.OSPREY_DATA;
+  if (env.OSPREY_DOMAIN) out.domains = env.OSPREY_DOMAIN.split(',').filter(Boolean);
+  if (env.OSPREY_REGION) out.region = env.OSPREY_REGION;
+  if (env.OSPREY_LOG_FORMAT) out.logFormat = env.OSPREY_LOG_FORMAT;
+  if (env.OSPREY_LOG_LEVEL) out.logLevel = env.OSPREY_LOG_LEVEL;
+  if (env.OSPREY_MAX_ROUTING_RULES) out.maxRoutingRules = env.OSPREY_MAX_ROUTING_RULES;
+  return out;
+}
+
+/** Merge layers (later wins) and validate. */
+export function buildConfig(...layers: RawSettings[]): Readonly<Config> {
+  const merged: RawSettings = {};
+  for (const layer of layers) {
+    for (const [k, v] of Object.entries(layer)) if (v !== undefined) merged[k as keyof RawSettings] = v;
+  }
+  const c: Config = { ...DEFAULTS, domains: [], bindDomains: {} };
+  if (merged.address !== undefined) {
+    const { host, port } = parseAddress(str('address', merged.address));
+    c.host = host;
+    c.port = port;
+  }
+  if (merged.host !== undefined) c.host = str('host', merged.host);
+  if (merged.port !== undefined) c.port = int('port', merged.port, 0, 65535);
+  if (merged.dataDir !== undefined) c.dataDir = str('dataDir', merged.dataDir);
+  c.dataDir = path.resolve(c.dataDir);
+  if (merged.domains !== undefined) c.domains = strList('domains', merged.domains).map((d) => d.toLowerCase());
+  for (const d of c.domains) {
+    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(d)) throw new ConfigError('domain', `'${d}' is not a host name`);
+  }
+  if (merged.bindDomains !== undefined) c.bindDomains = bindings(merged.bindDomains);
+  if (merged.accessKeyId !== undefined) c.accessKeyId = str('accessKeyId', merged.accessKeyId);
+  if (merged.secretAccessKey !== undefined) c.secretAccessKey = str('secretAccessKey', merged.secretAccessKey);
+  if ((c.accessKeyId === undefined) !== (c.secretAccessKey === undefined)) {
+    throw new ConfigError(c.accessKeyId === undefined ? 'accessKeyId' : 'secretAccessKey', 'access key id and secret must be set together');
+  }
+  if (c.accessKeyId !== undefined && !/^[A-Za-z0-9_.-]{3,128}$/.test(c.accessKeyId)) {
+    throw new ConfigError('accessKeyId', 'must be 3-128 characters of letters, digits, _ . -');
+  }
+  if (c.secretAccessKey !== undefined && c.secretAccessKey.length < 8) throw new ConfigError('secretAccessKey', 'must be at least 8 characters');
+  if (merged.region !== undefined) c.region = str('region', merged.region);
+  if (merged.logFormat !== undefined) {
+    const f = str('logFormat', merged.logFormat);
+    if (f !== 'json' && f !== 'pretty') throw new ConfigError('logFormat', `must be json or pretty, not '${f}'`);
+    c.logFormat = f;
+  }
+  if (merged.logLevel !== undefined) {
+    const l = str('logLevel', merged.logLevel);
+    if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(l)) throw new ConfigError('logLevel', `unknown level '${l}'`);
+    c.logLevel = l;
+  }
+  if (merged.maxRoutingRules !== undefined) c.maxRoutingRules = int('maxRoutingRules', merged.maxRoutingRules, 1, 50);
+  if (merged.maxObjectSize !== undefined) c.maxObjectSize = int('maxObjectSize', merged.maxObjectSize, 1, Number.MAX_SAFE_INTEGER);
+  if (merged.minPartSize !== undefined) c.minPartSize = int('minPartSize', merged.minPartSize, 1, 5 * 1024 ** 3);
+  return Object.freeze(c);
+}
+
+export function parseAddress(s: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(s);
+  if (!m) throw new ConfigError('address', `'${s}' is not HOST:PORT`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new ConfigError('address', `port ${port} is out of range`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+function str(name: string, v: unknown): string {
+  if (typeof v !== 'string' || v === '') throw new ConfigError(name, 'must be a non-empty string');
+  return v;
+}
+
+function int(name: string, v: unknown, min: number, max: number): number {
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, not '${String(v)}'`);
+  }
+  return n;
+}
+
+function strList(name: string, v: unknown): string[] {
+  const list = typeof v === 'string' ? [v] : v;
+  if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' && x !== '')) throw new ConfigError(name, 'must be a list of strings');
+  return list as string[];
+}
+
+/** `host=bucket` strings (flags) or a { host: bucket } table (file). */
+function bindings(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  const entries: [string, unknown][] =
+    typeof v === 'string' || Array.isArray(v)
+      ? strList('bindDomain', v).map((s) => {
+          const i = s.indexOf('=');
+          if (i <= 0) throw new ConfigError('bindDomain', `'${s}' is not HOST=BUCKET`);
+          return [s.slice(0, i), s.slice(i + 1)];
+        })
+      : v !== null && typeof v === 'object'
+        ? Object.entries(v)
+        : [];
+  for (const [host, bucket] of entries) {
+    out[host.toLowerCase()] = str(`bindDomain ${host}`, bucket);
+  }
+  return out;
+}

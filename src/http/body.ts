@@ -1,0 +1,77 @@
+/**
+ * @module http/body
+ * Request bodies: the verified byte stream (aws-chunked decoded, payload hash and checksums
+ * checked while streaming), its declared length, Content-MD5, and the metadata carried in headers.
+ */
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream';
+import { bodyVerifier, decodedLength } from '../auth/verify.js';
+import { S3Error } from '../errors.js';
+import type { ObjectMeta } from '../storage/driver.js';
+import type { Ctx } from './context.js';
+import { header } from './context.js';
+import { STORED_HEADER_NAMES } from './respond.js';
+
+export interface RequestBody {
+  body: Readable;
+  /** decoded length when the client declared one */
+  size?: number;
+  contentMd5?: Buffer;
+  /** verified checksum headers to store, available once the body has ended */
+  checksums(): Record<string, string>;
+}
+
+export function requestBody(ctx: Ctx): RequestBody {
+  const { req } = ctx;
+  const auth = ctx.auth;
+  if (!auth) throw new Error('requestBody before auth');
+  const size = decodedLength(req.headers);
+  if (size === undefined && req.headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength');
+  const md5 = header(ctx, 'content-md5');
+  let contentMd5: Buffer | undefined;
+  if (md5 !== undefined) {
+    contentMd5 = Buffer.from(md5, 'base64');
+    if (contentMd5.length !== 16 || contentMd5.toString('base64') !== md5.trim()) throw new S3Error('InvalidDigest');
+  }
+  req.on('data', (chunk: Buffer) => {
+    ctx.bytesIn += chunk.length;
+  });
+  const verifier = bodyVerifier(auth, req.headers);
+  let body: Readable = req;
+  if (verifier.transforms.length > 0) {
+    // pipeline() returns the last stream and propagates any error (a checksum mismatch, a client
+    // that went away) to it, so the storage driver consuming it sees the failure and stores nothing.
+    body = pipeline([req, ...verifier.transforms], () => {}) as unknown as Readable;
+  }
+  return { body, ...(size !== undefined && { size }), ...(contentMd5 && { contentMd5 }), checksums: verifier.checksums };
+}
+
+const MAX_USER_META = 2048;
+
+/** Stored headers and user metadata from a PUT/POST/COPY(REPLACE) request. */
+export function metaFromHeaders(ctx: Ctx): ObjectMeta {
+  const meta: ObjectMeta = { headers: {}, userMeta: {}, system: {} };
+  let metaBytes = 0;
+  for (const [rawName, rawValue] of Object.entries(ctx.req.headers)) {
+    const name = rawName.toLowerCase();
+    const value = Array.isArray(rawValue) ? rawValue.join(',') : rawValue;
+    if (value === undefined) continue;
+    if (STORED_HEADER_NAMES.includes(name)) {
+      if (name === 'content-encoding') {
+        // aws-chunked is transport framing, not a property of the object.
+        const rest = value.split(',').map((s) => s.trim()).filter((s) => s && s !== 'aws-chunked');
+        if (rest.length > 0) meta.headers[name] = rest.join(',');
+      } else {
+        meta.headers[name] = value;
+      }
+    } else if (name.startsWith('x-amz-meta-') || name.startsWith('x-oss-meta-')) {
+      const key = name.slice(11);
+      meta.userMeta[key] = value;
+      metaBytes += key.length + Buffer.byteLength(value);
+    }
+  }
+  if (metaBytes > MAX_USER_META) {
+    throw new S3Error('InvalidArgument', { message: `Your metadata headers exceed the maximum allowed metadata size of ${MAX_USER_META} bytes.` });
+  }
+  return meta;
+}

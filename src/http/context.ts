@@ -1,0 +1,27 @@
+/**
+ * @module http/context
+ * The per-request bundle handed from the server to the handlers.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AuthResult } from '../auth/types.js';
+import type { Endpoint } from './route.js';
+
+export interface Ctx {
+  req: IncomingMessage;
+  res: ServerResponse;
+  reqId: string;
+  /** process.hrtime.bigint() at arrival */
+  started: bigint;
+  endpoint?: Endpoint;
+  auth?: AuthResult;
+  /** which error/header dialect to answer in */
+  dialect: 's3' | 'oss';
+  /** bytes of body received / sent, for the access log */
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export function header(ctx: Ctx, name: string): string | undefined {
+  const v = ctx.req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

@@ -1,0 +1,19 @@
+/**
+ * @module http/deps
+ * What the composition root hands to the HTTP layer.
+ */
+import type { Logger } from 'pino';
+import type { KeyStore } from '../auth/types.js';
+import type { Config } from '../config.js';
+import type { ObjectService } from '../service/objects.js';
+import type { StorageDriver } from '../storage/driver.js';
+
+export interface Deps {
+  config: Readonly<Config>;
+  driver: StorageDriver;
+  objects: ObjectService;
+  keys: KeyStore;
+  log: Logger;
+  /** the owner shown in ACL and list responses */
+  ownerId: string;
+}

@@ -1,0 +1,108 @@
+/**
+ * @module http/handlers/object
+ * GetObject, HeadObject, PutObject, CopyObject, DeleteObject.
+ */
+import { S3Error } from '../../errors.js';
+import { decodePathPart, validateBucketName, validateObjectKey } from '../../service/names.js';
+import type { Ctx } from '../context.js';
+import { header } from '../context.js';
+import type { Deps } from '../deps.js';
+import { metaFromHeaders, requestBody } from '../body.js';
+import { checkConditions, httpDate, objectHeaders, parseRange, sendEmpty, sendStream, sendXml } from '../respond.js';
+
+function target(ctx: Ctx): { bucket: string; key: string; query: Map<string, string> } {
+  const ep = ctx.endpoint;
+  if (!ep?.bucket || ep.key === undefined) throw new Error('object handler without bucket/key');
+  return { bucket: ep.bucket, key: ep.key, query: ep.query };
+}
+
+export async function getObject(ctx: Ctx, deps: Deps): Promise<void> {
+  const { bucket, key, query } = target(ctx);
+  const info = await deps.objects.head(bucket, key);
+  checkConditions(ctx, info);
+  const range = parseRange(header(ctx, 'range'), info.size);
+  const { info: opened, body } = await deps.objects.open(bucket, key, range);
+  // The object may have been replaced between head and open: answer with what was opened.
+  const headers = objectHeaders(ctx, opened, query);
+  if (range) {
+    const r = parseRange(header(ctx, 'range'), opened.size) ?? range;
+    headers['Content-Range'] = `bytes ${r.start}-${r.end}/${opened.size}`;
+    await sendStream(ctx, 206, headers, body, r.end - r.start + 1);
+  } else {
+    await sendStream(ctx, 200, headers, body, opened.size);
+  }
+}
+
+export async function headObject(ctx: Ctx, deps: Deps): Promise<void> {
+  const { bucket, key, query } = target(ctx);
+  const info = await deps.objects.head(bucket, key);
+  checkConditions(ctx, info);
+  const headers = objectHeaders(ctx, info, query);
+  const range = parseRange(header(ctx, 'range'), info.size);
+  if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${info.size}`;
+  headers['Content-Length'] = String(range ? range.end - range.start + 1 : info.size);
+  sendEmpty(ctx, range ? 206 : 200, headers);
+}
+
+export async function putObject(ctx: Ctx, deps: Deps): Promise<void> {
+  const { bucket, key } = target(ctx);
+  const meta = metaFromHeaders(ctx);
+  const ifNoneMatch = header(ctx, 'if-none-match');
+  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
+    throw new S3Error('NotImplemented', { message: 'Only If-None-Match: * is supported on PutObject.' });
+  }
+  const b = requestBody(ctx);
+  const info = await deps.objects.put(bucket, key, b.body, {
+    meta,
+    ...(b.size !== undefined && { size: b.size }),
+    ...(b.contentMd5 && { contentMd5: b.contentMd5 }),
+    ...(ifNoneMatch !== undefined && { ifNoneMatch: true }),
+    systemAtEnd: b.checksums,
+  });
+  sendEmpty(ctx, 200, { ETag: `"${info.etag}"`, ...checksumHeaders(info.meta.system) });
+}
+
+function checksumHeaders(system: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(system).filter(([k]) => k.startsWith('x-amz-checksum-')));
+}
+
+export async function copyObject(ctx: Ctx, deps: Deps): Promise<void> {
+  const { bucket, key } = target(ctx);
+  const raw = header(ctx, 'x-amz-copy-source') ?? header(ctx, 'x-oss-copy-source') ?? '';
+  const src = parseCopySource(raw);
+  const directive = (header(ctx, 'x-amz-metadata-directive') ?? header(ctx, 'x-oss-metadata-directive') ?? 'COPY').toUpperCase();
+  if (directive !== 'COPY' && directive !== 'REPLACE') {
+    throw new S3Error('InvalidArgument', { message: `Unknown metadata directive '${directive}': use COPY or REPLACE.` });
+  }
+  const replace = directive === 'REPLACE' ? metaFromHeaders(ctx) : undefined;
+  const prefix = header(ctx, 'x-amz-copy-source-if-match') !== undefined || header(ctx, 'x-amz-copy-source-if-none-match') !== undefined ||
+    header(ctx, 'x-amz-copy-source-if-modified-since') !== undefined || header(ctx, 'x-amz-copy-source-if-unmodified-since') !== undefined
+    ? 'x-amz-copy-source-' : undefined;
+  const info = await deps.objects.copy(src, { bucket, key }, replace, (srcInfo) => {
+    if (prefix) checkConditions(ctx, srcInfo, prefix);
+  });
+  sendXml(ctx, 200, { CopyObjectResult: { LastModified: info.lastModified.toISOString(), ETag: `"${info.etag}"` } });
+}
+
+/** `x-amz-copy-source: /bucket/key` or `bucket/key`, URL-encoded, optionally `?versionId=`. */
+export function parseCopySource(raw: string): { bucket: string; key: string } {
+  const q = raw.indexOf('?');
+  const path = (q < 0 ? raw : raw.slice(0, q)).replace(/^\//, '');
+  const slash = path.indexOf('/');
+  if (slash <= 0 || slash === path.length - 1) {
+    throw new S3Error('InvalidArgument', { message: 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey.' });
+  }
+  const bucket = decodePathPart(path.slice(0, slash));
+  const key = decodePathPart(path.slice(slash + 1));
+  validateBucketName(bucket);
+  validateObjectKey(key);
+  return { bucket, key };
+}
+
+export async function deleteObject(ctx: Ctx, deps: Deps): Promise<void> {
+  const { bucket, key } = target(ctx);
+  await deps.objects.delete(bucket, key);
+  sendEmpty(ctx, 204);
+}
+
+export { httpDate };

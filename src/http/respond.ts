@@ -1,0 +1,227 @@
+/**
+ * @module http/respond
+ * The only place that writes responses: common headers, XML bodies, S3/OSS-shaped errors,
+ * object headers, Range and conditional-request evaluation, streamed bodies. Helpers elsewhere
+ * return values; only this module writes (STYLE §5, "answering twice").
+ */
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { S3Error } from '../errors.js';
+import type { ByteRange, ObjectInfo } from '../storage/driver.js';
+import type { Ctx } from './context.js';
+import { header } from './context.js';
+import { buildXml } from './xml.js';
+
+export const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
+
+function commonHeaders(ctx: Ctx): void {
+  const res = ctx.res;
+  res.setHeader('Server', 'Osprey');
+  res.setHeader('x-amz-request-id', ctx.reqId);
+  res.setHeader('x-amz-id-2', ctx.reqId);
+  if (ctx.dialect === 'oss') res.setHeader('x-oss-request-id', ctx.reqId);
+}
+
+export function sendEmpty(ctx: Ctx, status: number, headers: Record<string, string> = {}): void {
+  commonHeaders(ctx);
+  for (const [k, v] of Object.entries(headers)) ctx.res.setHeader(k, v);
+  ctx.res.statusCode = status;
+  if (status !== 204 && status !== 304 && !ctx.res.hasHeader('content-length')) ctx.res.setHeader('Content-Length', '0');
+  ctx.res.end();
+}
+
+/** `doc` is `{ RootElement: {...} }`; the S3 namespace is added to the root element. */
+export function sendXml(ctx: Ctx, status: number, doc: Record<string, unknown>, headers: Record<string, string> = {}, ns = true): void {
+  const [root] = Object.keys(doc);
+  const body =
+    root !== undefined && ns && ctx.dialect === 's3'
+      ? buildXml({ [root]: { '@_xmlns': S3_NS, ...(doc[root] as Record<string, unknown>) } })
+      : buildXml(doc);
+  sendBody(ctx, status, 'application/xml', body, headers);
+}
+
+export function sendBody(ctx: Ctx, status: number, contentType: string, body: string | Buffer, headers: Record<string, string> = {}): void {
+  commonHeaders(ctx);
+  const buf = typeof body === 'string' ? Buffer.from(body) : body;
+  ctx.res.statusCode = status;
+  ctx.res.setHeader('Content-Type', contentType);
+  ctx.res.setHeader('Content-Length', String(buf.length));
+  for (const [k, v] of Object.entries(headers)) ctx.res.setHeader(k, v);
+  ctx.bytesOut += buf.length;
+  ctx.res.end(ctx.req.method === 'HEAD' ? undefined : buf);
+}
+
+/** Error document in the request's dialect (spec ERR-01, ERR-02, ERR-04). */
+export function sendError(ctx: Ctx, err: S3Error): void {
+  const res = ctx.res;
+  if (res.headersSent) {
+    // Too late for a clean answer: a truncated body must never look complete.
+    res.destroy(err);
+    return;
+  }
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  const fields: Record<string, string> = { Code: err.code, Message: err.message };
+  if (err.detail.key !== undefined) fields.Key = err.detail.key;
+  if (err.detail.bucket !== undefined) fields.BucketName = err.detail.bucket;
+  Object.assign(fields, err.detail.fields ?? {});
+  if (ctx.dialect === 's3') fields.Resource = resourceOf(ctx);
+  fields.RequestId = ctx.reqId;
+  fields.HostId = ctx.dialect === 'oss' ? (header(ctx, 'host') ?? 'osprey') : ctx.reqId;
+  if (ctx.dialect === 'oss') fields.EC = err.ec;
+  const xml = buildXml({ Error: fields });
+  const headers: Record<string, string> = { ...(err.detail.headers ?? {}) };
+  if (ctx.dialect === 'oss') {
+    headers['x-oss-ec'] = err.ec;
+    if (ctx.req.method === 'HEAD') headers['x-oss-err'] = Buffer.from(xml).toString('base64');
+  }
+  if (err.status === 304) {
+    sendEmpty(ctx, 304, headers);
+    return;
+  }
+  if (ctx.req.method === 'HEAD') {
+    commonHeaders(ctx);
+    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+    res.statusCode = err.status;
+    res.end();
+    return;
+  }
+  sendBody(ctx, err.status, 'application/xml', xml, headers);
+}
+
+function resourceOf(ctx: Ctx): string {
+  const url = ctx.req.url ?? '/';
+  const i = url.indexOf('?');
+  return i < 0 ? url : url.slice(0, i);
+}
+
+export function httpDate(d: Date): string {
+  return d.toUTCString();
+}
+
+const STORED_HEADERS: Record<string, string> = {
+  'content-type': 'Content-Type',
+  'content-encoding': 'Content-Encoding',
+  'content-disposition': 'Content-Disposition',
+  'cache-control': 'Cache-Control',
+  expires: 'Expires',
+  'content-language': 'Content-Language',
+};
+export const STORED_HEADER_NAMES = Object.keys(STORED_HEADERS);
+
+const OVERRIDES: Record<string, string> = {
+  'response-content-type': 'Content-Type',
+  'response-content-language': 'Content-Language',
+  'response-expires': 'Expires',
+  'response-cache-control': 'Cache-Control',
+  'response-content-disposition': 'Content-Disposition',
+  'response-content-encoding': 'Content-Encoding',
+};
+
+/** Headers describing a stored object (GET/HEAD), with response-* query overrides applied. */
+export function objectHeaders(ctx: Ctx, info: ObjectInfo, query: Map<string, string>): Record<string, string> {
+  const h: Record<string, string> = {
+    ETag: `"${info.etag}"`,
+    'Last-Modified': httpDate(info.lastModified),
+    'Accept-Ranges': 'bytes',
+  };
+  for (const [name, canonical] of Object.entries(STORED_HEADERS)) {
+    const v = info.meta.headers[name];
+    if (v !== undefined) h[canonical] = v;
+  }
+  if (h['Content-Type'] === undefined) h['Content-Type'] = 'binary/octet-stream';
+  const metaPrefix = ctx.dialect === 'oss' ? 'x-oss-meta-' : 'x-amz-meta-';
+  for (const [k, v] of Object.entries(info.meta.userMeta)) h[metaPrefix + k] = v;
+  for (const [k, v] of Object.entries(info.meta.system)) {
+    if (k.startsWith('x-amz-checksum-') && header(ctx, 'x-amz-checksum-mode')?.toUpperCase() !== 'ENABLED') continue;
+    h[k] = v;
+  }
+  for (const [param, canonical] of Object.entries(OVERRIDES)) {
+    const v = query.get(param);
+    if (v !== undefined) h[canonical] = v;
+  }
+  return h;
+}
+
+/**
+ * Parse a single `Range: bytes=…` header against the object size.
+ * Returns undefined for no Range (or a syntax that RFC 9110 says to ignore, such as several
+ * ranges or another unit); throws InvalidRange (416) when it cannot be satisfied.
+ */
+export function parseRange(value: string | undefined, size: number): ByteRange | undefined {
+  if (value === undefined) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(value.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  const unsatisfiable = () =>
+    new S3Error('InvalidRange', { fields: { RangeRequested: value, ActualObjectSize: String(size) }, headers: { 'Content-Range': `bytes */${size}` } });
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0 || size === 0) throw unsatisfiable();
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (start >= size || (m[2] !== '' && Number(m[2]) < start)) throw unsatisfiable();
+  return { start, end };
+}
+
+function etagMatches(list: string, etag: string): boolean {
+  return list.split(',').some((t) => {
+    const s = t.trim().replace(/^W\//, '');
+    return s === '*' || s.replace(/^"|"$/g, '') === etag;
+  });
+}
+
+function parseDate(v: string | undefined): Date | undefined {
+  if (v === undefined) return undefined;
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+/**
+ * Conditional GET/HEAD per RFC 9110 §13.2.2 and S3: If-Match (412) takes precedence over
+ * If-Unmodified-Since; If-None-Match (304) over If-Modified-Since.
+ */
+export function checkConditions(ctx: Ctx, info: ObjectInfo, prefix = ''): void {
+  const get = (n: string) => header(ctx, prefix + n);
+  const lastModified = Math.floor(info.lastModified.getTime() / 1000);
+  const ifMatch = get('if-match');
+  const ifNoneMatch = get('if-none-match');
+  if (ifMatch !== undefined) {
+    if (!etagMatches(ifMatch, info.etag)) throw new S3Error('PreconditionFailed', { fields: { Condition: 'If-Match' } });
+  } else {
+    const ius = parseDate(get('if-unmodified-since'));
+    if (ius && lastModified > Math.floor(ius.getTime() / 1000)) {
+      throw new S3Error('PreconditionFailed', { fields: { Condition: 'If-Unmodified-Since' } });
+    }
+  }
+  const notModified = () => new S3Error('NotModified', { headers: { ETag: `"${info.etag}"`, 'Last-Modified': httpDate(info.lastModified) } });
+  if (ifNoneMatch !== undefined) {
+    if (etagMatches(ifNoneMatch, info.etag)) {
+      if (prefix) throw new S3Error('PreconditionFailed', { fields: { Condition: 'If-None-Match' } });
+      throw notModified();
+    }
+  } else {
+    const ims = parseDate(get('if-modified-since'));
+    if (ims && lastModified <= Math.floor(ims.getTime() / 1000)) {
+      if (prefix) throw new S3Error('PreconditionFailed', { fields: { Condition: 'If-Modified-Since' } });
+      throw notModified();
+    }
+  }
+}
+
+/** Stream an object body. On a failure after the headers went out, the socket is destroyed. */
+export async function sendStream(ctx: Ctx, status: number, headers: Record<string, string>, body: Readable, length: number): Promise<void> {
+  commonHeaders(ctx);
+  ctx.res.statusCode = status;
+  for (const [k, v] of Object.entries(headers)) ctx.res.setHeader(k, v);
+  ctx.res.setHeader('Content-Length', String(length));
+  if (ctx.req.method === 'HEAD') {
+    body.destroy();
+    ctx.res.end();
+    return;
+  }
+  body.on('data', (chunk: Buffer) => {
+    ctx.bytesOut += chunk.length;
+  });
+  await pipeline(body, ctx.res);
+}

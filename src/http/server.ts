@@ -1,0 +1,156 @@
+/**
+ * @module http/server
+ * node:http listener and the one request pipeline (STYLE §2.5):
+ * route -> verify signature -> resolve bucket ACL -> check scope -> dispatch -> access log.
+ * Errors end here: S3Error goes to the client in its dialect; anything else is logged with the
+ * request id and answered as InternalError.
+ */
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { verifyRequest } from '../auth/verify.js';
+import { S3Error, toS3Error } from '../errors.js';
+import type { Ctx } from './context.js';
+import { header } from './context.js';
+import type { Deps } from './deps.js';
+import { handleAdmin } from './handlers/admin.js';
+import * as bucket from './handlers/bucket.js';
+import * as list from './handlers/list.js';
+import * as multipart from './handlers/multipart.js';
+import * as object from './handlers/object.js';
+import { sendError } from './respond.js';
+import type { Op } from './route.js';
+import { refineOp, route } from './route.js';
+
+type Handler = (ctx: Ctx, deps: Deps) => Promise<void>;
+
+const notYet: Handler = async () => {
+  throw new S3Error('NotImplemented');
+};
+
+export const HANDLERS: Record<Op, Handler> = {
+  ListBuckets: bucket.listBuckets,
+  CreateBucket: bucket.createBucket,
+  HeadBucket: bucket.headBucket,
+  DeleteBucket: bucket.deleteBucket,
+  GetBucketLocation: bucket.getBucketLocation,
+  GetBucketAcl: bucket.getBucketAcl,
+  PutBucketAcl: bucket.putBucketAcl,
+  ListObjects: list.listObjects,
+  ListObjectsV2: list.listObjectsV2,
+  ListMultipartUploads: multipart.listMultipartUploads,
+  DeleteObjects: bucket.deleteObjects,
+  GetBucketWebsite: notYet,
+  PutBucketWebsite: notYet,
+  DeleteBucketWebsite: notYet,
+  GetObject: object.getObject,
+  HeadObject: object.headObject,
+  PutObject: object.putObject,
+  CopyObject: object.copyObject,
+  DeleteObject: object.deleteObject,
+  CreateMultipartUpload: multipart.createMultipartUpload,
+  UploadPart: multipart.uploadPart,
+  CompleteMultipartUpload: multipart.completeMultipartUpload,
+  AbortMultipartUpload: multipart.abortMultipartUpload,
+  ListParts: multipart.listParts,
+  Admin: handleAdmin,
+};
+
+function newRequestId(): string {
+  return randomBytes(12).toString('hex').toUpperCase();
+}
+
+async function authorize(ctx: Ctx, deps: Deps): Promise<void> {
+  const ep = ctx.endpoint;
+  const auth = ctx.auth;
+  if (!ep || !auth) throw new Error('authorize before route/auth');
+  if (auth.principal.kind === 'owner') return;
+  // Anonymous: only what the bucket's canned ACL opens (public-read: read; public-read-write: read + write).
+  if (ep.scope !== 'owner' && ep.bucket !== undefined) {
+    const info = await deps.driver.getBucket(ep.bucket);
+    if (info) {
+      if (ep.scope === 'read' && (info.acl === 'public-read' || info.acl === 'public-read-write')) return;
+      if (ep.scope === 'write' && info.acl === 'public-read-write') return;
+    }
+  }
+  throw new S3Error('AccessDenied');
+}
+
+export async function handle(ctx: Ctx, deps: Deps): Promise<void> {
+  try {
+    const { req } = ctx;
+    const url = req.url ?? '/';
+    const method = req.method ?? 'GET';
+    if (/^x-oss-/m.test(Object.keys(req.headers).join('\n')) || /^OSS/.test(header(ctx, 'authorization') ?? '') || url.includes('OSSAccessKeyId=')) {
+      ctx.dialect = 'oss';
+    }
+    ctx.endpoint = route(method, url, header(ctx, 'host'), deps.config);
+    ctx.endpoint = refineOp(ctx.endpoint, req.headers);
+    if (ctx.endpoint.op === 'Admin') {
+      await handleAdmin(ctx, deps);
+      return;
+    }
+    ctx.auth = verifyRequest(
+      {
+        method,
+        url,
+        headers: req.headers,
+        now: new Date(),
+        ...(ctx.endpoint.bucket !== undefined && { bucket: ctx.endpoint.bucket }),
+        ...(ctx.endpoint.key !== undefined && { key: ctx.endpoint.key }),
+      },
+      deps.keys,
+    );
+    ctx.dialect = ctx.auth.dialect;
+    await authorize(ctx, deps);
+    await HANDLERS[ctx.endpoint.op](ctx, deps);
+  } catch (err) {
+    const e = toS3Error(err);
+    if (e.code === 'InternalError') deps.log.error({ reqId: ctx.reqId, err }, 'internal error');
+    ctx.res.setHeader('Connection', 'close');
+    sendError(ctx, e);
+    // Don't leave an unread request body hanging on a keep-alive connection.
+    if (!ctx.req.readableEnded) ctx.req.resume();
+  }
+}
+
+export interface RunningServer {
+  server: http.Server;
+  address: AddressInfo;
+  close(): Promise<void>;
+}
+
+export async function listen(deps: Deps): Promise<RunningServer> {
+  const server = http.createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 }, (req, res) => {
+    const ctx: Ctx = { req, res, reqId: newRequestId(), started: process.hrtime.bigint(), dialect: 's3', bytesIn: 0, bytesOut: 0 };
+    res.on('close', () => {
+      const ms = Number(process.hrtime.bigint() - ctx.started) / 1e6;
+      deps.log.info({
+        reqId: ctx.reqId, op: ctx.endpoint?.op, bucket: ctx.endpoint?.bucket, method: req.method, status: res.statusCode,
+        bytesIn: ctx.bytesIn, bytesOut: ctx.bytesOut, ms: Math.round(ms * 10) / 10, complete: res.writableFinished,
+      }, 'request');
+    });
+    void handle(ctx, deps);
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  const { config } = deps;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    server,
+    address: server.address() as AddressInfo,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}

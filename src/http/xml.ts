@@ -1,0 +1,104 @@
+/**
+ * @module http/xml
+ * Size-capped XML parsing and building (fast-xml-parser). Every request body that is parsed
+ * goes through `parseXmlBody`, which refuses DOCTYPE/entity declarations, bodies over the cap and
+ * absurd nesting, answering MalformedXML / MaxMessageLengthExceeded.
+ */
+import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
+import type { Readable } from 'node:stream';
+import { S3Error } from '../errors.js';
+
+export type XmlNode = string | XmlObject | XmlNode[];
+export interface XmlObject {
+  [name: string]: XmlNode;
+}
+
+const MAX_DEPTH = 32;
+
+/** Collect a request body into one Buffer, refusing more than `limit` bytes. */
+export async function readCapped(body: Readable, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+    total += buf.length;
+    if (total > limit) {
+      body.destroy();
+      throw new S3Error('MaxMessageLengthExceeded', { message: `Your request was too big: the XML body must be at most ${limit} bytes.` });
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/**
+ * Parse XML text into plain objects. Element text is kept as strings (never coerced to
+ * numbers); numeric character references are decoded; elements named in `arrays` (dotted paths
+ * such as "Delete.Object") always parse as arrays.
+ */
+export function parseXml(text: string, arrays: readonly string[] = []): XmlObject {
+  if (/<!DOCTYPE|<!ENTITY/i.test(text)) {
+    throw new S3Error('MalformedXML', { message: 'DOCTYPE and entity declarations are not allowed.' });
+  }
+  const valid = XMLValidator.validate(text);
+  if (valid !== true) {
+    throw new S3Error('MalformedXML', { message: `The XML you provided was not well-formed: ${valid.err.msg} (line ${valid.err.line}).` });
+  }
+  checkDepth(text);
+  const arraySet = new Set(arrays);
+  const parser = new XMLParser({
+    ignoreAttributes: true,
+    parseTagValue: false,
+    trimValues: false,
+    htmlEntities: true,
+    processEntities: true,
+    ignoreDeclaration: true,
+    removeNSPrefix: true,
+    isArray: (_name, jpath) => arraySet.has(String(jpath)),
+  });
+  const out: unknown = parser.parse(text);
+  if (out === null || typeof out !== 'object') throw new S3Error('MalformedXML');
+  return out as XmlObject;
+}
+
+function checkDepth(text: string): void {
+  let depth = 0;
+  const re = /<(\/?)[A-Za-z_][^>]*?(\/?)>/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    if (m[1] === '/') depth--;
+    else if (m[2] !== '/') depth++;
+    if (depth > MAX_DEPTH) throw new S3Error('MalformedXML', { message: `The XML is nested deeper than ${MAX_DEPTH} levels.` });
+  }
+}
+
+/** Text of a child element, or undefined. Element-only nodes yield undefined. */
+export function text(node: XmlNode | undefined): string | undefined {
+  if (node === undefined) return undefined;
+  if (typeof node === 'string') return node;
+  if (Array.isArray(node)) return text(node[0]);
+  // An empty element (<A></A>) parses as ''; an element with children is an object.
+  return undefined;
+}
+
+export function child(node: XmlNode | undefined, name: string): XmlNode | undefined {
+  if (node === undefined || typeof node === 'string' || Array.isArray(node)) return undefined;
+  return node[name];
+}
+
+export function children(node: XmlNode | undefined): XmlNode[] {
+  if (node === undefined) return [];
+  return Array.isArray(node) ? node : [node];
+}
+
+const builder = new XMLBuilder({ ignoreAttributes: false, suppressEmptyNode: false, format: false, attributeNamePrefix: '@_' });
+
+/** `{ ListBucketResult: {...} }` -> XML document with declaration. Values must be strings/objects/arrays. */
+export function buildXml(doc: Record<string, unknown>): string {
+  return '<?xml version="1.0" encoding="UTF-8"?>\n' + escapeControls(builder.build(doc) as string);
+}
+
+// The builder writes control characters raw, which is not well-formed XML 1.0; encode them.
+function escapeControls(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\r]/g, (c) => `&#${c.charCodeAt(0)};`);
+}

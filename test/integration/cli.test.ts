@@ -1,0 +1,75 @@
+/**
+ * `osprey serve` as a user runs it: printed endpoint and credentials, generated key pair kept in
+ * the data dir (0600), config file + env + flags precedence, and one clear line + exit 2 on bad config.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { ROOT, spawnOsprey, tmpDir } from '../helpers/osprey.ts';
+
+function runServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'serve', ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('osprey serve', () => {
+  it('generates a key pair on first start, keeps it (0600) and prints it', async () => {
+    const dataDir = await tmpDir('osprey-cli-');
+    const env = { OSPREY_ACCESS_KEY_ID: '', OSPREY_SECRET_ACCESS_KEY: '' };
+    const first = await spawnOsprey(['--address', '127.0.0.1:0', '--data', dataDir], env);
+    const m = /access key id:\s+(\S+)\n\s+secret access key:\s+(\S+)/.exec(first.stdout);
+    assert.ok(m, first.stdout);
+    await first.stop();
+    const saved = JSON.parse(await readFile(path.join(dataDir, 'credentials.json'), 'utf8')) as { accessKeyId: string; secretAccessKey: string };
+    assert.equal(saved.accessKeyId, m[1]);
+    assert.equal(saved.secretAccessKey, m[2]);
+    assert.equal((await stat(path.join(dataDir, 'credentials.json'))).mode & 0o777, 0o600);
+    const second = await spawnOsprey(['--address', '127.0.0.1:0', '--data', dataDir], env);
+    assert.match(second.stdout, new RegExp(`access key id:\\s+${m[1]}`));
+    assert.equal(await second.stop(), 0);
+  });
+
+  it('flags beat env, env beats the config file', async () => {
+    const dataDir = await tmpDir('osprey-cli-');
+    const file = path.join(dataDir, 'osprey.toml');
+    await writeFile(file, `address = "127.0.0.1:1"\nregion = "from-file"\naccess-key-id = "FILEKEY"\nsecret-access-key = "file-secret-123"\n`);
+    const srv = await spawnOsprey(['--config', file, '--address', '127.0.0.1:0', '--data', dataDir], { OSPREY_ACCESS_KEY_ID: 'ENVKEY', OSPREY_SECRET_ACCESS_KEY: 'env-secret-123' });
+    assert.match(srv.stdout, /access key id:\s+ENVKEY/);
+    assert.notEqual(srv.port, 1);
+    await srv.stop();
+  });
+
+  it('invalid configuration: one line naming the setting, exit code 2', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--address', 'nonsense'], /invalid setting 'address'/],
+      [['--address', '127.0.0.1:99999'], /invalid setting 'address'/],
+      [['--max-routing-rules', 'many'], /invalid setting 'maxRoutingRules'/],
+      [['--log-format', 'xml'], /invalid setting 'logFormat'/],
+      [['--config', '/nonexistent/osprey.toml'], /invalid setting 'config'/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await runServe(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, re);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+    const dir = await tmpDir('osprey-cli-');
+    const bad = path.join(dir, 'bad.json');
+    await writeFile(bad, JSON.stringify({ colour: 'blue' }));
+    const r = await runServe(['--config', bad]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /invalid setting 'colour'/);
+  });
+});
