@@ -1,0 +1,78 @@
+/**
+ * Core benchmark (issue: core server). Against a fresh Osprey and an nginx serving the same files
+ * from disk, in one run: 4 KiB GET req/s (64 connections, anonymous public-read), 1 GiB GET MB/s,
+ * 4 KiB PUT req/s (anonymous, public-read-write), and Osprey's peak RSS.
+ *
+ *   node --import tsx bench/core.ts [--seconds 10]
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createWriteStream } from 'node:fs';
+import { curlSpeed, fmt, peakRssMiB, startNginx, startOsprey, wrk } from './lib.ts';
+
+const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1] || 10) || 10;
+const KEY = 'BENCHKEY';
+const SECRET = 'bench-secret-0123456789';
+const GiB = 1024 ** 3;
+
+async function signedFetch(base: string, method: string, p: string, headers: Record<string, string> = {}, body?: string): Promise<Response> {
+  // Bench set-up uses presigned-style owner requests through the AWS SDK signer.
+  const { SignatureV4 } = await import('@smithy/signature-v4');
+  const { Sha256 } = await import('@aws-crypto/sha256-js');
+  const u = new URL(base);
+  const signer = new SignatureV4({ service: 's3', region: 'us-east-1', sha256: Sha256, uriEscapePath: false, credentials: { accessKeyId: KEY, secretAccessKey: SECRET } });
+  const signed = await signer.sign({ method, protocol: 'http:', hostname: u.hostname, port: Number(u.port), path: p, query: {}, headers: { host: u.host, ...headers }, ...(body !== undefined && { body }) });
+  return fetch(base + p, { method, headers: signed.headers, ...(body !== undefined && { body }) });
+}
+
+async function main(): Promise<void> {
+  const work = await mkdtemp(path.join(os.tmpdir(), 'osprey-bench-'));
+  const osprey = await startOsprey(path.join(work, 'data'), 0, [], { OSPREY_ACCESS_KEY_ID: KEY, OSPREY_SECRET_ACCESS_KEY: SECRET });
+  const www = path.join(work, 'www', 'bench');
+  const nginx = await startNginx(path.join(work, 'nginx'), 18080 + Math.floor(Math.random() * 1000), `root ${path.join(work, 'www')};`);
+  try {
+    const r = await signedFetch(osprey.url, 'PUT', '/bench', { 'x-amz-acl': 'public-read-write' });
+    if (r.status !== 200) throw new Error(`create bucket: ${r.status} ${await r.text()}`);
+    await import('node:fs/promises').then((fs) => fs.mkdir(www, { recursive: true }));
+    const small = Buffer.alloc(4096, 'a');
+    await fetch(`${osprey.url}/bench/small`, { method: 'PUT', body: small });
+    await writeFile(path.join(www, 'small'), small);
+    // 1 GiB object: anonymous PUT streamed from a generator, and the same bytes on nginx's disk.
+    const gen = () => {
+      let sent = 0;
+      const chunk = Buffer.alloc(1024 * 1024, 'z');
+      return new Readable({ read() { if (sent >= GiB) this.push(null); else { sent += chunk.length; this.push(chunk); } } });
+    };
+    const put = await fetch(`${osprey.url}/bench/large`, { method: 'PUT', body: Readable.toWeb(gen()) as ReadableStream, duplex: 'half', headers: { 'content-length': String(GiB) } } as RequestInit);
+    if (put.status !== 200) throw new Error(`large PUT: ${put.status}`);
+    await pipeline(gen(), createWriteStream(path.join(www, 'large')));
+
+    const results: string[] = [];
+    const oGet = await wrk(`${osprey.url}/bench/small`, { connections: 64, seconds });
+    const nGet = await wrk(`${nginx.url}/bench/small`, { connections: 64, seconds });
+    results.push(`4 KiB GET, 64 connections: osprey ${fmt(oGet.reqPerSec)} req/s, nginx ${fmt(nGet.reqPerSec)} req/s, ratio ${fmt(oGet.reqPerSec / nGet.reqPerSec, 2)} (target >= 0.30)${oGet.non2xx ? `, ${oGet.non2xx} non-2xx!` : ''}`);
+    const oBig: number[] = [];
+    const nBig: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      oBig.push((await curlSpeed(`${osprey.url}/bench/large`)).mbps);
+      nBig.push((await curlSpeed(`${nginx.url}/bench/large`)).mbps);
+    }
+    const best = (a: number[]) => Math.max(...a);
+    results.push(`1 GiB GET (best of 3): osprey ${fmt(best(oBig))} MB/s, nginx ${fmt(best(nBig))} MB/s, ratio ${fmt(best(oBig) / best(nBig), 2)} (target >= 0.70)`);
+    const script = path.join(work, 'put.lua');
+    await writeFile(script, `counter = 0\nrequest = function()\n  counter = counter + 1\n  return wrk.format("PUT", "/bench/put-" .. counter, {["Content-Length"] = "4096"}, string.rep("p", 4096))\nend\n`);
+    const oPut = await wrk(`${osprey.url}`, { connections: 16, seconds, script });
+    results.push(`4 KiB PUT, 16 connections: osprey ${fmt(oPut.reqPerSec)} req/s${oPut.non2xx ? ` (${oPut.non2xx} non-2xx!)` : ''}`);
+    results.push(`osprey peak RSS over the whole run: ${fmt(await peakRssMiB(osprey.child.pid ?? 0))} MiB (target < 150)`);
+    process.stdout.write(`\nOsprey core benchmark (${seconds}s per load, ${os.cpus().length} cores, node ${process.version})\n` + results.map((l) => `- ${l}`).join('\n') + '\n');
+  } finally {
+    await osprey.stop();
+    await nginx.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,123 @@
+/**
+ * Shared bits of the benchmarks: start an Osprey child process and an nginx on loopback, run wrk,
+ * read a process's peak RSS. Every process started here is stopped by its PID.
+ */
+import { execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+export const ROOT = path.resolve(import.meta.dirname, '..');
+
+export function sh(cmd: string, args: string[], timeoutMs = 600_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd}: ${err.message}\n${stderr}`)) : resolve(stdout)));
+  });
+}
+
+export async function peakRssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 'NaN') / 1024;
+}
+
+export async function currentRssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 'NaN') / 1024;
+}
+
+export interface Proc {
+  child: ChildProcess;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startOsprey(dataDir: string, port: number, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Proc> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'serve', '--address', `127.0.0.1:${port}`, '--data', dataDir, '--log-level', 'warn', ...extra], {
+    cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (\S+)/.exec(out);
+      if (m?.[1]) resolve(m[1]);
+    });
+    child.once('exit', (c) => reject(new Error(`osprey exited ${c}`)));
+  });
+  return { child, url, stop: () => stopChild(child) };
+}
+
+export function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+/** nginx serving `root` on `port`; extra `http {}` directives may be given. */
+export async function startNginx(workDir: string, port: number, serverBlock: string, httpExtra = ''): Promise<Proc> {
+  await mkdir(path.join(workDir, 'logs'), { recursive: true });
+  const conf = path.join(workDir, 'nginx.conf');
+  await writeFile(conf, `
+worker_processes 2;
+daemon off;
+pid ${workDir}/nginx.pid;
+error_log ${workDir}/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 100000;
+  client_body_temp_path ${workDir}/client_body;
+  proxy_temp_path ${workDir}/proxy_temp;
+  fastcgi_temp_path ${workDir}/fastcgi_temp;
+  uwsgi_temp_path ${workDir}/uwsgi_temp;
+  scgi_temp_path ${workDir}/scgi_temp;
+  ${httpExtra}
+  server {
+    listen 127.0.0.1:${port};
+    ${serverBlock}
+  }
+}
+`);
+  const child = spawn('nginx', ['-c', conf, '-p', workDir], { stdio: ['ignore', 'inherit', 'inherit'] });
+  for (let i = 0; i < 50; i++) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/`);
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return { child, url: `http://127.0.0.1:${port}`, stop: () => stopChild(child) };
+}
+
+export interface WrkResult {
+  reqPerSec: number;
+  non2xx: number;
+  requests: number;
+}
+
+export async function wrk(url: string, opts: { connections: number; seconds: number; threads?: number; script?: string }): Promise<WrkResult> {
+  const args = ['-t', String(opts.threads ?? 2), '-c', String(opts.connections), '-d', `${opts.seconds}s`, '--latency'];
+  if (opts.script) args.push('-s', opts.script);
+  const out = await sh('wrk', [...args, url]);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 'NaN');
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? '0');
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 'NaN');
+  return { reqPerSec: rps, non2xx, requests };
+}
+
+/** Download `url` with curl into /dev/null; returns MB/s (10^6 bytes). */
+export async function curlSpeed(url: string): Promise<{ mbps: number; ttfbMs: number }> {
+  const out = await sh('curl', ['-s', '-o', '/dev/null', '-w', '%{speed_download} %{time_starttransfer} %{http_code}', url]);
+  const [speed, ttfb, code] = out.trim().split(' ');
+  if (code !== '200') throw new Error(`curl ${url}: HTTP ${code}`);
+  return { mbps: Number(speed) / 1e6, ttfbMs: Number(ttfb) * 1000 };
+}
+
+export function fmt(n: number, digits = 0): string {
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
