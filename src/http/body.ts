@@ -38,10 +38,20 @@ export function requestBody(ctx: Ctx): RequestBody {
   });
   const verifier = bodyVerifier(auth, req.headers);
   let body: Readable = req;
-  if (verifier.transforms.length > 0) {
-    // pipeline() returns the last stream and propagates any error (a checksum mismatch, a client
-    // that went away) to it, so the storage driver consuming it sees the failure and stores nothing.
-    body = pipeline([req, ...verifier.transforms], () => {}) as unknown as Readable;
+  const [first, ...rest] = verifier.transforms;
+  if (first) {
+    // The request feeds the first verifier by hand: stream.pipeline() with an http.IncomingMessage
+    // as its source trips over Node 20's end-of-stream cleanup for requests. Errors are forwarded
+    // both ways, and a client that goes away mid-body fails the chain with IncompleteBody.
+    req.on('error', (err) => first.destroy(err));
+    req.on('close', () => {
+      if (!req.complete) first.destroy(new S3Error('IncompleteBody'));
+    });
+    first.on('error', () => req.destroy());
+    req.pipe(first);
+    // pipeline() returns the last stream and propagates any error (a checksum mismatch) to it, so
+    // the storage driver consuming it sees the failure and stores nothing.
+    body = rest.length > 0 ? (pipeline([first, ...rest], () => {}) as unknown as Readable) : first;
   }
   return { body, ...(size !== undefined && { size }), ...(contentMd5 && { contentMd5 }), checksums: verifier.checksums };
 }

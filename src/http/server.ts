@@ -107,11 +107,27 @@ export async function handle(ctx: Ctx, deps: Deps): Promise<void> {
   } catch (err) {
     const e = toS3Error(err);
     if (e.code === 'InternalError') deps.log.error({ reqId: ctx.reqId, err }, 'internal error');
-    ctx.res.setHeader('Connection', 'close');
     sendError(ctx, e);
-    // Don't leave an unread request body hanging on a keep-alive connection.
-    if (!ctx.req.readableEnded) ctx.req.resume();
+    drainBody(ctx);
   }
+}
+
+const MAX_DRAIN = 16 * 1024 * 1024;
+
+/**
+ * After an early error the client may still be sending its body: read and discard it so that the
+ * client gets to read our answer, but not forever: past MAX_DRAIN bytes the connection is closed.
+ */
+function drainBody(ctx: Ctx): void {
+  const { req } = ctx;
+  if (req.complete || req.destroyed) return;
+  let drained = 0;
+  req.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > MAX_DRAIN) req.socket.destroy();
+  });
+  req.on('error', () => {});
+  req.resume();
 }
 
 export interface RunningServer {

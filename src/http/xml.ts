@@ -15,20 +15,40 @@ export interface XmlObject {
 
 const MAX_DEPTH = 32;
 
-/** Collect a request body into one Buffer, refusing more than `limit` bytes. */
-export async function readCapped(body: Readable, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-    total += buf.length;
-    if (total > limit) {
-      body.destroy();
-      throw new S3Error('MaxMessageLengthExceeded', { message: `Your request was too big: the XML body must be at most ${limit} bytes.` });
-    }
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks, total);
+/**
+ * Collect a request body into one Buffer, refusing more than `limit` bytes. On refusal the stream
+ * is left unread (not destroyed), so the server can still answer and drain it.
+ */
+export function readCapped(body: Readable, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const done = (err?: Error) => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      if (err) {
+        body.pause();
+        reject(err);
+      } else {
+        resolve(Buffer.concat(chunks, total));
+      }
+    };
+    const onData = (chunk: Buffer | string) => {
+      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+      total += buf.length;
+      if (total > limit) {
+        done(new S3Error('MaxMessageLengthExceeded', { message: `Your request was too big: the XML body must be at most ${limit} bytes.` }));
+        return;
+      }
+      chunks.push(buf);
+    };
+    const onEnd = () => done();
+    const onError = (err: Error) => done(err);
+    body.on('data', onData);
+    body.on('end', onEnd);
+    body.on('error', onError);
+  });
 }
 
 /**

@@ -25,7 +25,7 @@ describe('rclone and s3cmd', () => {
 
   const rclone = (...args: string[]) => {
     // rclone rejects the AWS_CA_BUNDLE this environment sets (see notes/dependencies.md).
-    const env = { ...process.env, HOME: dir, RCLONE_CONFIG: path.join(dir, 'rclone.conf') };
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: dir, RCLONE_CONFIG: path.join(dir, 'rclone.conf') };
     delete env.AWS_CA_BUNDLE;
     return run('rclone', [
       '--s3-provider', 'Other', '--s3-endpoint', server.url, '--s3-force-path-style=true', '--s3-region', 'us-east-1',

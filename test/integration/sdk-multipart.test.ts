@@ -25,7 +25,7 @@ function patternStream(total: number, chunk = MiB): Readable {
       if (sent >= total) return this.push(null);
       const n = Math.min(chunk, total - sent);
       const b = Buffer.alloc(n);
-      for (let i = 0; i < n; i += 4) b.writeUInt32LE(((sent + i) * 2654435761) >>> 0, i);
+      for (let i = 0; i + 4 <= n; i += 4) b.writeUInt32LE(((sent + i) * 2654435761) >>> 0, i);
       sent += n;
       this.push(b);
     },
@@ -44,7 +44,7 @@ describe('multipart uploads with the AWS SDK v3', () => {
   before(async () => {
     server = await startOsprey();
     client = s3(server);
-    await client.send(new CreateBucketCommand({ Bucket: 'mp' }));
+    await client.send(new CreateBucketCommand({ Bucket: 'mpu-bucket' }));
   });
   after(async () => {
     client.destroy();
@@ -53,15 +53,15 @@ describe('multipart uploads with the AWS SDK v3', () => {
 
   it('lib-storage uploads a 64 MiB stream in parts; the object reads back identical', async () => {
     const size = 64 * MiB + 12345;
-    const upload = new Upload({ client, params: { Bucket: 'mp', Key: 'big.bin', Body: patternStream(size), ContentType: 'application/x-big' }, partSize: 8 * MiB, queueSize: 3 });
+    const upload = new Upload({ client, params: { Bucket: 'mpu-bucket', Key: 'big.bin', Body: patternStream(size), ContentType: 'application/x-big' }, partSize: 8 * MiB, queueSize: 3 });
     const res = await upload.done();
     assert.match(res.ETag ?? '', /^"[0-9a-f]{32}-9"$/);
-    const head = await client.send(new HeadObjectCommand({ Bucket: 'mp', Key: 'big.bin' }));
+    const head = await client.send(new HeadObjectCommand({ Bucket: 'mpu-bucket', Key: 'big.bin' }));
     assert.equal(head.ContentLength, size);
     assert.equal(head.ContentType, 'application/x-big');
-    const got = await client.send(new GetObjectCommand({ Bucket: 'mp', Key: 'big.bin' }));
+    const got = await client.send(new GetObjectCommand({ Bucket: 'mpu-bucket', Key: 'big.bin' }));
     assert.equal(await hashOf(got.Body as Readable), await hashOf(patternStream(size)));
-    const range = await client.send(new GetObjectCommand({ Bucket: 'mp', Key: 'big.bin', Range: `bytes=${8 * MiB - 2}-${8 * MiB + 1}` }));
+    const range = await client.send(new GetObjectCommand({ Bucket: 'mpu-bucket', Key: 'big.bin', Range: `bytes=${8 * MiB - 2}-${8 * MiB + 1}` }));
     const expected = Buffer.alloc(4);
     for (let i = 0; i < 4; i++) {
       const off = 8 * MiB - 2 + i;
@@ -74,43 +74,43 @@ describe('multipart uploads with the AWS SDK v3', () => {
   });
 
   it('composes parts by hand: MD5-of-MD5s ETag, list parts, list uploads, bad parts refused, abort', async () => {
-    const up = await client.send(new CreateMultipartUploadCommand({ Bucket: 'mp', Key: 'manual', Metadata: { k: 'v' } }));
+    const up = await client.send(new CreateMultipartUploadCommand({ Bucket: 'mpu-bucket', Key: 'manual', Metadata: { k: 'v' } }));
     const uploadId = up.UploadId ?? '';
     const p1 = Buffer.alloc(5 * MiB, 1);
     const p2 = Buffer.from('tail');
     // parts arrive out of order, as lib-storage sends them
-    const r2 = await client.send(new UploadPartCommand({ Bucket: 'mp', Key: 'manual', UploadId: uploadId, PartNumber: 2, Body: p2 }));
-    const r1 = await client.send(new UploadPartCommand({ Bucket: 'mp', Key: 'manual', UploadId: uploadId, PartNumber: 1, Body: p1 }));
-    const parts = await client.send(new ListPartsCommand({ Bucket: 'mp', Key: 'manual', UploadId: uploadId }));
+    const r2 = await client.send(new UploadPartCommand({ Bucket: 'mpu-bucket', Key: 'manual', UploadId: uploadId, PartNumber: 2, Body: p2 }));
+    const r1 = await client.send(new UploadPartCommand({ Bucket: 'mpu-bucket', Key: 'manual', UploadId: uploadId, PartNumber: 1, Body: p1 }));
+    const parts = await client.send(new ListPartsCommand({ Bucket: 'mpu-bucket', Key: 'manual', UploadId: uploadId }));
     assert.deepEqual(parts.Parts?.map((p) => [p.PartNumber, p.Size]), [[1, p1.length], [2, 4]]);
-    const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: 'mp' }));
+    const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: 'mpu-bucket' }));
     assert.ok(uploads.Uploads?.some((u) => u.UploadId === uploadId && u.Key === 'manual'));
 
-    const bad = client.send(new CompleteMultipartUploadCommand({ Bucket: 'mp', Key: 'manual', UploadId: uploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: '"00000000000000000000000000000000"' }, { PartNumber: 2, ETag: r2.ETag }] } }));
+    const bad = client.send(new CompleteMultipartUploadCommand({ Bucket: 'mpu-bucket', Key: 'manual', UploadId: uploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: '"00000000000000000000000000000000"' }, { PartNumber: 2, ETag: r2.ETag }] } }));
     await assert.rejects(bad, (e: unknown) => e instanceof S3ServiceException && e.name === 'InvalidPart');
-    const order = client.send(new CompleteMultipartUploadCommand({ Bucket: 'mp', Key: 'manual', UploadId: uploadId, MultipartUpload: { Parts: [{ PartNumber: 2, ETag: r2.ETag }, { PartNumber: 1, ETag: r1.ETag }] } }));
+    const order = client.send(new CompleteMultipartUploadCommand({ Bucket: 'mpu-bucket', Key: 'manual', UploadId: uploadId, MultipartUpload: { Parts: [{ PartNumber: 2, ETag: r2.ETag }, { PartNumber: 1, ETag: r1.ETag }] } }));
     await assert.rejects(order, (e: unknown) => e instanceof S3ServiceException && e.name === 'InvalidPartOrder');
 
-    const done = await client.send(new CompleteMultipartUploadCommand({ Bucket: 'mp', Key: 'manual', UploadId: uploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: r1.ETag }, { PartNumber: 2, ETag: r2.ETag }] } }));
+    const done = await client.send(new CompleteMultipartUploadCommand({ Bucket: 'mpu-bucket', Key: 'manual', UploadId: uploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: r1.ETag }, { PartNumber: 2, ETag: r2.ETag }] } }));
     const expected = createHash('md5').update(Buffer.concat([createHash('md5').update(p1).digest(), createHash('md5').update(p2).digest()])).digest('hex') + '-2';
     assert.equal(done.ETag, `"${expected}"`);
-    const head = await client.send(new HeadObjectCommand({ Bucket: 'mp', Key: 'manual' }));
+    const head = await client.send(new HeadObjectCommand({ Bucket: 'mpu-bucket', Key: 'manual' }));
     assert.equal(head.ContentLength, p1.length + 4);
     assert.deepEqual(head.Metadata, { k: 'v' });
 
-    const up2 = await client.send(new CreateMultipartUploadCommand({ Bucket: 'mp', Key: 'aborted' }));
-    await client.send(new UploadPartCommand({ Bucket: 'mp', Key: 'aborted', UploadId: up2.UploadId, PartNumber: 1, Body: 'x' }));
-    await client.send(new AbortMultipartUploadCommand({ Bucket: 'mp', Key: 'aborted', UploadId: up2.UploadId }));
-    await assert.rejects(client.send(new ListPartsCommand({ Bucket: 'mp', Key: 'aborted', UploadId: up2.UploadId })), (e: unknown) => e instanceof S3ServiceException && e.name === 'NoSuchUpload');
-    await assert.rejects(client.send(new HeadObjectCommand({ Bucket: 'mp', Key: 'aborted' })), (e: unknown) => e instanceof S3ServiceException && e.$metadata.httpStatusCode === 404);
+    const up2 = await client.send(new CreateMultipartUploadCommand({ Bucket: 'mpu-bucket', Key: 'aborted' }));
+    await client.send(new UploadPartCommand({ Bucket: 'mpu-bucket', Key: 'aborted', UploadId: up2.UploadId, PartNumber: 1, Body: 'x' }));
+    await client.send(new AbortMultipartUploadCommand({ Bucket: 'mpu-bucket', Key: 'aborted', UploadId: up2.UploadId }));
+    await assert.rejects(client.send(new ListPartsCommand({ Bucket: 'mpu-bucket', Key: 'aborted', UploadId: up2.UploadId })), (e: unknown) => e instanceof S3ServiceException && e.name === 'NoSuchUpload');
+    await assert.rejects(client.send(new HeadObjectCommand({ Bucket: 'mpu-bucket', Key: 'aborted' })), (e: unknown) => e instanceof S3ServiceException && e.$metadata.httpStatusCode === 404);
   });
 
   it('refuses a too-small non-last part', async () => {
-    const up = await client.send(new CreateMultipartUploadCommand({ Bucket: 'mp', Key: 'small' }));
-    const a = await client.send(new UploadPartCommand({ Bucket: 'mp', Key: 'small', UploadId: up.UploadId, PartNumber: 1, Body: 'tiny' }));
-    const b = await client.send(new UploadPartCommand({ Bucket: 'mp', Key: 'small', UploadId: up.UploadId, PartNumber: 2, Body: 'tiny' }));
+    const up = await client.send(new CreateMultipartUploadCommand({ Bucket: 'mpu-bucket', Key: 'small' }));
+    const a = await client.send(new UploadPartCommand({ Bucket: 'mpu-bucket', Key: 'small', UploadId: up.UploadId, PartNumber: 1, Body: 'tiny' }));
+    const b = await client.send(new UploadPartCommand({ Bucket: 'mpu-bucket', Key: 'small', UploadId: up.UploadId, PartNumber: 2, Body: 'tiny' }));
     await assert.rejects(
-      client.send(new CompleteMultipartUploadCommand({ Bucket: 'mp', Key: 'small', UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: a.ETag }, { PartNumber: 2, ETag: b.ETag }] } })),
+      client.send(new CompleteMultipartUploadCommand({ Bucket: 'mpu-bucket', Key: 'small', UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: a.ETag }, { PartNumber: 2, ETag: b.ETag }] } })),
       (e: unknown) => e instanceof S3ServiceException && e.name === 'EntityTooSmall',
     );
   });

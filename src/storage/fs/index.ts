@@ -400,10 +400,11 @@ export class FsDriver implements StorageDriver {
       const upload = this.uploadRow(bucket, key, uploadId);
       const stored = new Map((this.st.partsOf.all(uploadId) as PartRow[]).map((p) => [p.part_number, p]));
       const chosen: PartRow[] = [];
-      let prev = 0;
+      // S3 checks the order of the whole list first, then each part, then the sizes.
+      parts.forEach((p, i) => {
+        if (i > 0 && p.partNumber <= (parts[i - 1]?.partNumber ?? 0)) throw new S3Error('InvalidPartOrder');
+      });
       for (const [i, p] of parts.entries()) {
-        if (p.partNumber <= prev) throw new S3Error('InvalidPartOrder');
-        prev = p.partNumber;
         const s = stored.get(p.partNumber);
         if (!s || s.etag !== p.etag.replace(/^"|"$/g, '').toLowerCase()) throw new S3Error('InvalidPart', { fields: { PartNumber: String(p.partNumber) } });
         if (i < parts.length - 1 && s.size < this.minPartSize) {

@@ -1,0 +1,183 @@
+/**
+ * @module auth/sigv4
+ * AWS Signature Version 4 for S3, in the Authorization header and in presigned URLs
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html,
+ * .../sigv4-query-string-auth.html). The region in the credential scope is taken as the client
+ * signed it: Osprey does not pin a region.
+ */
+import { S3Error } from '../errors.js';
+import { hmac, headerValue, queryPairs, safeEqual, sha256Hex, uriEncode, lenientDecode } from './encoding.js';
+import type { AuthInput, AuthResult, KeyStore, PayloadPlan } from './types.js';
+
+const ALGORITHM = 'AWS4-HMAC-SHA256';
+const MAX_SKEW_MS = 15 * 60 * 1000;
+const MAX_EXPIRES = 604800;
+
+const keyCache = new Map<string, Buffer>();
+
+export function signingKey(secret: string, date: string, region: string, service: string): Buffer {
+  const id = `${secret}\0${date}\0${region}\0${service}`;
+  let key = keyCache.get(id);
+  if (!key) {
+    key = hmac(hmac(hmac(hmac('AWS4' + secret, date), region), service), 'aws4_request');
+    if (keyCache.size > 1000) keyCache.clear();
+    keyCache.set(id, key);
+  }
+  return key;
+}
+
+/** "20130524T000000Z" -> Date, or undefined when malformed. */
+export function parseAmzDate(s: string | undefined): Date | undefined {
+  const m = s && /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(s);
+  if (!m) return undefined;
+  const d = new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+function toAmzDate(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+}
+
+interface Credential {
+  accessKeyId: string;
+  date: string;
+  region: string;
+  service: string;
+}
+
+function parseCredential(s: string, malformed: () => S3Error): Credential {
+  const parts = s.split('/');
+  if (parts.length !== 5 || parts[4] !== 'aws4_request' || !/^\d{8}$/.test(parts[1] ?? '')) throw malformed();
+  const [accessKeyId, date, region, service] = parts as [string, string, string, string];
+  return { accessKeyId, date, region, service };
+}
+
+/** The candidate canonical URIs: the path exactly as sent, and the path re-encoded the AWS way. */
+function canonicalUris(rawPath: string): string[] {
+  const reencoded = rawPath.split('/').map((seg) => uriEncode(lenientDecode(seg), false)).join('/');
+  return reencoded === rawPath ? [rawPath] : [rawPath, reencoded];
+}
+
+function canonicalQuery(rawQuery: string, skip?: string): string {
+  return queryPairs(rawQuery)
+    .filter(([k]) => k !== skip)
+    .map(([k, v]) => [uriEncode(k, false), uriEncode(v, false)] as const)
+    .sort(([ak, av], [bk, bv]) => (ak < bk ? -1 : ak > bk ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
+}
+
+function canonicalHeaders(input: AuthInput, signed: string[]): string {
+  return signed
+    .map((name) => {
+      const v = headerValue(input.headers, name);
+      if (v === undefined) throw new S3Error('AccessDenied', { message: `The header '${name}' is named in SignedHeaders but missing.` });
+      return `${name}:${v.trim().replace(/\s+/g, ' ')}\n`;
+    })
+    .join('');
+}
+
+function splitUrl(url: string): { path: string; query: string } {
+  const i = url.indexOf('?');
+  return i < 0 ? { path: url, query: '' } : { path: url.slice(0, i), query: url.slice(i + 1) };
+}
+
+function checkSignature(input: AuthInput, cred: Credential, secret: string, amzDate: string, signedHeaders: string[], payloadHash: string, signature: string, skipQuery?: string): Buffer {
+  const { path, query } = splitUrl(input.url);
+  const key = signingKey(secret, cred.date, cred.region, cred.service);
+  const scope = `${cred.date}/${cred.region}/${cred.service}/aws4_request`;
+  const headers = canonicalHeaders(input, signedHeaders);
+  const cq = canonicalQuery(query, skipQuery);
+  for (const uri of canonicalUris(path)) {
+    const canonical = [input.method, uri, cq, headers, signedHeaders.join(';'), payloadHash].join('\n');
+    const stringToSign = [ALGORITHM, amzDate, scope, sha256Hex(canonical)].join('\n');
+    const expected = hmac(key, stringToSign).toString('hex');
+    if (safeEqual(expected, signature)) return key;
+  }
+  throw new S3Error('SignatureDoesNotMatch');
+}
+
+function payloadPlan(hash: string | undefined, signing: { signingKey: Buffer; amzDate: string; scope: string; seedSignature: string }): PayloadPlan {
+  switch (hash) {
+    case undefined:
+      throw new S3Error('InvalidRequest', { message: 'Missing required header for this request: x-amz-content-sha256' });
+    case 'UNSIGNED-PAYLOAD':
+      return { kind: 'unsigned' };
+    case 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD':
+      return { kind: 'aws-chunked-signed', signing, trailer: false };
+    case 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER':
+      return { kind: 'aws-chunked-signed', signing, trailer: true };
+    case 'STREAMING-UNSIGNED-PAYLOAD-TRAILER':
+      return { kind: 'aws-chunked-unsigned-trailer' };
+    default:
+      if (/^[0-9a-f]{64}$/.test(hash)) return { kind: 'sha256', expected: hash };
+      throw new S3Error('InvalidArgument', { message: `x-amz-content-sha256 must be a hex SHA-256 or a known keyword, not '${hash.slice(0, 80)}'.` });
+  }
+}
+
+/** Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=… */
+export function verifyHeaderV4(input: AuthInput, authorization: string, keys: KeyStore): AuthResult {
+  const malformed = () => new S3Error('AuthorizationHeaderMalformed', { message: 'The authorization header is malformed; expected Credential, SignedHeaders and Signature.' });
+  const fields = new Map<string, string>();
+  for (const part of authorization.slice(ALGORITHM.length).split(',')) {
+    const i = part.indexOf('=');
+    if (i > 0) fields.set(part.slice(0, i).trim(), part.slice(i + 1).trim());
+  }
+  const credential = fields.get('Credential');
+  const signedHeaders = fields.get('SignedHeaders');
+  const signature = fields.get('Signature');
+  if (!credential || !signedHeaders || !signature) throw malformed();
+  const cred = parseCredential(credential, malformed);
+  const secret = keys.secretFor(cred.accessKeyId);
+  if (secret === undefined) throw new S3Error('InvalidAccessKeyId');
+  const amzDate = headerValue(input.headers, 'x-amz-date') ?? '';
+  const date = parseAmzDate(amzDate) ?? parseHttpDate(headerValue(input.headers, 'date'));
+  if (!date) throw new S3Error('AccessDenied', { message: 'AWS authentication requires a valid Date or x-amz-date header.' });
+  if (Math.abs(input.now.getTime() - date.getTime()) > MAX_SKEW_MS) throw new S3Error('RequestTimeTooSkewed');
+  const stamp = amzDate || toAmzDate(date);
+  if (stamp.slice(0, 8) !== cred.date) throw malformed();
+  const names = signedHeaders.split(';');
+  if (!names.includes('host')) throw new S3Error('AccessDenied', { message: 'The host header must be signed.' });
+  const payloadHash = headerValue(input.headers, 'x-amz-content-sha256');
+  const key = checkSignature(input, cred, secret, stamp, names, payloadHash ?? sha256Hex(''), signature);
+  const scope = `${cred.date}/${cred.region}/${cred.service}/aws4_request`;
+  return {
+    principal: { kind: 'owner', accessKeyId: cred.accessKeyId },
+    dialect: 's3',
+    payload: payloadPlan(payloadHash, { signingKey: key, amzDate: stamp, scope, seedSignature: signature }),
+  };
+}
+
+function parseHttpDate(v: string | undefined): Date | undefined {
+  if (!v) return undefined;
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+/** Presigned URL: X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders, X-Amz-Signature. */
+export function verifyPresignedV4(input: AuthInput, q: Map<string, string>, keys: KeyStore): AuthResult {
+  const bad = (what: string) => new S3Error('AuthorizationQueryParametersError', { message: `Query-string authentication: ${what}.` });
+  if (q.get('X-Amz-Algorithm') !== ALGORITHM) throw bad(`X-Amz-Algorithm must be ${ALGORITHM}`);
+  const credential = q.get('X-Amz-Credential');
+  const amzDate = q.get('X-Amz-Date');
+  const expires = q.get('X-Amz-Expires');
+  const signedHeaders = q.get('X-Amz-SignedHeaders');
+  const signature = q.get('X-Amz-Signature');
+  if (!credential || !amzDate || !expires || !signedHeaders || !signature) throw bad('X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature are required');
+  const cred = parseCredential(credential, () => bad('X-Amz-Credential is malformed'));
+  const date = parseAmzDate(amzDate);
+  if (!date || amzDate.slice(0, 8) !== cred.date) throw bad('X-Amz-Date is malformed');
+  if (!/^\d+$/.test(expires) || Number(expires) < 1 || Number(expires) > MAX_EXPIRES) throw bad(`X-Amz-Expires must be between 1 and ${MAX_EXPIRES} seconds`);
+  const secret = keys.secretFor(cred.accessKeyId);
+  if (secret === undefined) throw new S3Error('InvalidAccessKeyId');
+  if (input.now.getTime() > date.getTime() + Number(expires) * 1000) throw new S3Error('AccessDenied', { message: 'Request has expired' });
+  if (date.getTime() - input.now.getTime() > MAX_SKEW_MS) throw new S3Error('AccessDenied', { message: 'Request is not valid yet' });
+  const payloadHash = headerValue(input.headers, 'x-amz-content-sha256') ?? 'UNSIGNED-PAYLOAD';
+  const key = checkSignature(input, cred, secret, amzDate, signedHeaders.split(';'), q.get('X-Amz-Content-Sha256') ?? 'UNSIGNED-PAYLOAD', signature, 'X-Amz-Signature');
+  const scope = `${cred.date}/${cred.region}/${cred.service}/aws4_request`;
+  return {
+    principal: { kind: 'owner', accessKeyId: cred.accessKeyId },
+    dialect: 's3',
+    payload: payloadPlan(payloadHash, { signingKey: key, amzDate, scope, seedSignature: signature }),
+  };
+}
