@@ -9,6 +9,7 @@ import { keyStore, loadCredentials } from './credentials.js';
 import type { Credentials } from './credentials.js';
 import { listen } from './http/server.js';
 import { ObjectService } from './service/objects.js';
+import { WebsiteService } from './service/website.js';
 import { openFsDriver } from './storage/fs/index.js';
 import type { StorageDriver } from './storage/driver.js';
 
@@ -32,7 +33,8 @@ export async function startApp(config: Readonly<Config>, log: Logger = makeLogge
   const credentials = loadCredentials(config.dataDir, config);
   const driver = await openFsDriver({ dir: config.dataDir, minPartSize: config.minPartSize });
   const objects = new ObjectService(driver, { maxObjectSize: config.maxObjectSize });
-  const running = await listen({ config, driver, objects, keys: keyStore(credentials), log, ownerId: credentials.accessKeyId });
+  const website = new WebsiteService(driver, config.maxRoutingRules);
+  const running = await listen({ config, driver, objects, website, keys: keyStore(credentials), log, ownerId: credentials.accessKeyId });
   const host = running.address.family === 'IPv6' ? `[${running.address.address}]` : running.address.address;
   return {
     url: `http://${host}:${running.address.port}`,

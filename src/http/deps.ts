@@ -6,12 +6,14 @@ import type { Logger } from 'pino';
 import type { KeyStore } from '../auth/types.js';
 import type { Config } from '../config.js';
 import type { ObjectService } from '../service/objects.js';
+import type { WebsiteService } from '../service/website.js';
 import type { StorageDriver } from '../storage/driver.js';
 
 export interface Deps {
   config: Readonly<Config>;
   driver: StorageDriver;
   objects: ObjectService;
+  website: WebsiteService;
   keys: KeyStore;
   log: Logger;
   /** the owner shown in ACL and list responses */

@@ -18,15 +18,12 @@ import * as bucket from './handlers/bucket.js';
 import * as list from './handlers/list.js';
 import * as multipart from './handlers/multipart.js';
 import * as object from './handlers/object.js';
+import * as website from './handlers/website-config.js';
 import { sendError } from './respond.js';
 import type { Op } from './route.js';
 import { refineOp, route } from './route.js';
 
 type Handler = (ctx: Ctx, deps: Deps) => Promise<void>;
-
-const notYet: Handler = async () => {
-  throw new S3Error('NotImplemented');
-};
 
 export const HANDLERS: Record<Op, Handler> = {
   ListBuckets: bucket.listBuckets,
@@ -40,9 +37,9 @@ export const HANDLERS: Record<Op, Handler> = {
   ListObjectsV2: list.listObjectsV2,
   ListMultipartUploads: multipart.listMultipartUploads,
   DeleteObjects: bucket.deleteObjects,
-  GetBucketWebsite: notYet,
-  PutBucketWebsite: notYet,
-  DeleteBucketWebsite: notYet,
+  GetBucketWebsite: website.getBucketWebsite,
+  PutBucketWebsite: website.putBucketWebsite,
+  DeleteBucketWebsite: website.deleteBucketWebsite,
   GetObject: object.getObject,
   HeadObject: object.headObject,
   PutObject: object.putObject,

@@ -140,6 +140,8 @@ function readNode(xml: XmlNode | undefined, schema: NodeSchema, where: string): 
   if (typeof xml === 'string' || Array.isArray(xml)) throw malformed(`${where} must contain elements, not text.`);
   const out: Record<string, Value> = {};
   for (const [name, raw] of Object.entries(xml)) {
+    // whitespace between elements of a pretty-printed document
+    if (name === '#text' && typeof raw === 'string' && raw.trim() === '') continue;
     const field = schema.fields[name];
     if (!field) throw malformed(`Unknown element <${name}> in ${where}.`);
     const items = Array.isArray(raw) ? raw : [raw];

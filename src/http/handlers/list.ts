@@ -8,6 +8,14 @@ import type { ListResult } from '../../storage/driver.js';
 import type { Ctx } from '../context.js';
 import type { Deps } from '../deps.js';
 import { sendXml } from '../respond.js';
+import { readThroughWebsite } from './object.js';
+
+async function isWebsiteRoot(ctx: Ctx, deps: Deps, bucket: string): Promise<boolean> {
+  if (ctx.auth?.principal.kind !== 'anonymous' && ctx.endpoint?.style !== 'bound') return false;
+  if (ctx.endpoint && ctx.endpoint.query.size > 0) return false;
+  const cfg = await deps.website.get(bucket);
+  return cfg?.IndexDocument !== undefined || cfg?.RedirectAllRequestsTo !== undefined;
+}
 
 export function maxKeysParam(q: Map<string, string>, name: string, def = 1000): number {
   const v = q.get(name);
@@ -51,6 +59,11 @@ function bucketOf(ctx: Ctx): string {
 
 export async function listObjects(ctx: Ctx, deps: Deps): Promise<void> {
   const bucket = bucketOf(ctx);
+  if (await isWebsiteRoot(ctx, deps, bucket)) {
+    // WEB-01: an anonymous (or website-host) GET of the bucket root is the index document
+    await readThroughWebsite(ctx, deps, bucket, '');
+    return;
+  }
   const q = ctx.endpoint?.query ?? new Map<string, string>();
   const enc = encodingType(q);
   const prefix = q.get('prefix') ?? '';

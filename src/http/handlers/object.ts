@@ -2,7 +2,9 @@
  * @module http/handlers/object
  * GetObject, HeadObject, PutObject, CopyObject, DeleteObject.
  */
-import { S3Error } from '../../errors.js';
+import { S3Error, toS3Error } from '../../errors.js';
+import type { Action, WebsiteRequest } from '../../website/resolve.js';
+import { resolve } from '../../website/resolve.js';
 import { decodePathPart, validateBucketName, validateObjectKey } from '../../service/names.js';
 import type { Ctx } from '../context.js';
 import { header } from '../context.js';
@@ -17,10 +19,87 @@ function target(ctx: Ctx): { bucket: string; key: string; query: Map<string, str
 }
 
 export async function getObject(ctx: Ctx, deps: Deps): Promise<void> {
-  const { bucket, key, query } = target(ctx);
+  const { bucket, key } = target(ctx);
+  await readThroughWebsite(ctx, deps, bucket, key);
+}
+
+export async function headObject(ctx: Ctx, deps: Deps): Promise<void> {
+  const { bucket, key } = target(ctx);
+  await readThroughWebsite(ctx, deps, bucket, key);
+}
+
+/** The request as the website resolver sees it (WEB-06: index/error documents for anonymous or bound-host requests). */
+function websiteRequest(ctx: Ctx, bucket: string, key: string): WebsiteRequest {
+  const url = ctx.req.url ?? '/';
+  const qi = url.indexOf('?');
+  const proto = header(ctx, 'x-forwarded-proto') === 'https' ? 'https' : 'http';
+  return {
+    method: ctx.req.method ?? 'GET',
+    key,
+    headers: ctx.req.headers,
+    query: qi < 0 ? '' : url.slice(qi + 1),
+    host: header(ctx, 'host') ?? 'localhost',
+    protocol: proto,
+    websiteMode: ctx.auth?.principal.kind === 'anonymous' || ctx.endpoint?.style === 'bound',
+    pathPrefix: ctx.endpoint?.style === 'path' ? `/${bucket}/` : '/',
+  };
+}
+
+/**
+ * GET/HEAD of a key (or, in website mode, of the bucket root: key ''): with no website
+ * configuration, the object or NoSuchKey; with one, whatever `decide` says (spec §5 WEB-05).
+ */
+export async function readThroughWebsite(ctx: Ctx, deps: Deps, bucket: string, key: string): Promise<void> {
+  const cfg = await deps.website.get(bucket);
+  if (!cfg) {
+    await serveObject(ctx, deps, bucket, key, 200);
+    return;
+  }
+  const req = websiteRequest(ctx, bucket, key);
+  try {
+    const d = await resolve(cfg, req, async (k) => (await deps.objects.find(bucket, k)) !== undefined);
+    await carryOut(ctx, deps, bucket, d.action);
+  } catch (err) {
+    // RED-05: an error status Osprey itself produced (5xx from storage, …) still goes through error-routing rules
+    const e = toS3Error(err);
+    if (ctx.res.headersSent || e.status === 404 || e.status < 400) throw e;
+    const d = await resolve(cfg, { ...req, status: e.status }, async (k) => (await deps.objects.find(bucket, k)) !== undefined).catch(() => undefined);
+    if (!d || d.action.kind === 'error' || d.action.kind === 'lookup' || d.action.kind === 'mirror') throw e;
+    await carryOut(ctx, deps, bucket, d.action);
+  }
+}
+
+async function carryOut(ctx: Ctx, deps: Deps, bucket: string, action: Action): Promise<void> {
+  switch (action.kind) {
+    case 'serve':
+      await serveObject(ctx, deps, bucket, action.key, action.status);
+      return;
+    case 'redirect':
+      // RED-04: empty body, no error document
+      sendEmpty(ctx, action.status, { Location: action.location });
+      return;
+    case 'mirror':
+      throw new S3Error('NotImplemented', { message: `Rule ${action.rule.RuleNumber} mirrors from an origin; mirroring back-to-origin is not implemented yet.` });
+    case 'error':
+    case 'lookup':
+      throw new S3Error('NoSuchKey', { key: ctx.endpoint?.key ?? '' });
+  }
+}
+
+/** Serve a stored object. status 200: conditionals and Range apply; another status (an error document) is sent as is. */
+async function serveObject(ctx: Ctx, deps: Deps, bucket: string, key: string, status: number): Promise<void> {
+  const query = ctx.endpoint?.query ?? new Map<string, string>();
+  const plain = status === 200;
   const info = await deps.objects.head(bucket, key);
-  checkConditions(ctx, info);
-  const range = parseRange(header(ctx, 'range'), info.size);
+  if (plain) checkConditions(ctx, info);
+  const range = plain ? parseRange(header(ctx, 'range'), info.size) : undefined;
+  if (ctx.req.method === 'HEAD') {
+    const headers = objectHeaders(ctx, info, query);
+    if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${info.size}`;
+    headers['Content-Length'] = String(range ? range.end - range.start + 1 : info.size);
+    sendEmpty(ctx, range ? 206 : status, headers);
+    return;
+  }
   const { info: opened, body } = await deps.objects.open(bucket, key, range);
   // The object may have been replaced between head and open: answer with what was opened.
   const headers = objectHeaders(ctx, opened, query);
@@ -31,19 +110,8 @@ export async function getObject(ctx: Ctx, deps: Deps): Promise<void> {
     headers['Content-Range'] = `bytes ${r.start}-${r.end}/${opened.size}`;
     await sendStream(ctx, 206, headers, body, r.end - r.start + 1);
   } else {
-    await sendStream(ctx, 200, headers, body, opened.size);
+    await sendStream(ctx, status, headers, body, opened.size);
   }
-}
-
-export async function headObject(ctx: Ctx, deps: Deps): Promise<void> {
-  const { bucket, key, query } = target(ctx);
-  const info = await deps.objects.head(bucket, key);
-  checkConditions(ctx, info);
-  const headers = objectHeaders(ctx, info, query);
-  const range = parseRange(header(ctx, 'range'), info.size);
-  if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${info.size}`;
-  headers['Content-Length'] = String(range ? range.end - range.start + 1 : info.size);
-  sendEmpty(ctx, range ? 206 : 200, headers);
 }
 
 export async function putObject(ctx: Ctx, deps: Deps): Promise<void> {
