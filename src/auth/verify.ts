@@ -9,6 +9,8 @@ import { S3Error } from '../errors.js';
 import { ChecksumVerifier } from './checksum.js';
 import { headerValue, queryPairs } from './encoding.js';
 import { AwsChunkedDecoder } from './sigv4-chunked.js';
+import { verifyOssV1Header, verifyOssV1Url } from './oss-v1.js';
+import { verifyOssV4Header } from './oss-v4.js';
 import { verifyHeaderV4, verifyPresignedV4 } from './sigv4.js';
 import type { AuthInput, AuthResult, KeyStore } from './types.js';
 
@@ -18,11 +20,15 @@ export function verifyRequest(input: AuthInput, keys: KeyStore): AuthResult {
   const query = new Map(queryPairs(qi < 0 ? '' : input.url.slice(qi + 1)));
   if (authorization !== undefined) {
     if (authorization.startsWith('AWS4-HMAC-SHA256 ')) return verifyHeaderV4(input, authorization, keys);
+    if (authorization.startsWith('OSS4-HMAC-SHA256 ')) return verifyOssV4Header(input, authorization, keys);
+    if (authorization.startsWith('OSS ')) return verifyOssV1Header(input, authorization, keys);
     if (authorization.startsWith('AWS ')) throw new S3Error('InvalidRequest', { message: 'Signature Version 2 is not supported; use AWS Signature Version 4.' });
-    throw new S3Error('AuthorizationHeaderMalformed', { message: 'Unsupported Authorization header: use AWS4-HMAC-SHA256.' });
+    throw new S3Error('AuthorizationHeaderMalformed', { message: 'Unsupported Authorization header: use AWS4-HMAC-SHA256, OSS or OSS4-HMAC-SHA256.' });
   }
   if (query.has('X-Amz-Algorithm') || query.has('X-Amz-Signature')) return verifyPresignedV4(input, query, keys);
-  return { principal: { kind: 'anonymous' }, dialect: 's3', payload: { kind: 'unsigned' } };
+  if (query.has('OSSAccessKeyId')) return verifyOssV1Url(input, query, keys);
+  const oss = Object.keys(input.headers).some((h) => h.startsWith('x-oss-'));
+  return { principal: { kind: 'anonymous' }, dialect: oss ? 'oss' : 's3', payload: { kind: 'unsigned' } };
 }
 
 /** x-amz-decoded-content-length for aws-chunked bodies, else Content-Length. */

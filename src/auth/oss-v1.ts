@@ -1,0 +1,92 @@
+/**
+ * @module auth/oss-v1
+ * OSS signature V1 (HMAC-SHA1), in the Authorization header (`OSS AccessKeyId:Signature`) and
+ * in signed URLs (`OSSAccessKeyId`, `Expires`, `Signature`). String to sign:
+ *   VERB \n Content-MD5 \n Content-Type \n Date \n CanonicalizedOSSHeaders CanonicalizedResource
+ * where Date is the Date header, or x-oss-date when the client sends only that (ali-oss), or the
+ * Expires value for URLs; the resource is /bucket/key (decoded) plus the signed sub-resources.
+ */
+import { createHmac } from 'node:crypto';
+import { S3Error } from '../errors.js';
+import { headerValue, queryPairs, safeEqual } from './encoding.js';
+import type { AuthInput, AuthResult, KeyStore, PayloadPlan } from './types.js';
+
+const MAX_SKEW_MS = 15 * 60 * 1000;
+
+/** The query parameters OSS signs as sub-resources (OSS API reference, "Include signatures in the Authorization header"). */
+const SUB_RESOURCES = new Set([
+  'acl', 'uploads', 'location', 'cors', 'logging', 'website', 'referer', 'lifecycle', 'delete', 'append', 'tagging', 'objectMeta',
+  'uploadId', 'partNumber', 'security-token', 'position', 'img', 'style', 'styleName', 'replication', 'replicationProgress',
+  'replicationLocation', 'cname', 'bucketInfo', 'comp', 'qos', 'live', 'status', 'vod', 'startTime', 'endTime', 'symlink',
+  'x-oss-process', 'response-content-type', 'response-content-language', 'response-expires', 'response-cache-control',
+  'response-content-disposition', 'response-content-encoding', 'udf', 'udfName', 'udfImage', 'udfId', 'udfImageDesc',
+  'udfApplication', 'udfApplicationLog', 'restore', 'callback', 'callback-var', 'qosInfo', 'policy', 'stat', 'encryption',
+  'versions', 'versioning', 'versionId', 'requestPayment', 'x-oss-request-payer', 'sequential', 'inventory', 'inventoryId',
+  'continuation-token', 'asyncFetch', 'worm', 'wormId', 'wormExtend', 'withHashContext', 'x-oss-enable-md5',
+  'x-oss-enable-sha1', 'x-oss-enable-sha256', 'x-oss-hash-ctx', 'x-oss-md5-ctx', 'transferAcceleration', 'regionList',
+  'cloudboxes', 'metaQuery', 'resourceGroup', 'rtc', 'x-oss-async-process', 'responseHeader',
+]);
+
+function canonicalResource(input: AuthInput): string {
+  let resource = '/';
+  if (input.bucket !== undefined) resource += `${input.bucket}/`;
+  if (input.key !== undefined) resource += input.key;
+  const qi = input.url.indexOf('?');
+  const subs = queryPairs(qi < 0 ? '' : input.url.slice(qi + 1))
+    .filter(([k]) => SUB_RESOURCES.has(k))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => (v === '' ? k : `${k}=${v}`));
+  return subs.length > 0 ? `${resource}?${subs.join('&')}` : resource;
+}
+
+function canonicalOssHeaders(input: AuthInput): string {
+  return Object.keys(input.headers)
+    .map((k) => k.toLowerCase())
+    .filter((k) => k.startsWith('x-oss-'))
+    .sort()
+    .map((k) => `${k}:${(headerValue(input.headers, k) ?? '').trim()}\n`)
+    .join('');
+}
+
+function sign(secret: string, input: AuthInput, date: string): string {
+  const stringToSign = [
+    input.method,
+    headerValue(input.headers, 'content-md5') ?? '',
+    headerValue(input.headers, 'content-type') ?? '',
+    date,
+    canonicalOssHeaders(input) + canonicalResource(input),
+  ].join('\n');
+  return createHmac('sha1', secret).update(stringToSign, 'utf8').digest('base64');
+}
+
+function payload(input: AuthInput): PayloadPlan {
+  const h = headerValue(input.headers, 'x-oss-content-sha256');
+  return h && /^[0-9a-f]{64}$/.test(h) ? { kind: 'sha256', expected: h } : { kind: 'unsigned' };
+}
+
+/** Authorization: OSS AccessKeyId:Signature */
+export function verifyOssV1Header(input: AuthInput, authorization: string, keys: KeyStore): AuthResult {
+  const m = /^OSS ([^:\s]+):(\S+)$/.exec(authorization.trim());
+  if (!m?.[1] || !m[2]) throw new S3Error('AuthorizationHeaderMalformed', { message: 'The OSS authorization header must be "OSS AccessKeyId:Signature".' });
+  const secret = keys.secretFor(m[1]);
+  if (secret === undefined) throw new S3Error('InvalidAccessKeyId');
+  const date = headerValue(input.headers, 'date') ?? headerValue(input.headers, 'x-oss-date');
+  const when = date === undefined ? NaN : new Date(date).getTime();
+  if (date === undefined || Number.isNaN(when)) throw new S3Error('AccessDenied', { message: 'OSS authentication requires a valid Date or x-oss-date header.' });
+  if (Math.abs(input.now.getTime() - when) > MAX_SKEW_MS) throw new S3Error('RequestTimeTooSkewed');
+  if (!safeEqual(sign(secret, input, date), m[2])) throw new S3Error('SignatureDoesNotMatch');
+  return { principal: { kind: 'owner', accessKeyId: m[1] }, dialect: 'oss', payload: payload(input) };
+}
+
+/** ?OSSAccessKeyId=…&Expires=…&Signature=… */
+export function verifyOssV1Url(input: AuthInput, q: Map<string, string>, keys: KeyStore): AuthResult {
+  const id = q.get('OSSAccessKeyId') ?? '';
+  const expires = q.get('Expires') ?? '';
+  const signature = q.get('Signature') ?? '';
+  if (!/^\d+$/.test(expires) || !signature) throw new S3Error('AccessDenied', { message: 'A signed URL needs OSSAccessKeyId, Expires and Signature.' });
+  const secret = keys.secretFor(id);
+  if (secret === undefined) throw new S3Error('InvalidAccessKeyId');
+  if (input.now.getTime() > Number(expires) * 1000) throw new S3Error('AccessDenied', { message: 'Request has expired' });
+  if (!safeEqual(sign(secret, input, expires), signature)) throw new S3Error('SignatureDoesNotMatch');
+  return { principal: { kind: 'owner', accessKeyId: id }, dialect: 'oss', payload: { kind: 'unsigned' } };
+}

@@ -1,0 +1,129 @@
+/**
+ * The ali-oss SDK (OSS dialect: signatures V1 and V4, x-oss-* headers, OSS-shaped errors) against a
+ * real server. ali-oss is pointed at Osprey with `endpoint: http://localhost:PORT` and
+ * `sldEnable: true`, which sends path-style /bucket/key requests.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import OSS from 'ali-oss';
+import { startOsprey } from '../helpers/osprey.ts';
+import type { TestServer } from '../helpers/osprey.ts';
+
+const MIRROR_RULES = [
+    {
+      RuleNumber: 1,
+      Condition: { KeyPrefixEquals: 'images/', HttpErrorCodeReturnedEquals: 404 },
+      Redirect: {
+        RedirectType: 'Mirror', MirrorURL: 'http://origin.example.com/', MirrorPassQueryString: 'true', MirrorCheckMd5: 'true',
+        MirrorHeaders: { PassAll: 'false', Pass: ['x-request-id', 'accept'], Set: { Key: 'x-from', Value: 'osprey' } },
+        MirrorAllowHeadObject: 'true', MirrorUsingRole: 'false', MirrorPassOriginalSlashes: 'false',
+      },
+    },
+    {
+      RuleNumber: 2,
+      Condition: { KeySuffixEquals: '.html', HttpErrorCodeReturnedEquals: 404 },
+      Redirect: { RedirectType: 'External', Protocol: 'https', HostName: 'www.example.com', HttpRedirectCode: 302, PassQueryString: 'true' },
+    },
+];
+
+type Loose = Record<string, unknown>;
+const makeClient = (opts: Loose): OSS => new OSS(opts as unknown as OSS.Options);
+
+for (const v4 of [false, true]) {
+  describe(`ali-oss with signature ${v4 ? 'V4' : 'V1'}`, () => {
+    let server: TestServer;
+    let client: OSS;
+    const bucket = v4 ? 'ali-bucket-v4' : 'ali-bucket-v1';
+    before(async () => {
+      server = await startOsprey();
+      client = makeClient({
+        accessKeyId: server.accessKeyId, accessKeySecret: server.secretAccessKey, region: 'oss-cn-hangzhou', bucket,
+        endpoint: `http://localhost:${server.port}`, sldEnable: true, authorizationV4: v4, secure: false,
+      });
+      await client.putBucket(bucket);
+    });
+    after(async () => {
+      await server.close();
+    });
+
+    it('puts, gets, heads, lists and deletes objects with x-oss-meta', async () => {
+      const put = await client.put('dir/hello.txt', Buffer.from('hello from ali-oss'), { headers: { 'Content-Type': 'text/plain' }, meta: { owner: 'ops', uid: 1 } as unknown as OSS.UserMeta });
+      assert.equal(put.res.status, 200);
+      const got = await client.get('dir/hello.txt');
+      assert.equal((got.content as Buffer).toString(), 'hello from ali-oss');
+      const head = await client.head('dir/hello.txt');
+      assert.equal((head.meta as Record<string, string>).owner, 'ops');
+      assert.ok((head.res.headers as Loose)['x-oss-request-id']);
+      const list = await client.list({ prefix: 'dir/', 'max-keys': 10 }, {});
+      assert.deepEqual(list.objects.map((o) => o.name), ['dir/hello.txt']);
+      await client.delete('dir/hello.txt');
+      await assert.rejects(client.head('dir/hello.txt'), (e: { status?: number; code?: string }) => e.status === 404);
+    });
+
+    it('ERR-01 ERR-02 errors come back OSS-shaped with EC, also on HEAD', async () => {
+      await assert.rejects(client.get('missing.txt'), (e: { status?: number; code?: string; ecCode?: string }) => {
+        assert.equal(e.status, 404);
+        assert.equal(e.code, 'NoSuchKey');
+        assert.equal(e.ecCode, '0026-00000001');
+        return true;
+      });
+      const r = await fetch(`${server.url}/${bucket}/missing.txt`, { method: 'HEAD', headers: { 'x-oss-date': new Date().toUTCString() } });
+      assert.equal(r.status, 403); // anonymous on a private bucket
+      assert.ok(r.headers.get('x-oss-ec'));
+      assert.match(Buffer.from(r.headers.get('x-oss-err') ?? '', 'base64').toString(), /<Code>AccessDenied<\/Code>/);
+    });
+
+    it('API-01 API-02 API-03 XML-02 puts, gets and deletes a website configuration with mirror rules', async () => {
+      await client.putBucketWebsite(bucket, { index: 'index.html', error: 'error.html', routingRules: MIRROR_RULES } as unknown as OSS.PutBucketWebsiteConfig);
+      const got = await client.getBucketWebsite(bucket);
+      assert.equal(got.index, 'index.html');
+      assert.equal(got.error, 'error.html');
+      const rules = (got as unknown as Loose).routingRules as unknown as { RuleNumber: string; Redirect: Record<string, unknown> }[];
+      assert.equal(rules.length, 2);
+      assert.equal(rules[0]?.RuleNumber, '1');
+      assert.equal(rules[0]?.Redirect.MirrorURL, 'http://origin.example.com/');
+      assert.equal(rules[0]?.Redirect.MirrorAllowHeadObject, 'true');
+      assert.equal(rules[0]?.Redirect.MirrorUsingRole, 'false');
+      assert.equal(rules[0]?.Redirect.MirrorFollowRedirect, 'true');
+      assert.deepEqual((rules[0]?.Redirect.MirrorHeaders as { Pass: string[] }).Pass, ['x-request-id', 'accept']);
+      const redirect = await fetch(`${server.url}/${bucket}/page.html?a=1`, { redirect: 'manual' });
+      // a private bucket: the anonymous request is refused before any rule runs
+      assert.equal(redirect.status, 403);
+      await client.deleteBucketWebsite(bucket);
+      await assert.rejects(client.getBucketWebsite(bucket), (e: { code?: string }) => e.code === 'NoSuchWebsiteConfiguration');
+    });
+
+    it('rejects an invalid rule with a message naming the rule and field', async () => {
+      const bad = [{ RuleNumber: 3, Condition: { KeyPrefixEquals: 'x/' }, Redirect: { RedirectType: 'Mirror', MirrorURL: 'http://o.example.com/' } }];
+      await assert.rejects(client.putBucketWebsite(bucket, { index: 'index.html', routingRules: bad } as unknown as OSS.PutBucketWebsiteConfig), (e: { status?: number; code?: string; message?: string }) => {
+        assert.equal(e.status, 400);
+        assert.equal(e.code, 'InvalidArgument');
+        assert.match(e.message ?? '', /RoutingRule 3.*HttpErrorCodeReturnedEquals 404/);
+        return true;
+      });
+    });
+
+    it('sets the bucket ACL with x-oss-acl; anonymous reads follow it', async () => {
+      await client.put('public.txt', Buffer.from('now public'));
+      await client.putBucketACL(bucket, 'public-read');
+      const acl = await client.getBucketACL(bucket);
+      assert.equal(acl.acl, 'public-read');
+      const r = await fetch(`${server.url}/${bucket}/public.txt`);
+      assert.equal(await r.text(), 'now public');
+      await client.putBucketACL(bucket, 'private');
+      assert.equal((await fetch(`${server.url}/${bucket}/public.txt`)).status, 403);
+    });
+
+    if (!v4) {
+      it('a V1 signed URL works and a wrong secret does not', async () => {
+        await client.put('signed.txt', Buffer.from('via signed url'));
+        const url = client.signatureUrl('signed.txt', { expires: 60 });
+        const r = await fetch(url);
+        assert.equal(r.status, 200);
+        assert.equal(await r.text(), 'via signed url');
+        const wrong = makeClient({ accessKeyId: server.accessKeyId, accessKeySecret: 'not-the-secret', region: 'oss-cn-hangzhou', bucket, endpoint: `http://localhost:${server.port}`, sldEnable: true });
+        await assert.rejects(wrong.get('signed.txt'), (e: { status?: number; code?: string }) => e.status === 403 && e.code === 'SignatureDoesNotMatch');
+      });
+    }
+  });
+}
