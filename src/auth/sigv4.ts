@@ -82,19 +82,37 @@ function splitUrl(url: string): { path: string; query: string } {
   return i < 0 ? { path: url, query: '' } : { path: url.slice(0, i), query: url.slice(i + 1) };
 }
 
+/** The signature for one candidate canonical URI (the verifier and Osprey's own CLI client both use it). */
+function signatureFor(input: AuthInput, key: Buffer, scope: string, amzDate: string, signedHeaders: string[], payloadHash: string, uri: string, skipQuery?: string): string {
+  const canonical = [input.method, uri, canonicalQuery(splitUrl(input.url).query, skipQuery), canonicalHeaders(input, signedHeaders), signedHeaders.join(';'), payloadHash].join('\n');
+  const stringToSign = [ALGORITHM, amzDate, scope, sha256Hex(canonical)].join('\n');
+  return hmac(key, stringToSign).toString('hex');
+}
+
 function checkSignature(input: AuthInput, cred: Credential, secret: string, amzDate: string, signedHeaders: string[], payloadHash: string, signature: string, skipQuery?: string): Buffer {
-  const { path, query } = splitUrl(input.url);
   const key = signingKey(secret, cred.date, cred.region, cred.service);
   const scope = `${cred.date}/${cred.region}/${cred.service}/aws4_request`;
-  const headers = canonicalHeaders(input, signedHeaders);
-  const cq = canonicalQuery(query, skipQuery);
-  for (const uri of canonicalUris(path)) {
-    const canonical = [input.method, uri, cq, headers, signedHeaders.join(';'), payloadHash].join('\n');
-    const stringToSign = [ALGORITHM, amzDate, scope, sha256Hex(canonical)].join('\n');
-    const expected = hmac(key, stringToSign).toString('hex');
-    if (safeEqual(expected, signature)) return key;
+  for (const uri of canonicalUris(splitUrl(input.url).path)) {
+    if (safeEqual(signatureFor(input, key, scope, amzDate, signedHeaders, payloadHash, uri, skipQuery), signature)) return key;
   }
   throw new S3Error('SignatureDoesNotMatch');
+}
+
+/**
+ * Sign a request of Osprey's own (the CLI talking to a server): returns the headers to add.
+ * `headers` must hold host; the body's SHA-256 is given as `payloadHash`.
+ */
+export function signRequestV4(req: { method: string; url: string; headers: Record<string, string> }, creds: { accessKeyId: string; secretAccessKey: string }, payloadHash: string, now = new Date()): Record<string, string> {
+  const amzDate = toAmzDate(now);
+  const date = amzDate.slice(0, 8);
+  const headers: Record<string, string> = { ...req.headers, 'x-amz-date': amzDate, 'x-amz-content-sha256': payloadHash };
+  const signed = Object.keys(headers).map((h) => h.toLowerCase()).sort();
+  const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+  const scope = `${date}/us-east-1/s3/aws4_request`;
+  const key = signingKey(creds.secretAccessKey, date, 'us-east-1', 's3');
+  const uri = canonicalUris(splitUrl(req.url).path).at(-1) ?? '/';
+  const sig = signatureFor({ method: req.method, url: req.url, headers: lower, now }, key, scope, amzDate, signed, payloadHash, uri);
+  return { ...headers, authorization: `${ALGORITHM} Credential=${creds.accessKeyId}/${scope}, SignedHeaders=${signed.join(';')}, Signature=${sig}` };
 }
 
 function payloadPlan(hash: string | undefined, signing: { signingKey: Buffer; amzDate: string; scope: string; seedSignature: string }): PayloadPlan {

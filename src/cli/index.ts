@@ -3,6 +3,7 @@
  * The `osprey` command line (commander). Each subcommand lives in its own module.
  */
 import { Command } from 'commander';
+import { rulesCommand } from './rules.js';
 import { serveCommand } from './serve.js';
 
 export const VERSION = '0.1.0';
@@ -11,5 +12,6 @@ export async function runCli(argv: string[]): Promise<void> {
   const program = new Command();
   program.name('osprey').description('S3-compatible object store with back-to-origin mirroring and redirection').version(VERSION);
   program.addCommand(serveCommand());
+  program.addCommand(rulesCommand());
   await program.parseAsync(argv);
 }

@@ -13,7 +13,7 @@ import { S3Error, toS3Error } from '../errors.js';
 import type { Ctx } from './context.js';
 import { header } from './context.js';
 import type { Deps } from './deps.js';
-import { handleAdmin } from './handlers/admin.js';
+import { handleAdmin, isOpenAdminPath } from './handlers/admin.js';
 import * as bucket from './handlers/bucket.js';
 import * as list from './handlers/list.js';
 import * as multipart from './handlers/multipart.js';
@@ -83,7 +83,7 @@ export async function handle(ctx: Ctx, deps: Deps): Promise<void> {
     }
     ctx.endpoint = route(method, url, header(ctx, 'host'), deps.config);
     ctx.endpoint = refineOp(ctx.endpoint, req.headers);
-    if (ctx.endpoint.op === 'Admin') {
+    if (ctx.endpoint.op === 'Admin' && isOpenAdminPath(ctx.endpoint.adminPath ?? '')) {
       await handleAdmin(ctx, deps);
       return;
     }

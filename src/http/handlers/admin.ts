@@ -1,12 +1,19 @@
 /**
  * @module http/handlers/admin
- * Osprey's own endpoints under /-/ (a prefix that can never be a bucket name): health now;
- * metrics, the rule simulator and the console later.
+ * Osprey's own endpoints under /-/ (a prefix that can never be a bucket name):
+ * health (open), and the rule simulator (owner credentials only).
  */
 import { S3Error } from '../../errors.js';
+import { explain } from '../../origin/explain.js';
 import type { Ctx } from '../context.js';
 import type { Deps } from '../deps.js';
 import { sendBody } from '../respond.js';
+import { readCapped } from '../xml.js';
+
+/** Paths anyone may call; everything else under /-/ needs the owner's signature. */
+export function isOpenAdminPath(path: string): boolean {
+  return path === 'health/live' || path === 'health/ready';
+}
 
 export async function handleAdmin(ctx: Ctx, deps: Deps): Promise<void> {
   const path = ctx.endpoint?.adminPath ?? '';
@@ -23,5 +30,59 @@ export async function handleAdmin(ctx: Ctx, deps: Deps): Promise<void> {
     }
     return;
   }
-  throw new S3Error('InvalidRequest', { message: `No such Osprey endpoint: /-/${path}` });
+  if (path === 'rules/explain' && ctx.req.method === 'POST') {
+    await explainEndpoint(ctx, deps);
+    return;
+  }
+  throw new S3Error('InvalidRequest', { message: `No such Osprey endpoint: ${ctx.req.method ?? ''} /-/${path}` });
+}
+
+interface ExplainBody {
+  bucket?: unknown;
+  key?: unknown;
+  method?: unknown;
+  headers?: unknown;
+  status?: unknown;
+  query?: unknown;
+  website?: unknown;
+}
+
+/**
+ * POST /-/rules/explain {bucket, key, method?, headers?, status?, query?, website?}: what a request
+ * would do, without contacting any origin or changing anything (the rule simulator).
+ */
+async function explainEndpoint(ctx: Ctx, deps: Deps): Promise<void> {
+  const raw = await readCapped(ctx.req, 64 * 1024);
+  let body: ExplainBody;
+  try {
+    body = JSON.parse(raw.toString('utf8')) as ExplainBody;
+  } catch {
+    throw new S3Error('InvalidArgument', { message: 'The body must be JSON: {"bucket": …, "key": …}.' });
+  }
+  if (typeof body.bucket !== 'string' || typeof body.key !== 'string') throw new S3Error('InvalidArgument', { message: 'bucket and key are required strings.' });
+  const bucket = body.bucket;
+  if (!(await deps.driver.getBucket(bucket))) throw new S3Error('NoSuchBucket', { bucket });
+  const headers: Record<string, string> = {};
+  if (body.headers && typeof body.headers === 'object') {
+    for (const [k, v] of Object.entries(body.headers)) if (typeof v === 'string') headers[k.toLowerCase()] = v;
+  }
+  const status = typeof body.status === 'number' && body.status !== 404 ? body.status : undefined;
+  const cfg = await deps.website.get(bucket);
+  const result = await explain(
+    cfg,
+    {
+      method: typeof body.method === 'string' ? body.method.toUpperCase() : 'GET',
+      key: body.key,
+      headers,
+      query: typeof body.query === 'string' ? body.query : '',
+      host: headers.host ?? 'localhost',
+      protocol: 'http',
+      websiteMode: body.website === true,
+      pathPrefix: `/${bucket}/`,
+      ...(status !== undefined && { status }),
+    },
+    // A status of 404 asks "as if the object were missing".
+    async (k) => (body.status === 404 && k === body.key ? false : (await deps.objects.find(bucket, k)) !== undefined),
+  );
+  sendBody(ctx, 200, 'application/json', JSON.stringify(result, null, 2));
 }
