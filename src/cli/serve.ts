@@ -45,16 +45,21 @@ export function serveCommand(): Command {
         }
         throw err;
       }
+      const running = app;
+      const stop = () => {
+        void running.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      // handlers first: a supervisor may signal as soon as it reads the banner below
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
       const { credentials } = app;
       process.stdout.write(
         `Osprey is listening on ${app.url}\n` +
           `  access key id:     ${credentials.accessKeyId}\n` +
           `  secret access key: ${credentials.secretAccessKey}${credentials.generated ? '   (generated and saved in the data dir)' : ''}\n`,
       );
-      const stop = () => {
-        void app.close().then(() => process.exit(0));
-      };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
     });
 }
