@@ -5,7 +5,7 @@
  *
  *   node --import tsx bench/core.ts [--seconds 10]
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -49,6 +49,8 @@ async function main(): Promise<void> {
     const put = await fetch(`${osprey.url}/bench/large`, { method: 'PUT', body: Readable.toWeb(gen()) as ReadableStream, duplex: 'half', headers: { 'content-length': String(GiB) } } as RequestInit);
     if (put.status !== 200) throw new Error(`large PUT: ${put.status}`);
     await pipeline(gen(), createWriteStream(path.join(www, 'large')));
+    // nginx's workers run as an unprivileged user: let them reach the files
+    for (const d of [work, path.join(work, 'www'), www]) await chmod(d, 0o755);
 
     const results: string[] = [];
     const oGet = await wrk(`${osprey.url}/bench/small`, { connections: 64, seconds });

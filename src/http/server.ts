@@ -53,8 +53,12 @@ export const HANDLERS: Record<Op, Handler> = {
   Admin: handleAdmin,
 };
 
+// Request ids: a random per-process prefix and a counter (unique, and cheap on the hot path).
+const ID_PREFIX = randomBytes(6).toString('hex').toUpperCase();
+let idCounter = 0;
 function newRequestId(): string {
-  return randomBytes(12).toString('hex').toUpperCase();
+  idCounter = (idCounter + 1) % 0x1000000000;
+  return ID_PREFIX + idCounter.toString(16).toUpperCase().padStart(9, '0');
 }
 
 async function authorize(ctx: Ctx, deps: Deps): Promise<void> {

@@ -29,7 +29,7 @@ export class ObjectService {
     return this.driver.headObject(bucket, key);
   }
 
-  async open(bucket: string, key: string, range?: ByteRange): Promise<{ info: ObjectInfo; body: Readable }> {
+  async open(bucket: string, key: string, range?: ByteRange): Promise<{ info: ObjectInfo; body: Readable; bytes?: Buffer }> {
     const got = await this.driver.getObject(bucket, key, range);
     if (!got) throw new S3Error('NoSuchKey', { key });
     return got;

@@ -142,8 +142,12 @@ export interface StorageDriver {
 
   /** undefined when the object does not exist. Throws NoSuchBucket. */
   headObject(bucket: string, key: string): Promise<ObjectInfo | undefined>;
-  /** undefined when the object does not exist. Throws NoSuchBucket. */
-  getObject(bucket: string, key: string, range?: ByteRange): Promise<{ info: ObjectInfo; body: Readable } | undefined>;
+  /**
+   * undefined when the object does not exist. Throws NoSuchBucket. When the driver already holds
+   * the (ranged) bytes in memory (small objects), it also gives them as `bytes`, and `body` streams
+   * the same bytes: callers may use either.
+   */
+  getObject(bucket: string, key: string, range?: ByteRange): Promise<{ info: ObjectInfo; body: Readable; bytes?: Buffer } | undefined>;
   putObject(bucket: string, key: string, body: Readable, opts: PutOptions): Promise<ObjectInfo>;
   /** No error when the key is absent. Throws NoSuchBucket. */
   deleteObject(bucket: string, key: string): Promise<void>;

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { INLINE_MAX } from '../../src/storage/fs/commit.ts';
 import { s3, spawnOsprey, tmpDir } from '../helpers/osprey.ts';
 
 async function filesUnder(dir: string): Promise<string[]> {
@@ -40,6 +41,7 @@ describe('crash safety', () => {
     let client = s3(srv, { requestChecksumCalculation: 'WHEN_REQUIRED' });
     await client.send(new CreateBucketCommand({ Bucket: 'crash' }));
     for (let i = 0; i < 5; i++) await client.send(new PutObjectCommand({ Bucket: 'crash', Key: `done-${i}`, Body: `complete ${i}` }));
+    for (let i = 0; i < 3; i++) await client.send(new PutObjectCommand({ Bucket: 'crash', Key: `done-big-${i}`, Body: Buffer.alloc(100_000 + i, 'b') }));
     const uploads = Array.from({ length: 40 }, (_, i) =>
       client.send(new PutObjectCommand({ Bucket: 'crash', Key: `inflight-${i}`, Body: slowBody(2 * 1024 * 1024 + i * 1000, i), ContentLength: 2 * 1024 * 1024 + i * 1000 })).then(() => 'ok', () => 'failed'),
     );
@@ -67,8 +69,11 @@ describe('crash safety', () => {
       // no temp files, and every blob file belongs to a listed object
       const tmp = await filesUnder(path.join(dataDir, 'tmp')).catch(() => []);
       assert.deepEqual(tmp, []);
+      // small objects live inline in the metadata row; every larger one has exactly one blob file
       const blobs = await filesUnder(path.join(dataDir, 'blobs'));
-      assert.equal(blobs.length, keys.length, `blob files (${blobs.length}) = objects (${keys.length})`);
+      const large = keys.filter((k) => k.size > INLINE_MAX).length;
+      assert.ok(large > 0, 'some large objects were committed before the kill');
+      assert.equal(blobs.length, large, `blob files (${blobs.length}) = objects over ${INLINE_MAX} bytes (${large})`);
     } finally {
       client.destroy();
       await srv.stop();

@@ -100,7 +100,7 @@ async function serveObject(ctx: Ctx, deps: Deps, bucket: string, key: string, st
     sendEmpty(ctx, range ? 206 : status, headers);
     return;
   }
-  const { info: opened, body } = await deps.objects.open(bucket, key, range);
+  const { info: opened, body, bytes } = await deps.objects.open(bucket, key, range);
   // The object may have been replaced between head and open: answer with what was opened.
   const headers = objectHeaders(ctx, opened, query);
   if (range) {
@@ -108,9 +108,9 @@ async function serveObject(ctx: Ctx, deps: Deps, bucket: string, key: string, st
     for (const name of Object.keys(headers)) if (name.startsWith('x-amz-checksum-')) delete headers[name];
     const r = parseRange(header(ctx, 'range'), opened.size) ?? range;
     headers['Content-Range'] = `bytes ${r.start}-${r.end}/${opened.size}`;
-    await sendStream(ctx, 206, headers, body, r.end - r.start + 1);
+    await sendStream(ctx, 206, headers, body, r.end - r.start + 1, bytes);
   } else {
-    await sendStream(ctx, status, headers, body, opened.size);
+    await sendStream(ctx, status, headers, body, opened.size, bytes);
   }
 }
 

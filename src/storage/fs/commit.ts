@@ -7,22 +7,67 @@
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { Transform } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { S3Error } from '../../errors.js';
 import { Paths } from './paths.js';
 
-export interface Received {
-  id: string;
-  size: number;
-  md5: Buffer;
+/** Bodies up to this size are kept in the metadata row itself, not in a blob file. */
+export const INLINE_MAX = 16 * 1024;
+
+export type Received = { size: number; md5: Buffer } & ({ id: string; inline?: undefined } | { id?: undefined; inline: Buffer });
+
+/**
+ * Keeps the first INLINE_MAX bytes in memory and spills to the temp file only beyond that, so
+ * small bodies never touch the blob tree (and small GETs are one SQLite read).
+ */
+class SpillWriter extends Writable {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  file: WriteStream | undefined;
+  constructor(
+    private readonly tmp: string,
+    private readonly limit: number,
+  ) {
+    super();
+  }
+  get inline(): Buffer | undefined {
+    return this.file || this.limit === 0 ? undefined : Buffer.concat(this.chunks, this.buffered);
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (!this.file && this.buffered + chunk.length <= this.limit) {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+      cb();
+      return;
+    }
+    if (!this.file) {
+      this.file = createWriteStream(this.tmp, { flags: 'wx', mode: 0o600 });
+      this.file.on('error', (err) => this.destroy(err));
+      for (const c of this.chunks) this.file.write(c);
+      this.chunks = [];
+    }
+    this.file.write(chunk, (err) => cb(err));
+  }
+  override _final(cb: (err?: Error | null) => void): void {
+    if (!this.file && this.limit === 0) this.file = createWriteStream(this.tmp, { flags: 'wx', mode: 0o600 }); // an empty part
+    if (!this.file) return cb();
+    this.file.end((err?: Error | null) => cb(err));
+  }
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.file?.destroy();
+    cb(err);
+  }
 }
 
 export interface ReceiveOptions {
+  /** keep bodies up to INLINE_MAX in memory (objects), or always write a blob (multipart parts) */
+  inline?: boolean;
   size?: number;
   contentMd5?: Buffer;
   maxSize?: number;
@@ -51,13 +96,16 @@ export async function receive(paths: Paths, body: Readable, opts: ReceiveOptions
   const id = Paths.newId();
   const tmp = paths.temp(id);
   const meter = new Meter(opts.maxSize);
+  const sink = new SpillWriter(tmp, opts.inline ? INLINE_MAX : 0);
   try {
-    await pipeline(body, meter, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
+    await pipeline(body, meter, sink);
     if (opts.size !== undefined && meter.bytes !== opts.size) {
       throw new S3Error('IncompleteBody', { message: `The body was ${meter.bytes} bytes; ${opts.size} were declared.` });
     }
     const md5 = meter.hash.digest();
     if (opts.contentMd5 && !md5.equals(opts.contentMd5)) throw new S3Error('BadDigest');
+    const inline = sink.inline;
+    if (inline) return { inline, size: meter.bytes, md5 };
     const fh = await open(tmp, 'r');
     try {
       await fh.sync();

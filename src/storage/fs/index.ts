@@ -23,7 +23,7 @@ import type {
   ObjectInfo, ObjectMeta, PartInfo, PutOptions, StorageDriver,
 } from '../driver.js';
 import { receive } from './commit.js';
-import type { ReceiveOptions } from './commit.js';
+import type { ReceiveOptions, Received } from './commit.js';
 import type { BucketRow, ObjectRow, PartRow, Statements, UploadRow } from './meta.js';
 import { openDb, statements } from './meta.js';
 import { Paths } from './paths.js';
@@ -57,6 +57,12 @@ export class FsDriver implements StorageDriver {
   readonly capabilities: DriverCapabilities = { createOnly: true };
   private readonly st: Statements;
   private readonly readers = new Map<string, number>();
+  /**
+   * Bucket rows and bucket configs, cached: this process is the only writer of the data dir, and
+   * every write below goes through the cache, so it is never stale.
+   */
+  private readonly bucketCache = new Map<string, BucketRow | null>();
+  private readonly configCache = new Map<string, string | null>();
   private readonly deferred = new Set<string>();
 
   constructor(
@@ -90,7 +96,18 @@ export class FsDriver implements StorageDriver {
   // ---- buckets -------------------------------------------------------------------------------
 
   private bucketRow(name: string): BucketRow | undefined {
-    return this.st.bucketGet.get(name) as BucketRow | undefined;
+    let row = this.bucketCache.get(name);
+    if (row === undefined) {
+      row = (this.st.bucketGet.get(name) as BucketRow | undefined) ?? null;
+      if (this.bucketCache.size > 10_000) this.bucketCache.clear();
+      this.bucketCache.set(name, row);
+    }
+    return row ?? undefined;
+  }
+
+  private forgetBucket(name: string): void {
+    this.bucketCache.delete(name);
+    for (const k of this.configCache.keys()) if (k.startsWith(`${name}\0`)) this.configCache.delete(k);
   }
 
   private requireBucket(name: string): void {
@@ -104,6 +121,7 @@ export class FsDriver implements StorageDriver {
   async createBucket(name: string, acl: CannedAcl): Promise<BucketInfo> {
     const created = Date.now();
     try {
+      this.forgetBucket(name);
       this.st.bucketInsert.run(name, created, acl);
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new S3Error('BucketAlreadyOwnedByYou', { bucket: name });
@@ -126,16 +144,24 @@ export class FsDriver implements StorageDriver {
       this.st.configDeleteAll.run(name);
       this.st.bucketDelete.run(name);
     })();
+    this.forgetBucket(name);
     await this.collect(freed);
   }
 
   async setBucketAcl(name: string, acl: CannedAcl): Promise<void> {
+    this.forgetBucket(name);
     if (this.st.bucketSetAcl.run(acl, name).changes === 0) throw new S3Error('NoSuchBucket', { bucket: name });
   }
 
   async getBucketConfig(bucket: string, name: string): Promise<string | undefined> {
     this.requireBucket(bucket);
-    return (this.st.configGet.get(bucket, name) as { value: string } | undefined)?.value;
+    const id = `${bucket}\0${name}`;
+    let value = this.configCache.get(id);
+    if (value === undefined) {
+      value = (this.st.configGet.get(bucket, name) as { value: string } | undefined)?.value ?? null;
+      this.configCache.set(id, value);
+    }
+    return value ?? undefined;
   }
 
   async putBucketConfig(bucket: string, name: string, value: string | undefined): Promise<void> {
@@ -144,6 +170,7 @@ export class FsDriver implements StorageDriver {
       if (value === undefined) this.st.configDelete.run(bucket, name);
       else this.st.configPut.run(bucket, name, value);
     })();
+    this.configCache.delete(`${bucket}\0${name}`);
   }
 
   // ---- objects -------------------------------------------------------------------------------
@@ -158,15 +185,20 @@ export class FsDriver implements StorageDriver {
     return row && toInfo(row);
   }
 
-  async getObject(bucket: string, key: string, range?: ByteRange): Promise<{ info: ObjectInfo; body: Readable } | undefined> {
+  async getObject(bucket: string, key: string, range?: ByteRange): Promise<{ info: ObjectInfo; body: Readable; bytes?: Buffer } | undefined> {
     // Lookup and reference-taking happen in one synchronous stretch: no commit can slip between.
     this.requireBucket(bucket);
     const row = this.objectRow(bucket, key);
     if (!row) return undefined;
-    const segments = JSON.parse(row.segments) as Segment[];
-    for (const s of segments) this.readers.set(s.id, (this.readers.get(s.id) ?? 0) + 1);
     const start = range?.start ?? 0;
     const end = range?.end ?? row.size - 1;
+    if (row.inline) {
+      const bytes = row.inline.subarray(start, end + 1);
+      return { info: toInfo(row), body: Readable.from([bytes]), bytes };
+    }
+    if (row.size === 0) return { info: toInfo(row), body: Readable.from([]), bytes: Buffer.alloc(0) };
+    const segments = JSON.parse(row.segments) as Segment[];
+    for (const s of segments) this.readers.set(s.id, (this.readers.get(s.id) ?? 0) + 1);
     const body = Readable.from(this.readSegments(segments, start, end), { objectMode: false, highWaterMark: 256 * 1024 });
     return { info: toInfo(row), body };
   }
@@ -217,11 +249,12 @@ export class FsDriver implements StorageDriver {
     }
   }
 
-  private async receiveBlob(body: Readable, opts: ReceiveOptions): Promise<{ id: string; size: number; md5: Buffer; discard: () => Promise<void> }> {
+  private async receiveBlob(body: Readable, opts: ReceiveOptions): Promise<Received & { discard: () => Promise<void> }> {
     const r = await receive(this.paths, body, opts, (id) => this.st.pendingAdd.run(id));
     return {
       ...r,
       discard: async () => {
+        if (r.id === undefined) return;
         await rm(this.paths.blob(r.id), { force: true });
         this.st.pendingDelete.run(r.id);
       },
@@ -236,11 +269,11 @@ export class FsDriver implements StorageDriver {
       body.destroy();
       throw err;
     }
-    const blob = await this.receiveBlob(body, opts);
+    const blob = await this.receiveBlob(body, { ...opts, inline: true });
     const meta: ObjectMeta = { ...opts.meta, system: { ...opts.meta.system, ...(opts.systemAtEnd?.() ?? {}) } };
     const row: ObjectRow = {
-      bucket, key, size: blob.size, etag: blob.md5.toString('hex'), modified: Date.now(),
-      meta: JSON.stringify(meta), segments: JSON.stringify([{ id: blob.id, size: blob.size }]),
+      bucket, key, size: blob.size, etag: blob.md5.toString('hex'), modified: Date.now(), meta: JSON.stringify(meta),
+      segments: JSON.stringify(blob.id === undefined ? [] : [{ id: blob.id, size: blob.size }]), inline: blob.inline ?? null,
     };
     let freed: string[];
     try {
@@ -248,7 +281,7 @@ export class FsDriver implements StorageDriver {
         this.requireBucket(bucket);
         if (opts.ifNoneMatch && this.objectRow(bucket, key)) throw new S3Error('PreconditionFailed', { fields: { Condition: 'If-None-Match' } });
         const old = this.replaceObject(row);
-        this.st.pendingDelete.run(blob.id);
+        if (blob.id !== undefined) this.st.pendingDelete.run(blob.id);
         return old;
       })();
     } catch (err) {
@@ -262,7 +295,7 @@ export class FsDriver implements StorageDriver {
   /** Inside a transaction: write the row; the old version's blobs become garbage. */
   private replaceObject(row: ObjectRow): string[] {
     const old = this.objectRow(row.bucket, row.key);
-    this.st.objectUpsert.run(row.bucket, row.key, row.size, row.etag, row.modified, row.meta, row.segments);
+    this.st.objectUpsert.run(row.bucket, row.key, row.size, row.etag, row.modified, row.meta, row.segments, row.inline);
     return old ? this.toGarbage(old) : [];
   }
 
@@ -366,15 +399,17 @@ export class FsDriver implements StorageDriver {
       body.destroy();
       throw err;
     }
-    const blob = await this.receiveBlob(body, opts);
-    const part: PartRow = { upload_id: uploadId, part_number: partNumber, blob: blob.id, size: blob.size, etag: blob.md5.toString('hex'), modified: Date.now() };
+    const blob = await this.receiveBlob(body, { ...opts, inline: false });
+    if (blob.id === undefined) throw new Error('unreachable: parts are always blobs');
+    const blobId = blob.id;
+    const part: PartRow = { upload_id: uploadId, part_number: partNumber, blob: blobId, size: blob.size, etag: blob.md5.toString('hex'), modified: Date.now() };
     let freed: string[];
     try {
       freed = this.db.transaction(() => {
         this.uploadRow(bucket, key, uploadId);
         const old = this.st.partGet.get(uploadId, partNumber) as PartRow | undefined;
         this.st.partUpsert.run(uploadId, partNumber, part.blob, part.size, part.etag, part.modified);
-        this.st.pendingDelete.run(blob.id);
+        this.st.pendingDelete.run(blobId);
         if (!old) return [];
         this.st.garbageAdd.run(old.blob);
         return [old.blob];
@@ -417,7 +452,7 @@ export class FsDriver implements StorageDriver {
         bucket, key, size: chosen.reduce((n, c) => n + c.size, 0),
         etag: `${createHash('md5').update(md5s).digest('hex')}-${chosen.length}`,
         modified: Date.now(), meta: upload.meta,
-        segments: JSON.stringify(chosen.map((c) => ({ id: c.blob, size: c.size }))),
+        segments: JSON.stringify(chosen.map((c) => ({ id: c.blob, size: c.size }))), inline: null,
       };
       const used = new Set(chosen.map((c) => c.blob));
       const unused = [...stored.values()].filter((p) => !used.has(p.blob)).map((p) => p.blob);

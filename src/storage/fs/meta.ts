@@ -17,7 +17,7 @@ CREATE TABLE IF NOT EXISTS bucket_configs (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS objects (
   bucket TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
-  modified INTEGER NOT NULL, meta TEXT NOT NULL, segments TEXT NOT NULL,
+  modified INTEGER NOT NULL, meta TEXT NOT NULL, segments TEXT NOT NULL, inline BLOB,
   PRIMARY KEY (bucket, key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS uploads (
@@ -43,6 +43,8 @@ export interface ObjectRow {
   modified: number;
   meta: string;
   segments: string;
+  /** the body itself, for objects of at most INLINE_MAX bytes (no blob file) */
+  inline: Buffer | null;
 }
 
 export interface UploadRow {
@@ -94,9 +96,9 @@ export function statements(db: Db) {
     configDelete: s<[string, string]>('DELETE FROM bucket_configs WHERE bucket = ? AND name = ?'),
     configDeleteAll: s<[string]>('DELETE FROM bucket_configs WHERE bucket = ?'),
     objectGet: s<[string, string]>('SELECT * FROM objects WHERE bucket = ? AND key = ?'),
-    objectUpsert: s<[string, string, number, string, number, string, string]>(
-      'INSERT INTO objects (bucket, key, size, etag, modified, meta, segments) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
-        'ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, etag = excluded.etag, modified = excluded.modified, meta = excluded.meta, segments = excluded.segments',
+    objectUpsert: s<[string, string, number, string, number, string, string, Buffer | null]>(
+      'INSERT INTO objects (bucket, key, size, etag, modified, meta, segments, inline) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ' +
+        'ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, etag = excluded.etag, modified = excluded.modified, meta = excluded.meta, segments = excluded.segments, inline = excluded.inline',
     ),
     objectDelete: s<[string, string]>('DELETE FROM objects WHERE bucket = ? AND key = ?'),
     /** keys > after, >= prefix, in byte order; the caller stops at the first key without the prefix */
