@@ -213,24 +213,24 @@ export function checkConditions(ctx: Ctx, info: ObjectInfo, prefix = ''): void {
  * Stream an object body (or write `bytes` at once when the driver had them in memory). On a
  * failure after the headers went out, the socket is destroyed.
  */
-export async function sendStream(ctx: Ctx, status: number, headers: Record<string, string>, body: Readable, length: number, bytes?: Buffer): Promise<void> {
+export async function sendStream(ctx: Ctx, status: number, headers: Record<string, string>, body: () => Readable, length: number, bytes?: Buffer): Promise<void> {
   commonHeaders(ctx);
   ctx.res.statusCode = status;
   for (const [k, v] of Object.entries(headers)) ctx.res.setHeader(k, v);
   ctx.res.setHeader('Content-Length', String(length));
-  if (ctx.req.method === 'HEAD') {
-    body.destroy();
-    ctx.res.end();
-    return;
-  }
   if (bytes) {
-    body.destroy();
     ctx.bytesOut += bytes.length;
     ctx.res.end(bytes);
     return;
   }
-  body.on('data', (chunk: Buffer) => {
+  const stream = body();
+  if (ctx.req.method === 'HEAD') {
+    stream.destroy();
+    ctx.res.end();
+    return;
+  }
+  stream.on('data', (chunk: Buffer) => {
     ctx.bytesOut += chunk.length;
   });
-  await pipeline(body, ctx.res);
+  await pipeline(stream, ctx.res);
 }

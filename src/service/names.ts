@@ -31,8 +31,11 @@ export function validateObjectKey(key: string): void {
   }
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Percent-decode a path part as UTF-8; malformed escapes or invalid UTF-8 -> InvalidObjectName / InvalidURI-like error. */
 export function decodePathPart(raw: string): string {
+  if (/^[\x21-\x24\x26-\x7e]*$/.test(raw)) return raw; // printable ASCII, no '%': nothing to decode
   const bytes: number[] = [];
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
@@ -49,7 +52,7 @@ export function decodePathPart(raw: string): string {
     }
   }
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bytes));
+    return UTF8.decode(Uint8Array.from(bytes));
   } catch {
     throw new S3Error('InvalidObjectName', { message: 'The object key is not valid UTF-8.' });
   }

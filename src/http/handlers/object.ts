@@ -100,7 +100,9 @@ async function serveObject(ctx: Ctx, deps: Deps, bucket: string, key: string, st
     sendEmpty(ctx, range ? 206 : status, headers);
     return;
   }
-  const { info: opened, body, bytes } = await deps.objects.open(bucket, key, range);
+  const opened$ = await deps.objects.open(bucket, key, range);
+  const { info: opened, bytes } = opened$;
+  const body = () => opened$.body;
   // The object may have been replaced between head and open: answer with what was opened.
   const headers = objectHeaders(ctx, opened, query);
   if (range) {

@@ -192,11 +192,17 @@ export class FsDriver implements StorageDriver {
     if (!row) return undefined;
     const start = range?.start ?? 0;
     const end = range?.end ?? row.size - 1;
-    if (row.inline) {
-      const bytes = row.inline.subarray(start, end + 1);
-      return { info: toInfo(row), body: Readable.from([bytes]), bytes };
+    if (row.inline || row.size === 0) {
+      const bytes = (row.inline ?? Buffer.alloc(0)).subarray(start, end + 1);
+      // the stream is made only if asked for: most callers write `bytes` directly
+      return {
+        info: toInfo(row),
+        bytes,
+        get body() {
+          return Readable.from([bytes]);
+        },
+      };
     }
-    if (row.size === 0) return { info: toInfo(row), body: Readable.from([]), bytes: Buffer.alloc(0) };
     const segments = JSON.parse(row.segments) as Segment[];
     for (const s of segments) this.readers.set(s.id, (this.readers.get(s.id) ?? 0) + 1);
     const body = Readable.from(this.readSegments(segments, start, end), { objectMode: false, highWaterMark: 256 * 1024 });
