@@ -205,7 +205,15 @@ export class FsDriver implements StorageDriver {
     }
     const segments = JSON.parse(row.segments) as Segment[];
     for (const s of segments) this.readers.set(s.id, (this.readers.get(s.id) ?? 0) + 1);
-    const body = Readable.from(this.readSegments(segments, start, end), { objectMode: false, highWaterMark: 256 * 1024 });
+    const only = segments.length === 1 ? segments[0] : undefined;
+    let body: Readable;
+    if (only) {
+      // one blob: the file stream itself, the cheapest path for large GETs
+      body = createReadStream(this.paths.blob(only.id), { start, end, highWaterMark: 1024 * 1024 });
+      body.once('close', () => this.release(only.id));
+    } else {
+      body = Readable.from(this.readSegments(segments, start, end), { objectMode: false, highWaterMark: 1024 * 1024 });
+    }
     return { info: toInfo(row), body };
   }
 
@@ -220,7 +228,7 @@ export class FsDriver implements StorageDriver {
         if (segStart > end) break;
         const from = Math.max(start, segStart) - segStart;
         const to = Math.min(end, segEnd) - segStart;
-        for await (const chunk of createReadStream(this.paths.blob(seg.id), { start: from, end: to, highWaterMark: 256 * 1024 })) {
+        for await (const chunk of createReadStream(this.paths.blob(seg.id), { start: from, end: to, highWaterMark: 1024 * 1024 })) {
           yield chunk as Buffer;
         }
       }
