@@ -209,7 +209,7 @@ export class FsDriver implements StorageDriver {
     let body: Readable;
     if (only) {
       // one blob: the file stream itself, the cheapest path for large GETs
-      body = createReadStream(this.paths.blob(only.id), { start, end, highWaterMark: 1024 * 1024 });
+      body = createReadStream(this.paths.blob(only.id), { start, end, highWaterMark: 256 * 1024 });
       body.once('close', () => this.release(only.id));
     } else {
       body = Readable.from(this.readSegments(segments, start, end), { objectMode: false, highWaterMark: 1024 * 1024 });
