@@ -88,8 +88,9 @@ export class AwsChunkedDecoder extends Transform {
         }
         case 'data-crlf': {
           // the CRLF after the data may itself be split: keep what we have in `line`
-          this.line = Buffer.concat([this.line, buf.subarray(i, i + 2 - this.line.length)]);
-          i += Math.min(2, buf.length - i);
+          const take = Math.min(2 - this.line.length, buf.length - i);
+          this.line = Buffer.concat([this.line, buf.subarray(i, i + take)]);
+          i += take;
           if (this.line.length < 2) break;
           if (this.line.toString('latin1') !== '\r\n') throw this.malformed('chunk data must be followed by CRLF');
           this.line = Buffer.alloc(0);

@@ -190,7 +190,8 @@ export function verifyPresignedV4(input: AuthInput, q: Map<string, string>, keys
   if (secret === undefined) throw new S3Error('InvalidAccessKeyId');
   if (input.now.getTime() > date.getTime() + Number(expires) * 1000) throw new S3Error('AccessDenied', { message: 'Request has expired' });
   if (date.getTime() - input.now.getTime() > MAX_SKEW_MS) throw new S3Error('AccessDenied', { message: 'Request is not valid yet' });
-  const payloadHash = headerValue(input.headers, 'x-amz-content-sha256') ?? 'UNSIGNED-PAYLOAD';
+  // A payload hash signed into the URL (X-Amz-Content-Sha256) binds the body too.
+  const payloadHash = q.get('X-Amz-Content-Sha256') ?? headerValue(input.headers, 'x-amz-content-sha256') ?? 'UNSIGNED-PAYLOAD';
   const key = checkSignature(input, cred, secret, amzDate, signedHeaders.split(';'), q.get('X-Amz-Content-Sha256') ?? 'UNSIGNED-PAYLOAD', signature, 'X-Amz-Signature');
   const scope = `${cred.date}/${cred.region}/${cred.service}/aws4_request`;
   return {

@@ -6,7 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Transform } from 'node:stream';
 import { S3Error } from '../errors.js';
-import { ChecksumVerifier } from './checksum.js';
+import { CHECKSUM_ALGORITHMS, ChecksumVerifier } from './checksum.js';
 import { headerValue, queryPairs } from './encoding.js';
 import { AwsChunkedDecoder } from './sigv4-chunked.js';
 import { verifyOssV1Header, verifyOssV1Url } from './oss-v1.js';
@@ -58,6 +58,12 @@ export function bodyVerifier(auth: AuthResult, headers: IncomingHttpHeaders): { 
     .split(',')
     .map((t) => /^x-amz-checksum-([a-z0-9]+)$/.exec(t.trim().toLowerCase())?.[1])
     .filter((a): a is string => a !== undefined);
+  // A checksum Osprey cannot compute is refused rather than silently not verified.
+  for (const alg of [...checksumHeaders.keys(), ...trailerAlgorithms]) {
+    if (!(alg in CHECKSUM_ALGORITHMS) && alg !== 'algorithm' && alg !== 'type' && alg !== 'mode') {
+      throw new S3Error('InvalidRequest', { message: `The checksum algorithm x-amz-checksum-${alg} is not supported; use crc32, crc32c, sha1 or sha256.` });
+    }
+  }
   const payloadSha256 = p.kind === 'sha256' ? p.expected : undefined;
   let verifier: ChecksumVerifier | undefined;
   if (payloadSha256 || checksumHeaders.size > 0 || trailerAlgorithms.length > 0) {
