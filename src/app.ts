@@ -10,6 +10,11 @@ import type { Credentials } from './credentials.js';
 import { listen } from './http/server.js';
 import { ObjectService } from './service/objects.js';
 import { WebsiteService } from './service/website.js';
+import { MirrorEngine } from './origin/mirror.js';
+import { guardedDispatcher } from './origin/connect-guard.js';
+import { originGuard } from './origin/origin-guard.js';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import { openFsDriver } from './storage/fs/index.js';
 import type { StorageDriver } from './storage/driver.js';
 
@@ -33,8 +38,15 @@ export async function startApp(config: Readonly<Config>, log: Logger = makeLogge
   const credentials = loadCredentials(config.dataDir, config);
   const driver = await openFsDriver({ dir: config.dataDir, minPartSize: config.minPartSize });
   const objects = new ObjectService(driver, { maxObjectSize: config.maxObjectSize });
-  const website = new WebsiteService(driver, config.maxRoutingRules);
-  const running = await listen({ config, driver, objects, website, keys: keyStore(credentials), log, ownerId: credentials.accessKeyId });
+  const website = new WebsiteService(driver, config.maxRoutingRules, originGuard(config.originAllow));
+  const spoolDir = path.join(config.dataDir, 'tmp');
+  await mkdir(spoolDir, { recursive: true });
+  const mirror = new MirrorEngine(driver, {
+    spoolDir, headersTimeoutMs: config.mirrorTimeoutMs, idleTimeoutMs: config.mirrorIdleTimeoutMs, maxObjectSize: config.maxObjectSize,
+    tagForm: config.mirrorTag, dispatcher: guardedDispatcher(config),
+  });
+  objects.onWrite = (bucket, key) => mirror.forget(bucket, key);
+  const running = await listen({ config, driver, objects, website, mirror, keys: keyStore(credentials), log, ownerId: credentials.accessKeyId });
   const host = running.address.family === 'IPv6' ? `[${running.address.address}]` : running.address.address;
   return {
     url: `http://${host}:${running.address.port}`,

@@ -29,6 +29,14 @@ export interface Config {
   maxObjectSize: number;
   /** smallest multipart part except the last, bytes */
   minPartSize: number;
+  /** origin hosts/addresses (IPv4 CIDRs, IPs, names) allowed although loopback/link-local/metadata */
+  originAllow: string[];
+  /** origin connect + response-headers timeout, ms (MIR-18) */
+  mirrorTimeoutMs: number;
+  /** origin idle-body timeout, ms (MIR-18) */
+  mirrorIdleTimeoutMs: number;
+  /** x-oss-tag form: 'url' (MIRROR <origin URL>) or 'bare' (MIRROR) */
+  mirrorTag: 'url' | 'bare';
 }
 
 export class ConfigError extends Error {
@@ -50,6 +58,10 @@ export const DEFAULTS: Config = {
   maxRoutingRules: 5,
   maxObjectSize: 5 * 1024 ** 4,
   minPartSize: 5 * 1024 * 1024,
+  originAllow: [],
+  mirrorTimeoutMs: 10_000,
+  mirrorIdleTimeoutMs: 10_000,
+  mirrorTag: 'url',
 };
 
 /** Raw settings as they come from a file, env or flags: each layer may set any subset. */
@@ -57,7 +69,7 @@ export type RawSettings = Partial<Record<keyof Config | 'address', unknown>>;
 
 const KEYS: readonly (keyof Config | 'address')[] = [
   'host', 'port', 'address', 'dataDir', 'domains', 'bindDomains', 'accessKeyId', 'secretAccessKey', 'region',
-  'logFormat', 'logLevel', 'maxRoutingRules', 'maxObjectSize', 'minPartSize',
+  'logFormat', 'logLevel', 'maxRoutingRules', 'maxObjectSize', 'minPartSize', 'originAllow', 'mirrorTimeoutMs', 'mirrorIdleTimeoutMs', 'mirrorTag',
 ];
 
 /** Read a config file: `.toml` as TOML, anything else as JSON. Keys as in Config (camelCase) or kebab-case. */
@@ -97,6 +109,7 @@ export function envSettings(env: NodeJS.ProcessEnv): RawSettings {
   if (env.OSPREY_LOG_FORMAT) out.logFormat = env.OSPREY_LOG_FORMAT;
   if (env.OSPREY_LOG_LEVEL) out.logLevel = env.OSPREY_LOG_LEVEL;
   if (env.OSPREY_MAX_ROUTING_RULES) out.maxRoutingRules = env.OSPREY_MAX_ROUTING_RULES;
+  if (env.OSPREY_ORIGIN_ALLOW) out.originAllow = env.OSPREY_ORIGIN_ALLOW.split(',').map((s) => s.trim()).filter(Boolean);
   return out;
 }
 
@@ -106,7 +119,7 @@ export function buildConfig(...layers: RawSettings[]): Readonly<Config> {
   for (const layer of layers) {
     for (const [k, v] of Object.entries(layer)) if (v !== undefined) merged[k as keyof RawSettings] = v;
   }
-  const c: Config = { ...DEFAULTS, domains: [], bindDomains: {} };
+  const c: Config = { ...DEFAULTS, domains: [], bindDomains: {}, originAllow: [] };
   if (merged.address !== undefined) {
     const { host, port } = parseAddress(str('address', merged.address));
     c.host = host;
@@ -144,6 +157,20 @@ export function buildConfig(...layers: RawSettings[]): Readonly<Config> {
   if (merged.maxRoutingRules !== undefined) c.maxRoutingRules = int('maxRoutingRules', merged.maxRoutingRules, 1, 50);
   if (merged.maxObjectSize !== undefined) c.maxObjectSize = int('maxObjectSize', merged.maxObjectSize, 1, Number.MAX_SAFE_INTEGER);
   if (merged.minPartSize !== undefined) c.minPartSize = int('minPartSize', merged.minPartSize, 1, 5 * 1024 ** 3);
+  if (merged.originAllow !== undefined) {
+    c.originAllow = strList('originAllow', merged.originAllow).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+    for (const e of c.originAllow) {
+      const cidr = /^(\d+\.\d+\.\d+\.\d+)\/(\d{1,2})$/.exec(e);
+      if (cidr && Number(cidr[2]) > 32) throw new ConfigError('originAllow', `'${e}' is not a valid CIDR`);
+    }
+  }
+  if (merged.mirrorTimeoutMs !== undefined) c.mirrorTimeoutMs = int('mirrorTimeoutMs', merged.mirrorTimeoutMs, 100, 600_000);
+  if (merged.mirrorIdleTimeoutMs !== undefined) c.mirrorIdleTimeoutMs = int('mirrorIdleTimeoutMs', merged.mirrorIdleTimeoutMs, 100, 600_000);
+  if (merged.mirrorTag !== undefined) {
+    const t = str('mirrorTag', merged.mirrorTag);
+    if (t !== 'url' && t !== 'bare') throw new ConfigError('mirrorTag', `must be url or bare, not '${t}'`);
+    c.mirrorTag = t;
+  }
   return Object.freeze(c);
 }
 

@@ -20,6 +20,10 @@ export function serveCommand(): Command {
     .option('--region <region>', 'region reported to clients (default us-east-1)')
     .option('--max-routing-rules <n>', 'routing rules allowed per bucket (default 5)')
     .option('--max-object-size <bytes>', 'largest object accepted')
+    .option('--origin-allow <list>', 'origin addresses allowed although loopback/link-local (CIDRs, IPs, names; repeatable)', collect)
+    .option('--mirror-timeout <ms>', 'origin connect + response-headers timeout (default 10000)')
+    .option('--mirror-idle-timeout <ms>', 'origin idle-body timeout (default 10000)')
+    .option('--mirror-tag <form>', "x-oss-tag form: url ('MIRROR <origin URL>', default) or bare ('MIRROR')")
     .option('--log-format <format>', 'json or pretty')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .option('--config <file>', 'config file (.toml, or JSON)')
@@ -30,6 +34,7 @@ export function serveCommand(): Command {
         const flags: RawSettings = {
           address: opts.address, dataDir: opts.data, domains: opts.domain, bindDomains: opts.bindDomain, region: opts.region,
           maxRoutingRules: opts.maxRoutingRules, maxObjectSize: opts.maxObjectSize, logFormat: opts.logFormat, logLevel: opts.logLevel,
+          originAllow: opts.originAllow, mirrorTimeoutMs: opts.mirrorTimeout, mirrorIdleTimeoutMs: opts.mirrorIdleTimeout, mirrorTag: opts.mirrorTag,
         };
         const config = buildConfig(file, envSettings(process.env), flags);
         app = await startApp(config);

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { KeyStore } from '../auth/types.js';
 import type { Config } from '../config.js';
+import type { MirrorEngine } from '../origin/mirror.js';
 import type { ObjectService } from '../service/objects.js';
 import type { WebsiteService } from '../service/website.js';
 import type { StorageDriver } from '../storage/driver.js';
@@ -14,6 +15,7 @@ export interface Deps {
   driver: StorageDriver;
   objects: ObjectService;
   website: WebsiteService;
+  mirror: MirrorEngine;
   keys: KeyStore;
   log: Logger;
   /** the owner shown in ACL and list responses */

@@ -234,3 +234,22 @@ export async function sendStream(ctx: Ctx, status: number, headers: Record<strin
   });
   await pipeline(stream, ctx.res);
 }
+
+/**
+ * A mirrored body as it arrives from the origin: Content-Length only when the origin gave one
+ * (otherwise chunked). A failure mid-body destroys the connection: never a clean, short 200 (MIR-22).
+ */
+export async function sendMirrorBody(ctx: Ctx, status: number, headers: Record<string, string>, body: () => Readable): Promise<void> {
+  commonHeaders(ctx);
+  ctx.res.statusCode = status;
+  for (const [k, v] of Object.entries(headers)) ctx.res.setHeader(k, v);
+  if (ctx.req.method === 'HEAD') {
+    ctx.res.end();
+    return;
+  }
+  const stream = body();
+  stream.on('data', (chunk: Buffer) => {
+    ctx.bytesOut += chunk.length;
+  });
+  await pipeline(stream, ctx.res);
+}

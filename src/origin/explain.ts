@@ -2,63 +2,75 @@
  * @module origin/explain
  * The rule simulator (no peer has one): for a bucket's configuration and a request, which rule
  * fires and why each earlier one did not, and what would happen — the redirect Location and code,
- * the origin URL and headers a mirror would fetch with, or the index/error document served.
- * Nothing is fetched and nothing changes: object existence comes from the caller's lookup.
+ * the origin URLs and headers a mirror would fetch with, or the index/error document served.
+ * Nothing is fetched and nothing changes: object existence comes from the caller.
  */
 import type { Decision, WebsiteRequest } from '../website/resolve.js';
 import { resolve } from '../website/resolve.js';
 import type { MirrorPlan } from './mirror-plan.js';
-import { mirrorPlan } from './mirror-plan.js';
 import type { WebsiteConfig } from './rules.js';
 
+/** A plain JSON-able answer (the /-/rules/explain body; `osprey rules explain --json` prints it). */
 export interface Explanation {
   request: { method: string; key: string; status?: number; websiteMode: boolean };
   configured: boolean;
+  dialect?: WebsiteConfig['dialect'];
+  /** one entry per rule pass (pre-routing, error 404, …), each rule with why it did or did not fire */
   trace: Decision['trace'];
+  /** lookups and document choices, in order */
+  steps: string[];
   outcome:
-    | { kind: 'serve'; key: string; status: number; why: string }
+    | { kind: 'serve'; key: string; status: number; why: string; errorDocument?: boolean }
     | { kind: 'redirect'; status: number; location: string; ruleNumber?: number; why: string }
-    | { kind: 'mirror'; ruleNumber: number; why: string; plan: MirrorPlan }
+    | { kind: 'mirror'; ruleNumber: number; key: string; why: string; plan: MirrorPlan }
     | { kind: 'error'; status: number; code: string; why: string };
 }
 
-export async function explain(cfg: WebsiteConfig | undefined, req: WebsiteRequest, exists: (key: string) => Promise<boolean>): Promise<Explanation> {
-  const request = { method: req.method, key: req.key, ...(req.status !== undefined && { status: req.status }), websiteMode: req.websiteMode };
-  if (!cfg) {
-    const found = await exists(req.key);
-    return {
-      request, configured: false, trace: [],
-      outcome: found ? { kind: 'serve', key: req.key, status: 200, why: 'the object exists; the bucket has no website configuration' }
-        : { kind: 'error', status: 404, code: 'NoSuchKey', why: 'the bucket has no website configuration' },
-    };
-  }
-  const d = await resolve(cfg, req, exists);
+/** Compose a finished decision into an Explanation (pure). */
+export function explainDecision(cfg: WebsiteConfig | undefined, req: WebsiteRequest, d: Decision): Explanation {
+  const request = { method: req.method.toUpperCase(), key: req.key, ...(req.status !== undefined && { status: req.status }), websiteMode: req.websiteMode };
   const a = d.action;
   let outcome: Explanation['outcome'];
   switch (a.kind) {
     case 'mirror':
-      outcome = { kind: 'mirror', ruleNumber: a.rule.RuleNumber, why: a.why, plan: mirrorPlan(a.rule, { key: a.key, query: req.query, headers: req.headers }) };
+      outcome = { kind: 'mirror', ruleNumber: a.rule.RuleNumber, key: a.key, why: a.why, plan: a.plan };
       break;
     case 'error':
       outcome = { kind: 'error', status: a.status, code: a.code === 'passthrough' ? `status ${a.status}` : a.code, why: a.why };
       break;
     case 'lookup':
-      throw new Error('unreachable: resolve() settles lookups');
+      throw new Error(`explainDecision: the decision still needs a lookup of '${a.key}'`);
     default:
       outcome = a;
   }
-  return { request, configured: true, trace: d.trace, outcome };
+  return { request, configured: cfg !== undefined, ...(cfg && { dialect: cfg.dialect }), trace: d.trace, steps: d.steps, outcome };
+}
+
+/**
+ * What `req` would do against `cfg`. `existing` answers "does this key exist?": a set of keys (pure
+ * use, tests) or the store's lookup.
+ */
+export async function explain(
+  cfg: WebsiteConfig | undefined,
+  req: WebsiteRequest,
+  existing: ReadonlySet<string> | ((key: string) => boolean | Promise<boolean>),
+): Promise<Explanation> {
+  const exists = typeof existing === 'function' ? existing : (k: string) => existing.has(k);
+  return explainDecision(cfg, req, await resolve(cfg, req, exists));
 }
 
 /** Human-readable form, for `osprey rules explain`. */
 export function formatExplanation(e: Explanation): string {
-  const lines: string[] = [`${e.request.method} ${e.request.key || '/'}${e.request.status ? ` (as status ${e.request.status})` : ''}${e.request.websiteMode ? ' [website request]' : ''}`];
+  const r = e.request;
+  const lines: string[] = [`${r.method} ${r.key || '/'}${r.status ? ` (as status ${r.status})` : ''}${r.websiteMode ? ' [website request]' : ''}${e.dialect ? ` — ${e.dialect.toUpperCase()}-dialect configuration` : ''}`];
   if (!e.configured) lines.push('  no website configuration: no rule can fire');
   for (const pass of e.trace) {
     lines.push(`  ${pass.phase}:`);
     if (pass.entries.length === 0) lines.push('    (no rules)');
     for (const t of pass.entries) lines.push(`    rule ${t.ruleNumber}: ${t.matched ? 'FIRES' : 'skipped'}: ${t.reason}`);
   }
+  // older servers sent no steps
+  for (const s of e.steps ?? []) lines.push(`  - ${s}`);
   const o = e.outcome;
   switch (o.kind) {
     case 'serve':
@@ -67,13 +79,19 @@ export function formatExplanation(e: Explanation): string {
     case 'redirect':
       lines.push(`=> redirect ${o.status} Location: ${o.location} (${o.why})`);
       break;
-    case 'mirror':
-      lines.push(`=> mirror by rule ${o.ruleNumber}: GET ${o.plan.urls[0] ?? '?'}`);
-      for (const u of o.plan.urls.slice(1)) lines.push(`   then, on failure: GET ${u}`);
-      if (o.plan.probeUrl) lines.push(`   primary health probe: ${o.plan.probeUrl}`);
-      for (const [k, v] of Object.entries(o.plan.headers)) lines.push(`   ${k}: ${v}`);
-      lines.push(`   stored as '${o.plan.storeKey}'`);
+    case 'mirror': {
+      const p = o.plan;
+      lines.push(`=> mirror by rule ${o.ruleNumber}: ${p.method} ${p.urls[0] ?? '?'}`);
+      for (const u of p.urls.slice(1)) lines.push(`   then, on failure (${p.failover}): ${p.method} ${u}`);
+      if (p.probeUrl) lines.push(`   primary health probe: ${p.probeUrl}`);
+      if (p.hostOverride) lines.push(`   connecting to the MirrorURL address with Host: ${p.hostOverride}`);
+      for (const [k, v] of Object.entries(p.headers)) lines.push(`   ${k}: ${v}`);
+      for (const d of p.dropped) lines.push(`   (not sent: ${d.name}: ${d.reason})`);
+      const store = p.store ? `stored as '${p.storeKey}'` : 'not stored';
+      lines.push(`   ${store}; origin redirects ${p.followRedirects ? `followed up to ${p.maxRedirects}` : 'handed to the client as 302'}${p.checkMd5 ? '; Content-MD5 checked' : ''}`);
+      lines.push(`   (${o.why})`);
       break;
+    }
     case 'error':
       lines.push(`=> ${o.code} (${o.status}): ${o.why}`);
       break;

@@ -1,96 +1,187 @@
 /**
  * @module origin/mirror-plan
  * What a Mirror rule would fetch for a request (spec §3.2, §3.3), pure: the origin URLs (primary,
- * secondary, alternates), and the headers sent to the origin. The mirror engine carries the plan
- * out; the rule simulator prints it.
+ * secondary, alternates), the query and the headers sent to the origin, and the rule's fetch
+ * settings. The mirror engine carries the plan out; the rule simulator prints it. No networking.
  */
 import type { RoutingRule } from './rules.js';
+import { encodeKeyPath, stripAuthParams, withQuery } from './uri.js';
 
-export const MIRROR_USER_AGENT = 'osprey-mirror/0.1';
+export const MIRROR_USER_AGENT = 'osprey-mirror/0.1.0';
+/** LIM-03: origin redirects followed at most this many times (more is a failure). */
+export const MAX_ORIGIN_REDIRECTS = 10;
 
-/** MIR-08: authentication parameters of every supported scheme never reach the origin. */
-const AUTH_PARAMS = /^(x-amz-.*|awsaccesskeyid|signature|expires|ossaccesskeyid|x-oss-signature.*|x-oss-credential|x-oss-date|x-oss-expires|x-oss-signature-version|security-token|x-oss-security-token|x-oss-additional-headers)$/i;
-/** MIR-11: never forwarded, even when named in Pass. */
-const RESERVED = /^(content-length|authorization|authorization2|range|date|oss-.*|x-oss-.*|x-drs-.*)$/i;
-/** MIR-13: hop-by-hop headers and Host are never copied. */
-const HOP_BY_HOP = /^(connection|keep-alive|te|trailer|transfer-encoding|upgrade|proxy-.*|host)$/i;
+/** MIR-11: never forwarded, even when named in Pass or Set. */
+const RESERVED = /^(?:content-length|authorization|authorization2|range|date|oss-.*|x-oss-.*|x-drs-.*)$/i;
+/** MIR-13: hop-by-hop headers are never copied; Host comes from the origin URL (or Set, MIR-13a). */
+const HOP_BY_HOP = /^(?:connection|keep-alive|te|trailer|transfer-encoding|upgrade|proxy-.*)$/i;
 
 export interface MirrorRequest {
+  /** the decoded key the object is stored under */
   key: string;
+  /**
+   * MIR-06: the key as it appeared in the request path (after the one '/' that ends the bucket
+   * part), leading and repeated slashes included; used with MirrorPassOriginalSlashes.
+   */
+  rawKey?: string;
+  method?: 'GET' | 'HEAD';
   /** raw query string without '?' */
   query: string;
   /** client headers, lower-case names */
   headers: Record<string, string | string[] | undefined>;
+  /** MIR-14: the User-Agent Osprey sends (the engine passes its version) */
+  userAgent?: string;
 }
 
 export interface MirrorPlan {
-  /** the primary origin URL first, then MirrorURLSlave, then alternates by number */
+  /** MIR-45: HEAD only when the rule allows it (MirrorAllowHeadObject) */
+  method: 'GET' | 'HEAD';
+  /** primary first, then MirrorURLSlave, then alternates by MirrorMultiAlternateNumber (MIR-37, MIR-39) */
   urls: string[];
+  /** MIR-38: the URL whose health stands for the primary's */
   probeUrl?: string;
+  /** the headers sent to every origin (MIR-10…MIR-14), lower-case names */
   headers: Record<string, string>;
-  /** the key the object is stored under (always the requested key, MIR-04) */
+  /** MIR-13a: a Set Host — sent as Host (and TLS name) while connecting to the MirrorURL's address */
+  hostOverride?: string;
+  /** client and configured headers left out, and why (for the simulator) */
+  dropped: { name: string; reason: string }[];
+  /** MIR-07: whether the client's query is forwarded (after MIR-08 stripping) */
+  passQuery: boolean;
+  /** the key the object is stored under: always the requested key (MIR-04, MIR-06) */
   storeKey: string;
+  /** MIR-32: MirrorProxyPass=true serves without storing */
+  store: boolean;
+  /** MirrorFollowRedirect (default true): follow up to MAX_ORIGIN_REDIRECTS; false: hand the 3xx over as 302 (MIR-17) */
+  followRedirects: boolean;
+  maxRedirects: number;
+  /** MIR-23 */
+  checkMd5: boolean;
+  /** MIR-37: what counts as a failure that moves on to the next origin */
+  failover: 'any-unexpected-status' | '5xx-or-timeout';
+  /** MIR-47 */
+  asyncStatus?: number;
+  /** TransparentMirrorResponseCodes: origin statuses relayed with their body (404 here disables the ErrorDocument) */
+  transparentStatuses: number[];
+  /** MIR-15: how to sign the origin request (the secret stays in the rule) */
+  auth?: { type: string; region?: string; accessKeyId: string };
 }
 
-/** MIR-05: each segment percent-encoded per RFC 3986, '/' kept. */
-export function encodePath(key: string): string {
-  return key
-    .split('/')
-    .map((seg) => encodeURIComponent(seg).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()))
-    .join('/');
-}
-
-/** MIR-04: with EnableReplacePrefix, the KeyPrefixEquals part becomes ReplaceKeyPrefixWith (empty: dropped). */
-export function originKey(rule: RoutingRule, key: string): string {
+/**
+ * MIR-04 and the origin key: ReplaceKeyWith with `${key}` when set (the OSS console's "add a prefix
+ * or suffix" for mirroring), else with EnableReplacePrefix=true the KeyPrefixEquals part replaced by
+ * ReplaceKeyPrefixWith (empty: dropped), else the key. MIR-06: with MirrorPassOriginalSlashes the
+ * request's own leading and repeated slashes are kept.
+ */
+export function originKey(rule: RoutingRule, key: string, rawKey?: string): string {
   const r = rule.Redirect;
+  const keepSlashes = r.MirrorPassOriginalSlashes === true && rawKey !== undefined;
+  const source = keepSlashes ? rawKey : key;
+  const leading = /^\/*/.exec(source)?.[0] ?? '';
+  const rest = source.slice(leading.length);
+  if (r.ReplaceKeyWith) return leading + r.ReplaceKeyWith.split('${key}').join(rest);
   const prefix = rule.Condition?.KeyPrefixEquals;
-  if (r.EnableReplacePrefix === true && prefix !== undefined && key.startsWith(prefix)) return (r.ReplaceKeyPrefixWith ?? '') + key.slice(prefix.length);
-  return key;
+  if (r.EnableReplacePrefix === true && prefix && rest.startsWith(prefix)) return leading + (r.ReplaceKeyPrefixWith ?? '') + rest.slice(prefix.length);
+  return leading + rest;
 }
 
-/** MIR-07, MIR-08: the query for the origin, auth parameters stripped, order kept. */
-export function originQuery(rule: RoutingRule, query: string): string {
+/** MIR-07: forwarded iff MirrorPassQueryString is true, or it is absent and PassQueryString is true. */
+export function passesQuery(rule: RoutingRule): boolean {
   const r = rule.Redirect;
-  const pass = r.MirrorPassQueryString ?? r.PassQueryString ?? false;
-  if (!pass || query === '') return '';
-  return query
-    .split('&')
-    .filter((p) => p !== '' && !AUTH_PARAMS.test(decodeURIComponent(p.split('=')[0] ?? '')))
-    .join('&');
+  return r.MirrorPassQueryString ?? r.PassQueryString ?? false;
 }
 
-/** MIR-10..MIR-14: (PassAll ? allowed : {}) ∪ Pass, minus Remove, then Set. */
-export function originHeaders(rule: RoutingRule, client: MirrorRequest['headers']): Record<string, string> {
+/** MIR-07, MIR-08: the query for the origin, authentication parameters stripped, order kept. */
+export function originQuery(rule: RoutingRule, query: string): string {
+  return passesQuery(rule) ? stripAuthParams(query) : '';
+}
+
+function single(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/** MIR-10…MIR-14 with the reasons for what was left out. */
+export function originHeaderPlan(rule: RoutingRule, client: MirrorRequest['headers'], userAgent = MIRROR_USER_AGENT): Pick<MirrorPlan, 'headers' | 'hostOverride' | 'dropped'> {
   const mh = rule.Redirect.MirrorHeaders ?? {};
   const out: Record<string, string> = {};
-  const allowed = (name: string) => !RESERVED.test(name) && !HOP_BY_HOP.test(name);
-  const value = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(', ') : v);
-  if (mh.PassAll === true) {
-    for (const [name, v] of Object.entries(client)) {
-      const val = value(v);
-      if (val !== undefined && allowed(name)) out[name.toLowerCase()] = val;
+  const dropped = new Map<string, string>();
+  const refusal = (name: string): string | undefined =>
+    RESERVED.test(name) ? 'reserved, never forwarded (MIR-11)' : HOP_BY_HOP.test(name) ? 'hop-by-hop (MIR-13)' : name === 'host' ? 'Host comes from the origin URL (MIR-13)' : undefined;
+  const pass = (header: string) => {
+    const name = header.toLowerCase();
+    const val = single(client[name]);
+    if (val === undefined) return;
+    const no = refusal(name);
+    if (no) dropped.set(name, no);
+    else out[name] = val;
+  };
+  // MIR-10 nothing by default; MIR-11 PassAll: everything allowed; MIR-12 Pass by name
+  if (mh.PassAll === true) for (const name of Object.keys(client)) pass(name);
+  for (const name of mh.Pass ?? []) pass(name);
+  for (const header of mh.Remove ?? []) {
+    const name = header.toLowerCase();
+    if (out[name] !== undefined) dropped.set(name, 'listed in Remove (MIR-12)');
+    delete out[name];
+  }
+  // MIR-12/13: Set wins; MIR-13a: Set may name Host
+  let hostOverride: string | undefined;
+  for (const kv of mh.Set ?? []) {
+    if (!kv.Key || kv.Value === undefined) continue;
+    const name = kv.Key.toLowerCase();
+    if (name === 'host') {
+      hostOverride = kv.Value;
+      out.host = kv.Value;
+      continue;
     }
+    const no = refusal(name);
+    if (no) dropped.set(name, `Set ignored: ${no}`);
+    else out[name] = kv.Value;
   }
-  for (const name of mh.Pass ?? []) {
-    const val = value(client[name.toLowerCase()]);
-    if (val !== undefined && allowed(name)) out[name.toLowerCase()] = val;
-  }
-  for (const name of mh.Remove ?? []) delete out[name.toLowerCase()];
-  for (const kv of mh.Set ?? []) if (kv.Key && kv.Value !== undefined && !RESERVED.test(kv.Key)) out[kv.Key.toLowerCase()] = kv.Value;
-  out['user-agent'] ??= MIRROR_USER_AGENT;
-  if (out['accept-encoding'] === undefined) out['accept-encoding'] = 'identity';
-  return out;
+  // MIR-14: Osprey identifies itself unless a passed/Set User-Agent says otherwise; identity encoding
+  // unless the client's Accept-Encoding was passed, so stored bytes equal the origin's
+  out['user-agent'] ??= userAgent;
+  out['accept-encoding'] ??= 'identity';
+  return { headers: out, ...(hostOverride !== undefined && { hostOverride }), dropped: [...dropped].map(([name, reason]) => ({ name, reason })) };
+}
+
+/** MIR-10…MIR-14: (PassAll ? allowed : {}) ∪ Pass, minus Remove, then Set (Set wins). */
+export function originHeaders(rule: RoutingRule, client: MirrorRequest['headers'], userAgent?: string): Record<string, string> {
+  return originHeaderPlan(rule, client, userAgent).headers;
+}
+
+/** MIR-37: does this origin answer (a status, or 'network' for a timeout/DNS/TLS/connect error) fail over? */
+export function isOriginFailure(answer: number | 'network', switchAllErrors: boolean): boolean {
+  if (answer === 'network') return true;
+  if (switchAllErrors) return ![200, 206, 301, 302, 303, 307, 404].includes(answer);
+  return answer >= 500;
 }
 
 export function mirrorPlan(rule: RoutingRule, req: MirrorRequest): MirrorPlan {
   const r = rule.Redirect;
-  const path = encodePath(originKey(rule, req.key));
-  const q = originQuery(rule, req.query);
-  const withKey = (base: string) => base + path + (q ? `?${q}` : '');
+  const path = encodeKeyPath(originKey(rule, req.key, req.rawKey));
+  const query = originQuery(rule, req.query);
+  const at = (base: string) => withQuery(base + path, query);
   const urls: string[] = [];
-  if (r.MirrorURL) urls.push(withKey(r.MirrorURL));
-  if (r.MirrorURLSlave) urls.push(withKey(r.MirrorURLSlave));
+  if (r.MirrorURL) urls.push(at(r.MirrorURL));
+  if (r.MirrorURLSlave) urls.push(at(r.MirrorURLSlave));
   const alternates = [...(r.MirrorMultiAlternates?.MirrorMultiAlternate ?? [])].sort((a, b) => (a.MirrorMultiAlternateNumber ?? 0) - (b.MirrorMultiAlternateNumber ?? 0));
-  for (const alt of alternates) if (alt.MirrorMultiAlternateURL) urls.push(withKey(alt.MirrorMultiAlternateURL));
-  return { urls, ...(r.MirrorURLProbe && { probeUrl: r.MirrorURLProbe }), headers: originHeaders(rule, req.headers), storeKey: req.key };
+  for (const alt of alternates) if (alt.MirrorMultiAlternateURL) urls.push(at(alt.MirrorMultiAlternateURL));
+  const follow = r.MirrorFollowRedirect !== false;
+  const auth = r.MirrorAuth;
+  return {
+    method: req.method === 'HEAD' ? 'HEAD' : 'GET',
+    urls,
+    ...(r.MirrorURLProbe && { probeUrl: r.MirrorURLProbe }),
+    ...originHeaderPlan(rule, req.headers, req.userAgent),
+    passQuery: passesQuery(rule),
+    storeKey: req.key.replace(/^\/+/, ''),
+    store: r.MirrorProxyPass !== true && req.method !== 'HEAD',
+    followRedirects: follow,
+    maxRedirects: follow ? MAX_ORIGIN_REDIRECTS : 0,
+    checkMd5: r.MirrorCheckMd5 === true,
+    failover: r.MirrorSwitchAllErrors === true ? 'any-unexpected-status' : '5xx-or-timeout',
+    ...(r.MirrorAsyncStatus !== undefined && { asyncStatus: r.MirrorAsyncStatus }),
+    transparentStatuses: (r.TransparentMirrorResponseCodes ?? '').split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0),
+    ...(auth?.AccessKeyId && { auth: { type: auth.AuthType ?? '', ...(auth.Region && { region: auth.Region }), accessKeyId: auth.AccessKeyId } }),
+  };
 }

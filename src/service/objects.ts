@@ -13,6 +13,9 @@ export interface ObjectServiceOptions {
 }
 
 export class ObjectService {
+  /** told of every write and delete of a key (the mirror engine: a PUT or DELETE wins over a fill, MIR-42) */
+  onWrite: (bucket: string, key: string) => void = () => {};
+
   constructor(
     private readonly driver: StorageDriver,
     private readonly opts: ObjectServiceOptions,
@@ -40,6 +43,7 @@ export class ObjectService {
       body.resume();
       throw new S3Error('EntityTooLarge', { fields: { ProposedSize: String(opts.size), MaxSizeAllowed: String(this.opts.maxObjectSize) } });
     }
+    this.onWrite(bucket, key);
     return this.driver.putObject(bucket, key, body, { ...opts, maxSize: this.opts.maxObjectSize });
   }
 
@@ -59,10 +63,12 @@ export class ObjectService {
       throw err;
     }
     const meta = replaceMeta ?? { ...got.info.meta, system: withoutChecksums(got.info.meta.system) };
+    this.onWrite(dst.bucket, dst.key);
     return this.driver.putObject(dst.bucket, dst.key, got.body, { meta, size: got.info.size });
   }
 
   async delete(bucket: string, key: string): Promise<void> {
+    this.onWrite(bucket, key);
     await this.driver.deleteObject(bucket, key);
   }
 }

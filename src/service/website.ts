@@ -14,6 +14,8 @@ export class WebsiteService {
   constructor(
     private readonly driver: StorageDriver,
     private readonly maxRules: number,
+    /** VAL-16: refuses literal loopback/link-local/metadata origins unless allowed */
+    private readonly originGuard?: (url: URL) => string | undefined,
   ) {}
 
   async get(bucket: string): Promise<WebsiteConfig | undefined> {
@@ -30,7 +32,7 @@ export class WebsiteService {
   /** Validates and stores, replacing the whole configuration (API-01). */
   async put(bucket: string, xml: string): Promise<WebsiteConfig> {
     if (!(await this.driver.getBucket(bucket))) throw new S3Error('NoSuchBucket', { bucket });
-    const cfg = parseWebsiteXml(xml, { maxRules: this.maxRules });
+    const cfg = parseWebsiteXml(xml, { maxRules: this.maxRules, ...(this.originGuard && { originGuard: this.originGuard }) });
     await this.driver.putBucketConfig(bucket, NAME, toStored(cfg));
     return cfg;
   }

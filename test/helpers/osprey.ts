@@ -36,7 +36,7 @@ export interface TestServer {
 export async function startOsprey(settings: RawSettings = {}): Promise<TestServer> {
   const dataDir = typeof settings.dataDir === 'string' ? settings.dataDir : await tmpDir();
   const config = buildConfig({
-    address: '127.0.0.1:0', dataDir, accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY, minPartSize: 5 * 1024 * 1024, ...settings,
+    address: '127.0.0.1:0', dataDir, accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY, minPartSize: 5 * 1024 * 1024, originAllow: ['127.0.0.0/8'], ...settings,
   });
   const log = pino({ level: process.env.OSPREY_TEST_LOG ?? 'silent' });
   const app = await startApp(config, log);

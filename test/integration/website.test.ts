@@ -133,10 +133,12 @@ describe('website configuration and serving', () => {
     assert.equal(nf.stdout, '404');
   });
 
-  it('a matching Mirror rule answers 501 NotImplemented until the mirror engine exists', async () => {
+  it('MIR-16 a Mirror rule whose origin cannot be reached answers 424 MirrorFailed', async () => {
     const r = await fetch(`${server.url}/site-bucket/mirror/x.bin`);
-    assert.equal(r.status, 501);
-    assert.equal(xmlField(await r.text(), 'Code'), 'NotImplemented');
+    assert.equal(r.status, 424);
+    const body = await r.text();
+    assert.equal(xmlField(body, 'Code'), 'MirrorFailed');
+    assert.match(xmlField(body, 'Message') ?? '', /mirror origin/);
   });
 
   it('XML-05 the S3 dialect through the AWS SDK round-trips, RED-09 defaults apply', async () => {

@@ -10,7 +10,7 @@ import type { Ctx } from '../context.js';
 import { header } from '../context.js';
 import type { Deps } from '../deps.js';
 import { metaFromHeaders, requestBody } from '../body.js';
-import { checkConditions, httpDate, objectHeaders, parseRange, sendEmpty, sendStream, sendXml } from '../respond.js';
+import { checkConditions, httpDate, objectHeaders, parseRange, sendBody, sendEmpty, sendMirrorBody, sendStream, sendXml } from '../respond.js';
 
 function target(ctx: Ctx): { bucket: string; key: string; query: Map<string, string> } {
   const ep = ctx.endpoint;
@@ -58,6 +58,14 @@ export async function readThroughWebsite(ctx: Ctx, deps: Deps, bucket: string, k
   const req = websiteRequest(ctx, bucket, key);
   try {
     const d = await resolve(cfg, req, async (k) => (await deps.objects.find(bucket, k)) !== undefined);
+    if (d.action.kind === 'mirror') {
+      const handled = await serveMirror(ctx, deps, bucket, d.action);
+      if (handled) return;
+      // MIR-16: the origin said 404: no later rule (MAT-03); sub-directory handling and the error document
+      const after = await resolve(cfg, { ...req, mirrorNotFound: true }, async (k) => (await deps.objects.find(bucket, k)) !== undefined);
+      await carryOut(ctx, deps, bucket, after.action);
+      return;
+    }
     await carryOut(ctx, deps, bucket, d.action);
   } catch (err) {
     // RED-05: an error status Osprey itself produced (5xx from storage, …) still goes through error-routing rules
@@ -79,10 +87,48 @@ async function carryOut(ctx: Ctx, deps: Deps, bucket: string, action: Action): P
       sendEmpty(ctx, action.status, { Location: action.location });
       return;
     case 'mirror':
-      throw new S3Error('NotImplemented', { message: `Rule ${action.rule.RuleNumber} mirrors from an origin; mirroring back-to-origin is not implemented yet.` });
+      throw new S3Error('NoSuchKey', { key: action.key });
     case 'error':
     case 'lookup':
       throw new S3Error('NoSuchKey', { key: ctx.endpoint?.key ?? '' });
+  }
+}
+
+/**
+ * Carry out a Mirror action (spec §3): fetch through the engine (single-flight) and stream to
+ * this client from the fill's spool. Returns false when the origin answered 404.
+ */
+async function serveMirror(ctx: Ctx, deps: Deps, bucket: string, action: Extract<Action, { kind: 'mirror' }>): Promise<boolean> {
+  const { plan, rule } = action;
+  const headers = { ...plan.headers, ...(plan.hostOverride !== undefined && { host: plan.hostOverride }) };
+  const returnHeaders: Record<string, string> = {};
+  for (const h of rule.Redirect.MirrorReturnHeaders?.ReturnHeader ?? []) if (h.Key && h.Value !== undefined) returnHeaders[h.Key.toLowerCase()] = h.Value;
+  const outcome = await deps.mirror.fetch({
+    bucket, key: plan.storeKey, urls: plan.urls, headers, followRedirects: plan.followRedirects, checkMd5: plan.checkMd5,
+    switchAllErrors: plan.failover === 'any-unexpected-status', transparentCodes: new Set(plan.transparentStatuses),
+    proxyOnly: !plan.store, saveMeta: rule.Redirect.MirrorSaveOssMeta === true, returnHeaders,
+  });
+  switch (outcome.kind) {
+    case 'not-found':
+      return false;
+    case 'redirect':
+      // MIR-17: 302 whatever the origin's 3xx, and no x-oss-tag
+      sendEmpty(ctx, 302, { Location: outcome.location });
+      return true;
+    case 'passthrough':
+      sendBody(ctx, outcome.status, outcome.contentType, outcome.body);
+      return true;
+    case 'failed':
+      throw new S3Error('MirrorFailed', { message: outcome.message, key: action.key });
+    case 'stream': {
+      const out: Record<string, string> = { ...outcome.headers, 'Accept-Ranges': 'bytes' };
+      const range = outcome.size !== undefined ? parseRange(header(ctx, 'range'), outcome.size) : undefined;
+      if (outcome.size !== undefined) out['Content-Length'] = String(range ? range.end - range.start + 1 : outcome.size);
+      if (range) out['Content-Range'] = `bytes ${range.start}-${range.end}/${outcome.size ?? '*'}`;
+      // MIR-20: no Content-Length from the origin -> chunked to the client too
+      await sendMirrorBody(ctx, range ? 206 : 200, out, () => outcome.spool.reader(range?.start ?? 0, range?.end));
+      return true;
+    }
   }
 }
 

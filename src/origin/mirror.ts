@@ -1,0 +1,286 @@
+/**
+ * @module origin/mirror
+ * The mirroring engine (spec §3): fetch `MirrorURL + key` from the origin, stream it to every
+ * client that asks for the key while it is written to the store, and commit it only when it is
+ * complete and checked. One fetch per bucket+key at a time (MIR-41): the first GET leads, later
+ * GETs follow the same spool file at their own pace; the fetch belongs to nobody, so a client that
+ * goes away never cancels it (MIR-25), and a failure is forgotten at once (the next GET retries).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { Agent, request } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { ObjectInfo, ObjectMeta, StorageDriver } from '../storage/driver.js';
+import { SingleFlight } from './single-flight.js';
+import { Spool } from './spool.js';
+
+/** What the caller (the HTTP layer) asks for: everything already computed from the rule (mirror-plan). */
+export interface FillRequest {
+  bucket: string;
+  key: string;
+  /** primary origin URL first, then the fallbacks (MIR-37..40) */
+  urls: string[];
+  headers: Record<string, string>;
+  followRedirects: boolean;
+  checkMd5: boolean;
+  /** any origin status other than 200/206/3xx/404 fails over, not only 5xx and network errors */
+  switchAllErrors: boolean;
+  transparentCodes: ReadonlySet<number>;
+  /** MirrorProxyPass: serve without storing (MIR-32) */
+  proxyOnly: boolean;
+  /** user metadata from the origin is kept (MirrorSaveOssMeta, MIR-27) */
+  saveMeta: boolean;
+  /** extra system headers stored and returned (MirrorReturnHeaders, MIR-31) */
+  returnHeaders: Record<string, string>;
+}
+
+export type FillOutcome =
+  | { kind: 'stream'; headers: Record<string, string>; size: number | undefined; spool: Spool; stored: Promise<ObjectInfo | undefined> }
+  | { kind: 'not-found' }
+  | { kind: 'redirect'; location: string }
+  | { kind: 'passthrough'; status: number; contentType: string; body: Buffer }
+  | { kind: 'failed'; message: string };
+
+export interface MirrorOptions {
+  /** where spool files live (same filesystem as the store's temp files) */
+  spoolDir: string;
+  /** connect + response headers, ms (MIR-18) */
+  headersTimeoutMs: number;
+  /** idle time between body chunks, ms (MIR-18) */
+  idleTimeoutMs: number;
+  maxObjectSize: number;
+  /** x-oss-tag: 'url' -> "MIRROR <decoded origin URL>", 'bare' -> "MIRROR" (MIR-34) */
+  tagForm: 'url' | 'bare';
+  /** custom dispatcher (the SSRF guard's connector lives there) */
+  dispatcher?: Dispatcher;
+}
+
+/** MIR-26: origin headers stored with the object and returned. */
+const KEPT_HEADERS = ['content-type', 'content-encoding', 'content-disposition', 'cache-control', 'expires', 'content-language', 'access-control-allow-origin'];
+const MAX_HOPS = 10;
+
+interface Fill {
+  outcome: Promise<FillOutcome>;
+  /** stop storing (a PUT or DELETE of the key won, MIR-42) */
+  cancelStore(): void;
+}
+
+export class MirrorEngine {
+  private readonly flights = new SingleFlight<Fill>();
+  private readonly dispatcher: Dispatcher;
+  /** fills started and followers joined, for metrics and tests */
+  readonly stats = { fills: 0, followers: 0, stored: 0, failed: 0 };
+
+  constructor(
+    private readonly driver: StorageDriver,
+    private readonly opts: MirrorOptions,
+  ) {
+    this.dispatcher = opts.dispatcher ?? new Agent({ connect: { timeout: opts.headersTimeoutMs }, headersTimeout: opts.headersTimeoutMs, bodyTimeout: opts.idleTimeoutMs });
+  }
+
+  get inFlight(): number {
+    return this.flights.size;
+  }
+
+  /** Start the fill of bucket/key, or join the one in flight. */
+  fetch(req: FillRequest): Promise<FillOutcome> {
+    const id = SingleFlight.key(req.bucket, req.key);
+    const { value, leader } = this.flights.join(id, () => {
+      this.stats.fills++;
+      let cancelled = false;
+      let abortStore: (() => void) | undefined;
+      const outcome = this.run(req, () => cancelled, (f) => (abortStore = f));
+      const done = outcome.then((o) => (o.kind === 'stream' ? o.stored : undefined)).catch(() => undefined);
+      return {
+        value: {
+          outcome,
+          cancelStore: () => {
+            cancelled = true;
+            abortStore?.();
+          },
+        },
+        done,
+      };
+    });
+    if (!leader) this.stats.followers++;
+    return value.outcome;
+  }
+
+  /** A PUT or DELETE of the key: the fill in flight must not store (MIR-42). */
+  forget(bucket: string, key: string): void {
+    const id = SingleFlight.key(bucket, key);
+    this.flights.get(id)?.cancelStore();
+    this.flights.forget(id);
+  }
+
+  private async run(req: FillRequest, cancelled: () => boolean, onAbortStore: (f: () => void) => void): Promise<FillOutcome> {
+    let lastFailure = 'the origin could not be reached';
+    for (const first of req.urls) {
+      let url = first;
+      try {
+        for (let hop = 0; ; hop++) {
+          const res = await request(url, { method: 'GET', headers: req.headers, dispatcher: this.dispatcher });
+          const status = res.statusCode;
+          if (status >= 300 && status < 400 && status !== 304) {
+            const location = headerOf(res.headers, 'location');
+            await res.body.dump();
+            if (!location) throw new Error(`the origin answered ${status} without a Location`);
+            if (!req.followRedirects) return { kind: 'redirect', location: new URL(location, url).toString() };
+            if (hop + 1 >= MAX_HOPS) throw new Error(`the origin redirected more than ${MAX_HOPS} times`);
+            url = new URL(location, url).toString();
+            continue;
+          }
+          if (req.transparentCodes.has(status)) {
+            const body = await readSmall(res.body, 1024 * 1024);
+            return { kind: 'passthrough', status, contentType: headerOf(res.headers, 'content-type') ?? 'application/octet-stream', body };
+          }
+          if (status === 404) {
+            await res.body.dump();
+            return { kind: 'not-found' };
+          }
+          if (status === 200 || status === 206) return await this.stream(req, url, res, status === 206, cancelled, onAbortStore);
+          await res.body.dump();
+          lastFailure = `the origin answered ${status}`;
+          // MIR-38: 5xx fails over; other statuses only with MirrorSwitchAllErrors
+          if (status >= 500 || req.switchAllErrors) break;
+          this.stats.failed++;
+          return { kind: 'failed', message: `Failed to fetch the object from the mirror origin: ${lastFailure}.` };
+        }
+      } catch (err) {
+        lastFailure = describe(err);
+      }
+    }
+    this.stats.failed++;
+    return { kind: 'failed', message: `Failed to fetch the object from the mirror origin: ${lastFailure}.` };
+  }
+
+  private async stream(req: FillRequest, url: string, res: Dispatcher.ResponseData, partial: boolean, cancelled: () => boolean, onAbortStore: (f: () => void) => void): Promise<FillOutcome> {
+    const lengthHeader = headerOf(res.headers, 'content-length');
+    const size = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
+    if (size !== undefined && size > this.opts.maxObjectSize) {
+      await res.body.dump();
+      return { kind: 'failed', message: `Failed to fetch the object from the mirror origin: it is larger than ${this.opts.maxObjectSize} bytes.` };
+    }
+    const spool = await Spool.create(path.join(this.opts.spoolDir, `mirror-${randomBytes(12).toString('hex')}`));
+    const meta = this.metaFrom(req, url, res.headers);
+    const headers: Record<string, string> = { ...meta.headers, ...meta.system };
+    for (const [k, v] of Object.entries(meta.userMeta)) headers[`x-oss-meta-${k}`] = v;
+    const contentMd5 = req.checkMd5 ? headerOf(res.headers, 'content-md5') : undefined;
+    if (contentMd5) headers.etag = `"${Buffer.from(contentMd5, 'base64').toString('hex')}"`;
+
+    const pumped = this.pump(res.body, spool, size, contentMd5);
+    // MIR-21: a 206 from the origin is relayed, never stored; MIR-32: proxy-only rules do not store.
+    const store = partial || req.proxyOnly ? Promise.resolve(undefined) : this.store(req, spool, meta, size, cancelled, onAbortStore);
+    const stored = Promise.all([pumped, store]).then(
+      ([, info]) => {
+        if (info) this.stats.stored++;
+        return info;
+      },
+      () => {
+        this.stats.failed++;
+        return undefined;
+      },
+    );
+    void stored.finally(() => spool.release());
+    return { kind: 'stream', headers, size, spool, stored };
+  }
+
+  /** origin body -> spool, counting and hashing; any mismatch fails the spool (MIR-22, MIR-23). */
+  private async pump(body: Readable, spool: Spool, size: number | undefined, contentMd5: string | undefined): Promise<void> {
+    const md5 = createHash('md5');
+    try {
+      for await (const chunk of body) {
+        const buf = chunk as Buffer;
+        if (spool.written + buf.length > this.opts.maxObjectSize) throw new Error(`the object is larger than ${this.opts.maxObjectSize} bytes`);
+        md5.update(buf);
+        await spool.append(buf);
+      }
+      if (size !== undefined && spool.written !== size) throw new Error(`Bytes read is not equal to expected (${spool.written} of ${size})`);
+      if (contentMd5 !== undefined && md5.digest('base64') !== contentMd5.trim()) throw new Error('MD5 in header() is not equal to MD5 calculated');
+      spool.finish();
+    } catch (err) {
+      spool.fail(err instanceof Error ? err : new Error(String(err)));
+      body.destroy();
+      throw err;
+    }
+  }
+
+  private async store(req: FillRequest, spool: Spool, meta: ObjectMeta, size: number | undefined, cancelled: () => boolean, onAbortStore: (f: () => void) => void): Promise<ObjectInfo | undefined> {
+    const reader = spool.reader();
+    onAbortStore(() => reader.destroy(new Error('a write of the key won over the mirror')));
+    if (cancelled()) {
+      reader.destroy();
+      return undefined;
+    }
+    // ifNoneMatch: a PUT that lands while the fill runs wins (MIR-42)
+    return this.driver.putObject(req.bucket, req.key, reader, { meta, ...(size !== undefined && { size }), maxSize: this.opts.maxObjectSize, ifNoneMatch: true });
+  }
+
+  private metaFrom(req: FillRequest, url: string, origin: Record<string, string | string[] | undefined>): ObjectMeta {
+    const meta: ObjectMeta = { headers: {}, userMeta: {}, system: {} };
+    for (const name of KEPT_HEADERS) {
+      const v = headerOf(origin, name);
+      if (v !== undefined) meta.headers[name] = v;
+    }
+    if (req.saveMeta) {
+      for (const [name, v] of Object.entries(origin)) {
+        const m = /^x-(?:oss|amz)-meta-(.+)$/.exec(name);
+        if (m?.[1] && typeof v === 'string') meta.userMeta[m[1]] = v;
+      }
+    }
+    meta.system['x-oss-tag'] = this.opts.tagForm === 'bare' ? 'MIRROR' : `MIRROR ${safeDecode(url)}`;
+    Object.assign(meta.system, req.returnHeaders);
+    return meta;
+  }
+}
+
+function headerOf(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURI(s);
+  } catch {
+    return s;
+  }
+}
+
+async function readSmall(body: Readable, limit: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const c of body) {
+    n += (c as Buffer).length;
+    if (n > limit) {
+      body.destroy();
+      break;
+    }
+    parts.push(c as Buffer);
+  }
+  return Buffer.concat(parts);
+}
+
+/** §3.14: the reason a fetch failed, in words a user can act on. */
+function describe(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  switch (e.code) {
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'the origin host name could not be resolved';
+    case 'ECONNREFUSED':
+      return 'the origin refused the connection';
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'connecting to the origin timed out';
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return 'the origin did not answer in time';
+    case 'UND_ERR_BODY_TIMEOUT':
+      return 'the origin stopped sending the body';
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return 'the origin closed the connection';
+    default:
+      return e.message ?? String(err);
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * Mirroring back-to-origin end to end (spec §3): a real origin HTTP server on 127.0.0.1, a real
+ * Osprey, plain HTTP clients.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { startOsprey } from '../helpers/osprey.ts';
+import type { TestServer } from '../helpers/osprey.ts';
+import { rawSigned, xmlField } from '../helpers/raw.ts';
+
+interface Origin {
+  url: string;
+  hits: Map<string, number>;
+  close(): void;
+}
+
+const BIG = Buffer.alloc(3 * 1024 * 1024 + 7);
+for (let i = 0; i < BIG.length; i++) BIG[i] = (i * 7) & 0xff;
+
+async function startOrigin(): Promise<Origin> {
+  const hits = new Map<string, number>();
+  const server = http.createServer((req, res) => {
+    const p = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    hits.set(p, (hits.get(p) ?? 0) + 1);
+    if (p === '/files/a.txt') {
+      res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=60', 'x-oss-meta-owner': 'origin', 'content-length': '21' });
+      res.end('hello from the origin');
+    } else if (p === '/files/chunked.txt') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('part one, ');
+      setTimeout(() => res.end('part two'), 20);
+    } else if (p === '/files/slow.bin') {
+      // ~600 ms for 3 MiB, in pieces
+      res.writeHead(200, { 'content-length': String(BIG.length), 'content-type': 'application/octet-stream' });
+      let off = 0;
+      const tick = () => {
+        if (off >= BIG.length) return res.end();
+        res.write(BIG.subarray(off, off + 256 * 1024));
+        off += 256 * 1024;
+        setTimeout(tick, 40);
+      };
+      tick();
+    } else if (p === '/files/liar.bin') {
+      res.writeHead(200, { 'content-length': '100000' });
+      res.write(Buffer.alloc(40000, 1));
+      setTimeout(() => res.destroy(), 30);
+    } else if (p === '/files/broken.bin') {
+      res.writeHead(500);
+      res.end('boom');
+    } else if (p === '/files/moved.txt') {
+      res.writeHead(301, { location: '/files/a.txt' });
+      res.end();
+    } else if (p === '/files/loop') {
+      res.writeHead(302, { location: '/files/loop' });
+      res.end();
+    } else if (p === '/files/dir/space name.txt') {
+      res.end('encoded ok');
+    } else {
+      res.writeHead(404);
+      res.end('not here');
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/files/`, hits, close: () => server.close() };
+}
+
+function website(originUrl: string, more = ''): string {
+  return `<WebsiteConfiguration><RoutingRules><RoutingRule><RuleNumber>1</RuleNumber>
+    <Condition><HttpErrorCodeReturnedEquals>404</HttpErrorCodeReturnedEquals></Condition>
+    <Redirect><RedirectType>Mirror</RedirectType><MirrorURL>${originUrl}</MirrorURL>${more}</Redirect>
+  </RoutingRule></RoutingRules></WebsiteConfiguration>`;
+}
+
+describe('mirroring back-to-origin', () => {
+  let server: TestServer;
+  let origin: Origin;
+  before(async () => {
+    origin = await startOrigin();
+    server = await startOsprey();
+    assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/mirror-bucket', headers: { 'x-amz-acl': 'public-read' } })).status, 200);
+    const r = await rawSigned(server.url, { method: 'PUT', path: '/mirror-bucket', query: { website: '' }, body: website(origin.url) });
+    assert.equal(r.status, 200, r.body);
+  });
+  after(async () => {
+    await server.close();
+    origin.close();
+  });
+
+  it('MIR-01 MIR-02 MIR-26 MIR-34 MIR-35 the first GET pulls, streams and stores; later GETs never touch the origin', async () => {
+    const first = await fetch(`${server.url}/mirror-bucket/a.txt`);
+    assert.equal(first.status, 200);
+    assert.equal(await first.text(), 'hello from the origin');
+    assert.equal(first.headers.get('x-oss-tag'), `MIRROR ${origin.url}a.txt`);
+    assert.equal(first.headers.get('cache-control'), 'max-age=60');
+    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 3; i++) {
+      const again = await fetch(`${server.url}/mirror-bucket/a.txt`);
+      assert.equal(await again.text(), 'hello from the origin');
+      assert.equal(again.headers.get('x-oss-tag'), `MIRROR ${origin.url}a.txt`);
+      assert.equal(again.headers.get('etag'), `"${createHash('md5').update('hello from the origin').digest('hex')}"`);
+    }
+    assert.equal(origin.hits.get('/files/a.txt'), 1);
+    const head = await rawSigned(server.url, { method: 'HEAD', path: '/mirror-bucket/a.txt' });
+    assert.equal(head.headers['content-type'], 'text/plain');
+    assert.equal(head.headers['x-amz-meta-owner'], undefined, 'MIR-27 origin metadata is not kept without MirrorSaveOssMeta');
+  });
+
+  it('MIR-20 a chunked origin answer reaches the client chunked', async () => {
+    const r = await fetch(`${server.url}/mirror-bucket/chunked.txt`);
+    assert.equal(await r.text(), 'part one, part two');
+    assert.equal(r.headers.get('content-length'), null);
+    assert.equal(r.headers.get('transfer-encoding'), 'chunked');
+  });
+
+  it('MIR-05 keys are percent-encoded for the origin', async () => {
+    const r = await fetch(`${server.url}/mirror-bucket/dir/space%20name.txt`);
+    assert.equal(await r.text(), 'encoded ok');
+  });
+
+  it('MIR-16 origin 404 -> NoSuchKey; 500 -> 424 MirrorFailed; redirects followed; a loop fails', async () => {
+    const missing = await fetch(`${server.url}/mirror-bucket/nothing.txt`);
+    assert.equal(missing.status, 404);
+    assert.equal(xmlField(await missing.text(), 'Code'), 'NoSuchKey');
+    const broken = await fetch(`${server.url}/mirror-bucket/broken.bin`);
+    assert.equal(broken.status, 424);
+    const body = await broken.text();
+    assert.equal(xmlField(body, 'Code'), 'MirrorFailed');
+    assert.match(xmlField(body, 'Message') ?? '', /answered 500/);
+    const moved = await fetch(`${server.url}/mirror-bucket/moved.txt`);
+    assert.equal(await moved.text(), 'hello from the origin');
+    const loop = await fetch(`${server.url}/mirror-bucket/loop`);
+    assert.equal(loop.status, 424);
+    assert.match(xmlField(await loop.text(), 'Message') ?? '', /redirected more than 10 times/);
+    const listed = await rawSigned(server.url, { path: '/mirror-bucket', query: { 'list-type': '2', prefix: 'broken' } });
+    assert.match(listed.body, /<KeyCount>0<\/KeyCount>/);
+  });
+
+  it('MIR-22 an origin that dies mid-body aborts the client and stores nothing; the next GET tries again', async () => {
+    await assert.rejects(async () => {
+      const r = await fetch(`${server.url}/mirror-bucket/liar.bin`);
+      await r.arrayBuffer();
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const head = await rawSigned(server.url, { method: 'HEAD', path: '/mirror-bucket/liar.bin' });
+    assert.notEqual(head.status, 200);
+    const before = origin.hits.get('/files/liar.bin') ?? 0;
+    await assert.rejects(async () => (await fetch(`${server.url}/mirror-bucket/liar.bin`)).arrayBuffer());
+    assert.equal(origin.hits.get('/files/liar.bin'), before + 1);
+  });
+
+  it('MIR-41 twenty concurrent GETs of one missing key: one origin fetch, twenty identical bodies', async () => {
+    const want = createHash('md5').update(BIG).digest('hex');
+    const bodies = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+      await new Promise((r) => setTimeout(r, i * 10));
+      const r = await fetch(`${server.url}/mirror-bucket/slow.bin`);
+      assert.equal(r.status, 200);
+      return createHash('md5').update(Buffer.from(await r.arrayBuffer())).digest('hex');
+    }));
+    assert.deepEqual(new Set(bodies), new Set([want]));
+    assert.equal(origin.hits.get('/files/slow.bin'), 1);
+  });
+
+  it('MIR-21 a Range GET of a missing key gets its 206 while the whole object is stored', async () => {
+    await rawSigned(server.url, { method: 'DELETE', path: '/mirror-bucket/a.txt' });
+    const ranged = await fetch(`${server.url}/mirror-bucket/a.txt`, { headers: { range: 'bytes=6-9' } });
+    assert.equal(ranged.status, 206);
+    assert.equal(ranged.headers.get('content-range'), 'bytes 6-9/21');
+    assert.equal(await ranged.text(), 'from');
+    await new Promise((res) => setTimeout(res, 100));
+    const whole = await rawSigned(server.url, { path: '/mirror-bucket/a.txt' });
+    assert.equal(whole.body, 'hello from the origin');
+  });
+
+  it('SSRF: without an allow-list a loopback origin is refused at configuration time', async () => {
+    const strict = await startOsprey({ originAllow: [] });
+    try {
+      assert.equal((await rawSigned(strict.url, { method: 'PUT', path: '/strict-bucket' })).status, 200);
+      const r = await rawSigned(strict.url, { method: 'PUT', path: '/strict-bucket', query: { website: '' }, body: website(origin.url) });
+      assert.equal(r.status, 400);
+      assert.match(xmlField(r.body, 'Message') ?? '', /loopback/);
+      const meta = await rawSigned(strict.url, { method: 'PUT', path: '/strict-bucket', query: { website: '' }, body: website('http://169.254.169.254/latest/') });
+      assert.equal(meta.status, 400);
+    } finally {
+      await strict.close();
+    }
+  });
+});
