@@ -136,6 +136,18 @@ async function serveMirror(ctx: Ctx, deps: Deps, bucket: string, action: Extract
 async function serveObject(ctx: Ctx, deps: Deps, bucket: string, key: string, status: number): Promise<void> {
   const query = ctx.endpoint?.query ?? new Map<string, string>();
   const plain = status === 200;
+  if (ctx.req.method !== 'HEAD' && header(ctx, 'range') === undefined) {
+    // the common GET: one lookup, conditionals checked on what was opened
+    const got = await deps.objects.open(bucket, key);
+    try {
+      if (plain) checkConditions(ctx, got.info);
+    } catch (err) {
+      if (!got.bytes) got.body.destroy();
+      throw err;
+    }
+    await sendStream(ctx, status, objectHeaders(ctx, got.info, query), () => got.body, got.info.size, got.bytes);
+    return;
+  }
   const info = await deps.objects.head(bucket, key);
   if (plain) checkConditions(ctx, info);
   const range = plain ? parseRange(header(ctx, 'range'), info.size) : undefined;

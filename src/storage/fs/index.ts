@@ -181,7 +181,7 @@ export class FsDriver implements StorageDriver {
 
   async headObject(bucket: string, key: string): Promise<ObjectInfo | undefined> {
     this.requireBucket(bucket);
-    const row = this.objectRow(bucket, key);
+    const row = this.st.objectHead.get(bucket, key) as ObjectRow | undefined;
     return row && toInfo(row);
   }
 

@@ -96,6 +96,8 @@ export function statements(db: Db) {
     configDelete: s<[string, string]>('DELETE FROM bucket_configs WHERE bucket = ? AND name = ?'),
     configDeleteAll: s<[string]>('DELETE FROM bucket_configs WHERE bucket = ?'),
     objectGet: s<[string, string]>('SELECT * FROM objects WHERE bucket = ? AND key = ?'),
+    /** the row without the inline body: HEAD and existence checks do not read the bytes */
+    objectHead: s<[string, string]>('SELECT bucket, key, size, etag, modified, meta, segments, NULL AS inline FROM objects WHERE bucket = ? AND key = ?'),
     objectUpsert: s<[string, string, number, string, number, string, string, Buffer | null]>(
       'INSERT INTO objects (bucket, key, size, etag, modified, meta, segments, inline) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ' +
         'ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, etag = excluded.etag, modified = excluded.modified, meta = excluded.meta, segments = excluded.segments, inline = excluded.inline',
