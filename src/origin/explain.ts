@@ -64,13 +64,19 @@ export function formatExplanation(e: Explanation): string {
   const r = e.request;
   const lines: string[] = [`${r.method} ${r.key || '/'}${r.status ? ` (as status ${r.status})` : ''}${r.websiteMode ? ' [website request]' : ''}${e.dialect ? ` — ${e.dialect.toUpperCase()}-dialect configuration` : ''}`];
   if (!e.configured) lines.push('  no website configuration: no rule can fire');
+  // rule passes and the other steps, in the order they happened (older servers sent no steps)
+  const steps = e.steps ?? [];
+  let next = 0;
+  const stepsUpTo = (n: number) => {
+    for (; next < Math.min(n, steps.length); next++) lines.push(`  - ${steps[next] ?? ''}`);
+  };
   for (const pass of e.trace) {
+    stepsUpTo(pass.at ?? 0);
     lines.push(`  ${pass.phase}:`);
     if (pass.entries.length === 0) lines.push('    (no rules)');
     for (const t of pass.entries) lines.push(`    rule ${t.ruleNumber}: ${t.matched ? 'FIRES' : 'skipped'}: ${t.reason}`);
   }
-  // older servers sent no steps
-  for (const s of e.steps ?? []) lines.push(`  - ${s}`);
+  stepsUpTo(steps.length);
   const o = e.outcome;
   switch (o.kind) {
     case 'serve':

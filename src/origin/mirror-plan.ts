@@ -131,6 +131,7 @@ export function originHeaderPlan(rule: RoutingRule, client: MirrorRequest['heade
     if (name === 'host') {
       hostOverride = kv.Value;
       out.host = kv.Value;
+      dropped.delete('host');
       continue;
     }
     const no = refusal(name);

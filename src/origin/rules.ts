@@ -84,7 +84,8 @@ export function parseWebsiteXml(text: string, opts: ParseOptions = { maxRules: D
     cfg.RedirectAllRequestsTo = redirectAll(raw.RedirectAllRequestsTo);
   }
   // VAL-13 / LIM-02: the operator's cap, never above the dialect's ceiling
-  const cap = Math.max(1, Math.min(opts.maxRules, dialect === 'oss' ? MAX_RULES_OSS : MAX_RULES_S3));
+  const configured = Number.isInteger(opts.maxRules) && opts.maxRules >= 1 ? opts.maxRules : DEFAULT_MAX_RULES;
+  const cap = Math.min(configured, dialect === 'oss' ? MAX_RULES_OSS : MAX_RULES_S3);
   if (rawRules.length > cap) throw invalid(`At most ${cap} routing rules are allowed per bucket (got ${rawRules.length}).`);
   if (dialect === 'oss') {
     const seen = new Set<number>();
@@ -180,10 +181,16 @@ export function fromStored(text: string): WebsiteConfig {
   const top = readJson(rest, WEBSITE.type, 'WebsiteConfiguration');
   if (top.RoutingRules !== undefined) throw new Error('stored website configuration: unexpected RoutingRules container');
   const cfg: WebsiteConfig = { dialect, RoutingRules: RoutingRules.map((r, i) => storedRule(r, i)) };
-  if (top.IndexDocument) cfg.IndexDocument = { ...top.IndexDocument, Suffix: top.IndexDocument.Suffix ?? '' };
-  if (top.ErrorDocument) cfg.ErrorDocument = { ...top.ErrorDocument, Key: top.ErrorDocument.Key ?? '' };
-  if (top.RedirectAllRequestsTo) cfg.RedirectAllRequestsTo = { ...top.RedirectAllRequestsTo, HostName: top.RedirectAllRequestsTo.HostName ?? '' };
+  const { IndexDocument: ix, ErrorDocument: ed, RedirectAllRequestsTo: ra } = top;
+  if (ix) cfg.IndexDocument = { ...ix, Suffix: required(ix.Suffix, 'IndexDocument/Suffix') };
+  if (ed) cfg.ErrorDocument = { ...ed, Key: required(ed.Key, 'ErrorDocument/Key') };
+  if (ra) cfg.RedirectAllRequestsTo = { ...ra, HostName: required(ra.HostName, 'RedirectAllRequestsTo/HostName') };
   return cfg;
+}
+
+function required(v: string | undefined, what: string): string {
+  if (v === undefined) throw new Error(`stored website configuration: ${what} is missing`);
+  return v;
 }
 
 function storedRule(value: unknown, i: number): RoutingRule {

@@ -5,7 +5,7 @@
  */
 import { S3Error } from '../errors.js';
 import type { WebsiteConfig } from '../origin/rules.js';
-import { fromStored, parseWebsiteXml, toStored } from '../origin/rules.js';
+import { fromStored, keepMaskedSecrets, parseWebsiteXml, toStored } from '../origin/rules.js';
 import type { StorageDriver } from '../storage/driver.js';
 
 const NAME = 'website';
@@ -32,7 +32,9 @@ export class WebsiteService {
   /** Validates and stores, replacing the whole configuration (API-01). */
   async put(bucket: string, xml: string): Promise<WebsiteConfig> {
     if (!(await this.driver.getBucket(bucket))) throw new S3Error('NoSuchBucket', { bucket });
-    const cfg = parseWebsiteXml(xml, { maxRules: this.maxRules, ...(this.originGuard && { originGuard: this.originGuard }) });
+    const parsed = parseWebsiteXml(xml, { maxRules: this.maxRules, ...(this.originGuard && { originGuard: this.originGuard }) });
+    // GET-03 masks MirrorAuth secrets: a configuration read back and put again keeps the stored ones
+    const cfg = keepMaskedSecrets(parsed, await this.get(bucket));
     await this.driver.putBucketConfig(bucket, NAME, toStored(cfg));
     return cfg;
   }

@@ -51,8 +51,8 @@ export type Action =
 
 export interface Decision {
   action: Action;
-  /** rule-by-rule explanation of every rule pass that ran */
-  trace: { phase: string; entries: TraceEntry[] }[];
+  /** rule-by-rule explanation of every rule pass that ran; `at` = how many steps came before it */
+  trace: { phase: string; entries: TraceEntry[]; at?: number }[];
   /** every other step taken (lookups and their answers, index/error documents), in order */
   steps: string[];
 }
@@ -92,7 +92,7 @@ export function decide(cfg: WebsiteConfig | undefined, req: WebsiteRequest, fact
   };
   const pass = (name: string, phase: Phase) => {
     const m = matchRules(rules, match, phase);
-    trace.push({ phase: name, entries: m.trace });
+    trace.push({ phase: name, entries: m.trace, at: steps.length });
     return m.rule;
   };
 

@@ -83,6 +83,21 @@ describe('rule simulator', () => {
     assert.match(b.stdout, /=> redirect 302 Location: http:\/\/old.example.com\/exists.txt/);
   });
 
+  it('API-01 API-02 API-03 osprey rules put / get / delete', async () => {
+    const dir = await import('node:fs/promises').then((fs) => fs.mkdtemp(path.join((process.env.TMPDIR ?? '/tmp'), 'osprey-rules-')));
+    const file = path.join(dir, 'rules.xml');
+    await import('node:fs/promises').then((fs) => fs.writeFile(file, '<WebsiteConfiguration><IndexDocument><Suffix>home.html</Suffix></IndexDocument></WebsiteConfiguration>'));
+    const cli = (...args: string[]) => run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'rules', ...args, '--endpoint', server.url, '--bucket', 'cli-rules'], {
+      cwd: ROOT, env: { ...process.env, OSPREY_ACCESS_KEY_ID: server.accessKeyId, OSPREY_SECRET_ACCESS_KEY: server.secretAccessKey },
+    });
+    assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/cli-rules' })).status, 200);
+    await cli('put', '--file', file);
+    assert.match((await cli('get')).stdout, /<Suffix>home.html<\/Suffix>/);
+    await cli('delete');
+    await assert.rejects(cli('get'), /NoSuchWebsiteConfiguration/);
+    await assert.rejects(cli('put', '--file', path.join(dir, 'missing.xml')), /invalid setting 'file'/);
+  });
+
   it('bad input: unknown bucket, wrong credentials, bad status', async () => {
     await assert.rejects(explain('--key', 'k', '--bucket', 'no-such-bucket'), /NoSuchBucket/);
     await assert.rejects(run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'rules', 'explain', '--endpoint', server.url, '--bucket', 'sim-bucket', '--key', 'k'], {

@@ -127,6 +127,10 @@ describe('§1.5 value checks', () => {
     assert.equal(parseWebsiteXml(W(`${INDEX}<RoutingRules>${s3rule('<HttpRedirectCode>308</HttpRedirectCode>')}</RoutingRules>`, NS)).RoutingRules[0]?.Redirect.HttpRedirectCode, 308);
     assert.equal(parseWebsiteXml(W(rules(mirror(1, '<MirrorAsyncStatus>302</MirrorAsyncStatus>')))).RoutingRules[0]?.Redirect.MirrorAsyncStatus, 302);
   });
+  it('LIM-02 a nonsensical maxRules falls back to the default 5, never to "no cap"', () => {
+    const six = W(rules(...[1, 2, 3, 4, 5, 6].map((i) => mirror(i))));
+    for (const maxRules of [Number.NaN, 0, -1, 2.5]) rejects(six, 'InvalidArgument', /At most 5 routing rules/, { maxRules });
+  });
   it('LIM-02 validateMaxRoutingRules accepts 1..50 and explains the OSS ceiling', () => {
     assert.equal(validateMaxRoutingRules(5), 5);
     assert.equal(validateMaxRoutingRules(MAX_RULES_S3), 50);
@@ -168,7 +172,7 @@ describe('storage and secrets', () => {
     assert.equal(fromStored(legacy).RoutingRules[0]?.Redirect.ReplaceKeyPrefixWith, 'b/');
   });
   it('fromStored refuses corrupt data instead of half-typing it', () => {
-    for (const bad of ['[]', '{"RoutingRules":[]}', '{"dialect":"oss"}', '{"dialect":"oss","RoutingRules":[{"RuleNumber":"1","Redirect":{"RedirectType":"External"}}]}', '{"dialect":"oss","RoutingRules":[],"Bogus":1}', '{"dialect":"oss","RoutingRules":[{"RuleNumber":1,"Redirect":{"RedirectType":"Teleport"}}]}']) {
+    for (const bad of ['[]', '{"RoutingRules":[]}', '{"dialect":"oss"}', '{"dialect":"oss","RoutingRules":[{"RuleNumber":"1","Redirect":{"RedirectType":"External"}}]}', '{"dialect":"oss","RoutingRules":[],"Bogus":1}', '{"dialect":"oss","RoutingRules":[],"IndexDocument":{}}', '{"dialect":"oss","RoutingRules":[{"RuleNumber":1,"Redirect":{"RedirectType":"Teleport"}}]}']) {
       assert.throws(() => fromStored(bad), /stored website configuration/, bad);
     }
   });
