@@ -25,3 +25,17 @@ export function header(ctx: Ctx, name: string): string | undefined {
   const v = ctx.req.headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
+
+/** The bucket a bucket-level handler works on (the router guarantees one). */
+export function bucketOf(ctx: Ctx): string {
+  const b = ctx.endpoint?.bucket;
+  if (b === undefined) throw new Error(`${ctx.endpoint?.op ?? 'handler'} without a bucket`);
+  return b;
+}
+
+/** Bucket, key and query of an object-level handler (the router guarantees both). */
+export function objectTarget(ctx: Ctx): { bucket: string; key: string; query: Map<string, string> } {
+  const ep = ctx.endpoint;
+  if (!ep?.bucket || ep.key === undefined) throw new Error(`${ep?.op ?? 'handler'} without a bucket and key`);
+  return { bucket: ep.bucket, key: ep.key, query: ep.query };
+}

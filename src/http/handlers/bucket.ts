@@ -8,18 +8,13 @@ import { validateObjectKey } from '../../service/names.js';
 import type { CannedAcl } from '../../storage/driver.js';
 import { CANNED_ACLS } from '../../storage/driver.js';
 import type { Ctx } from '../context.js';
-import { header } from '../context.js';
+import { bucketOf, header } from '../context.js';
 import type { Deps } from '../deps.js';
 import { sendEmpty, sendXml } from '../respond.js';
 import { child, children, parseXml, readCapped, text } from '../xml.js';
 
 const MAX_XML = 1024 * 1024;
 
-function bucketOf(ctx: Ctx): string {
-  const b = ctx.endpoint?.bucket;
-  if (b === undefined) throw new Error('bucket handler without bucket');
-  return b;
-}
 
 function owner(deps: Deps): Record<string, string> {
   return { ID: deps.ownerId, DisplayName: deps.ownerId };

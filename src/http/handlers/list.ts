@@ -6,6 +6,7 @@
 import { S3Error } from '../../errors.js';
 import type { ListResult } from '../../storage/driver.js';
 import type { Ctx } from '../context.js';
+import { bucketOf } from '../context.js';
 import type { Deps } from '../deps.js';
 import { sendXml } from '../respond.js';
 import { readThroughWebsite } from './object.js';
@@ -51,11 +52,6 @@ function prefixes(r: ListResult, enc: (s: string) => string) {
   return r.commonPrefixes.map((p) => ({ Prefix: enc(p) }));
 }
 
-function bucketOf(ctx: Ctx): string {
-  const b = ctx.endpoint?.bucket;
-  if (b === undefined) throw new Error('list without bucket');
-  return b;
-}
 
 export async function listObjects(ctx: Ctx, deps: Deps): Promise<void> {
   const bucket = bucketOf(ctx);

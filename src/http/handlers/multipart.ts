@@ -5,17 +5,13 @@
  */
 import { S3Error } from '../../errors.js';
 import type { Ctx } from '../context.js';
+import { objectTarget } from '../context.js';
 import type { Deps } from '../deps.js';
 import { metaFromHeaders, requestBody } from '../body.js';
 import { sendEmpty, sendXml } from '../respond.js';
 import { child, children, parseXml, readCapped, text } from '../xml.js';
 import { maxKeysParam, urlEncodeKey } from './list.js';
 
-function target(ctx: Ctx): { bucket: string; key: string; q: Map<string, string> } {
-  const ep = ctx.endpoint;
-  if (!ep?.bucket || ep.key === undefined) throw new Error('multipart handler without bucket/key');
-  return { bucket: ep.bucket, key: ep.key, q: ep.query };
-}
 
 function uploadIdOf(q: Map<string, string>): string {
   const id = q.get('uploadId');
@@ -24,13 +20,13 @@ function uploadIdOf(q: Map<string, string>): string {
 }
 
 export async function createMultipartUpload(ctx: Ctx, deps: Deps): Promise<void> {
-  const { bucket, key } = target(ctx);
+  const { bucket, key } = objectTarget(ctx);
   const up = await deps.driver.createMultipartUpload(bucket, key, metaFromHeaders(ctx));
   sendXml(ctx, 200, { InitiateMultipartUploadResult: { Bucket: bucket, Key: key, UploadId: up.uploadId } });
 }
 
 export async function uploadPart(ctx: Ctx, deps: Deps): Promise<void> {
-  const { bucket, key, q } = target(ctx);
+  const { bucket, key, query: q } = objectTarget(ctx);
   const uploadId = uploadIdOf(q);
   const pn = q.get('partNumber') ?? '';
   if (!/^\d+$/.test(pn) || Number(pn) < 1 || Number(pn) > 10000) {
@@ -46,7 +42,7 @@ export async function uploadPart(ctx: Ctx, deps: Deps): Promise<void> {
 }
 
 export async function completeMultipartUpload(ctx: Ctx, deps: Deps): Promise<void> {
-  const { bucket, key, q } = target(ctx);
+  const { bucket, key, query: q } = objectTarget(ctx);
   const uploadId = uploadIdOf(q);
   const body = await readCapped(ctx.req, 2 * 1024 * 1024);
   const doc = parseXml(body.toString('utf8'), ['CompleteMultipartUpload.Part']);
@@ -68,13 +64,13 @@ export async function completeMultipartUpload(ctx: Ctx, deps: Deps): Promise<voi
 }
 
 export async function abortMultipartUpload(ctx: Ctx, deps: Deps): Promise<void> {
-  const { bucket, key, q } = target(ctx);
+  const { bucket, key, query: q } = objectTarget(ctx);
   await deps.driver.abortMultipartUpload(bucket, key, uploadIdOf(q));
   sendEmpty(ctx, 204);
 }
 
 export async function listParts(ctx: Ctx, deps: Deps): Promise<void> {
-  const { bucket, key, q } = target(ctx);
+  const { bucket, key, query: q } = objectTarget(ctx);
   const uploadId = uploadIdOf(q);
   const marker = q.get('part-number-marker') ?? '0';
   if (!/^\d+$/.test(marker)) throw new S3Error('InvalidArgument', { message: 'part-number-marker must be a whole number.' });

@@ -7,24 +7,19 @@ import type { Action, WebsiteRequest } from '../../website/resolve.js';
 import { resolve } from '../../website/resolve.js';
 import { decodePathPart, validateBucketName, validateObjectKey } from '../../service/names.js';
 import type { Ctx } from '../context.js';
-import { header } from '../context.js';
+import { header, objectTarget } from '../context.js';
 import type { Deps } from '../deps.js';
 import { metaFromHeaders, requestBody } from '../body.js';
 import { checkConditions, httpDate, objectHeaders, parseRange, sendBody, sendEmpty, sendMirrorBody, sendStream, sendXml } from '../respond.js';
 
-function target(ctx: Ctx): { bucket: string; key: string; query: Map<string, string> } {
-  const ep = ctx.endpoint;
-  if (!ep?.bucket || ep.key === undefined) throw new Error('object handler without bucket/key');
-  return { bucket: ep.bucket, key: ep.key, query: ep.query };
-}
 
 export async function getObject(ctx: Ctx, deps: Deps): Promise<void> {
-  const { bucket, key } = target(ctx);
+  const { bucket, key } = objectTarget(ctx);
   await readThroughWebsite(ctx, deps, bucket, key);
 }
 
 export async function headObject(ctx: Ctx, deps: Deps): Promise<void> {
-  const { bucket, key } = target(ctx);
+  const { bucket, key } = objectTarget(ctx);
   await readThroughWebsite(ctx, deps, bucket, key);
 }
 
@@ -175,7 +170,7 @@ async function serveObject(ctx: Ctx, deps: Deps, bucket: string, key: string, st
 }
 
 export async function putObject(ctx: Ctx, deps: Deps): Promise<void> {
-  const { bucket, key } = target(ctx);
+  const { bucket, key } = objectTarget(ctx);
   const meta = metaFromHeaders(ctx);
   const ifNoneMatch = header(ctx, 'if-none-match');
   if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
@@ -197,7 +192,7 @@ function checksumHeaders(system: Record<string, string>): Record<string, string>
 }
 
 export async function copyObject(ctx: Ctx, deps: Deps): Promise<void> {
-  const { bucket, key } = target(ctx);
+  const { bucket, key } = objectTarget(ctx);
   const raw = header(ctx, 'x-amz-copy-source') ?? header(ctx, 'x-oss-copy-source') ?? '';
   const src = parseCopySource(raw);
   const directive = (header(ctx, 'x-amz-metadata-directive') ?? header(ctx, 'x-oss-metadata-directive') ?? 'COPY').toUpperCase();
@@ -230,7 +225,7 @@ export function parseCopySource(raw: string): { bucket: string; key: string } {
 }
 
 export async function deleteObject(ctx: Ctx, deps: Deps): Promise<void> {
-  const { bucket, key } = target(ctx);
+  const { bucket, key } = objectTarget(ctx);
   await deps.objects.delete(bucket, key);
   sendEmpty(ctx, 204);
 }

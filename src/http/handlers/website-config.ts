@@ -6,16 +6,11 @@ import { createHash } from 'node:crypto';
 import { S3Error } from '../../errors.js';
 import { MAX_WEBSITE_XML, serializeWebsiteXml } from '../../origin/rules.js';
 import type { Ctx } from '../context.js';
-import { header } from '../context.js';
+import { bucketOf, header } from '../context.js';
 import type { Deps } from '../deps.js';
 import { sendBody, sendEmpty } from '../respond.js';
 import { readCapped } from '../xml.js';
 
-function bucketOf(ctx: Ctx): string {
-  const b = ctx.endpoint?.bucket;
-  if (b === undefined) throw new Error('website handler without bucket');
-  return b;
-}
 
 export async function putBucketWebsite(ctx: Ctx, deps: Deps): Promise<void> {
   const bucket = bucketOf(ctx);
