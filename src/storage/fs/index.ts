@@ -40,6 +40,8 @@ export interface FsDriverOptions {
 }
 
 const MAX_SCAN = 1000;
+/** memory for recently read small objects */
+const HOT_BYTES = 32 * 1024 * 1024;
 
 export async function openFsDriver(opts: FsDriverOptions): Promise<FsDriver> {
   const paths = new Paths(opts.dir);
@@ -63,6 +65,8 @@ export class FsDriver implements StorageDriver {
    */
   private readonly bucketCache = new Map<string, BucketRow | null>();
   private readonly configCache = new Map<string, string | null>();
+  private readonly hot = new Map<string, ObjectRow>();
+  private hotBytes = 0;
   private readonly deferred = new Set<string>();
 
   constructor(
@@ -176,7 +180,42 @@ export class FsDriver implements StorageDriver {
   // ---- objects -------------------------------------------------------------------------------
 
   private objectRow(bucket: string, key: string): ObjectRow | undefined {
-    return this.st.objectGet.get(bucket, key) as ObjectRow | undefined;
+    const id = `${bucket}\0${key}`;
+    const hot = this.hot.get(id);
+    if (hot) {
+      // LRU: move to the young end
+      this.hot.delete(id);
+      this.hot.set(id, hot);
+      return hot;
+    }
+    const row = this.st.objectGet.get(bucket, key) as ObjectRow | undefined;
+    if (row?.inline) this.remember(id, row);
+    return row;
+  }
+
+  /**
+   * Small (inline) objects recently read stay in memory, up to HOT_BYTES: a hot 4 KiB GET then
+   * costs no SQLite read at all. Every write of a key goes through forgetObject() in the same
+   * synchronous stretch as its commit, and this process is the data dir's only writer, so the
+   * cache is never stale.
+   */
+  private remember(id: string, row: ObjectRow): void {
+    const cost = (row.inline?.length ?? 0) + row.meta.length + 256;
+    this.hotBytes += cost;
+    this.hot.set(id, row);
+    for (const [oldId, old] of this.hot) {
+      if (this.hotBytes <= HOT_BYTES) break;
+      this.hot.delete(oldId);
+      this.hotBytes -= (old.inline?.length ?? 0) + old.meta.length + 256;
+    }
+  }
+
+  private forgetObject(bucket: string, key: string): void {
+    const id = `${bucket}\0${key}`;
+    const old = this.hot.get(id);
+    if (!old) return;
+    this.hot.delete(id);
+    this.hotBytes -= (old.inline?.length ?? 0) + old.meta.length + 256;
   }
 
   async headObject(bucket: string, key: string): Promise<ObjectInfo | undefined> {
@@ -309,6 +348,7 @@ export class FsDriver implements StorageDriver {
   /** Inside a transaction: write the row; the old version's blobs become garbage. */
   private replaceObject(row: ObjectRow): string[] {
     const old = this.objectRow(row.bucket, row.key);
+    this.forgetObject(row.bucket, row.key);
     this.st.objectUpsert.run(row.bucket, row.key, row.size, row.etag, row.modified, row.meta, row.segments, row.inline);
     return old ? this.toGarbage(old) : [];
   }
@@ -324,6 +364,7 @@ export class FsDriver implements StorageDriver {
       this.requireBucket(bucket);
       const old = this.objectRow(bucket, key);
       if (!old) return [];
+      this.forgetObject(bucket, key);
       this.st.objectDelete.run(bucket, key);
       return this.toGarbage(old);
     })();
