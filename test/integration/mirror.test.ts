@@ -43,6 +43,10 @@ async function startOrigin(): Promise<Origin> {
         setTimeout(tick, 40);
       };
       tick();
+    } else if (p === '/files/stall.bin') {
+      // sends a little, then nothing: the idle-body timeout must fire
+      res.writeHead(200, { 'content-length': '50000' });
+      res.write(Buffer.alloc(1000, 2));
     } else if (p === '/files/liar.bin') {
       res.writeHead(200, { 'content-length': '100000' });
       res.write(Buffer.alloc(40000, 1));
@@ -151,10 +155,10 @@ describe('mirroring back-to-origin', () => {
     assert.equal(origin.hits.get('/files/liar.bin'), before + 1);
   });
 
-  it('MIR-41 twenty concurrent GETs of one missing key: one origin fetch, twenty identical bodies', async () => {
+  it('MIR-41 a hundred concurrent GETs of one missing key: one origin fetch, a hundred identical bodies', async () => {
     const want = createHash('md5').update(BIG).digest('hex');
-    const bodies = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
-      await new Promise((r) => setTimeout(r, i * 10));
+    const bodies = await Promise.all(Array.from({ length: 100 }, async (_, i) => {
+      await new Promise((r) => setTimeout(r, i * 3));
       const r = await fetch(`${server.url}/mirror-bucket/slow.bin`);
       assert.equal(r.status, 200);
       return createHash('md5').update(Buffer.from(await r.arrayBuffer())).digest('hex');
@@ -172,6 +176,22 @@ describe('mirroring back-to-origin', () => {
     await new Promise((res) => setTimeout(res, 100));
     const whole = await rawSigned(server.url, { path: '/mirror-bucket/a.txt' });
     assert.equal(whole.body, 'hello from the origin');
+  });
+
+  it('MIR-18 an origin that stalls mid-body: the idle timeout aborts the client, nothing is stored', async () => {
+    const quick = await startOsprey({ mirrorIdleTimeoutMs: 500, mirrorTimeoutMs: 2000 });
+    try {
+      assert.equal((await rawSigned(quick.url, { method: 'PUT', path: '/stall-bucket', headers: { 'x-amz-acl': 'public-read' } })).status, 200);
+      assert.equal((await rawSigned(quick.url, { method: 'PUT', path: '/stall-bucket', query: { website: '' }, body: website(origin.url) })).status, 200);
+      const started = Date.now();
+      await assert.rejects(async () => (await fetch(`${quick.url}/stall-bucket/stall.bin`)).arrayBuffer());
+      assert.ok(Date.now() - started < 5000, 'gave up within the idle timeout');
+      await new Promise((r) => setTimeout(r, 100));
+      const head = await rawSigned(quick.url, { method: 'HEAD', path: '/stall-bucket/stall.bin' });
+      assert.notEqual(head.status, 200);
+    } finally {
+      await quick.close();
+    }
   });
 
   it('SSRF: without an allow-list a loopback origin is refused at configuration time', async () => {
