@@ -43,7 +43,7 @@ export async function startApp(config: Readonly<Config>, log: Logger = makeLogge
   await mkdir(spoolDir, { recursive: true });
   const mirror = new MirrorEngine(driver, {
     spoolDir, headersTimeoutMs: config.mirrorTimeoutMs, idleTimeoutMs: config.mirrorIdleTimeoutMs, maxObjectSize: config.maxObjectSize,
-    tagForm: config.mirrorTag, dispatcher: guardedDispatcher(config),
+    tagForm: config.mirrorTag, maxPerOrigin: config.mirrorMaxPerOrigin, dispatcher: guardedDispatcher(config),
   });
   objects.onWrite = (bucket, key) => mirror.forget(bucket, key);
   const running = await listen({ config, driver, objects, website, mirror, keys: keyStore(credentials), log, ownerId: credentials.accessKeyId });

@@ -37,6 +37,8 @@ export interface Config {
   mirrorIdleTimeoutMs: number;
   /** x-oss-tag form: 'url' (MIRROR <origin URL>) or 'bare' (MIRROR) */
   mirrorTag: 'url' | 'bare';
+  /** mirror fills running at once per origin host (MIR-44) */
+  mirrorMaxPerOrigin: number;
 }
 
 export class ConfigError extends Error {
@@ -62,6 +64,7 @@ export const DEFAULTS: Config = {
   mirrorTimeoutMs: 10_000,
   mirrorIdleTimeoutMs: 10_000,
   mirrorTag: 'url',
+  mirrorMaxPerOrigin: 64,
 };
 
 /** Raw settings as they come from a file, env or flags: each layer may set any subset. */
@@ -69,7 +72,7 @@ export type RawSettings = Partial<Record<keyof Config | 'address', unknown>>;
 
 const KEYS: readonly (keyof Config | 'address')[] = [
   'host', 'port', 'address', 'dataDir', 'domains', 'bindDomains', 'accessKeyId', 'secretAccessKey', 'region',
-  'logFormat', 'logLevel', 'maxRoutingRules', 'maxObjectSize', 'minPartSize', 'originAllow', 'mirrorTimeoutMs', 'mirrorIdleTimeoutMs', 'mirrorTag',
+  'logFormat', 'logLevel', 'maxRoutingRules', 'maxObjectSize', 'minPartSize', 'originAllow', 'mirrorTimeoutMs', 'mirrorIdleTimeoutMs', 'mirrorTag', 'mirrorMaxPerOrigin',
 ];
 
 /** Read a config file: `.toml` as TOML, anything else as JSON. Keys as in Config (camelCase) or kebab-case. */
@@ -166,6 +169,7 @@ export function buildConfig(...layers: RawSettings[]): Readonly<Config> {
   }
   if (merged.mirrorTimeoutMs !== undefined) c.mirrorTimeoutMs = int('mirrorTimeoutMs', merged.mirrorTimeoutMs, 100, 600_000);
   if (merged.mirrorIdleTimeoutMs !== undefined) c.mirrorIdleTimeoutMs = int('mirrorIdleTimeoutMs', merged.mirrorIdleTimeoutMs, 100, 600_000);
+  if (merged.mirrorMaxPerOrigin !== undefined) c.mirrorMaxPerOrigin = int('mirrorMaxPerOrigin', merged.mirrorMaxPerOrigin, 1, 100_000);
   if (merged.mirrorTag !== undefined) {
     const t = str('mirrorTag', merged.mirrorTag);
     if (t !== 'url' && t !== 'bare') throw new ConfigError('mirrorTag', `must be url or bare, not '${t}'`);

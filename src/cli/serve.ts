@@ -23,6 +23,7 @@ export function serveCommand(): Command {
     .option('--origin-allow <list>', 'origin addresses allowed although loopback/link-local (CIDRs, IPs, names; repeatable)', collect)
     .option('--mirror-timeout <ms>', 'origin connect + response-headers timeout (default 10000)')
     .option('--mirror-idle-timeout <ms>', 'origin idle-body timeout (default 10000)')
+    .option('--mirror-max-per-origin <n>', 'mirror fills at once per origin host (default 64)')
     .option('--mirror-tag <form>', "x-oss-tag form: url ('MIRROR <origin URL>', default) or bare ('MIRROR')")
     .option('--log-format <format>', 'json or pretty')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
@@ -34,7 +35,7 @@ export function serveCommand(): Command {
         const flags: RawSettings = {
           address: opts.address, dataDir: opts.data, domains: opts.domain, bindDomains: opts.bindDomain, region: opts.region,
           maxRoutingRules: opts.maxRoutingRules, maxObjectSize: opts.maxObjectSize, logFormat: opts.logFormat, logLevel: opts.logLevel,
-          originAllow: opts.originAllow, mirrorTimeoutMs: opts.mirrorTimeout, mirrorIdleTimeoutMs: opts.mirrorIdleTimeout, mirrorTag: opts.mirrorTag,
+          originAllow: opts.originAllow, mirrorTimeoutMs: opts.mirrorTimeout, mirrorIdleTimeoutMs: opts.mirrorIdleTimeout, mirrorTag: opts.mirrorTag, mirrorMaxPerOrigin: opts.mirrorMaxPerOrigin,
         };
         const config = buildConfig(file, envSettings(process.env), flags);
         app = await startApp(config);

@@ -54,6 +54,8 @@ export interface MirrorOptions {
   tagForm: 'url' | 'bare';
   /** custom dispatcher (the SSRF guard's connector lives there) */
   dispatcher?: Dispatcher;
+  /** fills running at once against one origin host; beyond it: 424 "rejected by QoS" (MIR-44) */
+  maxPerOrigin: number;
 }
 
 /** MIR-26: origin headers stored with the object and returned. */
@@ -68,6 +70,7 @@ interface Fill {
 
 export class MirrorEngine {
   private readonly flights = new SingleFlight<Fill>();
+  private readonly perOrigin = new Map<string, number>();
   private readonly dispatcher: Dispatcher;
   /** fills started and followers joined, for metrics and tests */
   readonly stats = { fills: 0, followers: 0, stored: 0, failed: 0 };
@@ -86,12 +89,27 @@ export class MirrorEngine {
   /** Start the fill of bucket/key, or join the one in flight. */
   fetch(req: FillRequest): Promise<FillOutcome> {
     const id = SingleFlight.key(req.bucket, req.key);
+    const host = originHost(req.urls[0]);
+    const running = this.perOrigin.get(host) ?? 0;
+    if (!this.flights.get(id) && running >= this.opts.maxPerOrigin) {
+      // MIR-44: the QoS answer, with OSS's words
+      this.stats.failed++;
+      return Promise.resolve({ kind: 'failed', message: 'Mirror request is rejected by QoS' });
+    }
     const { value, leader } = this.flights.join(id, () => {
       this.stats.fills++;
+      this.perOrigin.set(host, (this.perOrigin.get(host) ?? 0) + 1);
       let cancelled = false;
       let abortStore: (() => void) | undefined;
       const outcome = this.run(req, () => cancelled, (f) => (abortStore = f));
-      const done = outcome.then((o) => (o.kind === 'stream' ? o.stored : undefined)).catch(() => undefined);
+      const done = outcome
+        .then((o) => (o.kind === 'stream' ? o.stored : undefined))
+        .catch(() => undefined)
+        .finally(() => {
+          const n = (this.perOrigin.get(host) ?? 1) - 1;
+          if (n > 0) this.perOrigin.set(host, n);
+          else this.perOrigin.delete(host);
+        });
       return {
         value: {
           outcome,
@@ -105,6 +123,33 @@ export class MirrorEngine {
     });
     if (!leader) this.stats.followers++;
     return value.outcome;
+  }
+
+  /**
+   * MIR-45: HEAD of a missing key under a rule with MirrorAllowHeadObject: a HEAD to the origin,
+   * its status and the MIR-26 headers relayed, nothing stored.
+   */
+  async head(req: Pick<FillRequest, 'urls' | 'headers'>): Promise<{ status: number; headers: Record<string, string> } | { failed: string }> {
+    let last = 'the origin could not be reached';
+    for (const url of req.urls) {
+      try {
+        const res = await request(url, { method: 'HEAD', headers: req.headers, dispatcher: this.dispatcher });
+        await res.body.dump();
+        if (res.statusCode >= 500) {
+          last = `the origin answered ${res.statusCode}`;
+          continue;
+        }
+        const headers: Record<string, string> = {};
+        for (const name of [...KEPT_HEADERS, 'content-length', 'last-modified']) {
+          const v = headerOf(res.headers, name);
+          if (v !== undefined) headers[name] = v;
+        }
+        return { status: res.statusCode, headers };
+      } catch (err) {
+        last = describe(err);
+      }
+    }
+    return { failed: `Mirroring failed, please check your mirror configuration: ${last}.` };
   }
 
   /** A PUT or DELETE of the key: the fill in flight must not store (MIR-42). */
@@ -145,14 +190,14 @@ export class MirrorEngine {
           // MIR-38: 5xx fails over; other statuses only with MirrorSwitchAllErrors
           if (status >= 500 || req.switchAllErrors) break;
           this.stats.failed++;
-          return { kind: 'failed', message: `Failed to fetch the object from the mirror origin: ${lastFailure}.` };
+          return { kind: 'failed', message: `Mirroring failed, please check your mirror configuration: ${lastFailure}.` };
         }
       } catch (err) {
         lastFailure = describe(err);
       }
     }
     this.stats.failed++;
-    return { kind: 'failed', message: `Failed to fetch the object from the mirror origin: ${lastFailure}.` };
+    return { kind: 'failed', message: `Mirroring failed, please check your mirror configuration: ${lastFailure}.` };
   }
 
   private async stream(req: FillRequest, url: string, res: Dispatcher.ResponseData, partial: boolean, cancelled: () => boolean, onAbortStore: (f: () => void) => void): Promise<FillOutcome> {
@@ -160,7 +205,7 @@ export class MirrorEngine {
     const size = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
     if (size !== undefined && size > this.opts.maxObjectSize) {
       await res.body.dump();
-      return { kind: 'failed', message: `Failed to fetch the object from the mirror origin: it is larger than ${this.opts.maxObjectSize} bytes.` };
+      return { kind: 'failed', message: `Mirroring failed, please check your mirror configuration: the object is larger than ${this.opts.maxObjectSize} bytes.` };
     }
     const spool = await Spool.create(path.join(this.opts.spoolDir, `mirror-${randomBytes(12).toString('hex')}`));
     const meta = this.metaFrom(req, url, res.headers);
@@ -232,6 +277,14 @@ export class MirrorEngine {
     meta.system['x-oss-tag'] = this.opts.tagForm === 'bare' ? 'MIRROR' : `MIRROR ${safeDecode(url)}`;
     Object.assign(meta.system, req.returnHeaders);
     return meta;
+  }
+}
+
+function originHost(url: string | undefined): string {
+  try {
+    return new URL(url ?? '').host;
+  } catch {
+    return '';
   }
 }
 

@@ -194,6 +194,55 @@ describe('mirroring back-to-origin', () => {
     }
   });
 
+  it('MIR-45 HEAD with MirrorAllowHeadObject asks the origin with HEAD and stores nothing', async () => {
+    assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/head-bucket', headers: { 'x-amz-acl': 'public-read' } })).status, 200);
+    assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/head-bucket', query: { website: '' }, body: website(origin.url, '<MirrorAllowHeadObject>true</MirrorAllowHeadObject>') })).status, 200);
+    const before = origin.hits.get('/files/a.txt') ?? 0;
+    const r = await fetch(`${server.url}/head-bucket/a.txt`, { method: 'HEAD' });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-type'), 'text/plain');
+    assert.equal(r.headers.get('content-length'), '21');
+    assert.equal(origin.hits.get('/files/a.txt'), before + 1);
+    const gone = await fetch(`${server.url}/head-bucket/nothing.txt`, { method: 'HEAD' });
+    assert.equal(gone.status, 404);
+    const list = await rawSigned(server.url, { path: '/head-bucket', query: { 'list-type': '2' } });
+    assert.match(list.body, /<KeyCount>0<\/KeyCount>/);
+  });
+
+  it('MIR-47 MirrorAsyncStatus answers at once and stores in the background', async () => {
+    assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/async-bucket', headers: { 'x-amz-acl': 'public-read' } })).status, 200);
+    assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/async-bucket', query: { website: '' }, body: website(origin.url, '<MirrorAsyncStatus>302</MirrorAsyncStatus>') })).status, 200);
+    const r = await fetch(`${server.url}/async-bucket/a.txt`, { redirect: 'manual' });
+    assert.equal(r.status, 302);
+    assert.equal(r.headers.get('location'), `${origin.url}a.txt`);
+    for (let i = 0; i < 50; i++) {
+      const head = await rawSigned(server.url, { method: 'HEAD', path: '/async-bucket/a.txt' });
+      if (head.status === 200) return;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.fail('the object was not stored in the background');
+  });
+
+  it('MIR-44 beyond the per-origin limit: 424 "Mirror request is rejected by QoS"', async () => {
+    const limited = await startOsprey({ mirrorMaxPerOrigin: 1 });
+    try {
+      assert.equal((await rawSigned(limited.url, { method: 'PUT', path: '/qos-bucket', headers: { 'x-amz-acl': 'public-read' } })).status, 200);
+      assert.equal((await rawSigned(limited.url, { method: 'PUT', path: '/qos-bucket', query: { website: '' }, body: website(origin.url) })).status, 200);
+      const slowFill = fetch(`${limited.url}/qos-bucket/slow.bin`).then((r) => r.arrayBuffer());
+      await new Promise((res) => setTimeout(res, 100));
+      const rejected = await fetch(`${limited.url}/qos-bucket/a.txt`);
+      assert.equal(rejected.status, 424);
+      assert.equal(xmlField(await rejected.text(), 'Message'), 'Mirror request is rejected by QoS');
+      assert.equal((await slowFill).byteLength, BIG.length);
+      const after = await fetch(`${limited.url}/qos-bucket/a.txt`);
+      assert.equal(after.status, 200);
+      await after.arrayBuffer();
+      await new Promise((res) => setTimeout(res, 200)); // let the background store finish before the data dir goes
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('SSRF: without an allow-list a loopback origin is refused at configuration time', async () => {
     const strict = await startOsprey({ originAllow: [] });
     try {

@@ -138,7 +138,7 @@ describe('website configuration and serving', () => {
     assert.equal(r.status, 424);
     const body = await r.text();
     assert.equal(xmlField(body, 'Code'), 'MirrorFailed');
-    assert.match(xmlField(body, 'Message') ?? '', /mirror origin/);
+    assert.match(xmlField(body, 'Message') ?? '', /Mirroring failed, please check your mirror configuration/);
   });
 
   it('XML-05 the S3 dialect through the AWS SDK round-trips, RED-09 defaults apply', async () => {

@@ -98,11 +98,27 @@ async function serveMirror(ctx: Ctx, deps: Deps, bucket: string, action: Extract
   const headers = { ...plan.headers, ...(plan.hostOverride !== undefined && { host: plan.hostOverride }) };
   const returnHeaders: Record<string, string> = {};
   for (const h of rule.Redirect.MirrorReturnHeaders?.ReturnHeader ?? []) if (h.Key && h.Value !== undefined) returnHeaders[h.Key.toLowerCase()] = h.Value;
-  const outcome = await deps.mirror.fetch({
+  if (plan.method === 'HEAD') {
+    // MIR-45: relay the origin's HEAD, store nothing
+    const h = await deps.mirror.head({ urls: plan.urls, headers });
+    if ('failed' in h) throw new S3Error('MirrorFailed', { message: h.failed, key: action.key });
+    if (h.status === 404) return false;
+    sendEmpty(ctx, h.status, h.headers);
+    return true;
+  }
+  const fill = {
     bucket, key: plan.storeKey, urls: plan.urls, headers, followRedirects: plan.followRedirects, checkMd5: plan.checkMd5,
     switchAllErrors: plan.failover === 'any-unexpected-status', transparentCodes: new Set(plan.transparentStatuses),
     proxyOnly: !plan.store, saveMeta: rule.Redirect.MirrorSaveOssMeta === true, returnHeaders,
-  });
+  };
+  if (plan.asyncStatus !== undefined) {
+    // MIR-47: answer at once; the fill goes on in the background (single-flight applies)
+    void deps.mirror.fetch(fill).then((o) => (o.kind === 'stream' ? o.stored : undefined), () => undefined);
+    const status = plan.asyncStatus;
+    sendEmpty(ctx, status, status >= 300 && status < 400 && plan.urls[0] ? { Location: plan.urls[0] } : {});
+    return true;
+  }
+  const outcome = await deps.mirror.fetch(fill);
   switch (outcome.kind) {
     case 'not-found':
       return false;
