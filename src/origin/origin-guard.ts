@@ -1,7 +1,7 @@
 /**
  * @module origin/origin-guard
  * VAL-16, the pure half: which origin addresses are refused unless an operator allow-list names
- * them (loopback, link-local, cloud metadata, unspecified). Used at PUT ?website on the literal
+ * them (loopback, private, link-local, cloud metadata, multicast, unspecified). Used at PUT ?website on the literal
  * host of each origin URL; the mirror engine must apply `addressProblem` again to the address it
  * actually connects to after DNS resolution (a name can resolve anywhere).
  */
@@ -15,12 +15,14 @@ export function addressProblem(ip: string): string | undefined {
   if (v !== 6) return undefined;
   if (bare === '::1') return 'it is a loopback address';
   if (bare === '::') return 'it is the unspecified address';
+  if (bare.startsWith('ff')) return 'it is a multicast address';
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(bare)?.[1] ?? mappedHex(bare);
   if (mapped) return ipv4Problem(mapped);
   const first = parseInt(bare.split(':')[0] || '0', 16);
   if ((first & 0xffc0) === 0xfe80) return 'it is a link-local address';
   // fd00::/8 holds cloud metadata endpoints (AWS fd00:ec2::254)
   if ((first & 0xff00) === 0xfd00) return 'it is in fd00::/8 (cloud metadata)';
+  if ((first & 0xfe00) === 0xfc00) return 'it is a private (unique local) address';
   return undefined;
 }
 
@@ -38,6 +40,11 @@ function ipv4Problem(ip: string): string | undefined {
   if (a === 0) return 'it is in 0.0.0.0/8 (this host)';
   if (a === 169 && b === 254) return 'it is a link-local address (cloud metadata)';
   if (ip === '100.100.100.200') return 'it is the Alibaba Cloud metadata address';
+  // the issue asks for private and multicast ranges too (RFC 1918, carrier-grade NAT, 224/4)
+  if (a === 10 || (a === 172 && b !== undefined && b >= 16 && b <= 31) || (a === 192 && b === 168)) return 'it is a private address';
+  if (a === 100 && b !== undefined && b >= 64 && b <= 127) return 'it is a shared (carrier-grade NAT) address';
+  if (a !== undefined && a >= 224 && a <= 239) return 'it is a multicast address';
+  if (ip === '255.255.255.255') return 'it is the broadcast address';
   return undefined;
 }
 

@@ -139,7 +139,7 @@ describe('§1.5 value checks', () => {
 });
 
 describe('VAL-16 origin guard (pure half)', () => {
-  const refused = ['http://127.0.0.1/', 'http://127.1.2.3:8080/', 'http://2130706433/', 'http://0x7f000001/', 'http://[::1]/', 'http://localhost/', 'http://a.localhost/', 'http://169.254.169.254/', 'http://[fd00:ec2::254]/', 'http://[::ffff:127.0.0.1]/', 'http://[fe80::1]/', 'http://0.0.0.0/', 'http://100.100.100.200/'];
+  const refused = ['http://127.0.0.1/', 'http://127.1.2.3:8080/', 'http://2130706433/', 'http://0x7f000001/', 'http://[::1]/', 'http://localhost/', 'http://a.localhost/', 'http://169.254.169.254/', 'http://[fd00:ec2::254]/', 'http://[::ffff:127.0.0.1]/', 'http://[fe80::1]/', 'http://0.0.0.0/', 'http://100.100.100.200/', 'http://10.1.2.3/', 'http://172.20.0.5/', 'http://192.168.1.10/', 'http://100.64.0.1/', 'http://224.0.0.1/', 'http://[fc00::1]/', 'http://[ff02::1]/'];
   for (const url of refused) {
     it(`VAL-16 refuses ${url} by default`, () => {
       rejects(W(rules(mirror(1).replace('http://o.example.com/', url))), 'InvalidArgument', /MirrorURL '.*' is refused: .*allow-list/, { maxRules: 5, originGuard: originGuard() });
@@ -158,6 +158,9 @@ describe('VAL-16 origin guard (pure half)', () => {
     assert.match(addressProblem('127.0.0.1') ?? '', /loopback/);
     assert.equal(addressProblem('8.8.8.8'), undefined);
     assert.equal(addressProblem('2001:db8::1'), undefined);
+    assert.match(addressProblem('10.0.0.1') ?? '', /private/);
+    assert.match(addressProblem('239.1.1.1') ?? '', /multicast/);
+    assert.equal(addressProblem('172.32.0.1'), undefined);
   });
 });
 
