@@ -102,14 +102,14 @@ function checkSignature(input: AuthInput, cred: Credential, secret: string, amzD
  * Sign a request of Osprey's own (the CLI talking to a server): returns the headers to add.
  * `headers` must hold host; the body's SHA-256 is given as `payloadHash`.
  */
-export function signRequestV4(req: { method: string; url: string; headers: Record<string, string> }, creds: { accessKeyId: string; secretAccessKey: string }, payloadHash: string, now = new Date()): Record<string, string> {
+export function signRequestV4(req: { method: string; url: string; headers: Record<string, string> }, creds: { accessKeyId: string; secretAccessKey: string }, payloadHash: string, now = new Date(), region = 'us-east-1'): Record<string, string> {
   const amzDate = toAmzDate(now);
   const date = amzDate.slice(0, 8);
   const headers: Record<string, string> = { ...req.headers, 'x-amz-date': amzDate, 'x-amz-content-sha256': payloadHash };
   const signed = Object.keys(headers).map((h) => h.toLowerCase()).sort();
   const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
-  const scope = `${date}/us-east-1/s3/aws4_request`;
-  const key = signingKey(creds.secretAccessKey, date, 'us-east-1', 's3');
+  const scope = `${date}/${region}/s3/aws4_request`;
+  const key = signingKey(creds.secretAccessKey, date, region, 's3');
   const uri = canonicalUris(splitUrl(req.url).path).at(-1) ?? '/';
   const sig = signatureFor({ method: req.method, url: req.url, headers: lower, now }, key, scope, amzDate, signed, payloadHash, uri);
   return { ...headers, authorization: `${ALGORITHM} Credential=${creds.accessKeyId}/${scope}, SignedHeaders=${signed.join(';')}, Signature=${sig}` };

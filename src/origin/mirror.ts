@@ -10,6 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
+import { signRequestV4 } from '../auth/sigv4.js';
 import type { Dispatcher } from 'undici';
 import type { ObjectInfo, ObjectMeta, StorageDriver } from '../storage/driver.js';
 import { SingleFlight } from './single-flight.js';
@@ -33,6 +34,8 @@ export interface FillRequest {
   saveMeta: boolean;
   /** extra system headers stored and returned (MirrorReturnHeaders, MIR-31) */
   returnHeaders: Record<string, string>;
+  /** MIR-15: sign origin requests with AWS SigV4 (a private S3-compatible origin) */
+  auth?: { accessKeyId: string; secretAccessKey: string; region: string };
 }
 
 export type FillOutcome =
@@ -129,11 +132,11 @@ export class MirrorEngine {
    * MIR-45: HEAD of a missing key under a rule with MirrorAllowHeadObject: a HEAD to the origin,
    * its status and the MIR-26 headers relayed, nothing stored.
    */
-  async head(req: Pick<FillRequest, 'urls' | 'headers'>): Promise<{ status: number; headers: Record<string, string> } | { failed: string }> {
+  async head(req: Pick<FillRequest, 'urls' | 'headers' | 'auth'>): Promise<{ status: number; headers: Record<string, string> } | { failed: string }> {
     let last = 'the origin could not be reached';
     for (const url of req.urls) {
       try {
-        const res = await request(url, { method: 'HEAD', headers: req.headers, dispatcher: this.dispatcher });
+        const res = await request(url, { method: 'HEAD', headers: signed(req, 'HEAD', url), dispatcher: this.dispatcher });
         await res.body.dump();
         if (res.statusCode >= 500) {
           last = `the origin answered ${res.statusCode}`;
@@ -165,7 +168,7 @@ export class MirrorEngine {
       let url = first;
       try {
         for (let hop = 0; ; hop++) {
-          const res = await request(url, { method: 'GET', headers: req.headers, dispatcher: this.dispatcher });
+          const res = await request(url, { method: 'GET', headers: signed(req, 'GET', url), dispatcher: this.dispatcher });
           const status = res.statusCode;
           if (status >= 300 && status < 400 && status !== 304) {
             const location = headerOf(res.headers, 'location');
@@ -278,6 +281,17 @@ export class MirrorEngine {
     Object.assign(meta.system, req.returnHeaders);
     return meta;
   }
+}
+
+const EMPTY_SHA256 = createHash('sha256').update('').digest('hex');
+
+/** The origin request's headers, signed with MirrorAuth when the rule has it (MIR-15). */
+function signed(req: Pick<FillRequest, 'headers' | 'auth'>, method: string, url: string): Record<string, string> {
+  if (!req.auth) return req.headers;
+  const u = new URL(url);
+  const { authorization: _drop, ...rest } = req.headers;
+  void _drop;
+  return signRequestV4({ method, url: u.pathname + u.search, headers: { ...rest, host: req.headers.host ?? u.host } }, req.auth, EMPTY_SHA256, new Date(), req.auth.region);
 }
 
 function originHost(url: string | undefined): string {

@@ -249,6 +249,25 @@ describe('mirroring back-to-origin', () => {
     }
   });
 
+  it('MIR-15 MirrorAuth signs origin requests: mirroring from a private bucket of another S3 store', async () => {
+    const source = await startOsprey();
+    try {
+      assert.equal((await rawSigned(source.url, { method: 'PUT', path: '/private-src' })).status, 200);
+      assert.equal((await rawSigned(source.url, { method: 'PUT', path: '/private-src/deep/file.txt', body: 'private bytes' })).status, 200);
+      assert.equal((await fetch(`${source.url}/private-src/deep/file.txt`)).status, 403, 'the source is private');
+      const auth = `<MirrorAuth><AccessKeyId>${source.accessKeyId}</AccessKeyId><AccessKeySecret>${source.secretAccessKey}</AccessKeySecret><AuthType>s3v4</AuthType><Region>us-east-1</Region></MirrorAuth>`;
+      assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/auth-bucket', headers: { 'x-amz-acl': 'public-read' } })).status, 200);
+      assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/auth-bucket', query: { website: '' }, body: website(`${source.url}/private-src/`, auth) })).status, 200);
+      const r = await fetch(`${server.url}/auth-bucket/deep/file.txt`);
+      assert.equal(r.status, 200);
+      assert.equal(await r.text(), 'private bytes');
+      const masked = await rawSigned(server.url, { path: '/auth-bucket', query: { website: '' } });
+      assert.doesNotMatch(masked.body, new RegExp(source.secretAccessKey));
+    } finally {
+      await source.close();
+    }
+  });
+
   it('SSRF: without an allow-list a loopback origin is refused at configuration time', async () => {
     const strict = await startOsprey({ originAllow: [] });
     try {

@@ -98,9 +98,19 @@ async function serveMirror(ctx: Ctx, deps: Deps, bucket: string, action: Extract
   const headers = { ...plan.headers, ...(plan.hostOverride !== undefined && { host: plan.hostOverride }) };
   const returnHeaders: Record<string, string> = {};
   for (const h of rule.Redirect.MirrorReturnHeaders?.ReturnHeader ?? []) if (h.Key && h.Value !== undefined) returnHeaders[h.Key.toLowerCase()] = h.Value;
+  const ma = rule.Redirect.MirrorAuth;
+  let auth: { accessKeyId: string; secretAccessKey: string; region: string } | undefined;
+  if (ma?.AccessKeyId && ma.AccessKeySecret) {
+    // MIR-15: AWS SigV4 origins ('s3v4', the default); OSS signing of origin requests is not implemented
+    const type = (ma.AuthType ?? 's3v4').toLowerCase();
+    if (type !== 's3v4' && type !== 'sigv4' && type !== 'aws4' && type !== '') {
+      throw new S3Error('MirrorFailed', { message: `Mirroring failed, please check your mirror configuration: MirrorAuth AuthType '${ma.AuthType ?? ''}' is not supported (use s3v4).`, key: action.key });
+    }
+    auth = { accessKeyId: ma.AccessKeyId, secretAccessKey: ma.AccessKeySecret, region: ma.Region || 'us-east-1' };
+  }
   if (plan.method === 'HEAD') {
     // MIR-45: relay the origin's HEAD, store nothing
-    const h = await deps.mirror.head({ urls: plan.urls, headers });
+    const h = await deps.mirror.head({ urls: plan.urls, headers, ...(auth && { auth }) });
     if ('failed' in h) throw new S3Error('MirrorFailed', { message: h.failed, key: action.key });
     if (h.status === 404) return false;
     sendEmpty(ctx, h.status, h.headers);
@@ -109,7 +119,7 @@ async function serveMirror(ctx: Ctx, deps: Deps, bucket: string, action: Extract
   const fill = {
     bucket, key: plan.storeKey, urls: plan.urls, headers, followRedirects: plan.followRedirects, checkMd5: plan.checkMd5,
     switchAllErrors: plan.failover === 'any-unexpected-status', transparentCodes: new Set(plan.transparentStatuses),
-    proxyOnly: !plan.store, saveMeta: rule.Redirect.MirrorSaveOssMeta === true, returnHeaders,
+    proxyOnly: !plan.store, saveMeta: rule.Redirect.MirrorSaveOssMeta === true, returnHeaders, ...(auth && { auth }),
   };
   if (plan.asyncStatus !== undefined) {
     // MIR-47: answer at once; the fill goes on in the background (single-flight applies)
