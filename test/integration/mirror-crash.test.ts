@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -20,7 +20,57 @@ function chunkAt(off: number, n: number): Buffer {
   return b;
 }
 
-describe('mirror crash safety', () => {
+async function peakRssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 'NaN') / 1024;
+}
+
+describe('mirror crash safety and memory', () => {
+  it('a 1 GiB object is mirrored with flat memory (peak RSS under 200 MiB) and stored whole', async () => {
+    const GIB = 1024 ** 3;
+    const piece = Buffer.alloc(1024 * 1024, 9);
+    const origin = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-length': String(GIB) });
+      let sent = 0;
+      const pump = () => {
+        while (sent < GIB) {
+          sent += piece.length;
+          if (!res.write(piece)) return res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
+    });
+    await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
+    const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/`;
+    const dataDir = await tmpDir('osprey-mirror-mem-');
+    const srv = await spawnOsprey(['--address', '127.0.0.1:0', '--data', dataDir, '--origin-allow', '127.0.0.0/8']);
+    try {
+      assert.equal((await rawSigned(srv.url, { method: 'PUT', path: '/mem-mirror', headers: { 'x-amz-acl': 'public-read' } })).status, 200);
+      const rules = `<WebsiteConfiguration><RoutingRules><RoutingRule><RuleNumber>1</RuleNumber><Condition><HttpErrorCodeReturnedEquals>404</HttpErrorCodeReturnedEquals></Condition><Redirect><RedirectType>Mirror</RedirectType><MirrorURL>${originUrl}</MirrorURL></Redirect></RoutingRule></RoutingRules></WebsiteConfiguration>`;
+      assert.equal((await rawSigned(srv.url, { method: 'PUT', path: '/mem-mirror', query: { website: '' }, body: rules })).status, 200);
+      const res = await fetch(`${srv.url}/mem-mirror/huge.bin`);
+      assert.equal(res.status, 200);
+      let n = 0;
+      for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) n += c.length;
+      assert.equal(n, GIB);
+      for (let i = 0; i < 100; i++) {
+        const head = await rawSigned(srv.url, { method: 'HEAD', path: '/mem-mirror/huge.bin' });
+        if (head.status === 200) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const head = await rawSigned(srv.url, { method: 'HEAD', path: '/mem-mirror/huge.bin' });
+      assert.equal(head.headers['content-length'], String(GIB));
+      const peak = await peakRssMiB(srv.child.pid ?? 0);
+      process.stdout.write(`# peak RSS while mirroring 1 GiB: ${peak.toFixed(0)} MiB\n`);
+      assert.ok(peak < 200, `peak RSS ${peak.toFixed(0)} MiB`);
+    } finally {
+      await srv.stop();
+      origin.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('MIR-24 kill -9 mid-fill leaves nothing partial; the next GET mirrors it whole', async () => {
     let slow = true;
     const origin = http.createServer((_req, res) => {
