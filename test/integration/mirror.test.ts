@@ -268,6 +268,27 @@ describe('mirroring back-to-origin', () => {
     }
   });
 
+  it('MIR-42 a PUT or a DELETE of the key during a fill wins', async () => {
+    for (const bucket of ['race-put', 'race-del']) {
+      assert.equal((await rawSigned(server.url, { method: 'PUT', path: `/${bucket}`, headers: { 'x-amz-acl': 'public-read' } })).status, 200);
+      assert.equal((await rawSigned(server.url, { method: 'PUT', path: `/${bucket}`, query: { website: '' }, body: website(origin.url) })).status, 200);
+    }
+    const fill1 = fetch(`${server.url}/race-put/slow.bin`).then((r) => r.arrayBuffer());
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/race-put/slow.bin', body: 'written meanwhile' })).status, 200);
+    assert.equal((await fill1).byteLength, BIG.length, 'the client of the fill still gets the origin bytes');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal((await rawSigned(server.url, { path: '/race-put/slow.bin' })).body, 'written meanwhile');
+
+    const fill2 = fetch(`${server.url}/race-del/slow.bin`).then((r) => r.arrayBuffer());
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await rawSigned(server.url, { method: 'DELETE', path: '/race-del/slow.bin' })).status, 204);
+    await fill2;
+    await new Promise((r) => setTimeout(r, 200));
+    const list = await rawSigned(server.url, { path: '/race-del', query: { 'list-type': '2' } });
+    assert.match(list.body, /<KeyCount>0<\/KeyCount>/, 'the delete won: nothing stored');
+  });
+
   it('SSRF: without an allow-list a loopback origin is refused at configuration time', async () => {
     const strict = await startOsprey({ originAllow: [] });
     try {
