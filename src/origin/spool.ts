@@ -11,6 +11,11 @@ import { open, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 
+/** bytes queued for the file before the writer has to wait */
+const QUEUE_HIGH = 8 * 1024 * 1024;
+/** a reader that caught up with the writer wakes again once this much more has arrived (or at the end) */
+const WAKE_BATCH = 256 * 1024;
+
 export class Spool extends EventEmitter {
   /** bytes durably handed to the file so far */
   written = 0;
@@ -18,6 +23,9 @@ export class Spool extends EventEmitter {
   finalSize: number | undefined;
   error: Error | undefined;
   private fh: FileHandle | undefined;
+  private queue: Buffer[] = [];
+  private queued = 0;
+  private flushing: Promise<void> | undefined;
   private readers = 0;
   private released = false;
 
@@ -32,20 +40,50 @@ export class Spool extends EventEmitter {
     return s;
   }
 
-  /** Writer: append one chunk (sequentially awaited by the caller). */
+  /**
+   * Writer: append a chunk. Chunks queue up while a write is in flight and go to disk together
+   * (one writev), so the writer never waits on one syscall per chunk; the returned promise only
+   * waits when more than QUEUE_HIGH bytes are queued (backpressure towards the origin).
+   */
   async append(chunk: Buffer): Promise<void> {
-    if (!this.fh) throw new Error('spool closed');
-    let off = 0;
-    while (off < chunk.length) {
-      const { bytesWritten } = await this.fh.write(chunk, off, chunk.length - off, this.written + off);
-      off += bytesWritten;
-    }
-    this.written += chunk.length;
-    this.emit('progress');
+    if (this.error) throw this.error;
+    this.queue.push(chunk);
+    this.queued += chunk.length;
+    this.flushing ??= this.flush();
+    while (this.queued > QUEUE_HIGH && this.flushing) await this.flushing;
+    if (this.error) throw this.error;
   }
 
-  /** Writer: all bytes are in. */
-  finish(): void {
+  private async flush(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue;
+        this.queue = [];
+        const bytes = batch.reduce((n, b) => n + b.length, 0);
+        const fh = this.fh;
+        if (!fh) throw new Error('spool closed');
+        let done = 0;
+        let pending: Buffer[] = batch;
+        while (done < bytes) {
+          const { bytesWritten } = await fh.writev(pending, this.written + done);
+          done += bytesWritten;
+          if (done < bytes) pending = [Buffer.concat(batch).subarray(done)];
+        }
+        this.written += bytes;
+        this.queued -= bytes;
+        this.emit('progress');
+      }
+    } catch (err) {
+      this.fail(err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  /** Writer: all bytes are in (waits for the queued ones to reach the file). */
+  async finish(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.error) throw this.error;
     this.finalSize = this.written;
     this.emit('progress');
   }
@@ -66,9 +104,13 @@ export class Spool extends EventEmitter {
     let pos = start;
     let waiting: (() => void) | undefined;
     const onProgress = () => {
+      // wake for a worthwhile batch, the end, a failure, or the very first bytes (time to first byte)
+      if (!waiting) return;
+      const ready = this.written - pos >= WAKE_BATCH || pos === start || this.finalSize !== undefined || this.error !== undefined;
+      if (!ready) return;
       const w = waiting;
       waiting = undefined;
-      w?.();
+      w();
     };
     this.on('progress', onProgress);
     const buf = Buffer.allocUnsafe(256 * 1024);

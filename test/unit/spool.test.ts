@@ -27,7 +27,7 @@ describe('spool: one writer, readers at their own pace (MIR-41)', () => {
       if (i === 10) midway = drain(spool.reader());
       await tick();
     }
-    spool.finish();
+    await spool.finish();
     const late = drain(spool.reader());
     const all = Buffer.concat(chunks);
     assert.deepEqual(await early, all);
@@ -44,7 +44,7 @@ describe('spool: one writer, readers at their own pace (MIR-41)', () => {
     await spool.append(Buffer.from('0123456789'));
     await tick();
     await spool.append(Buffer.from('abcdefghij'));
-    spool.finish();
+    await spool.finish();
     assert.equal((await ranged).toString(), '56789abcde');
     await spool.release();
   });
@@ -68,7 +68,7 @@ describe('spool: one writer, readers at their own pace (MIR-41)', () => {
     const stays = drain(spool.reader());
     await spool.append(Buffer.from('still '));
     await spool.append(Buffer.from('here'));
-    spool.finish();
+    await spool.finish();
     assert.equal((await stays).toString(), 'still here');
     await spool.release();
   });
