@@ -1,59 +1,160 @@
 /**
- * The conformance suite against the embedded fs+SQLite driver, plus what only it promises:
- * blob names never come from keys, and crash leftovers are cleaned at open.
+ * The conformance suite against the embedded fs+SQLite driver, plus what only it promises: blob
+ * names never come from keys, blobs are collected when un-referenced (but not under a reader),
+ * and a crash's leftovers are cleaned at the next open.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { emptyMeta } from '../../src/storage/driver.ts';
+import type { FsDriver } from '../../src/storage/fs/index.ts';
 import { openFsDriver } from '../../src/storage/fs/index.ts';
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
+import { compareUtf8, prefixEnd } from '../../src/storage/fs/list.ts';
 import { describeDriver } from './conformance.ts';
 
-const tmpDir = (prefix: string) => mkdtemp(path.join(os.tmpdir(), prefix));
+const tmpDir = () => mkdtemp(path.join(os.tmpdir(), 'osprey-fs-'));
 
-describeDriver('fs', {
-  async make() {
-    const dir = await tmpDir('osprey-fs-');
-    const driver = await openFsDriver({ dir, minPartSize: 1024 });
-    return { driver, cleanup: () => rm(dir, { recursive: true, force: true }) };
-  },
+describeDriver('fs', async () => {
+  const dir = await tmpDir();
+  const driver = await openFsDriver({ dir, minPartSize: 1024 });
+  return { driver, cleanup: () => rm(dir, { recursive: true, force: true }) };
 });
 
-async function allFiles(dir: string): Promise<string[]> {
-  return (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+async function files(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name)).sort();
+}
+
+/** Bodies above the inline limit, so that they get a blob file. */
+const big = (fill: string, n = 100_000) => Readable.from([Buffer.alloc(n, fill)]);
+
+async function withDriver(fn: (d: FsDriver, dir: string) => Promise<void>): Promise<void> {
+  const dir = await tmpDir();
+  const d = await openFsDriver({ dir, minPartSize: 1024 });
+  try {
+    await d.createBucket('b-one', 'private');
+    await fn(d, dir);
+  } finally {
+    await d.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function tableCounts(dir: string): { pending: number; garbage: number } {
+  const db = new Database(path.join(dir, 'meta.sqlite'), { readonly: true });
+  try {
+    const count = (t: string) => db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM ${t}`).get()?.n;
+    return { pending: count('pending_blobs') ?? -1, garbage: count('garbage') ?? -1 };
+  } finally {
+    db.close();
+  }
+}
+
+/** The collection that follows a reader's close runs in the background: wait for it, briefly. */
+async function eventually(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(check(), 'condition reached within 1 s');
 }
 
 describe('fs driver specifics', () => {
-  it('blob file names never contain the key, and hostile keys stay inside the data dir', async () => {
-    const dir = await tmpDir('osprey-fs-');
-    const d = await openFsDriver({ dir });
-    await d.createBucket('b-one', 'private');
-    for (const key of ['../../etc/passwd', 'secret-name', '/abs/path']) await d.putObject('b-one', key, Readable.from([Buffer.alloc(20_000, 'x')]), { meta: emptyMeta() });
-    const files = await allFiles(dir);
-    assert.equal(files.filter((f) => f.includes(`${path.sep}blobs${path.sep}`)).length, 3);
-    for (const f of files) {
-      assert.ok(f.startsWith(dir + path.sep), f);
-      assert.doesNotMatch(f, /passwd|secret-name|abs/);
-    }
-    await d.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  it('blob file names never contain the key, and hostile keys stay inside the data dir', () =>
+    withDriver(async (d, dir) => {
+      const keys = ['../../etc/passwd', 'secret-name', '/abs/path', '..\\..\\win', 'a\0b'];
+      for (const key of keys) await d.putObject('b-one', key, big('x'), { meta: emptyMeta() });
+      const all = await files(dir);
+      const blobs = all.filter((f) => f.startsWith(path.join(dir, 'blobs') + path.sep));
+      assert.equal(blobs.length, keys.length);
+      for (const f of blobs) assert.match(path.relative(dir, f), /^blobs[/\\][0-9a-f]{2}[/\\][0-9a-f]{2}[/\\][0-9a-f]{32}$/);
+      for (const f of all) {
+        assert.ok(f.startsWith(dir + path.sep), f);
+        assert.doesNotMatch(f, /passwd|secret-name|abs|win/);
+      }
+      for (const key of keys) assert.equal((await d.headObject('b-one', key))?.key, key);
+    }));
 
-  it('reopening cleans temp files, uncommitted blobs and uncollected garbage', async () => {
-    const dir = await tmpDir('osprey-fs-');
+  it('overwrites, deletes, replaced parts, unlisted parts and aborts leave no blob behind', () =>
+    withDriver(async (d, dir) => {
+      await d.putObject('b-one', 'k', big('1'), { meta: emptyMeta() });
+      await d.putObject('b-one', 'k', big('2'), { meta: emptyMeta() });
+      assert.equal((await files(path.join(dir, 'blobs'))).length, 1);
+      await d.deleteObject('b-one', 'k');
+      assert.deepEqual(await files(path.join(dir, 'blobs')), []);
+      const up = await d.createMultipartUpload('b-one', 'mp', emptyMeta());
+      await d.uploadPart('b-one', 'mp', up.uploadId, 1, big('r'), {});
+      const p1 = await d.uploadPart('b-one', 'mp', up.uploadId, 1, big('a'), {});
+      const p2 = await d.uploadPart('b-one', 'mp', up.uploadId, 2, big('b'), {});
+      await d.uploadPart('b-one', 'mp', up.uploadId, 3, big('unlisted'), {});
+      assert.equal((await files(path.join(dir, 'blobs'))).length, 3);
+      await d.completeMultipartUpload('b-one', 'mp', up.uploadId, [{ partNumber: 1, etag: p1.etag }, { partNumber: 2, etag: p2.etag }]);
+      assert.equal((await files(path.join(dir, 'blobs'))).length, 2, 'the object keeps its two parts, without copying');
+      const ab = await d.createMultipartUpload('b-one', 'ab', emptyMeta());
+      await d.uploadPart('b-one', 'ab', ab.uploadId, 1, big('x'), {});
+      await d.abortMultipartUpload('b-one', 'ab', ab.uploadId);
+      await d.createBucket('b-two', 'private');
+      const gone = await d.createMultipartUpload('b-two', 'k', emptyMeta());
+      await d.uploadPart('b-two', 'k', gone.uploadId, 1, big('y'), {});
+      await d.deleteBucket('b-two');
+      assert.equal((await files(path.join(dir, 'blobs'))).length, 2);
+      assert.deepEqual(tableCounts(dir), { pending: 0, garbage: 0 });
+    }));
+
+  it('a blob un-referenced while a reader holds it is unlinked when the reader closes', () =>
+    withDriver(async (d, dir) => {
+      await d.putObject('b-one', 'k', big('1', 2_000_000), { meta: emptyMeta() });
+      const [v1] = await files(path.join(dir, 'blobs'));
+      const got = await d.getObject('b-one', 'k');
+      await d.putObject('b-one', 'k', big('2'), { meta: emptyMeta() });
+      assert.ok((await files(path.join(dir, 'blobs'))).includes(v1 ?? ''), 'kept for the reader');
+      assert.equal(tableCounts(dir).garbage, 1, 'still recorded as garbage in case of a crash');
+      got?.body.resume();
+      await new Promise((resolve) => got?.body.once('close', resolve));
+      await eventually(() => tableCounts(dir).garbage === 0);
+      assert.ok(!(await files(path.join(dir, 'blobs'))).includes(v1 ?? ''), 'unlinked after the reader');
+      // a multi-segment reader destroyed before its first read releases too
+      const up = await d.createMultipartUpload('b-one', 'mp', emptyMeta());
+      const p1 = await d.uploadPart('b-one', 'mp', up.uploadId, 1, big('a'), {});
+      const p2 = await d.uploadPart('b-one', 'mp', up.uploadId, 2, big('b'), {});
+      await d.completeMultipartUpload('b-one', 'mp', up.uploadId, [{ partNumber: 1, etag: p1.etag }, { partNumber: 2, etag: p2.etag }]);
+      const held = await d.getObject('b-one', 'mp');
+      await d.deleteObject('b-one', 'mp');
+      held?.body.destroy();
+      await eventually(() => tableCounts(dir).garbage === 0);
+      assert.equal((await files(path.join(dir, 'blobs'))).length, 1);
+    }));
+
+  it('a failed body leaves no temp file, blob or pending record', () =>
+    withDriver(async (d, dir) => {
+      let n = 0;
+      // past the inline limit, so a temp file exists when the body fails
+      const failing = new Readable({
+        read() {
+          if (n++ < 3) this.push(Buffer.alloc(64 * 1024, 1));
+          else this.destroy(new Error('gone'));
+        },
+      });
+      await assert.rejects(d.putObject('b-one', 'k', failing, { meta: emptyMeta() }), /gone/);
+      await assert.rejects(d.putObject('b-one', 'k', big('x'), { meta: emptyMeta(), size: 5 }), { code: 'IncompleteBody' });
+      await assert.rejects(d.putObject('b-one', 'k', big('x'), { meta: emptyMeta(), contentMd5: Buffer.alloc(16) }), { code: 'BadDigest' });
+      assert.deepEqual(await files(path.join(dir, 'tmp')), []);
+      assert.deepEqual(await files(path.join(dir, 'blobs')), []);
+      assert.deepEqual(tableCounts(dir), { pending: 0, garbage: 0 });
+    }));
+
+  it('reopening cleans temp files, uncommitted blobs and uncollected garbage, and keeps objects', async () => {
+    const dir = await tmpDir();
     let d = await openFsDriver({ dir });
     await d.createBucket('b-one', 'private');
-    await d.putObject('b-one', 'kept', Readable.from([Buffer.alloc(100_000, 'k')]), { meta: emptyMeta() });
+    await d.putObject('b-one', 'kept', big('k'), { meta: emptyMeta() });
+    await d.putObject('b-one', 'small', Readable.from([Buffer.from('inline')]), { meta: emptyMeta() });
     await d.close();
-    const before = await allFiles(path.join(dir, 'blobs'));
+    const before = await files(path.join(dir, 'blobs'));
     assert.equal(before.length, 1);
     // simulate a crash: a half-written temp file, a renamed-but-uncommitted blob, an uncollected garbage blob
-    await writeFile(path.join(dir, 'tmp', 'aaaa'), 'half');
+    await writeFile(path.join(dir, 'tmp', 'ab'.repeat(16)), 'half');
     const pending = 'ab'.repeat(16);
     const garbage = 'cd'.repeat(16);
     for (const id of [pending, garbage]) {
@@ -63,15 +164,49 @@ describe('fs driver specifics', () => {
     const db = new Database(path.join(dir, 'meta.sqlite'));
     db.prepare('INSERT INTO pending_blobs (id) VALUES (?)').run(pending);
     db.prepare('INSERT INTO garbage (id) VALUES (?)').run(garbage);
+    db.prepare('INSERT INTO garbage (id) VALUES (?)').run('ef'.repeat(16)); // its file is already gone
     db.close();
     d = await openFsDriver({ dir });
-    assert.deepEqual(await allFiles(path.join(dir, 'tmp')), []);
-    assert.deepEqual(await allFiles(path.join(dir, 'blobs')), before);
-    const got = await d.getObject('b-one', 'kept');
-    const chunks: Buffer[] = [];
-    for await (const c of got?.body ?? Readable.from([])) chunks.push(c as Buffer);
-    assert.ok(Buffer.concat(chunks).equals(Buffer.alloc(100_000, 'k')));
-    await d.close();
-    await rm(dir, { recursive: true, force: true });
+    try {
+      assert.deepEqual(await files(path.join(dir, 'tmp')), []);
+      assert.deepEqual(await files(path.join(dir, 'blobs')), before);
+      assert.deepEqual(tableCounts(dir), { pending: 0, garbage: 0 });
+      const chunks: Buffer[] = [];
+      for await (const c of (await d.getObject('b-one', 'kept'))?.body ?? Readable.from([])) chunks.push(Buffer.from(c as Buffer));
+      assert.ok(Buffer.concat(chunks).equals(Buffer.alloc(100_000, 'k')));
+      assert.equal((await d.getObject('b-one', 'small'))?.bytes?.toString(), 'inline');
+    } finally {
+      await d.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps a schema version and refuses a data dir from a newer version', async () => {
+    const dir = await tmpDir();
+    try {
+      await (await openFsDriver({ dir })).close();
+      const db = new Database(path.join(dir, 'meta.sqlite'));
+      assert.equal(db.pragma('user_version', { simple: true }), 1);
+      db.pragma('user_version = 99');
+      db.close();
+      await assert.rejects(openFsDriver({ dir }), /newer/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('orders and seeks in UTF-8 byte order', () => {
+    assert.ok(compareUtf8('\uFF01', '\u{1F600}') < 0);
+    assert.ok(compareUtf8('Z', 'a') < 0 && compareUtf8('~', 'é') < 0 && compareUtf8('a', 'a') === 0);
+    assert.equal(prefixEnd('dir/'), 'dir0');
+    assert.equal(prefixEnd('a\u{10FFFF}'), 'b');
+    assert.equal(prefixEnd('\uD7FF'), '\uE000');
+    assert.equal(prefixEnd('\u{10FFFF}'), undefined);
+    assert.equal(prefixEnd(''), undefined);
+    for (const s of ['dir/', 'é', '\u{1F600}x', 'a\u{FFFF}']) {
+      const end = prefixEnd(s) ?? '';
+      for (const k of [s, `${s}\u{10FFFF}\u{10FFFF}`, `${s}zzz`]) assert.ok(compareUtf8(k, end) < 0, `${k} < ${end}`);
+      assert.ok(compareUtf8(s, end) < 0);
+    }
   });
 });

@@ -59,9 +59,18 @@ class SpillWriter extends Writable {
     if (!this.file) return cb();
     this.file.end((err?: Error | null) => cb(err));
   }
+  /**
+   * Waits for the temp file to be closed: the caller removes it right after the pipeline fails,
+   * and a file still being opened could otherwise be created after that removal.
+   */
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.file?.destroy();
-    cb(err);
+    const file = this.file;
+    if (!file || file.closed) {
+      cb(err);
+      return;
+    }
+    file.once('close', () => cb(err));
+    file.destroy();
   }
 }
 
@@ -73,17 +82,25 @@ export interface ReceiveOptions {
   maxSize?: number;
 }
 
-/** Hashes and counts bytes on their way through; enforces the size cap as soon as it is passed. */
+/**
+ * Hashes and counts bytes on their way through. A body over the size cap, or longer than its
+ * declared size, fails as soon as the excess arrives rather than after it has all been written.
+ */
 class Meter extends Transform {
   readonly hash = createHash('md5');
   bytes = 0;
-  constructor(private readonly maxSize: number | undefined) {
+  constructor(private readonly opts: ReceiveOptions) {
     super();
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.bytes += chunk.length;
-    if (this.maxSize !== undefined && this.bytes > this.maxSize) {
-      cb(new S3Error('EntityTooLarge', { fields: { MaxSizeAllowed: String(this.maxSize) } }));
+    const { maxSize, size } = this.opts;
+    if (maxSize !== undefined && this.bytes > maxSize) {
+      cb(new S3Error('EntityTooLarge', { fields: { MaxSizeAllowed: String(maxSize) } }));
+      return;
+    }
+    if (size !== undefined && this.bytes > size) {
+      cb(incomplete(this.bytes, size));
       return;
     }
     this.hash.update(chunk);
@@ -91,16 +108,20 @@ class Meter extends Transform {
   }
 }
 
+function incomplete(got: number, declared: number): S3Error {
+  return new S3Error('IncompleteBody', { message: `The body was ${got > declared ? 'over ' : ''}${got} bytes; ${declared} were declared.` });
+}
+
 /** Body -> blob file (not yet referenced). `beforeRename(id)` records the blob as pending first. */
 export async function receive(paths: Paths, body: Readable, opts: ReceiveOptions, beforeRename: (id: string) => void): Promise<Received> {
   const id = Paths.newId();
   const tmp = paths.temp(id);
-  const meter = new Meter(opts.maxSize);
+  const meter = new Meter(opts);
   const sink = new SpillWriter(tmp, opts.inline ? INLINE_MAX : 0);
   try {
     await pipeline(body, meter, sink);
     if (opts.size !== undefined && meter.bytes !== opts.size) {
-      throw new S3Error('IncompleteBody', { message: `The body was ${meter.bytes} bytes; ${opts.size} were declared.` });
+      throw incomplete(meter.bytes, opts.size);
     }
     const md5 = meter.hash.digest();
     if (opts.contentMd5 && !md5.equals(opts.contentMd5)) throw new S3Error('BadDigest');

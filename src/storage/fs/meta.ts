@@ -1,39 +1,46 @@
 /**
  * @module storage/fs/meta
  * The SQLite side of the embedded store: schema, migrations (PRAGMA user_version) and prepared
- * statements. Keys are TEXT with BINARY collation, so index order is UTF-8 byte order.
+ * statements. Keys are TEXT with BINARY collation, so index order is UTF-8 byte order, which is
+ * the order S3 lists in.
  */
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 
-const SCHEMA_VERSION = 1;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS buckets (
-  name TEXT PRIMARY KEY, created INTEGER NOT NULL, acl TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS bucket_configs (
-  bucket TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (bucket, name)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS objects (
-  bucket TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
-  modified INTEGER NOT NULL, meta TEXT NOT NULL, segments TEXT NOT NULL, inline BLOB,
-  PRIMARY KEY (bucket, key)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS uploads (
-  bucket TEXT NOT NULL, key TEXT NOT NULL, upload_id TEXT NOT NULL, initiated INTEGER NOT NULL, meta TEXT NOT NULL,
-  PRIMARY KEY (bucket, key, upload_id)
-) WITHOUT ROWID;
-CREATE UNIQUE INDEX IF NOT EXISTS uploads_by_id ON uploads (upload_id);
-CREATE TABLE IF NOT EXISTS parts (
-  upload_id TEXT NOT NULL, part_number INTEGER NOT NULL, blob TEXT NOT NULL, size INTEGER NOT NULL,
-  etag TEXT NOT NULL, modified INTEGER NOT NULL, PRIMARY KEY (upload_id, part_number)
-) WITHOUT ROWID;
--- blobs renamed into place whose commit has not happened yet (crash between rename and commit)
-CREATE TABLE IF NOT EXISTS pending_blobs (id TEXT PRIMARY KEY) WITHOUT ROWID;
--- blobs no longer referenced, to unlink once no reader holds them
-CREATE TABLE IF NOT EXISTS garbage (id TEXT PRIMARY KEY) WITHOUT ROWID;
-`;
+/**
+ * MIGRATIONS[i] takes a database from user_version i to i + 1. Append, never edit: a data dir
+ * written by an older Osprey is brought up to date at open, in one transaction per step.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE IF NOT EXISTS buckets (
+    name TEXT PRIMARY KEY, created INTEGER NOT NULL, acl TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS bucket_configs (
+    bucket TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (bucket, name)
+  ) WITHOUT ROWID;
+  -- segments: JSON [{id, size}] of blob files whose concatenation is the body; inline: the body
+  -- itself for small objects (segments is then [])
+  CREATE TABLE IF NOT EXISTS objects (
+    bucket TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
+    modified INTEGER NOT NULL, meta TEXT NOT NULL, segments TEXT NOT NULL, inline BLOB,
+    PRIMARY KEY (bucket, key)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS uploads (
+    bucket TEXT NOT NULL, key TEXT NOT NULL, upload_id TEXT NOT NULL, initiated INTEGER NOT NULL, meta TEXT NOT NULL,
+    PRIMARY KEY (bucket, key, upload_id)
+  ) WITHOUT ROWID;
+  CREATE UNIQUE INDEX IF NOT EXISTS uploads_by_id ON uploads (upload_id);
+  CREATE TABLE IF NOT EXISTS parts (
+    upload_id TEXT NOT NULL, part_number INTEGER NOT NULL, blob TEXT NOT NULL, size INTEGER NOT NULL,
+    etag TEXT NOT NULL, modified INTEGER NOT NULL, PRIMARY KEY (upload_id, part_number)
+  ) WITHOUT ROWID;
+  -- blobs renamed into place whose commit has not happened yet (crash between rename and commit)
+  CREATE TABLE IF NOT EXISTS pending_blobs (id TEXT PRIMARY KEY) WITHOUT ROWID;
+  -- blobs no longer referenced, to unlink once no reader holds them
+  CREATE TABLE IF NOT EXISTS garbage (id TEXT PRIMARY KEY) WITHOUT ROWID;
+  `,
+];
 
 export interface ObjectRow {
   bucket: string;
@@ -72,61 +79,84 @@ export interface BucketRow {
 
 export function openDb(file: string): Db {
   const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > SCHEMA_VERSION) throw new Error(`data dir was written by a newer Osprey (schema ${version})`);
-  db.exec(SCHEMA);
-  db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  try {
+    db.pragma('journal_mode = WAL');
+    // NORMAL under WAL: a commit survives a process crash (kill -9); only a power loss may drop
+    // the last transactions, never corrupt the database.
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    migrate(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   return db;
 }
 
+function migrate(db: Db): void {
+  const version = db.pragma('user_version', { simple: true });
+  if (typeof version !== 'number') throw new Error('PRAGMA user_version did not return a number');
+  if (version > MIGRATIONS.length) throw new Error(`the data dir was written by a newer Osprey (schema ${version}, this one knows ${MIGRATIONS.length})`);
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v] ?? '');
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+/** Columns of an object row without the inline body: HEAD and listings never read the bytes. */
+const OBJECT_HEAD = 'bucket, key, size, etag, modified, meta, segments, NULL AS inline';
+
 export function statements(db: Db) {
-  const s = <T extends unknown[] = unknown[]>(sql: string): Statement<T> => db.prepare<T>(sql);
+  const s = <P extends unknown[], R = unknown>(sql: string): Statement<P, R> => db.prepare<P, R>(sql);
   return {
-    bucketGet: s<[string]>('SELECT * FROM buckets WHERE name = ?'),
-    bucketList: s('SELECT * FROM buckets ORDER BY name'),
+    ping: s<[], { ok: number }>('SELECT 1 AS ok'),
+    bucketGet: s<[string], BucketRow>('SELECT * FROM buckets WHERE name = ?'),
+    bucketList: s<[], BucketRow>('SELECT * FROM buckets ORDER BY name'),
     bucketInsert: s<[string, number, string]>('INSERT INTO buckets (name, created, acl) VALUES (?, ?, ?)'),
     bucketDelete: s<[string]>('DELETE FROM buckets WHERE name = ?'),
     bucketSetAcl: s<[string, string]>('UPDATE buckets SET acl = ? WHERE name = ?'),
-    bucketHasObjects: s<[string]>('SELECT 1 FROM objects WHERE bucket = ? LIMIT 1'),
-    configGet: s<[string, string]>('SELECT value FROM bucket_configs WHERE bucket = ? AND name = ?'),
-    configPut: s<[string, string, string]>('INSERT INTO bucket_configs (bucket, name, value) VALUES (?, ?, ?) ON CONFLICT (bucket, name) DO UPDATE SET value = excluded.value'),
+    bucketHasObjects: s<[string], { one: number }>('SELECT 1 AS one FROM objects WHERE bucket = ? LIMIT 1'),
+    configGet: s<[string, string], { value: string }>('SELECT value FROM bucket_configs WHERE bucket = ? AND name = ?'),
+    configPut: s<[string, string, string]>(
+      'INSERT INTO bucket_configs (bucket, name, value) VALUES (?, ?, ?) ON CONFLICT (bucket, name) DO UPDATE SET value = excluded.value',
+    ),
     configDelete: s<[string, string]>('DELETE FROM bucket_configs WHERE bucket = ? AND name = ?'),
     configDeleteAll: s<[string]>('DELETE FROM bucket_configs WHERE bucket = ?'),
-    objectGet: s<[string, string]>('SELECT * FROM objects WHERE bucket = ? AND key = ?'),
-    /** the row without the inline body: HEAD and existence checks do not read the bytes */
-    objectHead: s<[string, string]>('SELECT bucket, key, size, etag, modified, meta, segments, NULL AS inline FROM objects WHERE bucket = ? AND key = ?'),
+    objectGet: s<[string, string], ObjectRow>('SELECT * FROM objects WHERE bucket = ? AND key = ?'),
+    objectHead: s<[string, string], ObjectRow>(`SELECT ${OBJECT_HEAD} FROM objects WHERE bucket = ? AND key = ?`),
     objectUpsert: s<[string, string, number, string, number, string, string, Buffer | null]>(
       'INSERT INTO objects (bucket, key, size, etag, modified, meta, segments, inline) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ' +
-        'ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, etag = excluded.etag, modified = excluded.modified, meta = excluded.meta, segments = excluded.segments, inline = excluded.inline',
+        'ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, etag = excluded.etag, modified = excluded.modified, ' +
+        'meta = excluded.meta, segments = excluded.segments, inline = excluded.inline',
     ),
     objectDelete: s<[string, string]>('DELETE FROM objects WHERE bucket = ? AND key = ?'),
-    /** keys > after, >= prefix, in byte order; the caller stops at the first key without the prefix */
-    objectScan: s<[string, string, number]>('SELECT * FROM objects WHERE bucket = ? AND key > ? ORDER BY key LIMIT ?'),
-    objectScanFrom: s<[string, string, number]>('SELECT * FROM objects WHERE bucket = ? AND key >= ? ORDER BY key LIMIT ?'),
+    /** Range scans for listings (read lazily with iterate(): the caller stops at the prefix end). */
+    objectsAfter: s<[string, string], ObjectRow>(`SELECT ${OBJECT_HEAD} FROM objects WHERE bucket = ? AND key > ? ORDER BY key`),
+    objectsFrom: s<[string, string], ObjectRow>(`SELECT ${OBJECT_HEAD} FROM objects WHERE bucket = ? AND key >= ? ORDER BY key`),
     uploadInsert: s<[string, string, string, number, string]>('INSERT INTO uploads (bucket, key, upload_id, initiated, meta) VALUES (?, ?, ?, ?, ?)'),
-    uploadGet: s<[string]>('SELECT * FROM uploads WHERE upload_id = ?'),
+    uploadGet: s<[string], UploadRow>('SELECT * FROM uploads WHERE upload_id = ?'),
     uploadDelete: s<[string]>('DELETE FROM uploads WHERE upload_id = ?'),
-    uploadsOfBucket: s<[string]>('SELECT upload_id FROM uploads WHERE bucket = ?'),
-    uploadScan: s<[string, string, string, string, number]>(
-      'SELECT * FROM uploads WHERE bucket = ? AND (key > ? OR (key = ? AND upload_id > ?)) ORDER BY key, upload_id LIMIT ?',
+    uploadsOfBucket: s<[string], { upload_id: string }>('SELECT upload_id FROM uploads WHERE bucket = ?'),
+    /** (key, upload_id) > (?, ?) as a row value, so SQLite seeks in the primary key instead of scanning the bucket. */
+    uploadsAfter: s<[string, string, string], UploadRow>(
+      'SELECT * FROM uploads WHERE bucket = ? AND (key, upload_id) > (?, ?) ORDER BY key, upload_id',
     ),
-    partGet: s<[string, number]>('SELECT * FROM parts WHERE upload_id = ? AND part_number = ?'),
+    partGet: s<[string, number], PartRow>('SELECT * FROM parts WHERE upload_id = ? AND part_number = ?'),
     partUpsert: s<[string, number, string, number, string, number]>(
       'INSERT INTO parts (upload_id, part_number, blob, size, etag, modified) VALUES (?, ?, ?, ?, ?, ?) ' +
         'ON CONFLICT (upload_id, part_number) DO UPDATE SET blob = excluded.blob, size = excluded.size, etag = excluded.etag, modified = excluded.modified',
     ),
-    partsOf: s<[string]>('SELECT * FROM parts WHERE upload_id = ? ORDER BY part_number'),
-    partsPage: s<[string, number, number]>('SELECT * FROM parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?'),
+    partsOf: s<[string], PartRow>('SELECT * FROM parts WHERE upload_id = ? ORDER BY part_number'),
+    partsPage: s<[string, number, number], PartRow>('SELECT * FROM parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?'),
     partsDelete: s<[string]>('DELETE FROM parts WHERE upload_id = ?'),
     pendingAdd: s<[string]>('INSERT OR IGNORE INTO pending_blobs (id) VALUES (?)'),
     pendingDelete: s<[string]>('DELETE FROM pending_blobs WHERE id = ?'),
-    pendingAll: s('SELECT id FROM pending_blobs'),
+    pendingAll: s<[], { id: string }>('SELECT id FROM pending_blobs'),
     garbageAdd: s<[string]>('INSERT OR IGNORE INTO garbage (id) VALUES (?)'),
     garbageDelete: s<[string]>('DELETE FROM garbage WHERE id = ?'),
-    garbageAll: s('SELECT id FROM garbage'),
+    garbageAll: s<[], { id: string }>('SELECT id FROM garbage'),
   };
 }
 

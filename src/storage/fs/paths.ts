@@ -20,16 +20,23 @@ export class Paths {
     this.db = path.join(this.root, 'meta.sqlite');
   }
 
+  /** 128 random bits, hex: unguessable, never derived from a key, never reused. */
   static newId(): string {
     return randomBytes(16).toString('hex');
   }
 
+  static isId(id: string): boolean {
+    return /^[0-9a-f]{32}$/.test(id);
+  }
+
+  /** `blobs/ab/cd/<id>`: two levels of 256 directories keep each directory small. */
   blob(id: string): string {
-    if (!/^[0-9a-f]{32}$/.test(id)) throw new Error(`invalid blob id ${JSON.stringify(id)}`);
+    if (!Paths.isId(id)) throw new Error(`invalid blob id ${JSON.stringify(id)}`);
     return this.contained(path.join(this.blobs, id.slice(0, 2), id.slice(2, 4), id));
   }
 
   temp(id: string): string {
+    if (!Paths.isId(id)) throw new Error(`invalid temp id ${JSON.stringify(id)}`);
     return this.contained(path.join(this.tmp, id));
   }
 
