@@ -37,6 +37,13 @@ export interface FsDriverOptions {
   minPartSize?: number;
 }
 
+/** memory for recently read small objects */
+const HOT_BYTES = 32 * 1024 * 1024;
+
+function hotCost(row: ObjectRow): number {
+  return (row.inline?.length ?? 0) + row.meta.length + 256;
+}
+
 export function openFsDriver(opts: FsDriverOptions): Promise<FsDriver> {
   return FsDriver.open(opts);
 }
@@ -52,6 +59,8 @@ export class FsDriver implements StorageDriver {
    */
   private readonly bucketCache = new Map<string, BucketRow | null>();
   private readonly configCache = new Map<string, string | null>();
+  private readonly hot = new Map<string, ObjectRow>();
+  private hotBytes = 0;
 
   private constructor(
     private readonly paths: Paths,
@@ -175,10 +184,45 @@ export class FsDriver implements StorageDriver {
     return row && toInfo(row);
   }
 
+  /**
+   * The row for a GET. Small (inline) objects recently read stay in memory, up to HOT_BYTES: a hot
+   * 4 KiB GET then costs no SQLite read. Every write and delete of a key calls forgetHot() in the
+   * same synchronous stretch as its commit, and this process is the data dir's only writer, so the
+   * cache is never stale.
+   */
+  private hotRow(bucket: string, key: string): ObjectRow | undefined {
+    const id = `${bucket}\0${key}`;
+    const hot = this.hot.get(id);
+    if (hot) {
+      this.hot.delete(id); // LRU: to the young end
+      this.hot.set(id, hot);
+      return hot;
+    }
+    const row = this.st.objectGet.get(bucket, key);
+    if (row?.inline) {
+      this.hot.set(id, row);
+      this.hotBytes += hotCost(row);
+      for (const [oldId, old] of this.hot) {
+        if (this.hotBytes <= HOT_BYTES) break;
+        this.hot.delete(oldId);
+        this.hotBytes -= hotCost(old);
+      }
+    }
+    return row;
+  }
+
+  private forgetHot(bucket: string, key: string): void {
+    const id = `${bucket}\0${key}`;
+    const old = this.hot.get(id);
+    if (!old) return;
+    this.hot.delete(id);
+    this.hotBytes -= hotCost(old);
+  }
+
   async getObject(bucket: string, key: string, range?: ByteRange): Promise<{ info: ObjectInfo; body: Readable; bytes?: Buffer } | undefined> {
     // From the lookup to blobs.read() nothing awaits: no commit can replace the row in between.
     this.requireBucket(bucket);
-    const row = this.st.objectGet.get(bucket, key);
+    const row = this.hotRow(bucket, key);
     if (!row) return undefined;
     const info = toInfo(row);
     const start = range?.start ?? 0;
@@ -253,6 +297,7 @@ export class FsDriver implements StorageDriver {
   /** Inside a transaction: write the row; the replaced version's blobs become garbage. */
   private writeObject(row: ObjectRow): string[] {
     const old = this.st.objectHead.get(row.bucket, row.key);
+    this.forgetHot(row.bucket, row.key);
     this.st.objectUpsert.run(row.bucket, row.key, row.size, row.etag, row.modified, row.meta, row.segments, row.inline);
     return old ? this.toGarbage(old) : [];
   }
@@ -268,6 +313,7 @@ export class FsDriver implements StorageDriver {
       this.requireBucket(bucket);
       const old = this.st.objectHead.get(bucket, key);
       if (!old) return [];
+      this.forgetHot(bucket, key);
       this.st.objectDelete.run(bucket, key);
       return this.toGarbage(old);
     })();
