@@ -295,6 +295,20 @@ export function describeDriver(name: string, make: MakeDriver): void {
       assert.equal(inner.objects.length, 300);
     });
 
+    it('reads see every overwrite and delete of a small object at once', async () => {
+      for (let i = 0; i < 3; i++) {
+        await d.putObject('conf', 'hot', body(`v${i}`), { meta: emptyMeta() });
+        for (let j = 0; j < 2; j++) {
+          const got = await d.getObject('conf', 'hot');
+          assert.equal((await read(got?.body ?? body())).toString(), `v${i}`);
+        }
+      }
+      await d.deleteObject('conf', 'hot');
+      assert.equal(await d.getObject('conf', 'hot'), undefined);
+      await d.putObject('conf', 'hot', body('back'), { meta: emptyMeta() });
+      assert.equal((await read((await d.getObject('conf', 'hot'))?.body ?? body())).toString(), 'back');
+    });
+
     it('delete is idempotent', async () => {
       await d.deleteObject('conf', 'never-existed');
       await d.putObject('conf', 'del', body('x'), { meta: emptyMeta() });

@@ -59,7 +59,7 @@ export class FsDriver implements StorageDriver {
    */
   private readonly bucketCache = new Map<string, BucketRow | null>();
   private readonly configCache = new Map<string, string | null>();
-  private readonly hot = new Map<string, ObjectRow>();
+  private readonly hot = new Map<string, { row: ObjectRow; info: ObjectInfo }>();
   private hotBytes = 0;
 
   private constructor(
@@ -190,7 +190,7 @@ export class FsDriver implements StorageDriver {
    * same synchronous stretch as its commit, and this process is the data dir's only writer, so the
    * cache is never stale.
    */
-  private hotRow(bucket: string, key: string): ObjectRow | undefined {
+  private hotRow(bucket: string, key: string): { row: ObjectRow; info: ObjectInfo } | undefined {
     const id = `${bucket}\0${key}`;
     const hot = this.hot.get(id);
     if (hot) {
@@ -199,16 +199,18 @@ export class FsDriver implements StorageDriver {
       return hot;
     }
     const row = this.st.objectGet.get(bucket, key);
-    if (row?.inline) {
-      this.hot.set(id, row);
+    if (!row) return undefined;
+    const entry = { row, info: toInfo(row) };
+    if (row.inline) {
+      this.hot.set(id, entry);
       this.hotBytes += hotCost(row);
       for (const [oldId, old] of this.hot) {
         if (this.hotBytes <= HOT_BYTES) break;
         this.hot.delete(oldId);
-        this.hotBytes -= hotCost(old);
+        this.hotBytes -= hotCost(old.row);
       }
     }
-    return row;
+    return entry;
   }
 
   private forgetHot(bucket: string, key: string): void {
@@ -216,15 +218,15 @@ export class FsDriver implements StorageDriver {
     const old = this.hot.get(id);
     if (!old) return;
     this.hot.delete(id);
-    this.hotBytes -= hotCost(old);
+    this.hotBytes -= hotCost(old.row);
   }
 
   async getObject(bucket: string, key: string, range?: ByteRange): Promise<{ info: ObjectInfo; body: Readable; bytes?: Buffer } | undefined> {
     // From the lookup to blobs.read() nothing awaits: no commit can replace the row in between.
     this.requireBucket(bucket);
-    const row = this.hotRow(bucket, key);
-    if (!row) return undefined;
-    const info = toInfo(row);
+    const found = this.hotRow(bucket, key);
+    if (!found) return undefined;
+    const { row, info } = found;
     const start = range?.start ?? 0;
     const end = range?.end ?? row.size - 1;
     if (row.inline || row.size === 0) {
