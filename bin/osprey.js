@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx (no build step).
-import { register } from 'tsx/esm/api';
+// Runs the compiled server when `npm run build` has made dist/ (what `npm start` does), and the
+// TypeScript sources through tsx otherwise (a fresh checkout).
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/main.ts');
+const compiled = new URL('../dist/main.js', import.meta.url);
+if (existsSync(compiled)) {
+  await import(compiled.href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/main.ts');
+}
