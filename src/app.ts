@@ -56,6 +56,8 @@ export async function startApp(config: Readonly<Config>, log: Logger = makeLogge
     log,
     async close() {
       await running.close();
+      // fills that outlived their clients finish storing (or fail) before the store closes
+      await mirror.drain(30_000);
       await driver.close();
     },
   };

@@ -74,6 +74,8 @@ interface Fill {
 export class MirrorEngine {
   private readonly flights = new SingleFlight<Fill>();
   private readonly perOrigin = new Map<string, number>();
+  /** every fill's end, including those a PUT/DELETE made the single-flight map forget */
+  private readonly running = new Set<Promise<unknown>>();
   private readonly dispatcher: Dispatcher;
   /** fills started and followers joined, for metrics and tests */
   readonly stats = { fills: 0, followers: 0, stored: 0, failed: 0 };
@@ -87,6 +89,19 @@ export class MirrorEngine {
 
   get inFlight(): number {
     return this.flights.size;
+  }
+
+  /** Wait (at most `timeoutMs`) for the fills under way to be stored or to fail: for shutdown. */
+  async drain(timeoutMs: number): Promise<void> {
+    if (this.running.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.running]),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   /** Start the fill of bucket/key, or join the one in flight. */
@@ -112,7 +127,9 @@ export class MirrorEngine {
           const n = (this.perOrigin.get(host) ?? 1) - 1;
           if (n > 0) this.perOrigin.set(host, n);
           else this.perOrigin.delete(host);
+          this.running.delete(done);
         });
+      this.running.add(done);
       return {
         value: {
           outcome,
