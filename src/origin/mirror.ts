@@ -34,6 +34,8 @@ export interface FillRequest {
   saveMeta: boolean;
   /** extra system headers stored and returned (MirrorReturnHeaders, MIR-31) */
   returnHeaders: Record<string, string>;
+  /** MIR-28: the stored object keeps the origin's Last-Modified (MirrorUserLastModified) */
+  originLastModified: boolean;
   /** MIR-15: sign origin requests with AWS SigV4 (a private S3-compatible origin) */
   auth?: { accessKeyId: string; secretAccessKey: string; region: string };
 }
@@ -236,7 +238,10 @@ export class MirrorEngine {
 
     const pumped = this.pump(res.body, spool, size, contentMd5);
     // MIR-21: a 206 from the origin is relayed, never stored; MIR-32: proxy-only rules do not store.
-    const store = partial || req.proxyOnly ? Promise.resolve(undefined) : this.store(req, spool, meta, size, cancelled, onAbortStore);
+    const originDate = req.originLastModified ? new Date(headerOf(res.headers, 'last-modified') ?? '') : undefined;
+    const lastModified = originDate && !Number.isNaN(originDate.getTime()) ? originDate : undefined;
+    if (lastModified) headers['last-modified'] = lastModified.toUTCString();
+    const store = partial || req.proxyOnly ? Promise.resolve(undefined) : this.store(req, spool, meta, size, cancelled, onAbortStore, lastModified);
     const stored = Promise.all([pumped, store]).then(
       ([, info]) => {
         if (info) this.stats.stored++;
@@ -273,7 +278,7 @@ export class MirrorEngine {
     }
   }
 
-  private async store(req: FillRequest, spool: Spool, meta: ObjectMeta, size: number | undefined, cancelled: () => boolean, onAbortStore: (f: () => void) => void): Promise<ObjectInfo | undefined> {
+  private async store(req: FillRequest, spool: Spool, meta: ObjectMeta, size: number | undefined, cancelled: () => boolean, onAbortStore: (f: () => void) => void, lastModified?: Date): Promise<ObjectInfo | undefined> {
     const reader = spool.reader();
     onAbortStore(() => reader.destroy(new Error('a write of the key won over the mirror')));
     if (cancelled()) {
@@ -281,7 +286,7 @@ export class MirrorEngine {
       return undefined;
     }
     // ifNoneMatch: a PUT that lands while the fill runs wins (MIR-42)
-    return this.driver.putObject(req.bucket, req.key, reader, { meta, ...(size !== undefined && { size }), maxSize: this.opts.maxObjectSize, ifNoneMatch: true });
+    return this.driver.putObject(req.bucket, req.key, reader, { meta, ...(size !== undefined && { size }), ...(lastModified && { lastModified }), maxSize: this.opts.maxObjectSize, ifNoneMatch: true });
   }
 
   private metaFrom(req: FillRequest, url: string, origin: Record<string, string | string[] | undefined>): ObjectMeta {

@@ -71,6 +71,8 @@ export interface PutOptions {
    * are merged into meta.system (checksums that are only known once a trailer has arrived).
    */
   systemAtEnd?: () => Record<string, string>;
+  /** the object's Last-Modified; default: the time of the commit (a mirror may keep the origin's, MIR-28) */
+  lastModified?: Date;
 }
 
 export interface ListOptions {

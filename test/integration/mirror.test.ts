@@ -60,6 +60,9 @@ async function startOrigin(): Promise<Origin> {
     } else if (p === '/files/loop') {
       res.writeHead(302, { location: '/files/loop' });
       res.end();
+    } else if (p === '/files/dated.txt') {
+      res.writeHead(200, { 'content-length': '5', 'last-modified': 'Wed, 01 Jan 2020 00:00:00 GMT', 'x-oss-meta-source': 'old-site', 'x-amz-meta-kind': 'doc' });
+      res.end('dated');
     } else if (p === '/files/dir/space name.txt') {
       res.end('encoded ok');
     } else {
@@ -287,6 +290,23 @@ describe('mirroring back-to-origin', () => {
     await new Promise((r) => setTimeout(r, 200));
     const list = await rawSigned(server.url, { path: '/race-del', query: { 'list-type': '2' } });
     assert.match(list.body, /<KeyCount>0<\/KeyCount>/, 'the delete won: nothing stored');
+  });
+
+  it('MIR-28 MIR-27 MirrorUserLastModified keeps the origin date; MirrorSaveOssMeta keeps its metadata', async () => {
+    assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/dated-bucket', headers: { 'x-amz-acl': 'public-read' } })).status, 200);
+    assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/plain-bucket', headers: { 'x-amz-acl': 'public-read' } })).status, 200);
+    assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/dated-bucket', query: { website: '' }, body: website(origin.url, '<MirrorUserLastModified>true</MirrorUserLastModified><MirrorSaveOssMeta>true</MirrorSaveOssMeta>') })).status, 200);
+    assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/plain-bucket', query: { website: '' }, body: website(origin.url) })).status, 200);
+    assert.equal(await (await fetch(`${server.url}/dated-bucket/dated.txt`)).text(), 'dated');
+    assert.equal(await (await fetch(`${server.url}/plain-bucket/dated.txt`)).text(), 'dated');
+    await new Promise((r) => setTimeout(r, 150));
+    const dated = await rawSigned(server.url, { method: 'HEAD', path: '/dated-bucket/dated.txt' });
+    assert.equal(dated.headers['last-modified'], 'Wed, 01 Jan 2020 00:00:00 GMT');
+    assert.equal(dated.headers['x-amz-meta-source'], 'old-site');
+    assert.equal(dated.headers['x-amz-meta-kind'], 'doc');
+    const plain = await rawSigned(server.url, { method: 'HEAD', path: '/plain-bucket/dated.txt' });
+    assert.notEqual(plain.headers['last-modified'], 'Wed, 01 Jan 2020 00:00:00 GMT', 'MIR-28 by default the commit time');
+    assert.equal(plain.headers['x-amz-meta-source'], undefined);
   });
 
   it('SSRF: without an allow-list a loopback origin is refused at configuration time', async () => {

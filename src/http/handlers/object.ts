@@ -120,6 +120,7 @@ async function serveMirror(ctx: Ctx, deps: Deps, bucket: string, action: Extract
     bucket, key: plan.storeKey, urls: plan.urls, headers, followRedirects: plan.followRedirects, checkMd5: plan.checkMd5,
     switchAllErrors: plan.failover === 'any-unexpected-status', transparentCodes: new Set(plan.transparentStatuses),
     proxyOnly: !plan.store, saveMeta: rule.Redirect.MirrorSaveOssMeta === true, returnHeaders, ...(auth && { auth }),
+    originLastModified: rule.Redirect.MirrorUserLastModified === true,
   };
   if (plan.asyncStatus !== undefined) {
     // MIR-47: answer at once; the fill goes on in the background (single-flight applies)

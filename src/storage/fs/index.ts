@@ -269,7 +269,7 @@ export class FsDriver implements StorageDriver {
     try {
       const meta: ObjectMeta = { ...opts.meta, system: { ...opts.meta.system, ...opts.systemAtEnd?.() } };
       row = {
-        bucket, key, size: got.size, etag: got.md5.toString('hex'), modified: Date.now(), meta: metaJson(meta),
+        bucket, key, size: got.size, etag: got.md5.toString('hex'), modified: opts.lastModified?.getTime() ?? Date.now(), meta: metaJson(meta),
         segments: JSON.stringify(got.id === undefined ? [] : [{ id: got.id, size: got.size }]), inline: got.inline ?? null,
       };
       freed = this.commitPut(row, got.id, opts.ifNoneMatch === true);
