@@ -13,8 +13,12 @@ import type { AuthInput, AuthResult, KeyStore, PayloadPlan } from './types.js';
 
 const MAX_SKEW_MS = 15 * 60 * 1000;
 
-/** The query parameters OSS signs as sub-resources (OSS API reference, "Include signatures in the Authorization header"). */
-const SUB_RESOURCES = new Set([
+/**
+ * The query parameters OSS V1 signs as sub-resources (OSS docs "Include a V1 signature in the
+ * header", CanonicalizedResource; plus what ali-oss's signatureUrl adds, x-oss-traffic-limit).
+ * Other query parameters (prefix, marker, max-keys…) are not signed by V1.
+ */
+export const OSS_SUB_RESOURCES: ReadonlySet<string> = new Set([
   'acl', 'uploads', 'location', 'cors', 'logging', 'website', 'referer', 'lifecycle', 'delete', 'append', 'tagging', 'objectMeta',
   'uploadId', 'partNumber', 'security-token', 'position', 'img', 'style', 'styleName', 'replication', 'replicationProgress',
   'replicationLocation', 'cname', 'bucketInfo', 'comp', 'qos', 'live', 'status', 'vod', 'startTime', 'endTime', 'symlink',
@@ -24,7 +28,7 @@ const SUB_RESOURCES = new Set([
   'versions', 'versioning', 'versionId', 'requestPayment', 'x-oss-request-payer', 'sequential', 'inventory', 'inventoryId',
   'continuation-token', 'asyncFetch', 'worm', 'wormId', 'wormExtend', 'withHashContext', 'x-oss-enable-md5',
   'x-oss-enable-sha1', 'x-oss-enable-sha256', 'x-oss-hash-ctx', 'x-oss-md5-ctx', 'transferAcceleration', 'regionList',
-  'cloudboxes', 'metaQuery', 'resourceGroup', 'rtc', 'x-oss-async-process', 'responseHeader',
+  'cloudboxes', 'metaQuery', 'resourceGroup', 'rtc', 'x-oss-async-process', 'responseHeader', 'x-oss-traffic-limit',
 ]);
 
 function canonicalResource(input: AuthInput): string {
@@ -33,7 +37,7 @@ function canonicalResource(input: AuthInput): string {
   if (input.key !== undefined) resource += input.key;
   const qi = input.url.indexOf('?');
   const subs = queryPairs(qi < 0 ? '' : input.url.slice(qi + 1))
-    .filter(([k]) => SUB_RESOURCES.has(k))
+    .filter(([k]) => OSS_SUB_RESOURCES.has(k))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, v]) => (v === '' ? k : `${k}=${v}`));
   return subs.length > 0 ? `${resource}?${subs.join('&')}` : resource;
@@ -59,10 +63,8 @@ function sign(secret: string, input: AuthInput, date: string): string {
   return createHmac('sha1', secret).update(stringToSign, 'utf8').digest('base64');
 }
 
-function payload(input: AuthInput): PayloadPlan {
-  const h = headerValue(input.headers, 'x-oss-content-sha256');
-  return h && /^[0-9a-f]{64}$/.test(h) ? { kind: 'sha256', expected: h } : { kind: 'unsigned' };
-}
+/** V1 signs no content hash (Content-MD5, when sent, is checked by the HTTP layer). */
+const NO_PAYLOAD_CLAIM: PayloadPlan = { kind: 'none' };
 
 /** Authorization: OSS AccessKeyId:Signature */
 export function verifyOssV1Header(input: AuthInput, authorization: string, keys: KeyStore): AuthResult {
@@ -70,12 +72,20 @@ export function verifyOssV1Header(input: AuthInput, authorization: string, keys:
   if (!m?.[1] || !m[2]) throw new S3Error('AuthorizationHeaderMalformed', { message: 'The OSS authorization header must be "OSS AccessKeyId:Signature".' });
   const secret = keys.secretFor(m[1]);
   if (secret === undefined) throw new S3Error('InvalidAccessKeyId');
-  const date = headerValue(input.headers, 'date') ?? headerValue(input.headers, 'x-oss-date');
-  const when = date === undefined ? NaN : new Date(date).getTime();
-  if (date === undefined || Number.isNaN(when)) throw new S3Error('AccessDenied', { message: 'OSS authentication requires a valid Date or x-oss-date header.' });
+  // The Date line is the Date header; ali-oss (which cannot set Date in browsers) sends only
+  // x-oss-date and puts that on the line. With both present either may have been used: both are
+  // tried. The request time is x-oss-date when present, as it is what the client chose to sign.
+  const date = headerValue(input.headers, 'date');
+  const ossDate = headerValue(input.headers, 'x-oss-date');
+  const stamp = ossDate ?? date;
+  const when = stamp === undefined ? NaN : new Date(stamp).getTime();
+  if (stamp === undefined || Number.isNaN(when)) throw new S3Error('AccessDenied', { message: 'OSS authentication requires a valid Date or x-oss-date header.' });
   if (Math.abs(input.now.getTime() - when) > MAX_SKEW_MS) throw new S3Error('RequestTimeTooSkewed');
-  if (!safeEqual(sign(secret, input, date), m[2])) throw new S3Error('SignatureDoesNotMatch');
-  return { principal: { kind: 'owner', accessKeyId: m[1] }, dialect: 'oss', payload: payload(input) };
+  const lines = [...new Set([date, ossDate].filter((d): d is string => d !== undefined))];
+  // every candidate is computed, so the time taken does not tell which one matched
+  const matches = lines.map((line) => safeEqual(sign(secret, input, line), m[2]!));
+  if (!matches.includes(true)) throw new S3Error('SignatureDoesNotMatch');
+  return { principal: { kind: 'owner', accessKeyId: m[1] }, dialect: 'oss', payload: NO_PAYLOAD_CLAIM };
 }
 
 /** ?OSSAccessKeyId=…&Expires=…&Signature=… */
@@ -87,6 +97,7 @@ export function verifyOssV1Url(input: AuthInput, q: Map<string, string>, keys: K
   const secret = keys.secretFor(id);
   if (secret === undefined) throw new S3Error('InvalidAccessKeyId');
   if (input.now.getTime() > Number(expires) * 1000) throw new S3Error('AccessDenied', { message: 'Request has expired' });
+  // the Date line of a signed URL is its Expires value (OSS docs "Add signatures to URLs", V1)
   if (!safeEqual(sign(secret, input, expires), signature)) throw new S3Error('SignatureDoesNotMatch');
-  return { principal: { kind: 'owner', accessKeyId: id }, dialect: 'oss', payload: { kind: 'unsigned' } };
+  return { principal: { kind: 'owner', accessKeyId: id }, dialect: 'oss', payload: NO_PAYLOAD_CLAIM };
 }

@@ -7,7 +7,11 @@
  * Every chunk signature is verified, chained from the seed signature; a trailer signature too.
  * Framing may be split anywhere across incoming buffers; at most one header line is buffered.
  * Data is passed on before its chunk is verified: consumers commit only when the stream ends
- * cleanly, and a bad signature ends it with an error.
+ * cleanly (STYLE §2.10), and a bad signature ends it with an error. Since chunk data is never
+ * held, a chunk's size does not bound memory; it is bounded instead by what is left of the
+ * declared x-amz-decoded-content-length, and by S3's 5 GiB single-PUT maximum. (The AWS SDK
+ * sends each piece its source stream yields as one chunk, so a fixed small cap such as 16 MiB
+ * would refuse `PutObject({ Body: Readable.from([bigBuffer]) })`.)
  */
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
@@ -18,9 +22,17 @@ import type { ChunkSigning } from './types.js';
 
 const EMPTY_SHA256 = sha256Hex('');
 const MAX_LINE = 4096;
-const MAX_CHUNK = 64 * 1024 * 1024;
+/** Trailers carry a checksum or two (sigv4-streaming-trailers.html); more is refused, not buffered. */
+const MAX_TRAILERS = 16;
+/** S3's largest single PUT (API_PutObject.html): no chunk of one object can be larger. */
+const MAX_CHUNK = 5 * 1024 ** 3;
 
 type State = 'header' | 'data' | 'data-crlf' | 'trailer' | 'done';
+
+export interface ChunkedOptions {
+  /** x-amz-decoded-content-length: the decoded total must equal it (IncompleteBody otherwise) */
+  decodedLength?: number;
+}
 
 export class AwsChunkedDecoder extends Transform {
   /** trailing headers read after the last chunk (e.g. x-amz-checksum-crc32) */
@@ -37,6 +49,7 @@ export class AwsChunkedDecoder extends Transform {
   constructor(
     private readonly signing: ChunkSigning | undefined,
     private readonly expectTrailer: boolean,
+    private readonly options: ChunkedOptions = {},
   ) {
     super();
     this.prevSig = signing?.seedSignature ?? '';
@@ -52,8 +65,11 @@ export class AwsChunkedDecoder extends Transform {
   }
 
   override _flush(cb: TransformCallback): void {
+    const declared = this.options.decodedLength;
     if (this.state !== 'done') cb(new S3Error('IncompleteBody', { message: 'The aws-chunked body ended before its final chunk.' }));
-    else cb();
+    else if (declared !== undefined && declared !== this.decodedBytes) {
+      cb(new S3Error('IncompleteBody', { message: `The aws-chunked body decoded to ${this.decodedBytes} bytes, not the ${declared} of x-amz-decoded-content-length.` }));
+    } else cb();
   }
 
   private consume(buf: Buffer): void {
@@ -110,7 +126,11 @@ export class AwsChunkedDecoder extends Transform {
     const [sizeText = '', ...ext] = text.split(';');
     if (!/^[0-9a-fA-F]{1,16}$/.test(sizeText)) throw this.malformed(`bad chunk size '${sizeText.slice(0, 20)}'`);
     const size = parseInt(sizeText, 16);
-    if (size > MAX_CHUNK) throw this.malformed('chunk larger than 64 MiB');
+    if (size > MAX_CHUNK) throw this.malformed('chunk larger than 5 GiB');
+    const declared = this.options.decodedLength;
+    if (declared !== undefined && this.decodedBytes + size > declared) {
+      throw new S3Error('IncompleteBody', { message: `The aws-chunked body holds more than the ${declared} bytes of x-amz-decoded-content-length.` });
+    }
     this.chunkSig = '';
     for (const e of ext) {
       const [k, v] = e.split('=');
@@ -143,6 +163,9 @@ export class AwsChunkedDecoder extends Transform {
       this.state = 'done';
       return;
     }
+    // the signed format without trailers ends "0;chunk-signature=…\r\n\r\n": nothing unsigned may follow
+    if (this.signing && !this.expectTrailer) throw this.malformed('trailers in a body signed without them');
+    if (this.trailers.size >= MAX_TRAILERS) throw this.malformed('too many trailers');
     const i = text.indexOf(':');
     if (i <= 0) throw this.malformed('bad trailer line');
     const name = text.slice(0, i).trim().toLowerCase();

@@ -3,15 +3,26 @@
  * AWS Signature Version 4 for S3, in the Authorization header and in presigned URLs
  * (https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html,
  * .../sigv4-query-string-auth.html). The region in the credential scope is taken as the client
- * signed it: Osprey does not pin a region.
+ * signed it: Osprey does not pin a region; the service must be s3.
+ *
+ * Canonical URI: S3 neither normalises the path nor encodes it twice, so the path is used exactly
+ * as sent. Clients that leave some bytes raw ('$', '+', unicode) or use lower-case escapes signed
+ * the AWS encoding of the decoded path instead, so that is tried second: a request verifies if
+ * EITHER matches. Both candidates denote the same decoded key, so accepting either widens nothing.
  */
 import { S3Error } from '../errors.js';
 import { hmac, headerValue, queryPairs, safeEqual, sha256Hex, uriEncode, lenientDecode } from './encoding.js';
-import type { AuthInput, AuthResult, KeyStore, PayloadPlan } from './types.js';
+import type { AuthInput, AuthResult, ChunkSigning, KeyStore, PayloadPlan } from './types.js';
 
 const ALGORITHM = 'AWS4-HMAC-SHA256';
 const MAX_SKEW_MS = 15 * 60 * 1000;
 const MAX_EXPIRES = 604800;
+/** The only service Osprey answers for; the region is taken as signed (Osprey pins none). */
+const SERVICE = 's3';
+
+function wrongService(service: string): string {
+  return `The credential is scoped to the wrong service "${service.slice(0, 40)}"; this endpoint belongs to "${SERVICE}".`;
+}
 
 const keyCache = new Map<string, Buffer>();
 
@@ -52,7 +63,7 @@ function parseCredential(s: string, malformed: () => S3Error): Credential {
   return { accessKeyId, date, region, service };
 }
 
-/** The candidate canonical URIs: the path exactly as sent, and the path re-encoded the AWS way. */
+/** The candidate canonical URIs: the path exactly as sent, then each segment decoded and re-encoded the AWS way. */
 function canonicalUris(rawPath: string): string[] {
   const reencoded = rawPath.split('/').map((seg) => uriEncode(lenientDecode(seg), false)).join('/');
   return reencoded === rawPath ? [rawPath] : [rawPath, reencoded];
@@ -115,16 +126,21 @@ export function signRequestV4(req: { method: string; url: string; headers: Recor
   return { ...headers, authorization: `${ALGORITHM} Credential=${creds.accessKeyId}/${scope}, SignedHeaders=${signed.join(';')}, Signature=${sig}` };
 }
 
-function payloadPlan(hash: string | undefined, signing: { signingKey: Buffer; amzDate: string; scope: string; seedSignature: string }): PayloadPlan {
+/**
+ * The body plan named by x-amz-content-sha256 (sig-v4-header-based-auth.html, "x-amz-content-sha256"
+ * values). `signing` is what chunk signatures chain from; without it (anonymous) a signed stream
+ * cannot be verified and is refused.
+ */
+export function payloadPlanFor(hash: string | undefined, signing?: ChunkSigning): PayloadPlan {
   switch (hash) {
     case undefined:
-      throw new S3Error('InvalidRequest', { message: 'Missing required header for this request: x-amz-content-sha256' });
+      return { kind: 'none' };
     case 'UNSIGNED-PAYLOAD':
       return { kind: 'unsigned' };
     case 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD':
-      return { kind: 'aws-chunked-signed', signing, trailer: false };
     case 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER':
-      return { kind: 'aws-chunked-signed', signing, trailer: true };
+      if (!signing) throw new S3Error('AccessDenied', { message: `${hash} needs a request signed with AWS4-HMAC-SHA256.` });
+      return { kind: 'aws-chunked-signed', signing, trailer: hash.endsWith('-TRAILER') };
     case 'STREAMING-UNSIGNED-PAYLOAD-TRAILER':
       return { kind: 'aws-chunked-unsigned-trailer' };
     default:
@@ -146,6 +162,8 @@ export function verifyHeaderV4(input: AuthInput, authorization: string, keys: Ke
   const signature = fields.get('Signature');
   if (!credential || !signedHeaders || !signature) throw malformed();
   const cred = parseCredential(credential, malformed);
+  // AWS answers a scope for another service with AuthorizationHeaderMalformed ("incorrect service").
+  if (cred.service !== SERVICE) throw new S3Error('AuthorizationHeaderMalformed', { message: wrongService(cred.service) });
   const secret = keys.secretFor(cred.accessKeyId);
   if (secret === undefined) throw new S3Error('InvalidAccessKeyId');
   const amzDate = headerValue(input.headers, 'x-amz-date') ?? '';
@@ -158,11 +176,13 @@ export function verifyHeaderV4(input: AuthInput, authorization: string, keys: Ke
   if (!names.includes('host')) throw new S3Error('AccessDenied', { message: 'The host header must be signed.' });
   const payloadHash = headerValue(input.headers, 'x-amz-content-sha256');
   const key = checkSignature(input, cred, secret, stamp, names, payloadHash ?? sha256Hex(''), signature);
+  // S3 requires the header with header auth; checked after the signature, as AWS does.
+  if (payloadHash === undefined) throw new S3Error('InvalidRequest', { message: 'Missing required header for this request: x-amz-content-sha256' });
   const scope = `${cred.date}/${cred.region}/${cred.service}/aws4_request`;
   return {
     principal: { kind: 'owner', accessKeyId: cred.accessKeyId },
     dialect: 's3',
-    payload: payloadPlan(payloadHash, { signingKey: key, amzDate: stamp, scope, seedSignature: signature }),
+    payload: payloadPlanFor(payloadHash, { signingKey: key, amzDate: stamp, scope, seedSignature: signature }),
   };
 }
 
@@ -183,6 +203,7 @@ export function verifyPresignedV4(input: AuthInput, q: Map<string, string>, keys
   const signature = q.get('X-Amz-Signature');
   if (!credential || !amzDate || !expires || !signedHeaders || !signature) throw bad('X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature are required');
   const cred = parseCredential(credential, () => bad('X-Amz-Credential is malformed'));
+  if (cred.service !== SERVICE) throw new S3Error('AuthorizationQueryParametersError', { message: wrongService(cred.service) });
   const date = parseAmzDate(amzDate);
   if (!date || amzDate.slice(0, 8) !== cred.date) throw bad('X-Amz-Date is malformed');
   if (!/^\d+$/.test(expires) || Number(expires) < 1 || Number(expires) > MAX_EXPIRES) throw bad(`X-Amz-Expires must be between 1 and ${MAX_EXPIRES} seconds`);
@@ -197,6 +218,6 @@ export function verifyPresignedV4(input: AuthInput, q: Map<string, string>, keys
   return {
     principal: { kind: 'owner', accessKeyId: cred.accessKeyId },
     dialect: 's3',
-    payload: payloadPlan(payloadHash, { signingKey: key, amzDate, scope, seedSignature: signature }),
+    payload: payloadPlanFor(payloadHash, { signingKey: key, amzDate, scope, seedSignature: signature }),
   };
 }

@@ -423,7 +423,7 @@ describe('auth chunked: signed bodies built from AWS-signed requests', () => {
     { name: 'bad hex chunk size', body: (b) => Buffer.from(b.toString('latin1').replace(/^1000;/, 'zz00;'), 'latin1'), code: 'IncompleteBody' },
     { name: 'empty chunk size', body: (b) => Buffer.from(b.toString('latin1').replace(/^1000;/, ';'), 'latin1'), code: 'IncompleteBody' },
     { name: 'negative chunk size', body: (b) => Buffer.from(b.toString('latin1').replace(/^1000;/, '-1000;'), 'latin1'), code: 'IncompleteBody' },
-    { name: 'chunk size over 64 MiB', body: (b) => Buffer.from(b.toString('latin1').replace(/^1000;/, '4000001;'), 'latin1'), code: 'IncompleteBody' },
+    { name: 'chunk size over the declared decoded length', body: (b) => Buffer.from(b.toString('latin1').replace(/^1000;/, '4000001;'), 'latin1'), code: 'IncompleteBody' },
     { name: 'chunk size larger than the data sent', body: (b) => Buffer.from(b.toString('latin1').replace(/^1000;/, '1001;'), 'latin1'), code: 'IncompleteBody' },
     { name: 'header line ending in LF only', body: (b) => Buffer.from(b.toString('latin1').replace(/^(1000;chunk-signature=[0-9a-f]{64})\r\n/, '$1\n'), 'latin1'), code: 'IncompleteBody' },
     { name: 'data not followed by CRLF', body: (b) => { const c = Buffer.from(b); c[c.indexOf('\r\n') + 2 + 4096] = 0x41; return c; }, code: 'IncompleteBody' },
@@ -740,13 +740,10 @@ describe('auth chunked: bodyVerifier for plain (non-chunked) bodies', () => {
     assert.deepEqual(v.checksums(), {});
   });
 
-  it('an x-amz-checksum-* header of an algorithm Osprey does not compute (crc64nvme) is not silently accepted when wrong', async () => {
+  it('a wrong x-amz-checksum-crc64nvme header (S3\'s fifth algorithm, now computed) -> XAmzContentChecksumMismatch', async () => {
     // README: "x-amz-checksum-* (header or trailer) are verified; a mismatch stores nothing".
-    // A wrong crc64nvme value must fail (mismatch) or be refused (unsupported), never pass.
-    await assert.rejects(async () => {
-      const v = bodyVerifier(ownerAuth({ kind: 'unsigned' }), { 'x-amz-checksum-crc64nvme': 'AAAAAAAAAAA=' });
-      await run(v.transforms, [body]);
-    }, (e) => e instanceof S3Error && ['XAmzContentChecksumMismatch', 'InvalidRequest', 'InvalidArgument', 'NotImplemented'].includes(e.code));
+    const v = bodyVerifier(ownerAuth({ kind: 'unsigned' }), { 'x-amz-checksum-crc64nvme': 'AAAAAAAAAAA=' });
+    await assert.rejects(run(v.transforms, [body]), isS3('XAmzContentChecksumMismatch'));
   });
 
   it('checksum headers on an aws-chunked signed body are checked against the decoded bytes', async () => {
@@ -767,13 +764,19 @@ describe('auth chunked: bodyVerifier for plain (non-chunked) bodies', () => {
 
 describe('auth chunked: decodedLength', () => {
   const cases: { headers: Record<string, string>; want: number | undefined | 'error' }[] = [
-    { headers: { 'x-amz-decoded-content-length': '66560', 'content-length': '66824' }, want: 66560 },
+    { headers: { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': '66560', 'content-length': '66824' }, want: 66560 },
+    { headers: { 'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', 'x-amz-decoded-content-length': '5', 'transfer-encoding': 'chunked' }, want: 5 },
+    { headers: { 'content-encoding': 'gzip, aws-chunked', 'x-amz-decoded-content-length': '7', 'content-length': '99' }, want: 7 },
+    // aws-chunked without a decoded length: the encoded Content-Length is not the object's size
+    { headers: { 'content-encoding': 'aws-chunked', 'content-length': '99' }, want: undefined },
+    // not aws-chunked: x-amz-decoded-content-length means nothing, Content-Length is the size
+    { headers: { 'x-amz-decoded-content-length': '66560', 'content-length': '66824' }, want: 66824 },
     { headers: { 'content-length': '10' }, want: 10 },
     { headers: { 'content-length': ' 10 ' }, want: 10 },
     { headers: {}, want: undefined },
-    { headers: { 'x-amz-decoded-content-length': '-1' }, want: 'error' },
+    { headers: { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': '-1' }, want: 'error' },
     { headers: { 'content-length': '1e3' }, want: 'error' },
-    { headers: { 'x-amz-decoded-content-length': '' }, want: 'error' },
+    { headers: { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': '' }, want: 'error' },
   ];
   for (const c of cases) {
     it(`${JSON.stringify(c.headers)} -> ${String(c.want)}`, () => {
