@@ -94,8 +94,16 @@ function resourceOf(ctx: Ctx): string {
   return i < 0 ? url : url.slice(0, i);
 }
 
+let lastDateMs = NaN;
+let lastDate = '';
+/** RFC 7231 date; the last answer is reused for the same second (the hot GET path formats one per response). */
 export function httpDate(d: Date): string {
-  return d.toUTCString();
+  const ms = d.getTime() - (d.getTime() % 1000);
+  if (ms !== lastDateMs) {
+    lastDateMs = ms;
+    lastDate = d.toUTCString();
+  }
+  return lastDate;
 }
 
 const STORED_HEADERS: Record<string, string> = {
