@@ -219,13 +219,14 @@ export function checkConditions(ctx: Ctx, info: ObjectInfo, prefix = ''): void {
 
 /**
  * Stream an object body (or write `bytes` at once when the driver had them in memory). On a
- * failure after the headers went out, the socket is destroyed.
+ * failure after the headers went out, the socket is destroyed: never a clean, short answer (MIR-22).
  */
-export async function sendStream(ctx: Ctx, status: number, headers: Record<string, string>, body: () => Readable, length: number, bytes?: Buffer): Promise<void> {
+export async function sendStream(ctx: Ctx, status: number, headers: Record<string, string>, body: () => Readable, length: number | undefined, bytes?: Buffer): Promise<void> {
   commonHeaders(ctx);
   ctx.res.statusCode = status;
   for (const [k, v] of Object.entries(headers)) ctx.res.setHeader(k, v);
-  ctx.res.setHeader('Content-Length', String(length));
+  // no length (a mirrored body whose origin sent none): chunked, as the origin did (MIR-20)
+  if (length !== undefined) ctx.res.setHeader('Content-Length', String(length));
   if (bytes) {
     ctx.bytesOut += bytes.length;
     ctx.res.end(bytes);
@@ -237,25 +238,6 @@ export async function sendStream(ctx: Ctx, status: number, headers: Record<strin
     ctx.res.end();
     return;
   }
-  stream.on('data', (chunk: Buffer) => {
-    ctx.bytesOut += chunk.length;
-  });
-  await pipeline(stream, ctx.res);
-}
-
-/**
- * A mirrored body as it arrives from the origin: Content-Length only when the origin gave one
- * (otherwise chunked). A failure mid-body destroys the connection: never a clean, short 200 (MIR-22).
- */
-export async function sendMirrorBody(ctx: Ctx, status: number, headers: Record<string, string>, body: () => Readable): Promise<void> {
-  commonHeaders(ctx);
-  ctx.res.statusCode = status;
-  for (const [k, v] of Object.entries(headers)) ctx.res.setHeader(k, v);
-  if (ctx.req.method === 'HEAD') {
-    ctx.res.end();
-    return;
-  }
-  const stream = body();
   stream.on('data', (chunk: Buffer) => {
     ctx.bytesOut += chunk.length;
   });

@@ -7,9 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable, Writable } from 'node:stream';
-import type { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { ChecksumAlgorithm } from '@aws-sdk/client-s3';
@@ -17,6 +15,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { AuthInput, KeyStore } from '../../src/auth/types.ts';
 import { bodyVerifier, decodedLength, verifyRequest } from '../../src/auth/verify.ts';
 import { S3Error } from '../../src/errors.ts';
+import { runThrough } from '../helpers/streams.ts';
 
 const AK = 'AKIDSDKTEST';
 const SK = 'sdk/secret+key=abcdefghijklmnop';
@@ -65,17 +64,7 @@ function inputOf(c: Captured, now = new Date()): AuthInput {
   return { method: c.method, url: c.url, headers: c.headers, now };
 }
 
-async function run(transforms: Transform[], pieces: Buffer[]): Promise<Buffer> {
-  const out: Buffer[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      out.push(chunk);
-      cb();
-    },
-  });
-  await pipeline([Readable.from(pieces.filter((p) => p.length > 0)), ...transforms, sink]);
-  return Buffer.concat(out);
-}
+const run = runThrough;
 
 const bytewise = (b: Buffer): Buffer[] => Array.from({ length: b.length }, (_, i) => b.subarray(i, i + 1));
 

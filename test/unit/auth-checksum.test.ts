@@ -5,15 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { Readable, Writable } from 'node:stream';
-import type { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { describe, it } from 'node:test';
 import { checksumOf, ChecksumVerifier } from '../../src/auth/checksum.ts';
 import { AwsChunkedDecoder } from '../../src/auth/sigv4-chunked.ts';
 import type { AuthResult } from '../../src/auth/types.ts';
 import { bodyVerifier } from '../../src/auth/verify.ts';
 import { S3Error } from '../../src/errors.ts';
+import { runThrough } from '../helpers/streams.ts';
 
 /** Bit-at-a-time reflected CRC-64/NVME with BigInt: slow, obviously right, independent of the tables. */
 function crc64Reference(data: Buffer): string {
@@ -42,17 +40,7 @@ function crc32cReference(data: Buffer): string {
 
 const hex = (b64: string | undefined) => Buffer.from(b64 ?? '', 'base64').toString('hex');
 
-async function run(transforms: Transform[], pieces: Buffer[]): Promise<Buffer> {
-  const out: Buffer[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      out.push(chunk);
-      cb();
-    },
-  });
-  await pipeline([Readable.from(pieces.filter((p) => p.length > 0)), ...transforms, sink]);
-  return Buffer.concat(out);
-}
+const run = runThrough;
 
 function pieces(b: Buffer, seed: number): Buffer[] {
   const out: Buffer[] = [];

@@ -10,7 +10,7 @@ import type { Ctx } from '../context.js';
 import { header, objectTarget } from '../context.js';
 import type { Deps } from '../deps.js';
 import { metaFromHeaders, requestBody } from '../body.js';
-import { checkConditions, httpDate, objectHeaders, parseRange, sendBody, sendEmpty, sendMirrorBody, sendStream, sendXml } from '../respond.js';
+import { checkConditions, objectHeaders, parseRange, sendBody, sendEmpty, sendStream, sendXml } from '../respond.js';
 
 
 export async function getObject(ctx: Ctx, deps: Deps): Promise<void> {
@@ -145,10 +145,9 @@ async function serveMirror(ctx: Ctx, deps: Deps, bucket: string, action: Extract
     case 'stream': {
       const out: Record<string, string> = { ...outcome.headers, 'Accept-Ranges': 'bytes' };
       const range = outcome.size !== undefined ? parseRange(header(ctx, 'range'), outcome.size) : undefined;
-      if (outcome.size !== undefined) out['Content-Length'] = String(range ? range.end - range.start + 1 : outcome.size);
       if (range) out['Content-Range'] = `bytes ${range.start}-${range.end}/${outcome.size ?? '*'}`;
-      // MIR-20: no Content-Length from the origin -> chunked to the client too
-      await sendMirrorBody(ctx, range ? 206 : 200, out, () => outcome.spool.reader(range?.start ?? 0, range?.end));
+      const length = range ? range.end - range.start + 1 : outcome.size;
+      await sendStream(ctx, range ? 206 : 200, out, () => outcome.spool.reader(range?.start ?? 0, range?.end), length);
       return true;
     }
   }
@@ -257,4 +256,3 @@ export async function deleteObject(ctx: Ctx, deps: Deps): Promise<void> {
   sendEmpty(ctx, 204);
 }
 
-export { httpDate };
