@@ -13,6 +13,8 @@ import { Agent, request } from 'undici';
 import { signRequestV4 } from '../auth/sigv4.js';
 import type { Dispatcher } from 'undici';
 import type { ObjectInfo, ObjectMeta, StorageDriver } from '../storage/driver.js';
+import { MirrorActivity } from './activity.js';
+import type { FillRecord } from './activity.js';
 import { SingleFlight } from './single-flight.js';
 import { Spool } from './spool.js';
 
@@ -68,6 +70,7 @@ const KEPT_HEADERS = ['content-type', 'content-encoding', 'content-disposition',
 const MAX_HOPS = 10;
 
 interface Fill {
+  record: FillRecord;
   outcome: Promise<FillOutcome>;
   /** stop storing (a PUT or DELETE of the key won, MIR-42) */
   cancelStore(): void;
@@ -81,6 +84,8 @@ export class MirrorEngine {
   private readonly dispatcher: Dispatcher;
   /** fills started and followers joined, for metrics and tests */
   readonly stats = { fills: 0, followers: 0, stored: 0, failed: 0 };
+  /** every origin fetch as it happens: the console's feed and the metrics' source */
+  readonly activity = new MirrorActivity();
 
   constructor(
     private readonly driver: StorageDriver,
@@ -114,6 +119,7 @@ export class MirrorEngine {
     if (!this.flights.get(id) && running >= this.opts.maxPerOrigin) {
       // MIR-44: the QoS answer, with OSS's words
       this.stats.failed++;
+      this.activity.rejected(req.bucket, req.key, req.urls[0] ?? '', 'Mirror request is rejected by QoS');
       return Promise.resolve({ kind: 'failed', message: 'Mirror request is rejected by QoS' });
     }
     const { value, leader } = this.flights.join(id, () => {
@@ -121,10 +127,24 @@ export class MirrorEngine {
       this.perOrigin.set(host, (this.perOrigin.get(host) ?? 0) + 1);
       let cancelled = false;
       let abortStore: (() => void) | undefined;
-      const outcome = this.run(req, () => cancelled, (f) => (abortStore = f));
+      const record = this.activity.start(req.bucket, req.key, req.urls[0] ?? '');
+      const outcome = this.run(req, record, () => cancelled, (f) => (abortStore = f));
       const done = outcome
-        .then((o) => (o.kind === 'stream' ? o.stored : undefined))
-        .catch(() => undefined)
+        .then(async (o) => {
+          if (o.kind !== 'stream') {
+            this.activity.end(record, o.kind, o.kind === 'failed' ? o.message : undefined);
+            return undefined;
+          }
+          const info = await o.stored;
+          if (info) this.activity.end(record, 'stored');
+          else if (record.error !== undefined) this.activity.end(record, 'failed', record.error);
+          else this.activity.end(record, 'proxied', cancelled ? 'a write of the key won over the fill' : undefined);
+          return info;
+        })
+        .catch((err: unknown) => {
+          this.activity.end(record, 'failed', describe(err));
+          return undefined;
+        })
         .finally(() => {
           const n = (this.perOrigin.get(host) ?? 1) - 1;
           if (n > 0) this.perOrigin.set(host, n);
@@ -134,6 +154,7 @@ export class MirrorEngine {
       this.running.add(done);
       return {
         value: {
+          record,
           outcome,
           cancelStore: () => {
             cancelled = true;
@@ -143,7 +164,10 @@ export class MirrorEngine {
         done,
       };
     });
-    if (!leader) this.stats.followers++;
+    if (!leader) {
+      this.stats.followers++;
+      this.activity.follower(value.record);
+    }
     return value.outcome;
   }
 
@@ -181,14 +205,16 @@ export class MirrorEngine {
     this.flights.forget(id);
   }
 
-  private async run(req: FillRequest, cancelled: () => boolean, onAbortStore: (f: () => void) => void): Promise<FillOutcome> {
+  private async run(req: FillRequest, record: FillRecord, cancelled: () => boolean, onAbortStore: (f: () => void) => void): Promise<FillOutcome> {
     let lastFailure = 'the origin could not be reached';
     for (const first of req.urls) {
       let url = first;
       try {
         for (let hop = 0; ; hop++) {
+          const sent = Date.now();
           const res = await request(url, { method: 'GET', headers: signed(req, 'GET', url), dispatcher: this.dispatcher });
           const status = res.statusCode;
+          this.activity.originResponse(record, url, status, Date.now() - sent);
           if (status >= 300 && status < 400 && status !== 304) {
             const location = headerOf(res.headers, 'location');
             await res.body.dump();
@@ -206,7 +232,7 @@ export class MirrorEngine {
             await res.body.dump();
             return { kind: 'not-found' };
           }
-          if (status === 200 || status === 206) return await this.stream(req, url, res, status === 206, cancelled, onAbortStore);
+          if (status === 200 || status === 206) return await this.stream(req, record, url, res, status === 206, cancelled, onAbortStore);
           await res.body.dump();
           lastFailure = `the origin answered ${status}`;
           // MIR-38: 5xx fails over; other statuses only with MirrorSwitchAllErrors
@@ -222,7 +248,7 @@ export class MirrorEngine {
     return { kind: 'failed', message: `Mirroring failed, please check your mirror configuration: ${lastFailure}.` };
   }
 
-  private async stream(req: FillRequest, url: string, res: Dispatcher.ResponseData, partial: boolean, cancelled: () => boolean, onAbortStore: (f: () => void) => void): Promise<FillOutcome> {
+  private async stream(req: FillRequest, record: FillRecord, url: string, res: Dispatcher.ResponseData, partial: boolean, cancelled: () => boolean, onAbortStore: (f: () => void) => void): Promise<FillOutcome> {
     const lengthHeader = headerOf(res.headers, 'content-length');
     const size = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
     if (size !== undefined && size > this.opts.maxObjectSize) {
@@ -236,7 +262,7 @@ export class MirrorEngine {
     const contentMd5 = req.checkMd5 ? headerOf(res.headers, 'content-md5') : undefined;
     if (contentMd5) headers.etag = `"${Buffer.from(contentMd5, 'base64').toString('hex')}"`;
 
-    const pumped = this.pump(res.body, spool, size, contentMd5);
+    const pumped = this.pump(res.body, spool, size, contentMd5, record);
     // MIR-21: a 206 from the origin is relayed, never stored; MIR-32: proxy-only rules do not store.
     const originDate = req.originLastModified ? new Date(headerOf(res.headers, 'last-modified') ?? '') : undefined;
     const lastModified = originDate && !Number.isNaN(originDate.getTime()) ? originDate : undefined;
@@ -247,8 +273,9 @@ export class MirrorEngine {
         if (info) this.stats.stored++;
         return info;
       },
-      () => {
+      (err: unknown) => {
         this.stats.failed++;
+        record.error = describe(err);
         return undefined;
       },
     );
@@ -257,7 +284,7 @@ export class MirrorEngine {
   }
 
   /** origin body -> spool, counting and hashing; any mismatch fails the spool (MIR-22, MIR-23). */
-  private async pump(body: Readable, spool: Spool, size: number | undefined, contentMd5: string | undefined): Promise<void> {
+  private async pump(body: Readable, spool: Spool, size: number | undefined, contentMd5: string | undefined, record: FillRecord): Promise<void> {
     const md5 = createHash('md5');
     let received = 0;
     try {
@@ -266,6 +293,7 @@ export class MirrorEngine {
         received += buf.length;
         if (received > this.opts.maxObjectSize) throw new Error(`the object is larger than ${this.opts.maxObjectSize} bytes`);
         md5.update(buf);
+        this.activity.bytes(record, buf.length);
         await spool.append(buf);
       }
       if (size !== undefined && received !== size) throw new Error(`Bytes read is not equal to expected (${received} of ${size})`);
