@@ -63,6 +63,23 @@ function sign(secret: string, input: AuthInput, date: string): string {
   return createHmac('sha1', secret).update(stringToSign, 'utf8').digest('base64');
 }
 
+/**
+ * Sign a request of Osprey's own with OSS V1 (a mirror fetch from a private OSS-compatible origin,
+ * MIR-15): the verifier's own string to sign, over the Date this returns. `bucket`/`key` (decoded)
+ * make the canonical resource, as the origin's router will see them. Returns the headers to send.
+ */
+export function signRequestOssV1(
+  req: { method: string; url: string; headers: Record<string, string>; bucket?: string; key?: string },
+  creds: { accessKeyId: string; secretAccessKey: string },
+  now = new Date(),
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = v;
+  headers.date = now.toUTCString();
+  const input: AuthInput = { method: req.method, url: req.url, headers, now, ...(req.bucket !== undefined && { bucket: req.bucket }), ...(req.key !== undefined && { key: req.key }) };
+  return { ...headers, authorization: `OSS ${creds.accessKeyId}:${sign(creds.secretAccessKey, input, headers.date)}` };
+}
+
 /** V1 signs no content hash (Content-MD5, when sent, is checked by the HTTP layer). */
 const NO_PAYLOAD_CLAIM: PayloadPlan = { kind: 'none' };
 

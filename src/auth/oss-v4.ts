@@ -87,9 +87,9 @@ function parseStamp(stamp: string | undefined): number | undefined {
   return Number.isNaN(t) ? undefined : t;
 }
 
-/** Recompute the signature for every canonical-query candidate; throw unless one matches. */
-function check(input: AuthInput, claim: V4Claim, secret: string): AuthResult {
-  const names = new Set(claim.additional);
+/** The canonical headers (content-type, content-md5, every x-oss-* header, plus `additional`) and the URI /bucket/key. */
+function canonicalParts(input: AuthInput, additional: string[]): { canonicalHeaders: string; uri: string } {
+  const names = new Set(additional);
   for (const k of Object.keys(input.headers)) {
     const n = k.toLowerCase();
     if (n === 'content-type' || n === 'content-md5' || n.startsWith('x-oss-')) names.add(n);
@@ -105,7 +105,19 @@ function check(input: AuthInput, claim: V4Claim, secret: string): AuthResult {
   let path = '/';
   if (input.bucket !== undefined) path += `${input.bucket}/`;
   if (input.key !== undefined) path += input.key;
-  const uri = ossEncode(path).replace(/%2F/g, '/');
+  return { canonicalHeaders, uri: ossEncode(path).replace(/%2F/g, '/') };
+}
+
+/** One signature: canonical request -> string to sign -> HMAC with the day's signing key (verifier and signer). */
+function signatureFor(method: string, parts: { canonicalHeaders: string; uri: string }, query: string, additional: string[], payload: string, key: Buffer, stamp: string, scope: string): string {
+  const canonical = [method, parts.uri, query, parts.canonicalHeaders, additional.join(';'), payload].join('\n');
+  const stringToSign = [ALGORITHM, stamp, scope, sha256Hex(canonical)].join('\n');
+  return createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex');
+}
+
+/** Recompute the signature for every canonical-query candidate; throw unless one matches. */
+function check(input: AuthInput, claim: V4Claim, secret: string): AuthResult {
+  const parts = canonicalParts(input, claim.additional);
   const payload = headerValue(input.headers, 'x-oss-content-sha256') ?? 'UNSIGNED-PAYLOAD';
   const key = signingKey(secret, claim.day, claim.region, claim.product);
   const scope = `${claim.day}/${claim.region}/${claim.product}/aliyun_v4_request`;
@@ -113,9 +125,7 @@ function check(input: AuthInput, claim: V4Claim, secret: string): AuthResult {
   const pairs = queryPairs(qi < 0 ? '' : input.url.slice(qi + 1));
   const queries = new Set((['subresources-bare', 'bare', 'equals'] as const).map((style) => canonicalQuery(pairs, style, claim.skipQuery)));
   for (const query of queries) {
-    const canonical = [input.method, uri, query, canonicalHeaders, claim.additional.join(';'), payload].join('\n');
-    const stringToSign = [ALGORITHM, claim.stamp, scope, sha256Hex(canonical)].join('\n');
-    if (safeEqual(createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex'), claim.signature)) {
+    if (safeEqual(signatureFor(input.method, parts, query, claim.additional, payload, key, claim.stamp, scope), claim.signature)) {
       return {
         principal: { kind: 'owner', accessKeyId: claim.accessKeyId },
         dialect: 'oss',
@@ -124,6 +134,31 @@ function check(input: AuthInput, claim: V4Claim, secret: string): AuthResult {
     }
   }
   throw new S3Error('SignatureDoesNotMatch');
+}
+
+/**
+ * Sign a request of Osprey's own with OSS V4 (a mirror fetch from a private OSS-compatible origin,
+ * MIR-15), with the verifier's canonical request: x-oss-date and x-oss-content-sha256
+ * (UNSIGNED-PAYLOAD) are added, no AdditionalHeaders. `bucket`/`key` (decoded) make the URI.
+ */
+export function signRequestOssV4(
+  req: { method: string; url: string; headers: Record<string, string>; bucket?: string; key?: string },
+  creds: { accessKeyId: string; secretAccessKey: string },
+  region: string,
+  now = new Date(),
+): Record<string, string> {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const day = stamp.slice(0, 8);
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = v;
+  headers['x-oss-date'] = stamp;
+  headers['x-oss-content-sha256'] = 'UNSIGNED-PAYLOAD';
+  const input: AuthInput = { method: req.method, url: req.url, headers, now, ...(req.bucket !== undefined && { bucket: req.bucket }), ...(req.key !== undefined && { key: req.key }) };
+  const qi = req.url.indexOf('?');
+  const query = canonicalQuery(queryPairs(qi < 0 ? '' : req.url.slice(qi + 1)), 'equals', undefined);
+  const scope = `${day}/${region}/${PRODUCT}/aliyun_v4_request`;
+  const sig = signatureFor(req.method, canonicalParts(input, []), query, [], 'UNSIGNED-PAYLOAD', signingKey(creds.secretAccessKey, day, region, PRODUCT), stamp, scope);
+  return { ...headers, authorization: `${ALGORITHM} Credential=${creds.accessKeyId}/${scope}, Signature=${sig}` };
 }
 
 function additionalList(v: string | undefined): string[] {

@@ -10,10 +10,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
-import { signRequestV4 } from '../auth/sigv4.js';
 import type { Dispatcher } from 'undici';
 import type { ObjectInfo, ObjectMeta, StorageDriver } from '../storage/driver.js';
 import { MirrorActivity } from './activity.js';
+import { signOriginRequest } from './origin-auth.js';
+import type { OriginAuth } from './origin-auth.js';
 import type { FillRecord } from './activity.js';
 import { SingleFlight } from './single-flight.js';
 import { Spool } from './spool.js';
@@ -38,8 +39,8 @@ export interface FillRequest {
   returnHeaders: Record<string, string>;
   /** MIR-28: the stored object keeps the origin's Last-Modified (MirrorUserLastModified) */
   originLastModified: boolean;
-  /** MIR-15: sign origin requests with AWS SigV4 (a private S3-compatible origin) */
-  auth?: { accessKeyId: string; secretAccessKey: string; region: string };
+  /** MIR-15: sign origin requests (AWS SigV4, OSS V1 or OSS V4) for a private origin */
+  auth?: OriginAuth;
 }
 
 export type FillOutcome =
@@ -335,15 +336,9 @@ export class MirrorEngine {
   }
 }
 
-const EMPTY_SHA256 = createHash('sha256').update('').digest('hex');
-
 /** The origin request's headers, signed with MirrorAuth when the rule has it (MIR-15). */
 function signed(req: Pick<FillRequest, 'headers' | 'auth'>, method: string, url: string): Record<string, string> {
-  if (!req.auth) return req.headers;
-  const u = new URL(url);
-  const { authorization: _drop, ...rest } = req.headers;
-  void _drop;
-  return signRequestV4({ method, url: u.pathname + u.search, headers: { ...rest, host: req.headers.host ?? u.host } }, req.auth, EMPTY_SHA256, new Date(), req.auth.region);
+  return req.auth ? signOriginRequest(req.auth, method, url, req.headers) : req.headers;
 }
 
 function originHost(url: string | undefined): string {

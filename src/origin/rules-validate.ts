@@ -7,6 +7,7 @@
 import { S3Error } from '../errors.js';
 import type { Infer, RedirectType, ROUTING_RULE } from './rules-schema.js';
 import { REDIRECT_TYPES, isRedirectType } from './rules-schema.js';
+import { AUTH_TYPES, authTypeOf } from './origin-auth.js';
 import type { Condition, Redirect, RoutingRule } from './rules.js';
 
 type RawRule = Infer<typeof ROUTING_RULE.type>;
@@ -134,6 +135,11 @@ function validateMirror(r: Redirect, at: string, guard?: (url: URL) => string | 
   }
   if (r.TransparentMirrorResponseCodes !== undefined && !/^\s*\d{3}(\s*,\s*\d{3})*\s*$/.test(r.TransparentMirrorResponseCodes)) {
     throw invalid(`${at}: Redirect/TransparentMirrorResponseCodes must be comma-separated status codes such as 400,404, not '${r.TransparentMirrorResponseCodes}'.`);
+  }
+  // MIR-15: the signing schemes Osprey knows (the spec's [design]: s3v4, oss, ossv4)
+  const auth = r.MirrorAuth;
+  if (auth?.AuthType !== undefined && authTypeOf(auth.AuthType) === undefined) {
+    throw invalid(`${at}: Redirect/MirrorAuth/AuthType must be ${AUTH_TYPES}, not '${auth.AuthType}'.`);
   }
   // VAL-15: accepted (no invitation gate); it must still be a status the client can be sent (MIR-47)
   if (r.MirrorAsyncStatus !== undefined && (r.MirrorAsyncStatus < 200 || r.MirrorAsyncStatus > 599)) {

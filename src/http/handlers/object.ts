@@ -5,6 +5,7 @@
 import { S3Error, toS3Error } from '../../errors.js';
 import type { Action, WebsiteRequest } from '../../website/resolve.js';
 import { resolve } from '../../website/resolve.js';
+import { AUTH_TYPES, authTypeOf, originAuthOf } from '../../origin/origin-auth.js';
 import { decodePathPart, validateBucketName, validateObjectKey } from '../../service/names.js';
 import type { Ctx } from '../context.js';
 import { header, objectTarget } from '../context.js';
@@ -98,16 +99,12 @@ async function serveMirror(ctx: Ctx, deps: Deps, bucket: string, action: Extract
   const headers = { ...plan.headers, ...(plan.hostOverride !== undefined && { host: plan.hostOverride }) };
   const returnHeaders: Record<string, string> = {};
   for (const h of rule.Redirect.MirrorReturnHeaders?.ReturnHeader ?? []) if (h.Key && h.Value !== undefined) returnHeaders[h.Key.toLowerCase()] = h.Value;
+  // MIR-15: AWS SigV4, OSS V1 or OSS V4 per MirrorAuth/AuthType (PUT ?website refuses other types)
   const ma = rule.Redirect.MirrorAuth;
-  let auth: { accessKeyId: string; secretAccessKey: string; region: string } | undefined;
-  if (ma?.AccessKeyId && ma.AccessKeySecret) {
-    // MIR-15: AWS SigV4 origins ('s3v4', the default); OSS signing of origin requests is not implemented
-    const type = (ma.AuthType ?? 's3v4').toLowerCase();
-    if (type !== 's3v4' && type !== 'sigv4' && type !== 'aws4' && type !== '') {
-      throw new S3Error('MirrorFailed', { message: `Mirroring failed, please check your mirror configuration: MirrorAuth AuthType '${ma.AuthType ?? ''}' is not supported (use s3v4).`, key: action.key });
-    }
-    auth = { accessKeyId: ma.AccessKeyId, secretAccessKey: ma.AccessKeySecret, region: ma.Region || 'us-east-1' };
+  if (ma?.AccessKeyId && ma.AccessKeySecret && authTypeOf(ma.AuthType) === undefined) {
+    throw new S3Error('MirrorFailed', { message: `Mirroring failed, please check your mirror configuration: MirrorAuth AuthType '${ma.AuthType ?? ''}' is not supported (use ${AUTH_TYPES}).`, key: action.key });
   }
+  const auth = originAuthOf(rule);
   if (plan.method === 'HEAD') {
     // MIR-45: relay the origin's HEAD, store nothing
     const h = await deps.mirror.head({ urls: plan.urls, headers, ...(auth && { auth }) });
