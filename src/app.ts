@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import { keyStore, loadCredentials } from './credentials.js';
 import type { Credentials } from './credentials.js';
 import { listen } from './http/server.js';
+import { Metrics } from './metrics/index.js';
 import { ObjectService } from './service/objects.js';
 import { WebsiteService } from './service/website.js';
 import { MirrorEngine } from './origin/mirror.js';
@@ -23,8 +24,14 @@ export interface App {
   port: number;
   credentials: Credentials;
   driver: StorageDriver;
+  metrics: Metrics;
   log: Logger;
-  close(): Promise<void>;
+  /**
+   * Graceful stop: no new connections; requests in flight and fills get until `timeoutMs`
+   * (default: the shutdownTimeoutMs setting) to finish; then connections are closed, the fills
+   * left are aborted (nothing partial is stored) and the store is closed.
+   */
+  close(timeoutMs?: number): Promise<void>;
 }
 
 export function makeLogger(config: Pick<Config, 'logFormat' | 'logLevel'>): Logger {
@@ -46,18 +53,22 @@ export async function startApp(config: Readonly<Config>, log: Logger = makeLogge
     tagForm: config.mirrorTag, maxPerOrigin: config.mirrorMaxPerOrigin, dispatcher: guardedDispatcher(config),
   });
   objects.onWrite = (bucket, key) => mirror.forget(bucket, key);
-  const running = await listen({ config, driver, objects, website, mirror, keys: keyStore(credentials), log, ownerId: credentials.accessKeyId });
+  const metrics = new Metrics(mirror.activity);
+  const running = await listen({ config, driver, objects, website, mirror, metrics, keys: keyStore(credentials), log, ownerId: credentials.accessKeyId });
   const host = running.address.family === 'IPv6' ? `[${running.address.address}]` : running.address.address;
   return {
     url: `http://${host}:${running.address.port}`,
     port: running.address.port,
     credentials,
     driver,
+    metrics,
     log,
-    async close() {
-      await running.close();
+    async close(timeoutMs = config.shutdownTimeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      await running.close(deadline);
       // fills that outlived their clients finish storing (or fail) before the store closes
-      await mirror.drain(30_000);
+      await mirror.drain(Math.max(0, deadline - Date.now()));
+      await mirror.abortAll();
       await driver.close();
     },
   };

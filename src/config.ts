@@ -39,6 +39,10 @@ export interface Config {
   mirrorTag: 'url' | 'bare';
   /** mirror fills running at once per origin host (MIR-44) */
   mirrorMaxPerOrigin: number;
+  /** bearer token for /-/metrics from other than loopback; undefined: loopback only */
+  metricsToken?: string;
+  /** on SIGTERM/SIGINT: how long in-flight requests and fills may take to finish, ms */
+  shutdownTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -65,6 +69,7 @@ export const DEFAULTS: Config = {
   mirrorIdleTimeoutMs: 10_000,
   mirrorTag: 'url',
   mirrorMaxPerOrigin: 64,
+  shutdownTimeoutMs: 30_000,
 };
 
 /** Raw settings as they come from a file, env or flags: each layer may set any subset. */
@@ -73,6 +78,7 @@ export type RawSettings = Partial<Record<keyof Config | 'address', unknown>>;
 const KEYS: readonly (keyof Config | 'address')[] = [
   'host', 'port', 'address', 'dataDir', 'domains', 'bindDomains', 'accessKeyId', 'secretAccessKey', 'region',
   'logFormat', 'logLevel', 'maxRoutingRules', 'maxObjectSize', 'minPartSize', 'originAllow', 'mirrorTimeoutMs', 'mirrorIdleTimeoutMs', 'mirrorTag', 'mirrorMaxPerOrigin',
+  'metricsToken', 'shutdownTimeoutMs',
 ];
 
 /** Read a config file: `.toml` as TOML, anything else as JSON. Keys as in Config (camelCase) or kebab-case. */
@@ -112,6 +118,7 @@ export function envSettings(env: NodeJS.ProcessEnv): RawSettings {
   if (env.OSPREY_LOG_FORMAT) out.logFormat = env.OSPREY_LOG_FORMAT;
   if (env.OSPREY_LOG_LEVEL) out.logLevel = env.OSPREY_LOG_LEVEL;
   if (env.OSPREY_MAX_ROUTING_RULES) out.maxRoutingRules = env.OSPREY_MAX_ROUTING_RULES;
+  if (env.OSPREY_METRICS_TOKEN) out.metricsToken = env.OSPREY_METRICS_TOKEN;
   if (env.OSPREY_ORIGIN_ALLOW) out.originAllow = env.OSPREY_ORIGIN_ALLOW.split(',').map((s) => s.trim()).filter(Boolean);
   return out;
 }
@@ -175,6 +182,11 @@ export function buildConfig(...layers: RawSettings[]): Readonly<Config> {
     if (t !== 'url' && t !== 'bare') throw new ConfigError('mirrorTag', `must be url or bare, not '${t}'`);
     c.mirrorTag = t;
   }
+  if (merged.metricsToken !== undefined) {
+    c.metricsToken = str('metricsToken', merged.metricsToken);
+    if (c.metricsToken.length < 16) throw new ConfigError('metricsToken', 'must be at least 16 characters');
+  }
+  if (merged.shutdownTimeoutMs !== undefined) c.shutdownTimeoutMs = int('shutdownTimeoutMs', merged.shutdownTimeoutMs, 0, 3_600_000);
   return Object.freeze(c);
 }
 

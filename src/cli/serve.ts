@@ -25,6 +25,8 @@ export function serveCommand(): Command {
     .option('--mirror-idle-timeout <ms>', 'origin idle-body timeout (default 10000)')
     .option('--mirror-max-per-origin <n>', 'mirror fills at once per origin host (default 64)')
     .option('--mirror-tag <form>', "x-oss-tag form: url ('MIRROR <origin URL>', default) or bare ('MIRROR')")
+    .option('--metrics-token <token>', 'bearer token that allows /-/metrics from other than loopback (env OSPREY_METRICS_TOKEN)')
+    .option('--shutdown-timeout <ms>', 'on SIGTERM/SIGINT, time given to requests and fills in flight (default 30000)')
     .option('--log-format <format>', 'json or pretty')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .option('--config <file>', 'config file (.toml, or JSON)')
@@ -36,6 +38,7 @@ export function serveCommand(): Command {
           address: opts.address, dataDir: opts.data, domains: opts.domain, bindDomains: opts.bindDomain, region: opts.region,
           maxRoutingRules: opts.maxRoutingRules, maxObjectSize: opts.maxObjectSize, logFormat: opts.logFormat, logLevel: opts.logLevel,
           originAllow: opts.originAllow, mirrorTimeoutMs: opts.mirrorTimeout, mirrorIdleTimeoutMs: opts.mirrorIdleTimeout, mirrorTag: opts.mirrorTag, mirrorMaxPerOrigin: opts.mirrorMaxPerOrigin,
+          metricsToken: opts.metricsToken, shutdownTimeoutMs: opts.shutdownTimeout,
         };
         const config = buildConfig(file, envSettings(process.env), flags);
         app = await startApp(config);
@@ -52,15 +55,25 @@ export function serveCommand(): Command {
         throw err;
       }
       const running = app;
-      const stop = () => {
+      let stopping = false;
+      const stop = (signal: NodeJS.Signals) => {
+        if (stopping) return;
+        stopping = true;
+        running.log.info({ signal }, 'shutting down: no new connections, waiting for requests and fills in flight');
         void running.close().then(
-          () => process.exit(0),
-          () => process.exit(1),
+          () => {
+            running.log.info('stopped');
+            process.exit(0);
+          },
+          (err: unknown) => {
+            running.log.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
         );
       };
       // handlers first: a supervisor may signal as soon as it reads the banner below
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
       const { credentials } = app;
       process.stdout.write(
         `Osprey is listening on ${app.url}\n` +

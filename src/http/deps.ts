@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { KeyStore } from '../auth/types.js';
 import type { Config } from '../config.js';
+import type { Metrics } from '../metrics/index.js';
 import type { MirrorEngine } from '../origin/mirror.js';
 import type { ObjectService } from '../service/objects.js';
 import type { WebsiteService } from '../service/website.js';
@@ -16,6 +17,7 @@ export interface Deps {
   objects: ObjectService;
   website: WebsiteService;
   mirror: MirrorEngine;
+  metrics: Metrics;
   keys: KeyStore;
   log: Logger;
   /** the owner shown in ACL and list responses */

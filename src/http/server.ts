@@ -139,16 +139,18 @@ function drainBody(ctx: Ctx): void {
 export interface RunningServer {
   server: http.Server;
   address: AddressInfo;
-  close(): Promise<void>;
+  /** Stop accepting; wait for requests in flight until `deadline` (epoch ms), then close every connection. */
+  close(deadline?: number): Promise<void>;
 }
 
 export async function listen(deps: Deps): Promise<RunningServer> {
   const server = http.createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 }, (req, res) => {
     const ctx: Ctx = { req, res, reqId: newRequestId(), started: process.hrtime.bigint(), dialect: 's3', bytesIn: 0, bytesOut: 0 };
-    // the access line is built only when it will be written
-    if (deps.log.isLevelEnabled('info')) res.on('close', () => {
+    res.on('close', () => {
       const ms = Number(process.hrtime.bigint() - ctx.started) / 1e6;
-      deps.log.info({
+      deps.metrics.request(ctx.endpoint?.op ?? 'Unknown', res.statusCode, ms / 1000, ctx.bytesIn, ctx.bytesOut);
+      // the access line is built only when it will be written
+      if (deps.log.isLevelEnabled('info')) deps.log.info({
         reqId: ctx.reqId, op: ctx.endpoint?.op, bucket: ctx.endpoint?.bucket, method: req.method, status: res.statusCode,
         bytesIn: ctx.bytesIn, bytesOut: ctx.bytesOut, ms: Math.round(ms * 10) / 10, complete: res.writableFinished,
       }, 'request');
@@ -170,9 +172,16 @@ export async function listen(deps: Deps): Promise<RunningServer> {
   return {
     server,
     address: server.address() as AddressInfo,
-    close: () =>
+    close: (deadline = Date.now() + 30_000) =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        // connections that finish their request while we wait are closed as soon as they go idle
+        const idle = setInterval(() => server.closeIdleConnections(), 50);
+        const hard = setTimeout(() => server.closeAllConnections(), Math.max(0, deadline - Date.now()));
+        server.close(() => {
+          clearInterval(idle);
+          clearTimeout(hard);
+          resolve();
+        });
         server.closeIdleConnections();
       }),
   };

@@ -82,6 +82,8 @@ export class MirrorEngine {
   private readonly perOrigin = new Map<string, number>();
   /** every fill's end, including those a PUT/DELETE made the single-flight map forget */
   private readonly running = new Set<Promise<unknown>>();
+  /** one per running fill: aborting stops its origin request (shutdown) */
+  private readonly aborts = new Set<AbortController>();
   private readonly dispatcher: Dispatcher;
   /** fills started and followers joined, for metrics and tests */
   readonly stats = { fills: 0, followers: 0, stored: 0, failed: 0 };
@@ -112,6 +114,15 @@ export class MirrorEngine {
     clearTimeout(timer);
   }
 
+  /**
+   * Stop every fill under way (shutdown, after `drain` ran out of time): origin requests are
+   * aborted and nothing is stored; resolves when they have all wound down.
+   */
+  async abortAll(): Promise<void> {
+    for (const ac of this.aborts) ac.abort(new Error('the server is shutting down'));
+    await Promise.allSettled([...this.running]);
+  }
+
   /** Start the fill of bucket/key, or join the one in flight. */
   fetch(req: FillRequest): Promise<FillOutcome> {
     const id = SingleFlight.key(req.bucket, req.key);
@@ -129,7 +140,9 @@ export class MirrorEngine {
       let cancelled = false;
       let abortStore: (() => void) | undefined;
       const record = this.activity.start(req.bucket, req.key, req.urls[0] ?? '');
-      const outcome = this.run(req, record, () => cancelled, (f) => (abortStore = f));
+      const ac = new AbortController();
+      this.aborts.add(ac);
+      const outcome = this.run(req, record, ac.signal, () => cancelled, (f) => (abortStore = f));
       const done = outcome
         .then(async (o) => {
           if (o.kind !== 'stream') {
@@ -151,6 +164,7 @@ export class MirrorEngine {
           if (n > 0) this.perOrigin.set(host, n);
           else this.perOrigin.delete(host);
           this.running.delete(done);
+          this.aborts.delete(ac);
         });
       this.running.add(done);
       return {
@@ -206,14 +220,14 @@ export class MirrorEngine {
     this.flights.forget(id);
   }
 
-  private async run(req: FillRequest, record: FillRecord, cancelled: () => boolean, onAbortStore: (f: () => void) => void): Promise<FillOutcome> {
+  private async run(req: FillRequest, record: FillRecord, signal: AbortSignal, cancelled: () => boolean, onAbortStore: (f: () => void) => void): Promise<FillOutcome> {
     let lastFailure = 'the origin could not be reached';
     for (const first of req.urls) {
       let url = first;
       try {
         for (let hop = 0; ; hop++) {
           const sent = Date.now();
-          const res = await request(url, { method: 'GET', headers: signed(req, 'GET', url), dispatcher: this.dispatcher });
+          const res = await request(url, { method: 'GET', headers: signed(req, 'GET', url), dispatcher: this.dispatcher, signal });
           const status = res.statusCode;
           this.activity.originResponse(record, url, status, Date.now() - sent);
           if (status >= 300 && status < 400 && status !== 304) {

@@ -43,7 +43,7 @@ export type Action =
   /** send this stored object with this status (200, or the ErrorDocument's HttpStatus) */
   | { kind: 'serve'; key: string; status: number; why: string; errorDocument?: boolean }
   /** RED-04: empty body, no ErrorDocument */
-  | { kind: 'redirect'; status: number; location: string; ruleNumber?: number; why: string }
+  | { kind: 'redirect'; status: number; location: string; ruleNumber?: number; why: string; /** for metrics: the rule's RedirectType, 'All' or 'Directory' */ redirectKind: string }
   /** fetch per `plan` and store under `key`; on origin 404 call decide again with mirrorNotFound */
   | { kind: 'mirror'; rule: RoutingRule; key: string; plan: MirrorPlan; why: string }
   /** NoSuchKey XML 404; 'passthrough': answer with the status/error the request already had */
@@ -118,7 +118,7 @@ export function decide(cfg: WebsiteConfig | undefined, req: WebsiteRequest, fact
       return notFound(`rule ${rule.RuleNumber} (Internal) rewrote to '${target}', which does not exist (RED-08)`);
     }
     const { status, location } = buildRedirect(rule, redirectReq);
-    return done({ kind: 'redirect', status, location, ruleNumber: rule.RuleNumber, why: `rule ${rule.RuleNumber} (${phase}, ${r.RedirectType}) (RED-02)` });
+    return done({ kind: 'redirect', status, location, ruleNumber: rule.RuleNumber, redirectKind: r.RedirectType ?? 'External', why: `rule ${rule.RuleNumber} (${phase}, ${r.RedirectType}) (RED-02)` });
   };
 
   const mirror = (rule: RoutingRule, key: string): Decision => {
@@ -137,7 +137,7 @@ export function decide(cfg: WebsiteConfig | undefined, req: WebsiteRequest, fact
 
   if (website && cfg?.RedirectAllRequestsTo) {
     const { status, location } = redirectAll(cfg.RedirectAllRequestsTo, redirectReq);
-    return done({ kind: 'redirect', status, location, why: 'RedirectAllRequestsTo sends every request to another host (§7.1)' });
+    return done({ kind: 'redirect', status, location, redirectKind: 'All', why: 'RedirectAllRequestsTo sends every request to another host (§7.1)' });
   }
 
   // 1. pre-routing rules (MAT-07): before the lookup, so they apply even when the object exists
@@ -177,7 +177,7 @@ export function decide(cfg: WebsiteConfig | undefined, req: WebsiteRequest, fact
       const exists = known(dirIndex, `directory index (Type ${type}, WEB-03)`);
       if (exists === undefined) return done({ kind: 'lookup', key: dirIndex });
       if (exists && type === 0) {
-        return done({ kind: 'redirect', status: 302, location: `${req.pathPrefix}${encodeKeyPath(req.key)}/`, why: `'${dirIndex}' exists: 302 to the directory (Type 0, WEB-03)` });
+        return done({ kind: 'redirect', status: 302, location: `${req.pathPrefix}${encodeKeyPath(req.key)}/`, redirectKind: 'Directory', why: `'${dirIndex}' exists: 302 to the directory (Type 0, WEB-03)` });
       }
       if (exists) return done({ kind: 'serve', key: dirIndex, status: 200, why: `'${dirIndex}' exists: served (Type 2, WEB-03)` });
     }

@@ -52,7 +52,7 @@ describe('explain()', () => {
   });
   it('MAT-05 MAT-07 RED-02 a header condition fires a pre-routing redirect', async () => {
     const e = await explain(CFG, req('blog/post', { headers: { 'x-beta': '1' } }), EXISTING);
-    assert.deepEqual(e.outcome, { kind: 'redirect', status: 307, location: 'https://beta.example.com/blog/post', ruleNumber: 1, why: 'rule 1 (pre-routing, External) (RED-02)' });
+    assert.deepEqual(e.outcome, { kind: 'redirect', status: 307, location: 'https://beta.example.com/blog/post', ruleNumber: 1, redirectKind: 'External', why: 'rule 1 (pre-routing, External) (RED-02)' });
     assert.match(formatExplanation(e), /=> redirect 307 Location: https:\/\/beta\.example\.com\/blog\/post/);
     const other = formatExplanation(await explain(CFG, req('blog/post', { headers: { 'x-beta': '2' } }), EXISTING));
     assert.match(other, /rule 1: skipped: header X-Beta is '2', not '1'/);

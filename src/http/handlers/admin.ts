@@ -3,16 +3,21 @@
  * Osprey's own endpoints under /-/ (a prefix that can never be a bucket name):
  * health (open), and the rule simulator (owner credentials only).
  */
+import { timingSafeEqual } from 'node:crypto';
 import { S3Error } from '../../errors.js';
 import { explain } from '../../origin/explain.js';
 import type { Ctx } from '../context.js';
+import { header } from '../context.js';
 import type { Deps } from '../deps.js';
 import { sendBody } from '../respond.js';
 import { readCapped } from '../xml.js';
 
-/** Paths anyone may call; everything else under /-/ needs the owner's signature. */
+/**
+ * Paths that skip S3 signature checks: health (open to all) and metrics (loopback or bearer token,
+ * checked below); everything else under /-/ needs the owner's signature.
+ */
 export function isOpenAdminPath(path: string): boolean {
-  return path === 'health/live' || path === 'health/ready';
+  return path === 'health/live' || path === 'health/ready' || path === 'metrics';
 }
 
 export async function handleAdmin(ctx: Ctx, deps: Deps): Promise<void> {
@@ -30,11 +35,35 @@ export async function handleAdmin(ctx: Ctx, deps: Deps): Promise<void> {
     }
     return;
   }
+  if (path === 'metrics') {
+    await metricsEndpoint(ctx, deps);
+    return;
+  }
   if (path === 'rules/explain' && ctx.req.method === 'POST') {
     await explainEndpoint(ctx, deps);
     return;
   }
   throw new S3Error('InvalidRequest', { message: `No such Osprey endpoint: ${ctx.req.method ?? ''} /-/${path}` });
+}
+
+/** Prometheus scrape: from loopback, or with `Authorization: Bearer <metricsToken>` (like MinIO). */
+async function metricsEndpoint(ctx: Ctx, deps: Deps): Promise<void> {
+  const token = deps.config.metricsToken;
+  const given = /^Bearer\s+(.+)$/i.exec(header(ctx, 'authorization') ?? '')?.[1];
+  const allowed = token !== undefined && given !== undefined ? sameSecret(given, token) : isLoopback(ctx.req.socket.remoteAddress);
+  if (!allowed) throw new S3Error('AccessDenied', { message: token === undefined ? 'Metrics are served to loopback only; set --metrics-token to scrape from elsewhere.' : 'A valid bearer token is required for metrics.' });
+  sendBody(ctx, 200, deps.metrics.contentType, await deps.metrics.text());
+}
+
+function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 interface ExplainBody {

@@ -79,6 +79,7 @@ async function carryOut(ctx: Ctx, deps: Deps, bucket: string, action: Action): P
       await serveObject(ctx, deps, bucket, action.key, action.status);
       return;
     case 'redirect':
+      deps.metrics.redirect(action.redirectKind);
       // RED-04: empty body, no error document
       sendEmpty(ctx, action.status, { Location: action.location });
       return;
@@ -131,6 +132,7 @@ async function serveMirror(ctx: Ctx, deps: Deps, bucket: string, action: Extract
     case 'not-found':
       return false;
     case 'redirect':
+      deps.metrics.redirect('Mirror');
       // MIR-17: 302 whatever the origin's 3xx, and no x-oss-tag
       sendEmpty(ctx, 302, { Location: outcome.location });
       return true;
