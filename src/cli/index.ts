@@ -3,10 +3,12 @@
  * The `osprey` command line (commander). Each subcommand lives in its own module.
  */
 import { Command } from 'commander';
+import { createRequire } from 'node:module';
 import { rulesCommand } from './rules.js';
 import { serveCommand } from './serve.js';
 
-export const VERSION = '0.1.0';
+/** package.json's version (the same relative path from src/cli and dist/cli) */
+export const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 export async function runCli(argv: string[]): Promise<void> {
   const program = new Command();
