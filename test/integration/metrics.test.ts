@@ -151,3 +151,29 @@ describe('/-/metrics', () => {
     assert.ok((await scrape(server.url, { authorization: `Bearer ${TOKEN}` })).has('osprey_process_resident_memory_bytes'));
   });
 });
+
+describe('docs/grafana-dashboard.json', () => {
+  it('queries only metrics that /-/metrics exposes', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { ROOT } = await import('../helpers/osprey.ts');
+    const dash = JSON.parse(await readFile(`${ROOT}/docs/grafana-dashboard.json`, 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
+    const server = await startOsprey();
+    try {
+      const exposed = new Set([...(await scrape(server.url)).keys()].map((s) => s.replace(/\{.*$/, '')));
+      const text = await (await fetch(`${server.url}/-/metrics`)).text();
+      // counters with no sample yet still have their # TYPE line
+      for (const m of text.matchAll(/^# TYPE (\S+) (\w+)/gm)) {
+        exposed.add(m[1] ?? '');
+        if (m[2] === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) exposed.add(`${m[1] ?? ''}${suffix}`);
+      }
+      assert.ok(dash.panels.length >= 10);
+      for (const panel of dash.panels) {
+        for (const t of panel.targets) {
+          for (const name of t.expr.match(/osprey_[a-z0-9_]+/g) ?? []) assert.ok(exposed.has(name), `${panel.title}: ${name} is not exposed`);
+        }
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});
