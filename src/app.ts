@@ -50,7 +50,7 @@ export async function startApp(config: Readonly<Config>, log: Logger = makeLogge
   await mkdir(spoolDir, { recursive: true });
   const mirror = new MirrorEngine(driver, {
     spoolDir, headersTimeoutMs: config.mirrorTimeoutMs, idleTimeoutMs: config.mirrorIdleTimeoutMs, maxObjectSize: config.maxObjectSize,
-    tagForm: config.mirrorTag, maxPerOrigin: config.mirrorMaxPerOrigin, dispatcher: guardedDispatcher(config),
+    tagForm: config.mirrorTag, maxPerOrigin: config.mirrorMaxPerOrigin, dispatcher: guardedDispatcher(config), probeIntervalMs: config.mirrorProbeIntervalMs,
   });
   objects.onWrite = (bucket, key) => mirror.forget(bucket, key);
   const metrics = new Metrics(mirror.activity);

@@ -37,6 +37,8 @@ export interface Config {
   mirrorIdleTimeoutMs: number;
   /** x-oss-tag form: 'url' (MIRROR <origin URL>) or 'bare' (MIRROR) */
   mirrorTag: 'url' | 'bare';
+  /** MIR-38: time between two probes of a rule's MirrorURLProbe, ms */
+  mirrorProbeIntervalMs: number;
   /** mirror fills running at once per origin host (MIR-44) */
   mirrorMaxPerOrigin: number;
   /** bearer token for /-/metrics from other than loopback; undefined: loopback only */
@@ -68,6 +70,7 @@ export const DEFAULTS: Config = {
   mirrorTimeoutMs: 10_000,
   mirrorIdleTimeoutMs: 10_000,
   mirrorTag: 'url',
+  mirrorProbeIntervalMs: 10_000,
   mirrorMaxPerOrigin: 64,
   shutdownTimeoutMs: 30_000,
 };
@@ -77,6 +80,7 @@ export type RawSettings = Partial<Record<keyof Config | 'address', unknown>>;
 
 const KEYS: readonly (keyof Config | 'address')[] = [
   'host', 'port', 'address', 'dataDir', 'domains', 'bindDomains', 'accessKeyId', 'secretAccessKey', 'region',
+  'mirrorProbeIntervalMs',
   'logFormat', 'logLevel', 'maxRoutingRules', 'maxObjectSize', 'minPartSize', 'originAllow', 'mirrorTimeoutMs', 'mirrorIdleTimeoutMs', 'mirrorTag', 'mirrorMaxPerOrigin',
   'metricsToken', 'shutdownTimeoutMs',
 ];
@@ -176,6 +180,7 @@ export function buildConfig(...layers: RawSettings[]): Readonly<Config> {
   }
   if (merged.mirrorTimeoutMs !== undefined) c.mirrorTimeoutMs = int('mirrorTimeoutMs', merged.mirrorTimeoutMs, 100, 600_000);
   if (merged.mirrorIdleTimeoutMs !== undefined) c.mirrorIdleTimeoutMs = int('mirrorIdleTimeoutMs', merged.mirrorIdleTimeoutMs, 100, 600_000);
+  if (merged.mirrorProbeIntervalMs !== undefined) c.mirrorProbeIntervalMs = int('mirrorProbeIntervalMs', merged.mirrorProbeIntervalMs, 100, 3_600_000);
   if (merged.mirrorMaxPerOrigin !== undefined) c.mirrorMaxPerOrigin = int('mirrorMaxPerOrigin', merged.mirrorMaxPerOrigin, 1, 100_000);
   if (merged.mirrorTag !== undefined) {
     const t = str('mirrorTag', merged.mirrorTag);

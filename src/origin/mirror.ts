@@ -16,6 +16,7 @@ import { MirrorActivity } from './activity.js';
 import { signOriginRequest } from './origin-auth.js';
 import type { OriginAuth } from './origin-auth.js';
 import type { FillRecord } from './activity.js';
+import { OriginProbes } from './probe.js';
 import { SingleFlight } from './single-flight.js';
 import { Spool } from './spool.js';
 
@@ -25,6 +26,8 @@ export interface FillRequest {
   key: string;
   /** primary origin URL first, then the fallbacks (MIR-37..40) */
   urls: string[];
+  /** MIR-38: MirrorURLProbe; while it fails, fills start at the secondary (urls[1]) */
+  probeUrl?: string;
   headers: Record<string, string>;
   followRedirects: boolean;
   checkMd5: boolean;
@@ -64,6 +67,8 @@ export interface MirrorOptions {
   dispatcher?: Dispatcher;
   /** fills running at once against one origin host; beyond it: 424 "rejected by QoS" (MIR-44) */
   maxPerOrigin: number;
+  /** MIR-38: time between two probes of a MirrorURLProbe, ms (default 10 s) */
+  probeIntervalMs?: number;
 }
 
 /** MIR-26: origin headers stored with the object and returned. */
@@ -89,12 +94,16 @@ export class MirrorEngine {
   readonly stats = { fills: 0, followers: 0, stored: 0, failed: 0 };
   /** every origin fetch as it happens: the console's feed and the metrics' source */
   readonly activity = new MirrorActivity();
+  /** MIR-38: the primary origins' health, by MirrorURLProbe */
+  readonly probes: OriginProbes;
 
   constructor(
     private readonly driver: StorageDriver,
     private readonly opts: MirrorOptions,
   ) {
     this.dispatcher = opts.dispatcher ?? new Agent({ connect: { timeout: opts.headersTimeoutMs }, headersTimeout: opts.headersTimeoutMs, bodyTimeout: opts.idleTimeoutMs });
+    const probeIntervalMs = opts.probeIntervalMs ?? 10_000;
+    this.probes = new OriginProbes({ intervalMs: probeIntervalMs, timeoutMs: Math.min(opts.headersTimeoutMs, probeIntervalMs), idleMs: Math.max(30 * probeIntervalMs, 60_000), dispatcher: this.dispatcher });
   }
 
   get inFlight(): number {
@@ -190,9 +199,9 @@ export class MirrorEngine {
    * MIR-45: HEAD of a missing key under a rule with MirrorAllowHeadObject: a HEAD to the origin,
    * its status and the MIR-26 headers relayed, nothing stored.
    */
-  async head(req: Pick<FillRequest, 'urls' | 'headers' | 'auth'>): Promise<{ status: number; headers: Record<string, string> } | { failed: string }> {
+  async head(req: Pick<FillRequest, 'urls' | 'headers' | 'auth' | 'probeUrl'>): Promise<{ status: number; headers: Record<string, string> } | { failed: string }> {
     let last = 'the origin could not be reached';
-    for (const url of req.urls) {
+    for (const url of this.originOrder(req)) {
       try {
         const res = await request(url, { method: 'HEAD', headers: signed(req, 'HEAD', url), dispatcher: this.dispatcher });
         await res.body.dump();
@@ -213,6 +222,16 @@ export class MirrorEngine {
     return { failed: `Mirroring failed, please check your mirror configuration: ${last}.` };
   }
 
+  /**
+   * MIR-38: the origins in the order to try them. While the rule's probe is failing, the primary
+   * goes last (straight to the secondary, the primary kept as a last resort).
+   */
+  private originOrder(req: Pick<FillRequest, 'urls' | 'probeUrl'>): string[] {
+    const [primary, ...fallbacks] = req.urls;
+    if (primary === undefined || fallbacks.length === 0 || req.probeUrl === undefined) return req.urls;
+    return this.probes.isDown(req.probeUrl) ? [...fallbacks, primary] : req.urls;
+  }
+
   /** A PUT or DELETE of the key: the fill in flight must not store (MIR-42). */
   forget(bucket: string, key: string): void {
     const id = SingleFlight.key(bucket, key);
@@ -222,7 +241,7 @@ export class MirrorEngine {
 
   private async run(req: FillRequest, record: FillRecord, signal: AbortSignal, cancelled: () => boolean, onAbortStore: (f: () => void) => void): Promise<FillOutcome> {
     let lastFailure = 'the origin could not be reached';
-    for (const first of req.urls) {
+    for (const first of this.originOrder(req)) {
       let url = first;
       try {
         for (let hop = 0; ; hop++) {

@@ -108,14 +108,14 @@ async function serveMirror(ctx: Ctx, deps: Deps, bucket: string, action: Extract
   const auth = originAuthOf(rule);
   if (plan.method === 'HEAD') {
     // MIR-45: relay the origin's HEAD, store nothing
-    const h = await deps.mirror.head({ urls: plan.urls, headers, ...(auth && { auth }) });
+    const h = await deps.mirror.head({ urls: plan.urls, headers, ...(auth && { auth }), ...(plan.probeUrl !== undefined && { probeUrl: plan.probeUrl }) });
     if ('failed' in h) throw new S3Error('MirrorFailed', { message: h.failed, key: action.key });
     if (h.status === 404) return false;
     sendEmpty(ctx, h.status, h.headers);
     return true;
   }
   const fill = {
-    bucket, key: plan.storeKey, urls: plan.urls, headers, followRedirects: plan.followRedirects, checkMd5: plan.checkMd5,
+    bucket, key: plan.storeKey, urls: plan.urls, ...(plan.probeUrl !== undefined && { probeUrl: plan.probeUrl }), headers, followRedirects: plan.followRedirects, checkMd5: plan.checkMd5,
     switchAllErrors: plan.failover === 'any-unexpected-status', transparentCodes: new Set(plan.transparentStatuses),
     proxyOnly: !plan.store, saveMeta: rule.Redirect.MirrorSaveOssMeta === true, returnHeaders, ...(auth && { auth }),
     originLastModified: rule.Redirect.MirrorUserLastModified === true,
