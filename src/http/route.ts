@@ -17,6 +17,7 @@ export type Op =
   | 'ListObjects' | 'ListObjectsV2' | 'ListMultipartUploads' | 'DeleteObjects'
   | 'GetBucketWebsite' | 'PutBucketWebsite' | 'DeleteBucketWebsite'
   | 'GetObject' | 'HeadObject' | 'PutObject' | 'CopyObject' | 'DeleteObject'
+  | 'GetObjectTagging' | 'PutObjectTagging' | 'DeleteObjectTagging'
   | 'CreateMultipartUpload' | 'UploadPart' | 'CompleteMultipartUpload' | 'AbortMultipartUpload' | 'ListParts'
   | 'Admin';
 
@@ -43,6 +44,7 @@ const SCOPES: Record<Op, Scope> = {
   GetBucketAcl: 'owner', PutBucketAcl: 'owner', ListObjects: 'read', ListObjectsV2: 'read', ListMultipartUploads: 'write',
   DeleteObjects: 'write', GetBucketWebsite: 'owner', PutBucketWebsite: 'owner', DeleteBucketWebsite: 'owner',
   GetObject: 'read', HeadObject: 'read', PutObject: 'write', CopyObject: 'write', DeleteObject: 'write',
+  GetObjectTagging: 'read', PutObjectTagging: 'write', DeleteObjectTagging: 'write',
   CreateMultipartUpload: 'write', UploadPart: 'write', CompleteMultipartUpload: 'write', AbortMultipartUpload: 'write',
   ListParts: 'write', Admin: 'owner',
 };
@@ -149,14 +151,17 @@ function pickOp(method: string, bucket: string | undefined, key: string | undefi
   switch (method) {
     case 'GET':
       if (q.has('uploadId')) return 'ListParts';
+      if (q.has('tagging')) return 'GetObjectTagging';
       return 'GetObject';
     case 'HEAD':
       return 'HeadObject';
     case 'PUT':
       if (q.has('uploadId') || q.has('partNumber')) return 'UploadPart';
+      if (q.has('tagging')) return 'PutObjectTagging';
       return 'PutObject'; // CopyObject is told apart by the x-amz-copy-source header (see refineOp)
     case 'DELETE':
       if (q.has('uploadId')) return 'AbortMultipartUpload';
+      if (q.has('tagging')) return 'DeleteObjectTagging';
       return 'DeleteObject';
     case 'POST':
       if (q.has('uploads')) return 'CreateMultipartUpload';

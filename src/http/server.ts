@@ -18,6 +18,7 @@ import * as bucket from './handlers/bucket.js';
 import * as list from './handlers/list.js';
 import * as multipart from './handlers/multipart.js';
 import * as object from './handlers/object.js';
+import * as tagging from './handlers/tagging.js';
 import * as website from './handlers/website-config.js';
 import { sendError } from './respond.js';
 import type { Op } from './route.js';
@@ -45,6 +46,9 @@ export const HANDLERS: Record<Op, Handler> = {
   PutObject: object.putObject,
   CopyObject: object.copyObject,
   DeleteObject: object.deleteObject,
+  GetObjectTagging: tagging.getObjectTagging,
+  PutObjectTagging: tagging.putObjectTagging,
+  DeleteObjectTagging: tagging.deleteObjectTagging,
   CreateMultipartUpload: multipart.createMultipartUpload,
   UploadPart: multipart.uploadPart,
   CompleteMultipartUpload: multipart.completeMultipartUpload,

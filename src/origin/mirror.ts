@@ -40,6 +40,8 @@ export interface FillRequest {
   saveMeta: boolean;
   /** extra system headers stored and returned (MirrorReturnHeaders, MIR-31) */
   returnHeaders: Record<string, string>;
+  /** MIR-30: system metadata that tags the stored object (MirrorTaggings, origin/tagging.ts) */
+  tagging?: Record<string, string>;
   /** MIR-28: the stored object keeps the origin's Last-Modified (MirrorUserLastModified) */
   originLastModified: boolean;
   /** MIR-15: sign origin requests (AWS SigV4, OSS V1 or OSS V4) for a private origin */
@@ -364,7 +366,7 @@ export class MirrorEngine {
       }
     }
     meta.system['x-oss-tag'] = this.opts.tagForm === 'bare' ? 'MIRROR' : `MIRROR ${safeDecode(url)}`;
-    Object.assign(meta.system, req.returnHeaders);
+    Object.assign(meta.system, req.returnHeaders, req.tagging);
     return meta;
   }
 }

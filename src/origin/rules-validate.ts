@@ -8,6 +8,7 @@ import { S3Error } from '../errors.js';
 import type { Infer, RedirectType, ROUTING_RULE } from './rules-schema.js';
 import { REDIRECT_TYPES, isRedirectType } from './rules-schema.js';
 import { AUTH_TYPES, authTypeOf } from './origin-auth.js';
+import { tagSetProblem } from './tagging.js';
 import type { Condition, Redirect, RoutingRule } from './rules.js';
 
 type RawRule = Infer<typeof ROUTING_RULE.type>;
@@ -141,6 +142,9 @@ function validateMirror(r: Redirect, at: string, guard?: (url: URL) => string | 
   if (auth?.AuthType !== undefined && authTypeOf(auth.AuthType) === undefined) {
     throw invalid(`${at}: Redirect/MirrorAuth/AuthType must be ${AUTH_TYPES}, not '${auth.AuthType}'.`);
   }
+  // MIR-30: the tags must be storable (S3's object tag limits)
+  const tagProblem = tagSetProblem(r.MirrorTaggings?.Taggings ?? []);
+  if (tagProblem !== undefined) throw invalid(`${at}: Redirect/MirrorTaggings: ${tagProblem}.`);
   // VAL-15: accepted (no invitation gate); it must still be a status the client can be sent (MIR-47)
   if (r.MirrorAsyncStatus !== undefined && (r.MirrorAsyncStatus < 200 || r.MirrorAsyncStatus > 599)) {
     throw invalid(`${at}: Redirect/MirrorAsyncStatus must be an HTTP status from 200 to 599, not ${r.MirrorAsyncStatus}.`);

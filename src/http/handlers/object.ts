@@ -6,6 +6,7 @@ import { S3Error, toS3Error } from '../../errors.js';
 import type { Action, WebsiteRequest } from '../../website/resolve.js';
 import { resolve } from '../../website/resolve.js';
 import { AUTH_TYPES, authTypeOf, originAuthOf } from '../../origin/origin-auth.js';
+import { mirrorTags, publicTagHeaders, tagSystemMeta } from '../../origin/tagging.js';
 import { decodePathPart, validateBucketName, validateObjectKey } from '../../service/names.js';
 import type { Ctx } from '../context.js';
 import { header, objectTarget } from '../context.js';
@@ -119,6 +120,8 @@ async function serveMirror(ctx: Ctx, deps: Deps, bucket: string, action: Extract
     switchAllErrors: plan.failover === 'any-unexpected-status', transparentCodes: new Set(plan.transparentStatuses),
     proxyOnly: !plan.store, saveMeta: rule.Redirect.MirrorSaveOssMeta === true, returnHeaders, ...(auth && { auth }),
     originLastModified: rule.Redirect.MirrorUserLastModified === true,
+    // MIR-30: MirrorTaggings become the stored object's tags
+    tagging: tagSystemMeta(mirrorTags(rule)),
   };
   if (plan.asyncStatus !== undefined) {
     // MIR-47: answer at once; the fill goes on in the background (single-flight applies)
@@ -142,7 +145,7 @@ async function serveMirror(ctx: Ctx, deps: Deps, bucket: string, action: Extract
     case 'failed':
       throw new S3Error('MirrorFailed', { message: outcome.message, key: action.key });
     case 'stream': {
-      const out: Record<string, string> = { ...outcome.headers, 'Accept-Ranges': 'bytes' };
+      const out: Record<string, string> = { ...publicTagHeaders(outcome.headers, ctx.dialect), 'Accept-Ranges': 'bytes' };
       const range = outcome.size !== undefined ? parseRange(header(ctx, 'range'), outcome.size) : undefined;
       if (range) out['Content-Range'] = `bytes ${range.start}-${range.end}/${outcome.size ?? '*'}`;
       const length = range ? range.end - range.start + 1 : outcome.size;
@@ -165,14 +168,14 @@ async function serveObject(ctx: Ctx, deps: Deps, bucket: string, key: string, st
       if (!got.bytes) got.body.destroy();
       throw err;
     }
-    await sendStream(ctx, status, objectHeaders(ctx, got.info, query), () => got.body, got.info.size, got.bytes);
+    await sendStream(ctx, status, publicTagHeaders(objectHeaders(ctx, got.info, query), ctx.dialect), () => got.body, got.info.size, got.bytes);
     return;
   }
   const info = await deps.objects.head(bucket, key);
   if (plain) checkConditions(ctx, info);
   const range = plain ? parseRange(header(ctx, 'range'), info.size) : undefined;
   if (ctx.req.method === 'HEAD') {
-    const headers = objectHeaders(ctx, info, query);
+    const headers = publicTagHeaders(objectHeaders(ctx, info, query), ctx.dialect);
     if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${info.size}`;
     headers['Content-Length'] = String(range ? range.end - range.start + 1 : info.size);
     sendEmpty(ctx, range ? 206 : status, headers);
@@ -182,7 +185,7 @@ async function serveObject(ctx: Ctx, deps: Deps, bucket: string, key: string, st
   const { info: opened, bytes } = opened$;
   const body = () => opened$.body;
   // The object may have been replaced between head and open: answer with what was opened.
-  const headers = objectHeaders(ctx, opened, query);
+  const headers = publicTagHeaders(objectHeaders(ctx, opened, query), ctx.dialect);
   if (range) {
     // A stored checksum covers the whole object, never a range (S3 omits it on 206 too).
     for (const name of Object.keys(headers)) if (name.startsWith('x-amz-checksum-')) delete headers[name];
