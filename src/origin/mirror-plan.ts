@@ -71,12 +71,13 @@ export interface MirrorPlan {
  * MIR-04 and the origin key: ReplaceKeyWith with `${key}` when set (the OSS console's "add a prefix
  * or suffix" for mirroring), else with EnableReplacePrefix=true the KeyPrefixEquals part replaced by
  * ReplaceKeyPrefixWith (empty: dropped), else the key. MIR-06: with MirrorPassOriginalSlashes the
- * request's own leading and repeated slashes are kept.
+ * request's own leading and repeated slashes are kept (`rawKey`, the key as written; else the key);
+ * without it leading slashes are dropped and repeated ones collapse to one (S11: `///folder/a`
+ * reaches the origin as `/folder/a`).
  */
 export function originKey(rule: RoutingRule, key: string, rawKey?: string): string {
   const r = rule.Redirect;
-  const keepSlashes = r.MirrorPassOriginalSlashes === true && rawKey !== undefined;
-  const source = keepSlashes ? rawKey : key;
+  const source = r.MirrorPassOriginalSlashes === true ? (rawKey ?? key) : key.replace(/^\/+/, '').replace(/\/{2,}/g, '/');
   const leading = /^\/*/.exec(source)?.[0] ?? '';
   const rest = source.slice(leading.length);
   if (r.ReplaceKeyWith) return leading + r.ReplaceKeyWith.split('${key}').join(rest);

@@ -21,6 +21,8 @@ describe('origin key and URL (MIR-03…MIR-09)', () => {
     ['MIR-06 S11 example: original slashes kept with MirrorPassOriginalSlashes', m({ EnableReplacePrefix: true, ReplaceKeyPrefixWith: 'destfolder/', MirrorPassOriginalSlashes: true }, prefix), 'examplefolder/example.txt', '//examplefolder/example.txt', 'https://example.com///destfolder/example.txt'],
     ['MIR-06 repeated inner slashes kept too', m({ MirrorPassOriginalSlashes: true }), 'a/b', 'a//b', 'https://example.com/a//b'],
     ['MIR-06 default: the key as parsed, the raw path ignored', m({}), 'a/b', '//a//b', 'https://example.com/a/b'],
+    ['MIR-06 default: repeated slashes in the key collapse to one, leading ones go', m({}), '/a//b///c', undefined, 'https://example.com/a/b/c'],
+    ['MIR-06 MirrorPassOriginalSlashes without a raw key keeps the key\'s own slashes', m({ MirrorPassOriginalSlashes: true }), 'a//b', undefined, 'https://example.com/a//b'],
     ['MIR-05 reserved characters encoded per segment', m({}), "q?&=#%/ sp", undefined, 'https://example.com/q%3F%26%3D%23%25/%20sp'],
     ['MIR-09 MirrorURL is an opaque prefix (a query in it is kept as written)', m({ MirrorURL: 'https://img.example.com/?x-oss-process=style/' }), 'a.jpg', undefined, 'https://img.example.com/?x-oss-process=style/a.jpg'],
   ];

@@ -52,7 +52,13 @@ export async function readThroughWebsite(ctx: Ctx, deps: Deps, bucket: string, k
     await serveObject(ctx, deps, bucket, key, 200);
     return;
   }
-  const req = websiteRequest(ctx, bucket, key);
+  let req = websiteRequest(ctx, bucket, key);
+  // MIR-06: OSS object names never start with '/', so in an OSS-dialect bucket a missing key written
+  // with leading slashes is the key without them (rules, lookups, the stored key); the slashes as
+  // written go to the origin only with MirrorPassOriginalSlashes. An object stored under the
+  // slashed key (S3 allows it) is still served as it is.
+  const bare = key.replace(/^\/+/, '');
+  if (cfg.dialect === 'oss' && bare !== key && bare !== '' && (await deps.objects.find(bucket, key)) === undefined) req = { ...req, key: bare, rawKey: key };
   try {
     const d = await resolve(cfg, req, async (k) => (await deps.objects.find(bucket, k)) !== undefined);
     if (d.action.kind === 'mirror') {
