@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { GetObjectCommand, GetObjectTaggingCommand, PutObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, GetObjectCommand, GetObjectTaggingCommand, PutObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { signRequestOssV1 } from '../../src/auth/oss-v1.ts';
 import { s3, startOsprey } from '../helpers/osprey.ts';
@@ -91,6 +91,13 @@ describe('MIR-30 MirrorTaggings', () => {
     await client.send(new PutObjectCommand({ Bucket: 'tagged', Key: 'uploaded.txt', Body: 'mine' }));
     assert.deepEqual((await client.send(new GetObjectTaggingCommand({ Bucket: 'tagged', Key: 'uploaded.txt' }))).TagSet ?? [], []);
     assert.equal((await client.send(new GetObjectCommand({ Bucket: 'tagged', Key: 'uploaded.txt' }))).TagCount, undefined);
+  });
+
+  it('[decision] CopyObject with COPY keeps the tags, with REPLACE drops them', async () => {
+    await client.send(new CopyObjectCommand({ Bucket: 'tagged', Key: 'copy.txt', CopySource: 'tagged/a.txt' }));
+    assert.deepEqual((await client.send(new GetObjectTaggingCommand({ Bucket: 'tagged', Key: 'copy.txt' }))).TagSet, TAGS);
+    await client.send(new CopyObjectCommand({ Bucket: 'tagged', Key: 'replaced.txt', CopySource: 'tagged/a.txt', MetadataDirective: 'REPLACE', ContentType: 'text/plain' }));
+    assert.deepEqual((await client.send(new GetObjectTaggingCommand({ Bucket: 'tagged', Key: 'replaced.txt' }))).TagSet ?? [], []);
   });
 
   it('GetObjectTagging of a missing key is NoSuchKey (and does not mirror); PutObjectTagging is 501 and leaves the object alone', async () => {
