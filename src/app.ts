@@ -69,6 +69,7 @@ export async function startApp(config: Readonly<Config>, log: Logger = makeLogge
       // fills that outlived their clients finish storing (or fail) before the store closes
       await mirror.drain(Math.max(0, deadline - Date.now()));
       await mirror.abortAll();
+      mirror.probes.close();
       await driver.close();
     },
   };
