@@ -11,17 +11,23 @@ import { header } from '../context.js';
 import type { Deps } from '../deps.js';
 import { sendBody } from '../respond.js';
 import { readCapped } from '../xml.js';
+import { handleConsole, isConsolePath } from './console.js';
 
 /**
  * Paths that skip S3 signature checks: health (open to all) and metrics (loopback or bearer token,
  * checked below); everything else under /-/ needs the owner's signature.
  */
 export function isOpenAdminPath(path: string): boolean {
-  return path === 'health/live' || path === 'health/ready' || path === 'metrics';
+  // the web console (page, assets and JSON API) checks its own session cookie (console/session)
+  return path === 'health/live' || path === 'health/ready' || path === 'metrics' || isConsolePath(path);
 }
 
 export async function handleAdmin(ctx: Ctx, deps: Deps): Promise<void> {
   const path = ctx.endpoint?.adminPath ?? '';
+  if (isConsolePath(path)) {
+    await handleConsole(ctx, deps);
+    return;
+  }
   if (path === 'health/live') {
     sendBody(ctx, 200, 'application/json', JSON.stringify({ status: 'ok' }));
     return;
