@@ -5,7 +5,7 @@
  * return values; only this module writes (STYLE §5, "answering twice").
  */
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { pipe } from '../streams.js';
 import { S3Error } from '../errors.js';
 import type { ByteRange, ObjectInfo } from '../storage/driver.js';
 import type { Ctx } from './context.js';
@@ -241,5 +241,5 @@ export async function sendStream(ctx: Ctx, status: number, headers: Record<strin
   stream.on('data', (chunk: Buffer) => {
     ctx.bytesOut += chunk.length;
   });
-  await pipeline(stream, ctx.res);
+  await pipe(stream, ctx.res);
 }

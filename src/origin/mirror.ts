@@ -76,6 +76,10 @@ export interface MirrorOptions {
 /** MIR-26: origin headers stored with the object and returned. */
 const KEPT_HEADERS = ['content-type', 'content-encoding', 'content-disposition', 'cache-control', 'expires', 'content-language', 'access-control-allow-origin'];
 const MAX_HOPS = 10;
+/** bodies up to this size (with a Content-Length) are spooled in memory */
+const MEMORY_SPOOL_MAX = 256 * 1024;
+/** memory that in-memory spools may hold at once; beyond it fills spool to files */
+const MEMORY_SPOOL_BUDGET = 32 * 1024 * 1024;
 
 interface Fill {
   record: FillRecord;
@@ -89,6 +93,8 @@ export class MirrorEngine {
   private readonly perOrigin = new Map<string, number>();
   /** every fill's end, including those a PUT/DELETE made the single-flight map forget */
   private readonly running = new Set<Promise<unknown>>();
+  /** bytes held by in-memory spools */
+  private memorySpooled = 0;
   /** one per running fill: aborting stops its origin request (shutdown) */
   private readonly aborts = new Set<AbortController>();
   private readonly dispatcher: Dispatcher;
@@ -291,7 +297,7 @@ export class MirrorEngine {
       await res.body.dump();
       return { kind: 'failed', message: `Mirroring failed, please check your mirror configuration: the object is larger than ${this.opts.maxObjectSize} bytes.` };
     }
-    const spool = await Spool.create(path.join(this.opts.spoolDir, `mirror-${randomBytes(12).toString('hex')}`));
+    const spool = await this.newSpool(size);
     const meta = this.metaFrom(req, url, res.headers);
     const headers: Record<string, string> = { ...meta.headers, ...meta.system };
     for (const [k, v] of Object.entries(meta.userMeta)) headers[`x-oss-meta-${k}`] = v;
@@ -317,6 +323,17 @@ export class MirrorEngine {
     );
     void stored.finally(() => spool.release());
     return { kind: 'stream', headers, size, spool, stored };
+  }
+
+  /** Small bodies of known length are spooled in memory (within a total budget), the rest in a file. */
+  private async newSpool(size: number | undefined): Promise<Spool> {
+    if (size !== undefined && size <= MEMORY_SPOOL_MAX && this.memorySpooled + size <= MEMORY_SPOOL_BUDGET) {
+      const spool = Spool.memory(size);
+      this.memorySpooled += size;
+      spool.once('released', (n: number) => (this.memorySpooled -= n));
+      return spool;
+    }
+    return Spool.create(path.join(this.opts.spoolDir, `mirror-${randomBytes(12).toString('hex')}`));
   }
 
   /** origin body -> spool, counting and hashing; any mismatch fails the spool (MIR-22, MIR-23). */

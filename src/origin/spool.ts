@@ -5,6 +5,7 @@
  * fill to finish). The writer never waits for readers: bytes go to disk, readers catch up from
  * disk. A reader that outruns the writer waits for the next `append`; a failed spool fails every
  * reader that has not yet received all bytes, so no client ever sees a clean, short body.
+ * A small body of known length is kept in memory instead (`Spool.memory`): same contract, no file.
  */
 import { EventEmitter } from 'node:events';
 import { open, rm } from 'node:fs/promises';
@@ -23,6 +24,8 @@ export class Spool extends EventEmitter {
   finalSize: number | undefined;
   error: Error | undefined;
   private fh: FileHandle | undefined;
+  /** memory mode: the whole body, filled up to `written` */
+  private mem: Buffer | undefined;
   private queue: Buffer[] = [];
   private queued = 0;
   private flushing: Promise<void> | undefined;
@@ -40,6 +43,18 @@ export class Spool extends EventEmitter {
     return s;
   }
 
+  /** A spool for a body of exactly `size` bytes, kept in memory (small objects: no file at all). */
+  static memory(size: number): Spool {
+    const s = new Spool('');
+    s.mem = Buffer.allocUnsafe(size);
+    return s;
+  }
+
+  /** bytes of memory this spool holds (0 for a file spool) */
+  get memoryBytes(): number {
+    return this.mem?.length ?? 0;
+  }
+
   /**
    * Writer: append a chunk. Chunks queue up while a write is in flight and go to disk together
    * (one writev), so the writer never waits on one syscall per chunk; the returned promise only
@@ -47,6 +62,13 @@ export class Spool extends EventEmitter {
    */
   async append(chunk: Buffer): Promise<void> {
     if (this.error) throw this.error;
+    if (this.mem) {
+      if (this.written + chunk.length > this.mem.length) throw new Error(`Bytes read is not equal to expected (more than ${this.mem.length})`);
+      chunk.copy(this.mem, this.written);
+      this.written += chunk.length;
+      this.emit('progress');
+      return;
+    }
     this.queue.push(chunk);
     this.queued += chunk.length;
     this.flushing ??= this.flush();
@@ -113,7 +135,7 @@ export class Spool extends EventEmitter {
       w();
     };
     this.on('progress', onProgress);
-    const buf = Buffer.allocUnsafe(256 * 1024);
+    const buf = this.mem ? Buffer.alloc(0) : Buffer.allocUnsafe(256 * 1024);
     const spool = this;
     let cleaned = false;
     const cleanup = () => {
@@ -131,6 +153,12 @@ export class Spool extends EventEmitter {
             const limit = end === undefined ? (spool.finalSize ?? Infinity) : end + 1;
             if (pos >= limit) {
               this.push(null);
+              return;
+            }
+            if (pos < spool.written && spool.mem) {
+              const n = Math.min(spool.written - pos, limit - pos);
+              this.push(spool.mem.subarray(pos, pos + n));
+              pos += n;
               return;
             }
             if (pos < spool.written) {
@@ -170,7 +198,13 @@ export class Spool extends EventEmitter {
   }
 
   private async maybeRelease(): Promise<void> {
-    if (!this.released || this.readers > 0 || !this.fh) return;
+    if (!this.released || this.readers > 0) return;
+    if (this.mem) {
+      this.emit('released', this.mem.length);
+      this.mem = undefined;
+      return;
+    }
+    if (!this.fh) return;
     const fh = this.fh;
     this.fh = undefined;
     await fh.close().catch(() => {});

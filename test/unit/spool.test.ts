@@ -74,6 +74,43 @@ describe('spool: one writer, readers at their own pace (MIR-41)', () => {
   });
 });
 
+describe('spool in memory (small bodies of known length)', () => {
+  it('MIR-41 early, mid-way and late readers and a range reader get their bytes; release frees the memory once readers are done', async () => {
+    const chunks = Array.from({ length: 8 }, (_, i) => Buffer.alloc(1000, i + 1));
+    const all = Buffer.concat(chunks);
+    const spool = Spool.memory(all.length);
+    assert.equal(spool.memoryBytes, all.length);
+    const early = drain(spool.reader());
+    const range = drain(spool.reader(1500, 4499));
+    let midway: Promise<Buffer> | undefined;
+    for (const [i, c] of chunks.entries()) {
+      await spool.append(c);
+      if (i === 3) midway = drain(spool.reader());
+      await tick();
+    }
+    await spool.finish();
+    const late = spool.reader();
+    let released = -1;
+    spool.once('released', (n: number) => (released = n));
+    await spool.release();
+    assert.equal(released, -1, 'a reader still holds the memory');
+    assert.deepEqual(await drain(late), all);
+    assert.deepEqual(await early, all);
+    assert.deepEqual(await midway, all);
+    assert.deepEqual(await range, all.subarray(1500, 4500));
+    assert.equal(released, all.length);
+  });
+
+  it('MIR-22 more bytes than announced fail the writer, and readers error instead of ending short', async () => {
+    const spool = Spool.memory(100);
+    const reader = drain(spool.reader());
+    await spool.append(Buffer.alloc(60));
+    await assert.rejects(spool.append(Buffer.alloc(60)), /not equal to expected/);
+    spool.fail(new Error('origin sent too much'));
+    await assert.rejects(reader, /too much/);
+  });
+});
+
 describe('single-flight map', () => {
   it('MIR-41 joins the fill in flight and forgets it when it settles, failure included', async () => {
     const sf = new SingleFlight<string>();

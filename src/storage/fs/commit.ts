@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Transform, Writable } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { pipe } from '../../streams.js';
 import { S3Error } from '../../errors.js';
 import { Paths } from './paths.js';
 
@@ -119,7 +119,7 @@ export async function receive(paths: Paths, body: Readable, opts: ReceiveOptions
   const meter = new Meter(opts);
   const sink = new SpillWriter(tmp, opts.inline ? INLINE_MAX : 0);
   try {
-    await pipeline(body, meter, sink);
+    await pipe(body, meter, sink);
     if (opts.size !== undefined && meter.bytes !== opts.size) {
       throw incomplete(meter.bytes, opts.size);
     }
