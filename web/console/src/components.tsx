@@ -60,10 +60,32 @@ export function formatTime(iso: string): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
-/** A table that scrolls sideways on narrow screens instead of overflowing the page. */
+const ROLES: Record<string, (el: Element) => string> = {
+  TABLE: () => 'table',
+  THEAD: () => 'rowgroup',
+  TBODY: () => 'rowgroup',
+  TR: () => 'row',
+  TD: () => 'cell',
+  TH: (el) => (el.getAttribute('scope') === 'row' ? 'rowheader' : 'columnheader'),
+};
+
+/**
+ * A table that scrolls sideways on narrow screens instead of overflowing the page. Tables marked
+ * `stack` turn into one card per row on phones (CSS display: block), which makes browsers drop their
+ * table semantics: explicit ARIA roles keep them a table for screen readers.
+ */
 export function TableWrap({ children, label }: { children: ComponentChildren; label: string }) {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const table = ref.current?.querySelector('table.stack');
+    if (!table) return;
+    for (const el of [table, ...table.querySelectorAll('thead, tbody, tr, th, td')]) {
+      const role = ROLES[el.tagName]?.(el);
+      if (role && el.getAttribute('role') !== role) el.setAttribute('role', role);
+    }
+  });
   return (
-    <div class="table-wrap" role="region" aria-label={label} tabIndex={0}>
+    <div class="table-wrap" role="region" aria-label={label} tabIndex={0} ref={ref}>
       {children}
     </div>
   );
@@ -86,7 +108,7 @@ export function BucketHeader({ bucket, tab }: { bucket: string; tab: 'objects' |
       <nav class="tabs" aria-label={`Bucket ${bucket}`}>
         <a href={`#/buckets/${encodeURIComponent(bucket)}`} aria-current={tab === 'objects' ? 'page' : undefined}>Objects</a>
         <a href={`#/buckets/${encodeURIComponent(bucket)}/origin`} aria-current={tab === 'origin' ? 'page' : undefined}>Back-to-origin</a>
-        <a href={`#/simulator?bucket=${encodeURIComponent(bucket)}`}>Simulate a request</a>
+        <a href={`#/simulator?bucket=${encodeURIComponent(bucket)}`}>Simulate</a>
       </nav>
     </div>
   );

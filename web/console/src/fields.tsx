@@ -37,11 +37,11 @@ export function SelectField({ id, label, value, options, onValue, hint }: { id: 
   );
 }
 
-export function TextArea({ id, label, value, onValue, rows = 4, hint, readOnly }: { id: string; label: string; value: string; onValue?: (v: string) => void; rows?: number; hint?: string; readOnly?: boolean }) {
+export function TextArea({ id, label, value, onValue, rows = 4, hint, readOnly, nowrap }: { id: string; label: string; value: string; onValue?: (v: string) => void; rows?: number; hint?: string; readOnly?: boolean; nowrap?: boolean }) {
   return (
     <div class="field wide">
       <label for={id}>{label}</label>
-      <textarea id={id} rows={rows} value={value} readOnly={readOnly} spellcheck={false} aria-describedby={hint ? `${id}-hint` : undefined} onInput={(e) => onValue?.(inputValue(e))} />
+      <textarea id={id} rows={rows} value={value} readOnly={readOnly} wrap={nowrap ? 'off' : undefined} spellcheck={false} aria-describedby={hint ? `${id}-hint` : undefined} onInput={(e) => onValue?.(inputValue(e))} />
       {hint && <small id={`${id}-hint`} class="hint">{hint}</small>}
     </div>
   );

@@ -35,3 +35,31 @@ export function describeAction(r: Rule): string {
       return `${d.HttpRedirectCode ?? 302} to ${d.Protocol ?? 'http'}://${d.HostName ?? '?'}/${keyPart(r)}${d.PassQueryString ? ' (query kept)' : ''}`;
   }
 }
+
+/** Indent an XML document for reading (display only: what is downloaded is byte for byte the server's). */
+export function prettyXml(xml: string): string {
+  const out: string[] = [];
+  let depth = 0;
+  const tokens = xml.replace(/>\s+</g, '><').match(/<[^>]+>|[^<]+/g) ?? [];
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i] ?? '';
+    const pad = '  '.repeat(depth);
+    if (t.startsWith('<?') || t.startsWith('<!')) out.push(pad + t);
+    else if (t.startsWith('</')) {
+      depth = Math.max(0, depth - 1);
+      out.push('  '.repeat(depth) + t);
+    } else if (t.startsWith('<') && t.endsWith('/>')) out.push(pad + t);
+    else if (t.startsWith('<')) {
+      const text = tokens[i + 1];
+      const close = tokens[i + 2];
+      if (text !== undefined && !text.startsWith('<') && close?.startsWith('</')) {
+        out.push(pad + t + text + close); // <a>text</a> on one line
+        i += 2;
+      } else {
+        out.push(pad + t);
+        depth++;
+      }
+    } else out.push(pad + t.trim());
+  }
+  return out.join('\n');
+}

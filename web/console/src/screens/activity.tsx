@@ -60,7 +60,7 @@ export function ActivityScreen() {
 function Fills({ rows, label, now }: { rows: FillView[]; label: string; now: string }) {
   return (
     <TableWrap label={label}>
-      <table class="data activity">
+      <table class="data activity stack">
         <caption class="sr-only">{label}</caption>
         <thead>
           <tr><th scope="col">Started</th><th scope="col">Bucket</th><th scope="col">Key</th><th scope="col">Origin URL</th><th scope="col" class="num">Status</th><th scope="col">Outcome</th><th scope="col" class="num">Bytes</th><th scope="col" class="num">ms</th><th scope="col" class="num">Followers</th></tr>
@@ -68,15 +68,15 @@ function Fills({ rows, label, now }: { rows: FillView[]; label: string; now: str
         <tbody>
           {rows.map((f) => (
             <tr key={f.id} class={f.outcome === 'failed' || f.outcome === 'qos' ? 'bad' : ''}>
-              <td>{formatTime(f.startedAt)}</td>
-              <td>{f.bucket}</td>
+              <td data-label="Started">{formatTime(f.startedAt)}</td>
+              <td data-label="Bucket">{f.bucket}</td>
               <th scope="row" class="break">{f.key}</th>
-              <td class="break"><code>{f.url}</code></td>
-              <td class="num">{f.status ?? '—'}</td>
-              <td>{f.outcome ? <span class={`badge ${f.outcome}`} title={f.reason}>{f.outcome}</span> : 'in progress'}{f.reason && <div class="muted small">{f.reason}</div>}</td>
-              <td class="num">{formatBytes(f.bytes)}</td>
-              <td class="num">{f.ms ?? Math.max(0, Date.parse(now) - Date.parse(f.startedAt))}</td>
-              <td class="num">{f.followers}</td>
+              <td class="break" data-label="Origin URL"><code>{f.url}</code></td>
+              <td class="num" data-label="Status">{f.status ?? '—'}</td>
+              <td data-label="Outcome">{f.outcome ? <span class={`badge ${f.outcome}`} title={f.reason}>{f.outcome}</span> : 'in progress'}{f.reason && <div class="muted small">{f.reason}</div>}</td>
+              <td class="num" data-label="Bytes">{formatBytes(f.bytes)}</td>
+              <td class="num" data-label="ms">{f.ms ?? Math.max(0, Date.parse(now) - Date.parse(f.startedAt))}</td>
+              <td class="num" data-label="Followers">{f.followers}</td>
             </tr>
           ))}
         </tbody>

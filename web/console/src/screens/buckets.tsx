@@ -65,14 +65,14 @@ export function BucketsScreen() {
       {status && <Status>{status}</Status>}
       {buckets === null ? <p>Loading…</p> : buckets.length === 0 ? <p class="empty">No buckets yet. Create one above.</p> : (
         <TableWrap label="Buckets">
-          <table class="data">
+          <table class="data stack">
             <caption class="sr-only">Buckets</caption>
             <thead><tr><th scope="col">Name</th><th scope="col">Created</th><th scope="col">ACL</th><th scope="col">Actions</th></tr></thead>
             <tbody>
               {buckets.map((b) => (
                 <tr key={b.name}>
                   <th scope="row"><a href={href(['buckets', b.name])}>{b.name}</a></th>
-                  <td>{formatTime(b.created)}</td>
+                  <td data-label="Created">{formatTime(b.created)}</td>
                   <td>
                     <label class="sr-only" for={`acl-${b.name}`}>ACL of {b.name}</label>
                     <select id={`acl-${b.name}`} value={b.acl} onChange={(e) => {

@@ -25,7 +25,7 @@ export function ObjectsScreen({ bucket, prefix }: { bucket: string; prefix: stri
   const [details, setDetails] = useState<ObjectDetails | null>(null);
   const fileInput = useRef<HTMLInputElement>(null);
 
-  const load = async (from: string | undefined = after) => {
+  const load = async (from: string | undefined) => {
     try {
       setPage(await api<ObjectPage>('GET', `buckets/${enc(bucket)}/objects${qs({ prefix, after: from, max: pageSize })}`));
     } catch (e) {
@@ -62,7 +62,7 @@ export function ObjectsScreen({ bucket, prefix }: { bucket: string; prefix: stri
       }
     }));
     if (fileInput.current) fileInput.current.value = '';
-    await load();
+    await load(after);
   };
 
   const showDetails = async (key: string) => {
@@ -80,7 +80,7 @@ export function ObjectsScreen({ bucket, prefix }: { bucket: string; prefix: stri
       await api('DELETE', `buckets/${enc(bucket)}/object${qs({ key })}`);
       setStatus(`Deleted ${key}.`);
       if (details?.key === key) setDetails(null);
-      await load();
+      await load(after);
     } catch (e) {
       setError(e);
     }
@@ -122,22 +122,23 @@ export function ObjectsScreen({ bucket, prefix }: { bucket: string; prefix: stri
         <>
           {page.folders.length === 0 && page.objects.length === 0 ? <p class="empty">{prefix ? 'This folder is empty.' : 'This bucket is empty.'}</p> : (
             <TableWrap label={`Objects in ${bucket}/${prefix}`}>
-              <table class="data">
+              <table class="data stack">
                 <caption class="sr-only">Objects in {bucket}/{prefix}</caption>
                 <thead><tr><th scope="col">Name</th><th scope="col" class="num">Size</th><th scope="col">Last modified</th><th scope="col">Source</th><th scope="col">Actions</th></tr></thead>
                 <tbody>
                   {page.folders.map((f) => (
                     <tr key={`f:${f}`}>
                       <th scope="row"><a class="folder" href={href(['buckets', bucket], { prefix: f })}>{f.slice(prefix.length)}</a></th>
-                      <td class="num">—</td><td>—</td><td>folder</td><td />
+                      <td class="num" data-label="Size">—</td><td />
+                      <td data-label="Source">folder</td><td />
                     </tr>
                   ))}
                   {page.objects.map((o) => (
                     <tr key={o.key}>
                       <th scope="row"><span class="objname">{o.key.slice(prefix.length)}</span></th>
-                      <td class="num">{formatBytes(o.size)}</td>
-                      <td>{formatTime(o.lastModified)}</td>
-                      <td>{o.origin ? <span class="badge mirror" title={o.origin}>from origin</span> : <span class="badge">uploaded</span>}</td>
+                      <td class="num" data-label="Size">{formatBytes(o.size)}</td>
+                      <td data-label="Last modified">{formatTime(o.lastModified)}</td>
+                      <td data-label="Source">{o.origin ? <span class="badge mirror" title={o.origin}>from origin</span> : <span class="badge">uploaded</span>}</td>
                       <td class="actions">
                         <button type="button" aria-label={`Details of ${o.key}`} onClick={() => void showDetails(o.key)}>Details</button>
                         <a class="button" href={downloadHref(o.key)} download aria-label={`Download ${o.key}`}>Download</a>
@@ -173,6 +174,7 @@ function KV({ title, rows }: { title: string; rows: Record<string, string> }) {
       {entries.length === 0 ? <p class="muted">None.</p> : (
         <TableWrap label={title}>
           <table class="data kv">
+            <caption class="sr-only">{title}</caption>
             <thead><tr><th scope="col">Name</th><th scope="col">Value</th></tr></thead>
             <tbody>{entries.map(([k, v]) => <tr key={k}><th scope="row"><code>{k}</code></th><td><code>{v}</code></td></tr>)}</tbody>
           </table>

@@ -7,7 +7,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api, enc } from '../api';
 import { BucketHeader, ConfirmButton, ErrorBox, Status, TableWrap } from '../components';
 import { CheckField, SelectField, TextArea, TextField } from '../fields';
-import { describeAction, describeCondition } from '../rules';
+import { describeAction, describeCondition, prettyXml } from '../rules';
 import type { Rule, WebsiteConfig, WebsiteState } from '../types';
 import { RuleEditor } from './rule-editor';
 
@@ -116,16 +116,16 @@ export function OriginScreen({ bucket }: { bucket: string }) {
             {cfg.dialect === 's3' && <p class="hint">This configuration was written in S3's dialect. It stays so while every rule is a plain redirect; a Mirror rule or an OSS-only option stores it in OSS dialect.</p>}
             {cfg.RoutingRules.length === 0 ? <p class="empty">No rules: missing keys answer NoSuchKey.</p> : (
               <TableWrap label="Routing rules">
-                <table class="data rules">
+                <table class="data rules stack">
                   <caption class="sr-only">Routing rules of {bucket}, in the order they are tried</caption>
                   <thead><tr><th scope="col">#</th><th scope="col">Type</th><th scope="col">When</th><th scope="col">Then</th><th scope="col">Actions</th></tr></thead>
                   <tbody>
                     {cfg.RoutingRules.map((r, i) => (
                       <tr key={`${r.RuleNumber}-${i}`}>
                         <th scope="row">{r.RuleNumber}</th>
-                        <td><span class={`badge ${r.Redirect.RedirectType === 'Mirror' ? 'mirror' : ''}`}>{r.Redirect.RedirectType}</span></td>
-                        <td>{describeCondition(r)}</td>
-                        <td class="break">{describeAction(r)}</td>
+                        <td data-label="Type"><span class={`badge ${r.Redirect.RedirectType === 'Mirror' ? 'mirror' : ''}`}>{r.Redirect.RedirectType}</span></td>
+                        <td data-label="When">{describeCondition(r)}</td>
+                        <td class="break" data-label="Then">{describeAction(r)}</td>
                         <td class="actions">
                           <button type="button" disabled={i === 0} aria-label={`Move rule ${r.RuleNumber} up`} onClick={() => move(i, -1)}>↑</button>
                           <button type="button" disabled={i === cfg.RoutingRules.length - 1} aria-label={`Move rule ${r.RuleNumber} down`} onClick={() => move(i, 1)}>↓</button>
@@ -147,7 +147,7 @@ export function OriginScreen({ bucket }: { bucket: string }) {
             <h2 id="xml-title">XML</h2>
             <div class="two">
               <div>
-                <TextArea id="export-xml" label="Current configuration (export)" rows={10} readOnly value={state.xml ?? '(no configuration)'} />
+                <TextArea id="export-xml" label="Current configuration (export)" rows={12} readOnly nowrap value={state.xml ? prettyXml(state.xml) : '(no configuration)'} />
                 {state.xml && <a class="button" download={`${bucket}-website.xml`} href={`data:application/xml;charset=utf-8,${encodeURIComponent(state.xml)}`}>Download XML</a>}
                 {state.configured && <ConfirmButton label="Remove the whole configuration" confirmLabel="Remove it" onConfirm={() => storeOrShow(EMPTY, 'Configuration removed.').then(() => undefined)} />}
               </div>

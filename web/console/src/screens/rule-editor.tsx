@@ -84,10 +84,10 @@ export function RuleEditor({ initial, isNew, onSave, onCancel, error, dialect }:
             <TextField id="rule-number" label="Rule number (order)" type="number" value={rule.RuleNumber} onValue={(v) => setRule({ ...rule, RuleNumber: v === '' ? Number.NaN : Number(v) })} hint="Rules are tried in ascending order." />
           )}
           <SelectField id="rule-type" label="Action" value={type} onValue={(v) => changeType(v as RedirectType)} options={[
-            ['Mirror', 'Mirror: fetch from an origin and store'],
-            ['External', 'External: redirect (3xx + Location)'],
-            ['AliCDN', 'AliCDN: redirect (3xx + Location)'],
-            ['Internal', 'Internal: serve another key of this bucket'],
+            ['Mirror', 'Mirror (fetch from origin)'],
+            ['External', 'External redirect'],
+            ['AliCDN', 'AliCDN redirect'],
+            ['Internal', 'Internal (serve another key)'],
           ]} />
         </div>
       </fieldset>
@@ -96,7 +96,7 @@ export function RuleEditor({ initial, isNew, onSave, onCancel, error, dialect }:
         <div class="grid">
           <TextField id="cond-prefix" label="Key starts with" value={c.KeyPrefixEquals} placeholder="images/" onValue={(v) => setC(setOpt(c, 'KeyPrefixEquals', v))} />
           <TextField id="cond-suffix" label="Key ends with" value={c.KeySuffixEquals} placeholder=".jpg" onValue={(v) => setC(setOpt(c, 'KeySuffixEquals', v))} />
-          <TextField id="cond-code" label="Only when the answer would be (HTTP status)" type="number" value={c.HttpErrorCodeReturnedEquals} placeholder="404"
+          <TextField id="cond-code" label="HTTP status condition" type="number" value={c.HttpErrorCodeReturnedEquals} placeholder="404"
             hint={isMirror ? 'Mirror rules apply to missing objects: 404.' : 'Empty: before the lookup, even for existing objects.'}
             onValue={(v) => setC(setOpt(c, 'HttpErrorCodeReturnedEquals', v === '' ? undefined : Number(v)))} />
         </div>

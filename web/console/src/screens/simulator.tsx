@@ -86,6 +86,7 @@ function Outcome({ e }: { e: Explanation }) {
           {Object.keys(p.headers).length === 0 ? <p class="muted">None.</p> : (
             <TableWrap label="Headers sent to the origin">
               <table class="data kv" id="sim-headers-sent">
+                <caption class="sr-only">Headers sent to the origin</caption>
                 <thead><tr><th scope="col">Header</th><th scope="col">Value</th></tr></thead>
                 <tbody>{Object.entries(p.headers).map(([k, v]) => <tr key={k}><th scope="row"><code>{k}</code></th><td><code>{v}</code></td></tr>)}</tbody>
               </table>
@@ -132,10 +133,12 @@ function Result({ e }: { e: Explanation }) {
       <Outcome e={e} />
       {e.trace.map((pass, i) => (
         <div key={i}>
+          <Steps steps={e.steps.slice(i === 0 ? 0 : e.trace[i - 1]?.at ?? 0, pass.at ?? 0)} start={i === 0 ? 0 : e.trace[i - 1]?.at ?? 0} />
           <h3>Rules tried: {pass.phase}</h3>
           {pass.entries.length === 0 ? <p class="muted">(no rules)</p> : (
             <TableWrap label={`Rules tried: ${pass.phase}`}>
               <table class="data trace">
+                <caption class="sr-only">Rules tried: {pass.phase}</caption>
                 <thead><tr><th scope="col">Rule</th><th scope="col">Result</th><th scope="col">Why</th></tr></thead>
                 <tbody>
                   {pass.entries.map((t) => (
@@ -151,12 +154,18 @@ function Result({ e }: { e: Explanation }) {
           )}
         </div>
       ))}
-      {e.steps.length > 0 && (
-        <>
-          <h3>Steps</h3>
-          <ol class="steps">{e.steps.map((s, i) => <li key={i}>{s}</li>)}</ol>
-        </>
-      )}
+      <Steps steps={e.steps.slice(e.trace.at(-1)?.at ?? 0)} start={e.trace.at(-1)?.at ?? 0} />
     </section>
+  );
+}
+
+/** The lookups and document choices between rule passes, in the order they happened. */
+function Steps({ steps, start }: { steps: string[]; start: number }) {
+  if (steps.length === 0) return null;
+  return (
+    <>
+      <h3>Steps</h3>
+      <ol class="steps" start={start + 1}>{steps.map((s, i) => <li key={i}>{s}</li>)}</ol>
+    </>
   );
 }
