@@ -11,6 +11,7 @@ import type { ObjectMeta } from '../storage/driver.js';
 import type { Ctx } from './context.js';
 import { header } from './context.js';
 import { STORED_HEADER_NAMES } from './respond.js';
+import { MIRROR_SOURCE_HEADER, mirrorTag, parseMirrorSource } from '../origin/mirror-meta.js';
 
 export interface RequestBody {
   body: Readable;
@@ -58,9 +59,20 @@ export function requestBody(ctx: Ctx): RequestBody {
 
 const MAX_USER_META = 2048;
 
-/** Stored headers and user metadata from a PUT/POST/COPY(REPLACE) request. */
-export function metaFromHeaders(ctx: Ctx): ObjectMeta {
+/**
+ * Stored headers and user metadata from a PUT/POST/COPY(REPLACE) request. An owner's
+ * `x-osprey-mirror-source: <origin URL>` (what `osprey import` sends) stores the `x-oss-tag` a
+ * mirror fill of that URL would, in the server's `mirrorTag` form; anyone else gets AccessDenied.
+ */
+export function metaFromHeaders(ctx: Ctx, mirrorTagForm: 'url' | 'bare' = 'url'): ObjectMeta {
   const meta: ObjectMeta = { headers: {}, userMeta: {}, system: {} };
+  const source = header(ctx, MIRROR_SOURCE_HEADER);
+  if (source !== undefined) {
+    if (ctx.auth?.principal.kind !== 'owner') throw new S3Error('AccessDenied', { message: `Only the bucket owner may send ${MIRROR_SOURCE_HEADER}.` });
+    const parsed = parseMirrorSource(source);
+    if ('problem' in parsed) throw new S3Error('InvalidArgument', { message: `${parsed.problem}.` });
+    meta.system['x-oss-tag'] = mirrorTag(parsed.url, mirrorTagForm);
+  }
   let metaBytes = 0;
   for (const [rawName, rawValue] of Object.entries(ctx.req.headers)) {
     const name = rawName.toLowerCase();

@@ -13,6 +13,7 @@ import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { ObjectInfo, ObjectMeta, StorageDriver } from '../storage/driver.js';
 import { MirrorActivity } from './activity.js';
+import { MIRROR_KEPT_HEADERS, mirrorStoredHeaders, mirrorTag, mirrorUserMeta } from './mirror-meta.js';
 import { signOriginRequest } from './origin-auth.js';
 import type { OriginAuth } from './origin-auth.js';
 import type { FillRecord } from './activity.js';
@@ -73,8 +74,8 @@ export interface MirrorOptions {
   probeIntervalMs?: number;
 }
 
-/** MIR-26: origin headers stored with the object and returned. */
-const KEPT_HEADERS = ['content-type', 'content-encoding', 'content-disposition', 'cache-control', 'expires', 'content-language', 'access-control-allow-origin'];
+/** MIR-26: origin headers stored with the object and returned (origin/mirror-meta, shared with `osprey import`). */
+const KEPT_HEADERS = MIRROR_KEPT_HEADERS;
 const MAX_HOPS = 10;
 /** bodies up to this size (with a Content-Length) are spooled in memory */
 const MEMORY_SPOOL_MAX = 256 * 1024;
@@ -371,18 +372,9 @@ export class MirrorEngine {
   }
 
   private metaFrom(req: FillRequest, url: string, origin: Record<string, string | string[] | undefined>): ObjectMeta {
-    const meta: ObjectMeta = { headers: {}, userMeta: {}, system: {} };
-    for (const name of KEPT_HEADERS) {
-      const v = headerOf(origin, name);
-      if (v !== undefined) meta.headers[name] = v;
-    }
-    if (req.saveMeta) {
-      for (const [name, v] of Object.entries(origin)) {
-        const m = /^x-(?:oss|amz)-meta-(.+)$/.exec(name);
-        if (m?.[1] && typeof v === 'string') meta.userMeta[m[1]] = v;
-      }
-    }
-    meta.system['x-oss-tag'] = this.opts.tagForm === 'bare' ? 'MIRROR' : `MIRROR ${safeDecode(url)}`;
+    // the mapping lives in origin/mirror-meta so `osprey import` stores exactly the same
+    const meta: ObjectMeta = { headers: mirrorStoredHeaders(origin), userMeta: req.saveMeta ? mirrorUserMeta(origin) : {}, system: {} };
+    meta.system['x-oss-tag'] = mirrorTag(url, this.opts.tagForm);
     Object.assign(meta.system, req.returnHeaders, req.tagging);
     return meta;
   }
@@ -404,14 +396,6 @@ function originHost(url: string | undefined): string {
 function headerOf(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
-}
-
-function safeDecode(s: string): string {
-  try {
-    return decodeURI(s);
-  } catch {
-    return s;
-  }
 }
 
 async function readSmall(body: Readable, limit: number): Promise<Buffer> {

@@ -5,7 +5,7 @@
  */
 import { S3Error } from '../../errors.js';
 import type { Ctx } from '../context.js';
-import { objectTarget } from '../context.js';
+import { header, objectTarget } from '../context.js';
 import type { Deps } from '../deps.js';
 import { metaFromHeaders, requestBody } from '../body.js';
 import { sendEmpty, sendXml } from '../respond.js';
@@ -21,7 +21,7 @@ function uploadIdOf(q: Map<string, string>): string {
 
 export async function createMultipartUpload(ctx: Ctx, deps: Deps): Promise<void> {
   const { bucket, key } = objectTarget(ctx);
-  const up = await deps.driver.createMultipartUpload(bucket, key, metaFromHeaders(ctx));
+  const up = await deps.driver.createMultipartUpload(bucket, key, metaFromHeaders(ctx, deps.config.mirrorTag));
   sendXml(ctx, 200, { InitiateMultipartUploadResult: { Bucket: bucket, Key: key, UploadId: up.uploadId } });
 }
 
@@ -57,6 +57,11 @@ export async function completeMultipartUpload(ctx: Ctx, deps: Deps): Promise<voi
     return { partNumber: Number(n.trim()), etag: etag.trim().replace(/^"|"$/g, '') };
   });
   if (parts.length === 0) throw new S3Error('MalformedXML', { message: 'You must specify at least one part.' });
+  // If-None-Match: * (S3 conditional writes; `osprey import` sends it): only create. Checked just
+  // before the commit, not atomically with it as PutObject's is.
+  if (header(ctx, 'if-none-match')?.trim() === '*' && (await deps.driver.headObject(bucket, key)) !== undefined) {
+    throw new S3Error('PreconditionFailed', { key, fields: { Condition: 'If-None-Match' } });
+  }
   const info = await deps.driver.completeMultipartUpload(bucket, key, uploadId, parts);
   sendXml(ctx, 200, {
     CompleteMultipartUploadResult: { Location: `/${bucket}/${urlEncodeKey(key)}`, Bucket: bucket, Key: key, ETag: `"${info.etag}"` },

@@ -205,7 +205,7 @@ async function serveObject(ctx: Ctx, deps: Deps, bucket: string, key: string, st
 
 export async function putObject(ctx: Ctx, deps: Deps): Promise<void> {
   const { bucket, key } = objectTarget(ctx);
-  const meta = metaFromHeaders(ctx);
+  const meta = metaFromHeaders(ctx, deps.config.mirrorTag);
   const ifNoneMatch = header(ctx, 'if-none-match');
   if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
     throw new S3Error('NotImplemented', { message: 'Only If-None-Match: * is supported on PutObject.' });
@@ -233,7 +233,7 @@ export async function copyObject(ctx: Ctx, deps: Deps): Promise<void> {
   if (directive !== 'COPY' && directive !== 'REPLACE') {
     throw new S3Error('InvalidArgument', { message: `Unknown metadata directive '${directive}': use COPY or REPLACE.` });
   }
-  const replace = directive === 'REPLACE' ? metaFromHeaders(ctx) : undefined;
+  const replace = directive === 'REPLACE' ? metaFromHeaders(ctx, deps.config.mirrorTag) : undefined;
   const prefix = header(ctx, 'x-amz-copy-source-if-match') !== undefined || header(ctx, 'x-amz-copy-source-if-none-match') !== undefined ||
     header(ctx, 'x-amz-copy-source-if-modified-since') !== undefined || header(ctx, 'x-amz-copy-source-if-unmodified-since') !== undefined
     ? 'x-amz-copy-source-' : undefined;

@@ -1,0 +1,74 @@
+/**
+ * @module origin/mirror-meta
+ * What a mirror fill stores from an origin answer (spec §3.6, §3.7), pure: the kept response
+ * headers (MIR-26), the origin's user metadata (MIR-27, MirrorSaveOssMeta) and the `x-oss-tag`
+ * origin marker (MIR-34). The mirror engine and `osprey import` both use it, so an imported object
+ * carries exactly what a mirror fill of the same key would have stored.
+ */
+
+/** MIR-26: origin response headers stored with the object and returned. */
+export const MIRROR_KEPT_HEADERS: readonly string[] = ['content-type', 'content-encoding', 'content-disposition', 'cache-control', 'expires', 'content-language', 'access-control-allow-origin'];
+
+/**
+ * The request header by which an authenticated owner's PutObject or CreateMultipartUpload says
+ * "this object comes from that origin URL" (what `osprey import` sends): the server stores the
+ * same `x-oss-tag` a mirror fill of that URL would (in the server's `--mirror-tag` form). Anonymous
+ * writers may not send it.
+ */
+export const MIRROR_SOURCE_HEADER = 'x-osprey-mirror-source';
+
+type Headers = Record<string, string | string[] | undefined>;
+
+function first(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** MIR-26: the kept headers of an origin answer (lower-case names; headers absent stay absent). */
+export function mirrorStoredHeaders(origin: Headers): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of MIRROR_KEPT_HEADERS) {
+    const v = first(origin[name]);
+    if (v !== undefined) out[name] = v;
+  }
+  return out;
+}
+
+/** MIR-27: `x-oss-meta-*` and `x-amz-meta-*` of an origin answer, as user metadata (names without the prefix). */
+export function mirrorUserMeta(origin: Headers): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, v] of Object.entries(origin)) {
+    const m = /^x-(?:oss|amz)-meta-(.+)$/i.exec(name);
+    if (m?.[1] && typeof v === 'string') out[m[1].toLowerCase()] = v;
+  }
+  return out;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURI(s);
+  } catch {
+    return s;
+  }
+}
+
+/** MIR-34: `MIRROR <URL-decoded origin URL>`, or bare `MIRROR`. */
+export function mirrorTag(originUrl: string, form: 'url' | 'bare'): string {
+  return form === 'bare' ? 'MIRROR' : `MIRROR ${safeDecode(originUrl)}`;
+}
+
+/**
+ * The origin URL a MIRROR_SOURCE_HEADER value names, or why it is refused: an absolute http(s) URL
+ * of printable ASCII (percent-encoded, as sent to the origin), at most 4096 characters.
+ */
+export function parseMirrorSource(value: string): { url: string } | { problem: string } {
+  const v = value.trim();
+  if (v.length > 4096 || !/^[\x21-\x7e]+$/.test(v)) return { problem: `${MIRROR_SOURCE_HEADER} must be a percent-encoded URL of at most 4096 characters` };
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    return { problem: `${MIRROR_SOURCE_HEADER} is not a URL` };
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return { problem: `${MIRROR_SOURCE_HEADER} must be an http or https URL` };
+  return { url: v };
+}
