@@ -4,7 +4,9 @@
  */
 import { Command } from 'commander';
 import { createRequire } from 'node:module';
+import { importCommand } from './import.js';
 import { rulesCommand } from './rules.js';
+import { verifyCommand } from './verify.js';
 import { serveCommand } from './serve.js';
 
 /** package.json's version (the same relative path from src/cli and dist/cli) */
@@ -15,5 +17,7 @@ export async function runCli(argv: string[]): Promise<void> {
   program.name('osprey').description('S3-compatible object store with back-to-origin mirroring and redirection').version(VERSION);
   program.addCommand(serveCommand());
   program.addCommand(rulesCommand());
+  program.addCommand(importCommand());
+  program.addCommand(verifyCommand());
   await program.parseAsync(argv);
 }

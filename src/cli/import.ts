@@ -1,0 +1,92 @@
+/**
+ * @module cli/import
+ * `osprey import`: copy what is still missing from an origin (a key list) or a source S3 bucket
+ * into an Osprey bucket, as mirror fills of those keys would have stored it; resumable through a
+ * journal, never overwriting. Exit 0: everything copied or skipped; 1: some objects failed
+ * (listed in the summary and the report); 2: bad input or setup (nothing written).
+ */
+import { Command } from 'commander';
+import { FatalError } from '../migrate/errors.js';
+import type { ImportResult } from '../migrate/import.js';
+import { runImport } from '../migrate/import.js';
+import { Journal } from '../migrate/journal.js';
+import { formatBytes, formatDuration } from '../migrate/progress.js';
+import type { CommonFlags } from '../migrate/setup.js';
+import { commonOptions, defaultStatePath, fatal, setUp, writeReport } from '../migrate/setup.js';
+
+interface ImportFlags extends CommonFlags {
+  check?: boolean;
+  dryRun?: boolean;
+  state?: string;
+  multipartThreshold: string;
+  partSize: string;
+}
+
+function bytes(name: string, v: string, min: number): number {
+  const m = /^(\d+)\s*(k|m|g|ki|mi|gi)?b?$/i.exec(v.trim());
+  const unit = { '': 1, k: 1024, ki: 1024, m: 1024 ** 2, mi: 1024 ** 2, g: 1024 ** 3, gi: 1024 ** 3 }[(m?.[2] ?? '').toLowerCase()];
+  const n = m && unit ? Number(m[1]) * unit : NaN;
+  if (!Number.isSafeInteger(n) || n < min) throw new FatalError(`invalid setting '${name}': '${v}' is not a size of at least ${min} bytes (e.g. 64MiB)`);
+  return n;
+}
+
+function summary(r: ImportResult, dryRun: boolean): string {
+  const lines: string[] = [];
+  if (dryRun) {
+    lines.push(`dry run finished in ${formatDuration(r.elapsedMs)}: ${r.wouldCopy} would be copied, ${r.skipped} already in the bucket, ${r.resumed} done in an earlier run, ${r.failed} failed`);
+  } else {
+    lines.push(`import finished in ${formatDuration(r.elapsedMs)}: ${r.copied} copied (${formatBytes(r.bytes)}), ${r.skipped} skipped (already in the bucket), ${r.resumed} done in an earlier run, ${r.failed} failed`);
+  }
+  for (const f of r.failures.slice(0, 20)) lines.push(`  failed: ${f.key}: ${f.reason}${f.attempts > 1 ? ` (${f.attempts} attempts)` : ''}`);
+  if (r.failures.length > 20) lines.push(`  … and ${r.failures.length - 20} more (see --report)`);
+  if (r.stoppedBy) lines.push(`stopped: ${r.stoppedBy}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function importCommand(): Command {
+  const cmd = new Command('import').description('copy objects from an origin or a source S3 bucket into an Osprey bucket, as mirror fills would store them (resumable)');
+  commonOptions(cmd)
+    .option('--check', 'objects already in the bucket are re-checked by size and MD5/ETag (a difference is a failure; nothing is overwritten)')
+    .option('--dry-run', 'list what would be copied; write nothing')
+    .option('--state <file>', 'the resume journal (default: ./osprey-import-<bucket>-<hash of the arguments>.state.jsonl)')
+    .option('--multipart-threshold <size>', 'objects larger than this, or of unknown size, go as multipart uploads', '1GiB')
+    .option('--part-size <size>', 'multipart part size (memory: 2 parts per object in flight)', '8MiB')
+    .action(async (flags: ImportFlags) => {
+      const started = new Date();
+      let journal: Journal | undefined;
+      try {
+        const threshold = bytes('multipart-threshold', flags.multipartThreshold, 0);
+        const partSize = bytes('part-size', flags.partSize, 5 * 1024 * 1024);
+        const c = await setUp(flags);
+        for (const note of c.notes) process.stderr.write(`osprey: note: ${note}\n`);
+        const statePath = flags.state ?? defaultStatePath(c.endpoint, c.bucket, c.source.description);
+        journal = Journal.open(statePath, { bucket: c.bucket, endpoint: c.endpoint, source: c.source.description }, { readOnly: flags.dryRun === true });
+        if (journal.resumed) process.stderr.write(`osprey: resuming from ${statePath} (${journal.done.size} objects already done)\n`);
+        const r = await runImport({
+          client: c.client, bucket: c.bucket, source: c.source, concurrency: c.concurrency, retries: c.retries, objectTimeoutMs: c.objectTimeoutMs,
+          check: flags.check === true, dryRun: flags.dryRun === true, multipartThreshold: threshold, partSize,
+          ...(flags.dryRun !== true && { journal }), tty: c.tty, logIntervalMs: c.logIntervalMs, print: (line) => process.stdout.write(`${line}\n`),
+        });
+        journal.close();
+        await c.source.close();
+        process.stdout.write(summary(r, flags.dryRun === true));
+        if (flags.dryRun !== true) process.stdout.write(`state: ${statePath}\n`);
+        if (c.report !== undefined) {
+          writeReport(c.report, {
+            command: 'import', bucket: c.bucket, endpoint: c.endpoint, source: c.source.description, dryRun: flags.dryRun === true, state: statePath,
+            started: started.toISOString(), finished: new Date().toISOString(), elapsedMs: r.elapsedMs,
+            summary: { copied: r.copied, skipped: r.skipped, resumed: r.resumed, failed: r.failed, wouldCopy: r.wouldCopy, bytes: r.bytes },
+            ...(r.stoppedBy && { stoppedBy: r.stoppedBy }), failures: r.failures,
+          });
+          process.stdout.write(`report: ${c.report}\n`);
+        }
+        process.exit(r.stoppedBy ? 2 : r.failed > 0 ? 1 : 0);
+      } catch (err) {
+        journal?.close();
+        if (!(err instanceof FatalError)) throw err;
+        if (flags.report !== undefined) writeReport(flags.report, { command: 'import', bucket: flags.bucket, started: started.toISOString(), fatal: err.message, failures: [] });
+        fatal(`${err.message}; nothing was copied`);
+      }
+    });
+  return cmd;
+}

@@ -1,0 +1,230 @@
+/**
+ * @module migrate/setup
+ * The options `osprey import` and `osprey verify` share (the Osprey endpoint and credentials, the
+ * source, concurrency, retries, timeouts, report), checked before anything is written, and the
+ * source they describe. Every problem is a FatalError naming the setting.
+ */
+import { Command, Option } from 'commander';
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { request } from 'undici';
+import { signRequestV4 } from '../auth/sigv4.js';
+import { S3Error } from '../errors.js';
+import { MIRROR_USER_AGENT } from '../origin/mirror-plan.js';
+import { originAuthOf } from '../origin/origin-auth.js';
+import type { RoutingRule } from '../origin/rules.js';
+import { MASKED_SECRET, parseWebsiteXml } from '../origin/rules.js';
+import { encodeKeyPath } from '../origin/uri.js';
+import { describe, FatalError } from './errors.js';
+import { readKeyList } from './keys.js';
+import type { Source } from './source.js';
+import { HttpOriginSource, normalizeOriginUrl, plainOriginPlanner, rulePlanner } from './source-http.js';
+import { parseS3Url, S3Source } from './source-s3.js';
+import { checkBucket, makeClient } from './target.js';
+import type { S3Client } from '@aws-sdk/client-s3';
+
+/** What commander hands over (strings, as typed). */
+export interface CommonFlags {
+  endpoint: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  region: string;
+  bucket: string;
+  keys?: string;
+  origin?: string;
+  fromRule?: string;
+  originSecretAccessKey?: string;
+  fromS3?: string;
+  sourceEndpoint?: string;
+  sourceAccessKeyId?: string;
+  sourceSecretAccessKey?: string;
+  sourceRegion: string;
+  saveMeta?: boolean;
+  concurrency: string;
+  retries: string;
+  timeout: string;
+  objectTimeout: string;
+  report?: string;
+  logInterval: string;
+}
+
+export interface Common {
+  endpoint: string;
+  bucket: string;
+  client: S3Client;
+  source: Source;
+  concurrency: number;
+  retries: number;
+  timeoutMs: number;
+  objectTimeoutMs: number;
+  report?: string;
+  logIntervalMs: number;
+  tty: boolean;
+  /** warnings to print before starting */
+  notes: string[];
+}
+
+/** Adds the shared options to a command. */
+export function commonOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('--bucket <bucket>', 'the Osprey bucket')
+    .option('--endpoint <url>', 'the Osprey server (env OSPREY_ENDPOINT)', process.env.OSPREY_ENDPOINT ?? 'http://127.0.0.1:9000')
+    .option('--access-key-id <id>', 'owner access key id (default: $OSPREY_ACCESS_KEY_ID)')
+    .option('--secret-access-key <secret>', 'owner secret (default: $OSPREY_SECRET_ACCESS_KEY)')
+    .option('--region <region>', 'signing region of the Osprey server', 'us-east-1')
+    .option('--keys <file>', "the keys to take from the origin, one per line ('-': stdin); with --origin or --from-rule")
+    .option('--origin <url>', 'the origin: each key is fetched from this URL + the key, as a MirrorURL')
+    .option('--from-rule <n>', "the origin of the bucket's own Mirror rule with this RuleNumber (its key mapping, headers and signing)")
+    .option('--origin-secret-access-key <secret>', "with --from-rule: the rule's MirrorAuth secret, which the server never shows (env OSPREY_ORIGIN_SECRET_ACCESS_KEY)")
+    .option('--from-s3 <s3url>', 'a source bucket on an S3-compatible store: s3://bucket[/prefix], listed (the key in Osprey is the key without the prefix)')
+    .option('--source-endpoint <url>', 'with --from-s3: the source store (env OSPREY_SOURCE_ENDPOINT; default: AWS)')
+    .option('--source-access-key-id <id>', 'with --from-s3 (env OSPREY_SOURCE_ACCESS_KEY_ID)')
+    .option('--source-secret-access-key <secret>', 'with --from-s3 (env OSPREY_SOURCE_SECRET_ACCESS_KEY)')
+    .option('--source-region <region>', 'with --from-s3: the source region', 'us-east-1')
+    .option('--save-meta', "keep the source's x-amz-meta-*/x-oss-meta-* user metadata (MirrorSaveOssMeta; with --from-rule the rule decides)")
+    .option('--concurrency <n>', 'objects at once', '8')
+    .option('--retries <n>', 'extra attempts per object after a transient error (network, 5xx, throttling, timeout), with backoff', '3')
+    .option('--timeout <ms>', 'connect, first byte and idle time between body chunks, for the source and Osprey', '30000')
+    .option('--object-timeout <ms>', 'longest one attempt at one object may take (0: no limit)', '0')
+    .option('--report <file>', 'write a JSON report (summary and every failure with its reason)')
+    .addOption(new Option('--log-interval <s>', 'seconds between progress lines when stderr is not a terminal (0: none)').default('10'));
+}
+
+function int(name: string, v: string, min: number): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min) throw new FatalError(`invalid setting '${name}': '${v}' is not a whole number${min > 0 ? ` of at least ${min}` : ''}`);
+  return n;
+}
+
+function url(name: string, v: string): string {
+  try {
+    const u = new URL(v);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http');
+  } catch {
+    throw new FatalError(`invalid setting '${name}': '${v}' is not an http(s) URL`);
+  }
+  return v.replace(/\/+$/, '');
+}
+
+/** Validates the shared flags, builds the client and the source, and checks both answer. */
+export async function setUp(f: CommonFlags): Promise<Common> {
+  const endpoint = url('endpoint', f.endpoint);
+  const accessKeyId = f.accessKeyId ?? process.env.OSPREY_ACCESS_KEY_ID;
+  const secretAccessKey = f.secretAccessKey ?? process.env.OSPREY_SECRET_ACCESS_KEY;
+  if (!accessKeyId || !secretAccessKey) throw new FatalError("invalid setting 'access-key-id': give --access-key-id/--secret-access-key or OSPREY_ACCESS_KEY_ID/OSPREY_SECRET_ACCESS_KEY");
+  const concurrency = int('concurrency', f.concurrency, 1);
+  const retries = int('retries', f.retries, 0);
+  const timeoutMs = int('timeout', f.timeout, 1);
+  const objectTimeoutMs = int('object-timeout', f.objectTimeout, 0);
+  const logIntervalMs = int('log-interval', f.logInterval, 0) * 1000;
+  const given = [f.origin !== undefined && '--origin', f.fromRule !== undefined && '--from-rule', f.fromS3 !== undefined && '--from-s3'].filter(Boolean);
+  if (given.length !== 1) throw new FatalError(`give exactly one source: --origin URL, --from-rule N or --from-s3 s3://bucket/prefix${given.length > 1 ? ` (got ${given.join(' and ')})` : ''}`);
+  if (f.fromS3 !== undefined && f.keys !== undefined) throw new FatalError("invalid setting 'keys': --from-s3 lists the source bucket; --keys goes with --origin or --from-rule");
+  if (f.fromS3 === undefined && f.keys === undefined) throw new FatalError("invalid setting 'keys': --origin and --from-rule need --keys FILE (one key per line, '-' for stdin)");
+
+  const client = makeClient({ endpoint, region: f.region, accessKeyId, secretAccessKey, timeoutMs, maxSockets: concurrency * 2 + 4 });
+  const notes: string[] = [];
+  const signal = AbortSignal.timeout(Math.max(timeoutMs, 5000));
+  let source: Source;
+  if (f.fromS3 !== undefined) {
+    const { bucket, prefix } = parseS3Url(f.fromS3);
+    const sEndpoint = f.sourceEndpoint ?? process.env.OSPREY_SOURCE_ENDPOINT;
+    const sKey = f.sourceAccessKeyId ?? process.env.OSPREY_SOURCE_ACCESS_KEY_ID;
+    const sSecret = f.sourceSecretAccessKey ?? process.env.OSPREY_SOURCE_SECRET_ACCESS_KEY;
+    if (!sKey || !sSecret) throw new FatalError("invalid setting 'source-access-key-id': --from-s3 needs --source-access-key-id/--source-secret-access-key or OSPREY_SOURCE_ACCESS_KEY_ID/OSPREY_SOURCE_SECRET_ACCESS_KEY");
+    const base = sEndpoint !== undefined ? url('source-endpoint', sEndpoint) : undefined;
+    const sClient = makeClient({ ...(base !== undefined && { endpoint: base }), region: f.sourceRegion, accessKeyId: sKey, secretAccessKey: sSecret, timeoutMs, maxSockets: concurrency * 2 + 4 });
+    const urlBase = base !== undefined ? `${base}/${encodeKeyPath(bucket)}/` : `https://${bucket}.s3.${f.sourceRegion}.amazonaws.com/`;
+    source = new S3Source({ client: sClient, bucket, prefix, urlBase, saveMeta: f.saveMeta === true, retries });
+  } else {
+    const keys = await readKeyList(f.keys ?? '-');
+    const keysName = f.keys === '-' ? 'stdin' : path.resolve(f.keys ?? '');
+    if (f.origin !== undefined) {
+      const base = normalizeOriginUrl(f.origin);
+      source = new HttpOriginSource(`origin ${base} keys ${keysName}`, keys, plainOriginPlanner(base, MIRROR_USER_AGENT, f.saveMeta === true), timeoutMs);
+    } else {
+      const n = int('from-rule', f.fromRule ?? '', 1);
+      const rule = await mirrorRule(endpoint, { accessKeyId, secretAccessKey }, f.region, f.bucket, n, f.originSecretAccessKey ?? process.env.OSPREY_ORIGIN_SECRET_ACCESS_KEY, notes);
+      checkKeysMatch(rule, keys);
+      source = new HttpOriginSource(`rule ${n} of ${f.bucket} (${rule.Redirect.MirrorURL ?? ''}) keys ${keysName}`, keys, rulePlanner(rule, MIRROR_USER_AGENT, originAuthOf(rule)), timeoutMs);
+    }
+  }
+  await checkBucket(client, f.bucket, endpoint);
+  await source.preflight(signal);
+  return {
+    endpoint, bucket: f.bucket, client, source, concurrency, retries, timeoutMs, objectTimeoutMs, logIntervalMs, tty: process.stderr.isTTY === true, notes,
+    ...(f.report !== undefined && { report: f.report }),
+  };
+}
+
+/** The bucket's Mirror rule number `n`, read with GET ?website (the raw XML: the SDK drops Mirror fields). */
+async function mirrorRule(endpoint: string, creds: { accessKeyId: string; secretAccessKey: string }, region: string, bucket: string, n: number, secret: string | undefined, notes: string[]): Promise<RoutingRule> {
+  const target = new URL(`${endpoint}/${encodeURIComponent(bucket)}?website`);
+  const headers = signRequestV4({ method: 'GET', url: target.pathname + target.search, headers: { host: target.host } }, creds, createHash('sha256').update('').digest('hex'), new Date(), region);
+  let text: string;
+  let status: number;
+  try {
+    const res = await request(target, { method: 'GET', headers, headersTimeout: 30_000, bodyTimeout: 30_000 });
+    status = res.statusCode;
+    text = await res.body.text();
+  } catch (err) {
+    throw new FatalError(`cannot reach ${endpoint}: ${describe(err)}`);
+  }
+  if (status !== 200) {
+    const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? String(status);
+    if (code === 'NoSuchWebsiteConfiguration') throw new FatalError(`--from-rule ${n}: the bucket '${bucket}' has no rules`);
+    if (code === 'NoSuchBucket') throw new FatalError(`the bucket '${bucket}' does not exist at ${endpoint}`);
+    throw new FatalError(`--from-rule ${n}: reading the rules of '${bucket}' failed: ${code}: ${/<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? ''}`);
+  }
+  let rules: RoutingRule[];
+  try {
+    rules = parseWebsiteXml(text, { maxRules: 50 }).RoutingRules;
+  } catch (err) {
+    throw new FatalError(`--from-rule ${n}: the rules of '${bucket}' cannot be read: ${err instanceof S3Error ? err.message : String(err)}`);
+  }
+  const rule = rules.find((r) => r.RuleNumber === n);
+  if (!rule) throw new FatalError(`--from-rule ${n}: the bucket '${bucket}' has no rule ${n} (it has ${rules.map((r) => r.RuleNumber).join(', ') || 'none'})`);
+  const r = rule.Redirect;
+  if (r.RedirectType !== 'Mirror' || !r.MirrorURL) throw new FatalError(`--from-rule ${n}: rule ${n} is not a Mirror rule (RedirectType ${r.RedirectType})`);
+  if (r.MirrorProxyPass === true) throw new FatalError(`--from-rule ${n}: rule ${n} has MirrorProxyPass (a mirror serves without storing): nothing to import`);
+  if (r.MirrorAuth?.AccessKeySecret === MASKED_SECRET) {
+    if (!secret) throw new FatalError(`--from-rule ${n}: rule ${n} signs origin requests (MirrorAuth) and the server never shows the secret: give --origin-secret-access-key or OSPREY_ORIGIN_SECRET_ACCESS_KEY`);
+    r.MirrorAuth = { ...r.MirrorAuth, AccessKeySecret: secret };
+  }
+  if ((r.MirrorTaggings?.Taggings?.length ?? 0) > 0 || (r.MirrorReturnHeaders?.ReturnHeader?.length ?? 0) > 0) {
+    notes.push(`rule ${n} has MirrorTaggings or MirrorReturnHeaders: imported objects do not get them (a mirror fill would)`);
+  }
+  return rule;
+}
+
+/** Keys the rule's key conditions would never send to the origin: refused up front. */
+function checkKeysMatch(rule: RoutingRule, keys: readonly string[]): void {
+  const prefix = rule.Condition?.KeyPrefixEquals;
+  const suffix = rule.Condition?.KeySuffixEquals;
+  const off = keys.filter((k) => (prefix !== undefined && !k.startsWith(prefix)) || (suffix !== undefined && !k.endsWith(suffix)));
+  if (off.length > 0) {
+    const cond = [prefix !== undefined && `KeyPrefixEquals '${prefix}'`, suffix !== undefined && `KeySuffixEquals '${suffix}'`].filter(Boolean).join(' and ');
+    throw new FatalError(`${off.length} key(s) do not match rule ${rule.RuleNumber}'s ${cond}, so a mirror would never fetch them by it: ${off.slice(0, 5).map((k) => `'${k}'`).join(', ')}${off.length > 5 ? ', …' : ''}`);
+  }
+}
+
+/** `<cwd>/osprey-import-<bucket>-<hash of endpoint, bucket, source>.state.jsonl`: the same arguments find the same journal. */
+export function defaultStatePath(endpoint: string, bucket: string, source: string): string {
+  const h = createHash('sha256').update(`${endpoint}\n${bucket}\n${source}`).digest('hex').slice(0, 12);
+  return path.resolve(`osprey-import-${bucket}-${h}.state.jsonl`);
+}
+
+export function writeReport(file: string, report: object): void {
+  try {
+    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  } catch (err) {
+    process.stderr.write(`osprey: cannot write the report '${file}': ${(err as Error).message}\n`);
+  }
+}
+
+/** FatalError: one line on stderr and exit code 2. */
+export function fatal(message: string): never {
+  process.stderr.write(`osprey: ${message}\n`);
+  process.exit(2);
+}
