@@ -6,7 +6,7 @@
  *   node --import tsx scripts/build-console.ts [--no-check]
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -58,11 +58,44 @@ export async function buildConsole(opts: { check?: boolean; outDir?: string } = 
     .replace('<!-- STYLES -->', css.map((n) => `<link rel="stylesheet" href="assets/${n}">`).join('\n'))
     .replace('<!-- SCRIPTS -->', js.map((n) => `<script type="module" src="assets/${n}"></script>`).join('\n'));
   await writeFile(path.join(tmp, 'index.html'), html);
-  await rm(outDir, { recursive: true, force: true });
-  await mkdir(path.dirname(outDir), { recursive: true });
-  await rename(tmp, outDir);
+  await install(tmp, outDir);
   const files = Object.entries(result.metafile.outputs).map(([p, o]) => ({ name: `assets/${path.basename(p)}`, bytes: o.bytes }));
   return { outDir, files, ms: Date.now() - started };
+}
+
+/** Every file under `dir` (relative names) with its bytes; undefined when `dir` does not exist. */
+async function tree(dir: string): Promise<Map<string, Buffer> | undefined> {
+  let names: string[];
+  try {
+    names = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((d) => d.isFile()).map((d) => path.relative(dir, path.join(d.parentPath, d.name)));
+  } catch {
+    return undefined;
+  }
+  return new Map(await Promise.all(names.map(async (n) => [n, await readFile(path.join(dir, n))] as const)));
+}
+
+/**
+ * Put a finished build in place. The build is deterministic, so an identical tree already there
+ * (another test process built the same sources) is left alone: servers reading it never see a gap,
+ * and concurrent builds do not trip over each other.
+ */
+async function install(tmp: string, outDir: string): Promise<void> {
+  const [fresh, current] = await Promise.all([tree(tmp), tree(outDir)]);
+  const same = fresh && current && fresh.size === current.size && [...fresh].every(([n, b]) => current.get(n)?.equals(b) === true);
+  if (same) {
+    await rm(tmp, { recursive: true, force: true });
+    return;
+  }
+  await mkdir(path.dirname(outDir), { recursive: true });
+  const old = `${outDir}.old-${process.pid}`;
+  await rename(outDir, old).catch(() => undefined); // absent, or moved by a concurrent build
+  try {
+    await rename(tmp, outDir);
+  } catch {
+    // a concurrent build put its (identical) output in place first
+    await rm(tmp, { recursive: true, force: true });
+  }
+  await rm(old, { recursive: true, force: true });
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

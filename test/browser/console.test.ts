@@ -145,6 +145,12 @@ describe('web console in chromium', () => {
     await page.getByRole('button', { name: 'Create bucket' }).click();
     await page.getByRole('status').filter({ hasText: 'Bucket walk created.' }).waitFor();
     assert.equal(await page.getByLabel('ACL of walk').inputValue(), 'public-read');
+    // keyboard: Tab moves through the form in order, and the focused control shows a visible ring
+    await page.getByLabel('New bucket name').focus();
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate('document.activeElement.textContent'), 'Create bucket');
+    assert.notEqual(await page.evaluate('getComputedStyle(document.activeElement).outlineStyle'), 'none', 'focus is visible');
     await shot(page, '03-buckets');
 
     // objects: upload a small file (one PUT) and a 12 MiB one (multipart), with progress
