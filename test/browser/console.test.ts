@@ -234,12 +234,16 @@ describe('web console in chromium', () => {
     const recent = page.getByRole('table', { name: 'Recent origin fetches' });
     await recent.getByRole('rowheader', { name: 'pages/about.html' }).waitFor();
     assert.match(await recent.locator('tbody tr').first().textContent() ?? '', new RegExp(`walkpages/about\\.html${originUrl.replace(/[./]/g, '\\$&')}pages/about\\.html200stored`));
-    // live: a slow fill shows up in progress, then among the recent ones, without reloading
-    const slow = fetch(`${server.url}/walk/pages/slow.bin`).then((r) => r.arrayBuffer());
+    // live: a slow fill shows up in progress, then among the recent ones, without reloading; a
+    // second GET of the same key joins the fill as a follower
+    const get = () => fetch(`${server.url}/walk/pages/slow.bin`).then((r) => r.arrayBuffer());
+    const slow = Promise.all([get(), get()]);
     await page.getByRole('table', { name: 'Fills in progress' }).getByRole('rowheader', { name: 'pages/slow.bin' }).waitFor();
     await shot(page, '08-activity-in-progress');
-    assert.equal((await slow).byteLength, 8000);
+    assert.deepEqual((await slow).map((b) => b.byteLength), [8000, 8000]);
     await recent.getByRole('rowheader', { name: 'pages/slow.bin' }).waitFor({ timeout: 5000 });
+    assert.match(await recent.locator('tbody tr').first().textContent() ?? '', /pages\/slow\.bin.*200stored7\.8 KiB\d+1$/, 'one fill, one follower');
+    assert.equal(originRequests.filter((r) => r.url.endsWith('/slow.bin')).length, 1);
     await page.getByText('No origin fetch is in progress.').waitFor();
     await shot(page, '09-activity');
 
@@ -269,6 +273,12 @@ describe('web console in chromium', () => {
     assert.equal(await page.getByRole('button', { name: 'Next page' }).isDisabled(), true);
     await page.getByRole('button', { name: 'Previous page' }).click();
     await page.getByRole('rowheader', { name: 'k00' }).waitFor();
+    // delete an object (asks once more)
+    await page.getByRole('button', { name: 'Delete many/k00' }).click();
+    await page.getByRole('button', { name: 'Delete it' }).click();
+    await page.getByRole('status').filter({ hasText: 'Deleted many/k00.' }).waitFor();
+    await page.getByRole('rowheader', { name: 'k00' }).waitFor({ state: 'detached' });
+    assert.equal((await rawSigned(server.url, { method: 'HEAD', path: '/walk/many/k00' })).status, 404);
 
     // a non-empty bucket cannot be deleted: the API's message; the ACL can be changed
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Buckets' }).click();
