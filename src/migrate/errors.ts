@@ -63,9 +63,10 @@ export function networkProblem(err: unknown): string | undefined {
 /** The S3 error code and HTTP status of an AWS SDK error, when it is one. */
 export function s3Code(err: unknown): { code: string; status?: number } | undefined {
   const e = err as SdkLike;
-  if (!e || typeof e !== 'object' || !e.$metadata) return undefined;
-  const status = e.$metadata.httpStatusCode;
-  return { code: e.name ?? e.code ?? 'Error', ...(status !== undefined && { status }) };
+  // the SDK puts $metadata on network errors too; only an HTTP answer makes an S3 error
+  const status = e && typeof e === 'object' ? e.$metadata?.httpStatusCode : undefined;
+  if (status === undefined) return undefined;
+  return { code: e.name ?? e.code ?? 'Error', status };
 }
 
 export function isCredentialError(err: unknown): boolean {

@@ -20,6 +20,8 @@ export interface OriginFile {
   chunked?: boolean;
   /** answer with this status instead (the first `times` GETs, or always) */
   fail?: { status: number; times?: number };
+  /** pause between 256 KiB pieces of the body, ms (a slow origin) */
+  pieceDelayMs?: number;
 }
 
 export interface Origin {
@@ -90,13 +92,21 @@ export async function startOrigin(prefix = '/site/'): Promise<Origin> {
         while (off < f.body.length) {
           const piece = f.body.subarray(off, off + 256 * 1024);
           off += piece.length;
-          if (!res.write(piece)) {
+          const more = res.write(piece);
+          if (f.pieceDelayMs) {
+            setTimeout(write, f.pieceDelayMs);
+            return;
+          }
+          if (!more) {
             res.once('drain', write);
             return;
           }
         }
         res.end();
       };
+      res.on('close', () => {
+        off = f.body.length + 1;
+      });
       write();
     };
     if (state.delayMs > 0) setTimeout(answer, state.delayMs);
