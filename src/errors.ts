@@ -37,6 +37,7 @@ export const ERRORS = {
   KeyTooLongError: { status: 400, message: 'Your key is too long.', ec: '0016-00000006' },
   MalformedXML: { status: 400, message: 'The XML you provided was not well-formed or did not validate against our published schema.', ec: '0031-00000001' },
   MaxMessageLengthExceeded: { status: 400, message: 'Your request was too big.', ec: '9000-00000009' },
+  MetadataTooLarge: { status: 400, message: 'Your metadata headers exceed the maximum allowed metadata size.', ec: '0016-00000009' },
   MethodNotAllowed: { status: 405, message: 'The specified method is not allowed against this resource.', ec: '9000-00000010' },
   MirrorFailed: { status: 424, message: 'Failed to fetch the object from the mirror origin.', ec: '0041-00000101' },
   MissingContentLength: { status: 411, message: 'You must provide the Content-Length HTTP header.', ec: '9000-00000011' },

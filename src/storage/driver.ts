@@ -113,9 +113,22 @@ export interface ListUploadsOptions {
   maxUploads: number;
 }
 
+/** A fill lease held by this node (see StorageDriver.acquireLease). */
+export interface LeaseHandle {
+  /** push the expiry out by the lease's ttl again (long fills) */
+  renew(): Promise<void>;
+  /** give it up (the fill ended, stored or not) */
+  release(): Promise<void>;
+}
+
 export interface DriverCapabilities {
   /** Atomic create-only writes are available (If-None-Match: *). */
   createOnly: boolean;
+  /**
+   * CompleteMultipartUpload may list a subset of the uploaded parts (S3 allows it). false: every
+   * uploaded part must be listed, else InvalidPart (Ceph RGW 16 refuses subsets). Default true.
+   */
+  completeSubset?: boolean;
 }
 
 export interface StorageDriver {
@@ -169,6 +182,13 @@ export interface StorageDriver {
   /** Throws NoSuchUpload. */
   abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void>;
   listMultipartUploads(bucket: string, opts: ListUploadsOptions): Promise<{ uploads: MultipartUpload[]; isTruncated: boolean }>;
+
+  /**
+   * Optional, for stores shared by several nodes: make this node the one that fills bucket/key
+   * from an origin, for `ttlMs` (renewable). undefined when another node holds an unexpired
+   * lease; an expired one (its node died) is taken over. Drivers of a single process omit it.
+   */
+  acquireLease?(bucket: string, key: string, ttlMs: number): Promise<LeaseHandle | undefined>;
 }
 
 export function emptyMeta(): ObjectMeta {

@@ -335,12 +335,21 @@ export function describeDriver(name: string, make: MakeDriver): void {
       assert.equal(page1.parts[1]?.etag, md5(p2), 'the replaced part is listed with its new ETag');
       const page2 = await d.listParts('conf', 'mp', up.uploadId, { partNumberMarker: 2, maxParts: 2 });
       assert.deepEqual([page2.parts.map((p) => p.partNumber), page2.isTruncated], [[3, 4], false]);
-      const complete = (parts: { partNumber: number; etag: string }[]) => d.completeMultipartUpload('conf', 'mp', up.uploadId, parts);
+      let target = up;
+      const complete = (parts: { partNumber: number; etag: string }[]) => d.completeMultipartUpload('conf', 'mp', target.uploadId, parts);
       await assert.rejects(complete([{ partNumber: 2, etag: r2.etag }, { partNumber: 1, etag: r1.etag }]), isCode('InvalidPartOrder'));
       await assert.rejects(complete([{ partNumber: 1, etag: r1.etag }, { partNumber: 1, etag: r1.etag }]), isCode('InvalidPartOrder'));
       await assert.rejects(complete([{ partNumber: 1, etag: md5('x') }]), isCode('InvalidPart'));
       await assert.rejects(complete([{ partNumber: 1, etag: r1.etag }, { partNumber: 9, etag: r1.etag }]), isCode('InvalidPart'));
       await assert.rejects(complete([{ partNumber: 3, etag: r3.etag }, { partNumber: 4, etag: md5('never listed') }]), isCode('EntityTooSmall'));
+      if (d.capabilities.completeSubset === false) {
+        // a store that completes only with every uploaded part listed (Ceph RGW) refuses the subset
+        // clearly; the rest of the checks then run on a fresh upload of the same three parts
+        await assert.rejects(complete([{ partNumber: 1, etag: r1.etag }, { partNumber: 2, etag: r2.etag }, { partNumber: 3, etag: r3.etag }]), isCode('InvalidPart'));
+        await d.abortMultipartUpload('conf', 'mp', up.uploadId);
+        target = await d.createMultipartUpload('conf', 'mp', meta);
+        for (const [i, p] of [p1, p2, p3].entries()) await d.uploadPart('conf', 'mp', target.uploadId, i + 1, body(p), {});
+      }
       const info = await complete([{ partNumber: 1, etag: `"${r1.etag}"` }, { partNumber: 2, etag: r2.etag.toUpperCase() }, { partNumber: 3, etag: r3.etag }]);
       const whole = Buffer.concat([p1, p2, p3]);
       const expected = createHash('md5').update(Buffer.concat([p1, p2, p3].map((p) => createHash('md5').update(p).digest()))).digest('hex') + '-3';
@@ -352,8 +361,8 @@ export function describeDriver(name: string, make: MakeDriver): void {
         const got = await d.getObject('conf', 'mp', { start: s, end: e });
         assert.ok((await read(got?.body)).equals(whole.subarray(s, e + 1)), `${s}-${e}`);
       }
-      await assert.rejects(d.listParts('conf', 'mp', up.uploadId, { partNumberMarker: 0, maxParts: 10 }), isCode('NoSuchUpload'));
-      await assert.rejects(d.getMultipartUpload('conf', 'mp', up.uploadId), isCode('NoSuchUpload'));
+      await assert.rejects(d.listParts('conf', 'mp', target.uploadId, { partNumberMarker: 0, maxParts: 10 }), isCode('NoSuchUpload'));
+      await assert.rejects(d.getMultipartUpload('conf', 'mp', target.uploadId), isCode('NoSuchUpload'));
       await assert.rejects(complete([{ partNumber: 1, etag: r1.etag }]), isCode('NoSuchUpload'));
     });
 
