@@ -322,6 +322,18 @@ describe('web console in chromium', () => {
     await page.locator('#import-error').getByText('MalformedXML: Unknown element <Nope> in WebsiteConfiguration.').waitFor();
     const rules = await page.getByRole('table', { name: /Routing rules of walk/ }).locator('tbody tr').count();
     assert.equal(rules, 2, 'nothing was stored');
+    // index and error documents: the validator's message, then a valid pair stored
+    await page.getByLabel('Error document', { exact: true }).fill('error.html');
+    await page.getByLabel('Error document status').fill('302');
+    await page.getByRole('button', { name: 'Save documents' }).click();
+    await page.getByRole('alert').getByText('InvalidArgument: ErrorDocument/HttpStatus must be a 2xx, 4xx or 5xx status code, not 302.').waitFor();
+    await page.getByLabel('Index document', { exact: true }).fill('index.html');
+    await page.getByLabel('Error document status').fill('404');
+    await page.getByRole('button', { name: 'Save documents' }).click();
+    await page.getByRole('status').filter({ hasText: 'Documents saved.' }).waitFor();
+    const cfg = (await rawSigned(server.url, { path: '/walk', query: { website: '' } })).body;
+    assert.match(cfg, /<IndexDocument><Suffix>index\.html<\/Suffix><\/IndexDocument><ErrorDocument><Key>error\.html<\/Key><HttpStatus>404<\/HttpStatus><\/ErrorDocument>/);
+    assert.equal((cfg.match(/<RoutingRule>/g) ?? []).length, 2, 'the rules are kept');
     await context.close();
   });
 
