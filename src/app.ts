@@ -14,9 +14,13 @@ import { WebsiteService } from './service/website.js';
 import { MirrorEngine } from './origin/mirror.js';
 import { guardedDispatcher } from './origin/connect-guard.js';
 import { originGuard } from './origin/origin-guard.js';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { ConfigError } from './config.js';
 import { openFsDriver } from './storage/fs/index.js';
+import { openS3Driver, parseStorageUrl } from './storage/s3/index.js';
+import type { S3Driver } from './storage/s3/index.js';
 import type { StorageDriver } from './storage/driver.js';
 
 export interface App {
@@ -42,12 +46,9 @@ export function makeLogger(config: Pick<Config, 'logFormat' | 'logLevel'>): Logg
 }
 
 export async function startApp(config: Readonly<Config>, log: Logger = makeLogger(config)): Promise<App> {
-  const credentials = loadCredentials(config.dataDir, config);
-  const driver = await openFsDriver({ dir: config.dataDir, minPartSize: config.minPartSize });
+  const { driver, credentials, spoolDir } = await openStorage(config);
   const objects = new ObjectService(driver, { maxObjectSize: config.maxObjectSize });
   const website = new WebsiteService(driver, config.maxRoutingRules, originGuard(config.originAllow));
-  const spoolDir = path.join(config.dataDir, 'tmp');
-  await mkdir(spoolDir, { recursive: true });
   const mirror = new MirrorEngine(driver, {
     spoolDir, headersTimeoutMs: config.mirrorTimeoutMs, idleTimeoutMs: config.mirrorIdleTimeoutMs, maxObjectSize: config.maxObjectSize,
     tagForm: config.mirrorTag, maxPerOrigin: config.mirrorMaxPerOrigin, dispatcher: guardedDispatcher(config), probeIntervalMs: config.mirrorProbeIntervalMs,
@@ -71,6 +72,47 @@ export async function startApp(config: Readonly<Config>, log: Logger = makeLogge
       await mirror.abortAll();
       mirror.probes.close();
       await driver.close();
+      if (config.storage) await rm(spoolDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The store: the embedded one in the data dir, or (issue #7) an S3-compatible store shared by
+ * every node. With a shared store nothing lives on the node: the owner key pair comes from the
+ * config or from the store (generated there once, create-only), and mirror spool files go to a
+ * private directory under os.tmpdir(). A store that cannot be used stops the start with one line
+ * (ConfigError 'storage': exit code 2).
+ */
+async function openStorage(config: Readonly<Config>): Promise<{ driver: StorageDriver; credentials: Credentials; spoolDir: string }> {
+  if (!config.storage) {
+    const credentials = loadCredentials(config.dataDir, config);
+    const driver = await openFsDriver({ dir: config.dataDir, minPartSize: config.minPartSize });
+    const spoolDir = path.join(config.dataDir, 'tmp');
+    await mkdir(spoolDir, { recursive: true });
+    return { driver, credentials, spoolDir };
+  }
+  const where = parseStorageUrl(config.storage);
+  if (!where) throw new ConfigError('storage', `'${config.storage}' is not s3://BUCKET[/PREFIX]`);
+  const spoolDir = await mkdtemp(path.join(os.tmpdir(), 'osprey-spool-'));
+  let driver: S3Driver;
+  try {
+    driver = await openS3Driver({
+      bucket: where.bucket, prefix: where.prefix, endpoint: config.storageEndpoint ?? '', region: config.storageRegion,
+      accessKeyId: config.storageAccessKeyId ?? '', secretAccessKey: config.storageSecretAccessKey ?? '', minPartSize: config.minPartSize, spoolDir,
+    });
+  } catch (err) {
+    await rm(spoolDir, { recursive: true, force: true });
+    throw new ConfigError('storage', `cannot use ${config.storage} at ${config.storageEndpoint ?? ''}: ${(err as Error).message}`);
+  }
+  try {
+    const credentials: Credentials = config.accessKeyId && config.secretAccessKey
+      ? { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey, generated: false }
+      : await driver.sharedCredentials();
+    return { driver, credentials, spoolDir };
+  } catch (err) {
+    await driver.close();
+    await rm(spoolDir, { recursive: true, force: true });
+    throw new ConfigError('storage', `cannot use ${config.storage} at ${config.storageEndpoint ?? ''}: ${(err as Error).message}`);
+  }
 }

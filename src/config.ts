@@ -45,6 +45,14 @@ export interface Config {
   metricsToken?: string;
   /** on SIGTERM/SIGINT: how long in-flight requests and fills may take to finish, ms */
   shutdownTimeoutMs: number;
+  /** issue #7: `s3://BUCKET[/PREFIX]` puts everything in an S3-compatible store; undefined: the embedded store in dataDir */
+  storage?: string;
+  /** the store's endpoint URL (required with storage) */
+  storageEndpoint?: string;
+  storageRegion: string;
+  /** the store's key pair (required with storage) */
+  storageAccessKeyId?: string;
+  storageSecretAccessKey?: string;
 }
 
 export class ConfigError extends Error {
@@ -73,6 +81,7 @@ export const DEFAULTS: Config = {
   mirrorProbeIntervalMs: 10_000,
   mirrorMaxPerOrigin: 64,
   shutdownTimeoutMs: 30_000,
+  storageRegion: 'us-east-1',
 };
 
 /** Raw settings as they come from a file, env or flags: each layer may set any subset. */
@@ -83,6 +92,7 @@ const KEYS: readonly (keyof Config | 'address')[] = [
   'mirrorProbeIntervalMs',
   'logFormat', 'logLevel', 'maxRoutingRules', 'maxObjectSize', 'minPartSize', 'originAllow', 'mirrorTimeoutMs', 'mirrorIdleTimeoutMs', 'mirrorTag', 'mirrorMaxPerOrigin',
   'metricsToken', 'shutdownTimeoutMs',
+  'storage', 'storageEndpoint', 'storageRegion', 'storageAccessKeyId', 'storageSecretAccessKey',
 ];
 
 /** Read a config file: `.toml` as TOML, anything else as JSON. Keys as in Config (camelCase) or kebab-case. */
@@ -123,6 +133,11 @@ export function envSettings(env: NodeJS.ProcessEnv): RawSettings {
   if (env.OSPREY_LOG_LEVEL) out.logLevel = env.OSPREY_LOG_LEVEL;
   if (env.OSPREY_MAX_ROUTING_RULES) out.maxRoutingRules = env.OSPREY_MAX_ROUTING_RULES;
   if (env.OSPREY_METRICS_TOKEN) out.metricsToken = env.OSPREY_METRICS_TOKEN;
+  if (env.OSPREY_STORAGE) out.storage = env.OSPREY_STORAGE;
+  if (env.OSPREY_STORAGE_ENDPOINT) out.storageEndpoint = env.OSPREY_STORAGE_ENDPOINT;
+  if (env.OSPREY_STORAGE_REGION) out.storageRegion = env.OSPREY_STORAGE_REGION;
+  if (env.OSPREY_STORAGE_ACCESS_KEY_ID) out.storageAccessKeyId = env.OSPREY_STORAGE_ACCESS_KEY_ID;
+  if (env.OSPREY_STORAGE_SECRET_ACCESS_KEY) out.storageSecretAccessKey = env.OSPREY_STORAGE_SECRET_ACCESS_KEY;
   if (env.OSPREY_ORIGIN_ALLOW) out.originAllow = env.OSPREY_ORIGIN_ALLOW.split(',').map((s) => s.trim()).filter(Boolean);
   return out;
 }
@@ -192,7 +207,32 @@ export function buildConfig(...layers: RawSettings[]): Readonly<Config> {
     if (c.metricsToken.length < 16) throw new ConfigError('metricsToken', 'must be at least 16 characters');
   }
   if (merged.shutdownTimeoutMs !== undefined) c.shutdownTimeoutMs = int('shutdownTimeoutMs', merged.shutdownTimeoutMs, 0, 3_600_000);
+  storageSettings(c, merged);
   return Object.freeze(c);
+}
+
+/** issue #7: --storage s3://BUCKET[/PREFIX] and what it needs (endpoint, key pair). */
+function storageSettings(c: Config, merged: RawSettings): void {
+  if (merged.storageRegion !== undefined) c.storageRegion = str('storageRegion', merged.storageRegion);
+  if (merged.storage === undefined) return;
+  const url = str('storage', merged.storage);
+  if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(url)) throw new ConfigError('storage', `'${url}' is not s3://BUCKET[/PREFIX]`);
+  c.storage = url;
+  if (merged.storageEndpoint === undefined) throw new ConfigError('storageEndpoint', 'is required with --storage s3://… (the store\'s URL, e.g. http://10.0.0.5:7480)');
+  const endpoint = str('storageEndpoint', merged.storageEndpoint);
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(endpoint);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) throw new ConfigError('storageEndpoint', `'${endpoint}' is not an http(s) URL`);
+  c.storageEndpoint = endpoint;
+  if (merged.storageAccessKeyId === undefined || merged.storageSecretAccessKey === undefined) {
+    throw new ConfigError(merged.storageAccessKeyId === undefined ? 'storageAccessKeyId' : 'storageSecretAccessKey', 'the store\'s key pair is required with --storage s3://… (OSPREY_STORAGE_ACCESS_KEY_ID / OSPREY_STORAGE_SECRET_ACCESS_KEY)');
+  }
+  c.storageAccessKeyId = str('storageAccessKeyId', merged.storageAccessKeyId);
+  c.storageSecretAccessKey = str('storageSecretAccessKey', merged.storageSecretAccessKey);
 }
 
 export function parseAddress(s: string): { host: string; port: number } {

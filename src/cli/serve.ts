@@ -15,6 +15,9 @@ export function serveCommand(): Command {
     .description('start the Osprey server')
     .option('--address <host:port>', 'address to listen on (default 127.0.0.1:9000)')
     .option('--data <dir>', 'data directory of the embedded store (default ./data)')
+    .option('--storage <url>', 's3://BUCKET[/PREFIX]: keep everything in an S3-compatible store (several nodes can share it); key pair from OSPREY_STORAGE_ACCESS_KEY_ID / OSPREY_STORAGE_SECRET_ACCESS_KEY')
+    .option('--storage-endpoint <url>', "the store's endpoint URL (with --storage)")
+    .option('--storage-region <region>', "the store's region (default us-east-1)")
     .option('--domain <domain>', 'base domain for virtual-hosted-style requests (repeatable)', collect)
     .option('--bind-domain <host=bucket>', 'serve a bucket at its own host name (repeatable)', collect)
     .option('--region <region>', 'region reported to clients (default us-east-1)')
@@ -39,6 +42,7 @@ export function serveCommand(): Command {
           maxRoutingRules: opts.maxRoutingRules, maxObjectSize: opts.maxObjectSize, logFormat: opts.logFormat, logLevel: opts.logLevel,
           originAllow: opts.originAllow, mirrorTimeoutMs: opts.mirrorTimeout, mirrorIdleTimeoutMs: opts.mirrorIdleTimeout, mirrorTag: opts.mirrorTag, mirrorMaxPerOrigin: opts.mirrorMaxPerOrigin,
           metricsToken: opts.metricsToken, shutdownTimeoutMs: opts.shutdownTimeout,
+          storage: opts.storage, storageEndpoint: opts.storageEndpoint, storageRegion: opts.storageRegion,
         };
         const config = buildConfig(file, envSettings(process.env), flags);
         app = await startApp(config);
@@ -78,7 +82,7 @@ export function serveCommand(): Command {
       process.stdout.write(
         `Osprey is listening on ${app.url}\n` +
           `  access key id:     ${credentials.accessKeyId}\n` +
-          `  secret access key: ${credentials.secretAccessKey}${credentials.generated ? '   (generated and saved in the data dir)' : ''}\n`,
+          `  secret access key: ${credentials.secretAccessKey}${credentials.generated ? `   (generated and saved in ${app.driver.name === 's3' ? 'the store' : 'the data dir'})` : ''}\n`,
       );
     });
 }

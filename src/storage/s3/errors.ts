@@ -64,7 +64,7 @@ export function describeStoreError(err: unknown): string {
   const e = (err ?? {}) as SdkError;
   const status = storeStatus(err);
   if (status === 403 || e.name === 'InvalidAccessKeyId' || e.name === 'SignatureDoesNotMatch' || e.name === 'AccessDenied') {
-    return `the store refused the credentials (${e.name ?? status}); check OSPREY_STORAGE_ACCESS_KEY_ID / OSPREY_STORAGE_SECRET_ACCESS_KEY`;
+    return `the store refused the credentials (${e.name && e.name !== 'Unknown' ? e.name : `HTTP ${status}`}); check OSPREY_STORAGE_ACCESS_KEY_ID / OSPREY_STORAGE_SECRET_ACCESS_KEY`;
   }
   if (e.code && UNAVAILABLE_CODES.has(e.code)) return `the store could not be reached (${e.code})`;
   if (e.name === 'TimeoutError') return 'the store did not answer in time';
