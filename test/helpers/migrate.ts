@@ -30,6 +30,10 @@ export interface Origin {
   files: Map<string, OriginFile>;
   /** GETs per key (HEADs not counted) */
   hits: Map<string, number>;
+  /** the request headers of the last GET of each key */
+  seen: Map<string, http.IncomingHttpHeaders>;
+  /** when set, every request must carry this header (name, value) or gets 403 */
+  require?: [string, string];
   /** every request's key, method and time, in order */
   requests: number;
   /** delay before answering, ms */
@@ -55,7 +59,9 @@ export function md5(b: Buffer | string): string {
 export async function startOrigin(prefix = '/site/'): Promise<Origin> {
   const files = new Map<string, OriginFile>();
   const hits = new Map<string, number>();
+  const seen = new Map<string, http.IncomingHttpHeaders>();
   const state = { requests: 0, delayMs: 0 };
+  const self: { require?: [string, string] } = {};
   const server = http.createServer((req, res) => {
     state.requests++;
     const p = new URL(req.url ?? '/', 'http://x').pathname;
@@ -65,8 +71,16 @@ export async function startOrigin(prefix = '/site/'): Promise<Origin> {
     } catch {
       key = '\0';
     }
-    if (req.method === 'GET') hits.set(key, (hits.get(key) ?? 0) + 1);
+    if (req.method === 'GET') {
+      hits.set(key, (hits.get(key) ?? 0) + 1);
+      seen.set(key, req.headers);
+    }
     const answer = () => {
+      if (self.require && req.headers[self.require[0]] !== self.require[1]) {
+        res.writeHead(403);
+        res.end('forbidden');
+        return;
+      }
       const f = files.get(key);
       if (!f) {
         res.writeHead(404, { 'content-type': 'text/plain' });
@@ -118,6 +132,14 @@ export async function startOrigin(prefix = '/site/'): Promise<Origin> {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${prefix}`,
     files,
     hits,
+    seen,
+    get require() {
+      return self.require;
+    },
+    set require(v: [string, string] | undefined) {
+      if (v) self.require = v;
+      else delete self.require;
+    },
     get requests() {
       return state.requests;
     },
