@@ -54,8 +54,8 @@ export function SimulatorScreen({ initialBucket, initialKey }: { initialBucket: 
       <form class="panel" onSubmit={(e) => void submit(e)} aria-label="Request to simulate">
         <div class="grid">
           <SelectField id="sim-bucket" label="Bucket" value={bucket} onValue={setBucket} options={buckets.length ? buckets.map((b) => [b.name, b.name]) : [[bucket, bucket || '(no buckets)']]} />
-          <TextField id="sim-key" label="Key" value={key} placeholder="images/cat.jpg" required onValue={setKey} wide />
           <SelectField id="sim-method" label="Method" value={method} onValue={setMethod} options={[['GET', 'GET'], ['HEAD', 'HEAD']]} />
+          <TextField id="sim-key" label="Key" value={key} placeholder="images/cat.jpg" required onValue={setKey} wide />
           <TextArea id="sim-headers" label="Request headers (one “Name: value” a line)" rows={3} value={headers} onValue={setHeaders} />
         </div>
         <div class="checks">
