@@ -78,7 +78,7 @@ export interface MirrorOptions {
 const KEPT_HEADERS = MIRROR_KEPT_HEADERS;
 const MAX_HOPS = 10;
 /** bodies up to this size (with a Content-Length) are spooled in memory */
-const MEMORY_SPOOL_MAX = 256 * 1024;
+const MEMORY_SPOOL_MAX = 1024 * 1024;
 /** memory that in-memory spools may hold at once; beyond it fills spool to files */
 const MEMORY_SPOOL_BUDGET = 32 * 1024 * 1024;
 
