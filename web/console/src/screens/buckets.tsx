@@ -73,7 +73,7 @@ export function BucketsScreen() {
                 <tr key={b.name}>
                   <th scope="row"><a href={href(['buckets', b.name])}>{b.name}</a></th>
                   <td data-label="Created">{formatTime(b.created)}</td>
-                  <td>
+                  <td data-label="ACL">
                     <label class="sr-only" for={`acl-${b.name}`}>ACL of {b.name}</label>
                     <select id={`acl-${b.name}`} value={b.acl} onChange={(e) => {
                       const v = inputValue(e);
