@@ -17,6 +17,7 @@ import { MIRROR_KEPT_HEADERS, mirrorStoredHeaders, mirrorTag, mirrorUserMeta } f
 import { signOriginRequest } from './origin-auth.js';
 import type { OriginAuth } from './origin-auth.js';
 import type { FillRecord } from './activity.js';
+import { fillAcrossNodes } from './cross-node.js';
 import { OriginProbes } from './probe.js';
 import { SingleFlight } from './single-flight.js';
 import { Spool } from './spool.js';
@@ -160,7 +161,10 @@ export class MirrorEngine {
       const record = this.activity.start(req.bucket, req.key, req.urls[0] ?? '');
       const ac = new AbortController();
       this.aborts.add(ac);
-      const outcome = this.run(req, record, ac.signal, () => cancelled, (f) => (abortStore = f));
+      // issue #7: with a store shared by several nodes, one node fills and the others serve its copy
+      const outcome = fillAcrossNodes(this.driver, req, this.opts.spoolDir, ac.signal, (proxyOnly) =>
+        this.run(proxyOnly ? { ...req, proxyOnly } : req, record, ac.signal, () => cancelled, (f) => (abortStore = f)),
+      );
       const done = outcome
         .then(async (o) => {
           if (o.kind !== 'stream') {

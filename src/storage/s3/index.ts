@@ -114,7 +114,7 @@ export class S3Driver implements StorageDriver {
       // the SDK's default (aws-chunked + CRC32 trailer on streams) is refused by RGW with 411
       requestChecksumCalculation: 'WHEN_REQUIRED' as const,
       responseChecksumValidation: 'WHEN_REQUIRED' as const,
-      requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 512 }), connectionTimeout: 3000, requestTimeout: 30_000 },
+      requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 512, noDelay: true }), connectionTimeout: 3000, requestTimeout: 30_000 },
     };
     this.client = new S3Client({ ...common, maxAttempts: 2 });
     const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
