@@ -113,7 +113,7 @@ export class MirrorEngine {
   ) {
     this.dispatcher = opts.dispatcher ?? new Agent({ connect: { timeout: opts.headersTimeoutMs }, headersTimeout: opts.headersTimeoutMs, bodyTimeout: opts.idleTimeoutMs });
     const probeIntervalMs = opts.probeIntervalMs ?? 10_000;
-    this.probes = new OriginProbes({ intervalMs: probeIntervalMs, timeoutMs: Math.min(opts.headersTimeoutMs, probeIntervalMs), idleMs: Math.max(30 * probeIntervalMs, 60_000), dispatcher: this.dispatcher });
+    this.probes = new OriginProbes({ intervalMs: probeIntervalMs, timeoutMs: opts.headersTimeoutMs, idleMs: Math.max(30 * probeIntervalMs, 60_000), dispatcher: this.dispatcher });
   }
 
   get inFlight(): number {
