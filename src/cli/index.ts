@@ -12,12 +12,17 @@ import { serveCommand } from './serve.js';
 /** package.json's version (the same relative path from src/cli and dist/cli) */
 export const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
-export async function runCli(argv: string[]): Promise<void> {
+/** The whole command tree (also walked by the tests to check every command's --help). */
+export function buildProgram(): Command {
   const program = new Command();
   program.name('osprey').description('S3-compatible object store with back-to-origin mirroring and redirection').version(VERSION);
   program.addCommand(serveCommand());
   program.addCommand(rulesCommand());
   program.addCommand(importCommand());
   program.addCommand(verifyCommand());
-  await program.parseAsync(argv);
+  return program;
+}
+
+export async function runCli(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
 }
