@@ -19,7 +19,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from './config.js';
 import { openFsDriver } from './storage/fs/index.js';
-import { openS3Driver, parseStorageUrl } from './storage/s3/index.js';
 import type { S3Driver } from './storage/s3/index.js';
 import type { StorageDriver } from './storage/driver.js';
 
@@ -47,6 +46,7 @@ export function makeLogger(config: Pick<Config, 'logFormat' | 'logLevel'>): Logg
 
 export async function startApp(config: Readonly<Config>, log: Logger = makeLogger(config)): Promise<App> {
   const { driver, credentials, spoolDir } = await openStorage(config);
+  if (!driver.capabilities.createOnly) log.warn('the store ignores create-only PUTs (If-None-Match: *): with several nodes, two may fill one key and a PUT during a fill may be overwritten');
   const objects = new ObjectService(driver, { maxObjectSize: config.maxObjectSize });
   const website = new WebsiteService(driver, config.maxRoutingRules, originGuard(config.originAllow));
   const mirror = new MirrorEngine(driver, {
@@ -92,6 +92,8 @@ async function openStorage(config: Readonly<Config>): Promise<{ driver: StorageD
     await mkdir(spoolDir, { recursive: true });
     return { driver, credentials, spoolDir };
   }
+  // loaded only when used: the AWS SDK costs start-up time and memory a single-machine server never needs
+  const { openS3Driver, parseStorageUrl } = await import('./storage/s3/index.js');
   const where = parseStorageUrl(config.storage);
   if (!where) throw new ConfigError('storage', `'${config.storage}' is not s3://BUCKET[/PREFIX]`);
   const spoolDir = await mkdtemp(path.join(os.tmpdir(), 'osprey-spool-'));
