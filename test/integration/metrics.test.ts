@@ -38,6 +38,22 @@ function delta(before: Map<string, number>, after: Map<string, number>, series: 
 }
 
 const SLOW_BODY = Buffer.alloc(300_000, 7);
+/** holds the slow origin bodies until opened */
+let gate = newGate();
+function newGate(): { promise: Promise<void>; open(): void } {
+  let open = () => {};
+  const promise = new Promise<void>((r) => (open = r));
+  return { promise, open };
+}
+
+/** poll a series until it satisfies `ok` (a loaded machine may take a while), else fail */
+async function until(url: string, series: string, ok: (v: number) => boolean): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (ok((await scrape(url)).get(series) ?? 0)) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.fail(`${series} never reached the expected value`);
+}
 
 async function startOrigin(): Promise<{ url: string; close(): void }> {
   const server = http.createServer((req, res) => {
@@ -46,16 +62,10 @@ async function startOrigin(): Promise<{ url: string; close(): void }> {
       res.writeHead(200, { 'content-length': '11', 'content-type': 'text/plain' });
       res.end('hello world');
     } else if (p === '/o/slow.bin' || p === '/o/slow-gauge.bin') {
-      // ~300 ms, so that concurrent GETs join the fill in flight
+      // the first piece at once, the rest when the test says so (GETs join the fill in flight meanwhile)
       res.writeHead(200, { 'content-length': String(SLOW_BODY.length) });
-      let off = 0;
-      const tick = () => {
-        if (off >= SLOW_BODY.length) return res.end();
-        res.write(SLOW_BODY.subarray(off, off + 50_000));
-        off += 50_000;
-        setTimeout(tick, 50);
-      };
-      tick();
+      res.write(SLOW_BODY.subarray(0, 50_000));
+      void gate.promise.then(() => res.end(SLOW_BODY.subarray(50_000)));
     } else if (p === '/o/broken.bin') {
       res.writeHead(503);
       res.end('down');
@@ -103,9 +113,14 @@ describe('/-/metrics', () => {
     assert.equal((await fetch(`${server.url}/mb1/broken.bin`)).status, 424);
     assert.equal((await fetch(`${server.url}/mb1/old/page.html`, { redirect: 'manual' })).status, 301);
     // five concurrent GETs of one slow missing key: one fill, four followers
-    const bodies = await Promise.all(Array.from({ length: 5 }, async () => Buffer.from(await (await fetch(`${server.url}/mb1/slow.bin`)).arrayBuffer())));
+    const followersBefore = (await scrape(server.url)).get('osprey_mirror_followers_total') ?? 0;
+    gate = newGate();
+    const pending = Array.from({ length: 5 }, async () => Buffer.from(await (await fetch(`${server.url}/mb1/slow.bin`)).arrayBuffer()));
+    await until(server.url, 'osprey_mirror_followers_total', (v) => v >= followersBefore + 4);
+    gate.open();
+    const bodies = await Promise.all(pending);
     for (const b of bodies) assert.ok(b.equals(SLOW_BODY));
-    await new Promise((r) => setTimeout(r, 100));
+    await until(server.url, 'osprey_mirror_fills_in_progress', (v) => v === 0);
     const after = await scrape(server.url);
 
     assert.equal(delta(before, after, 'osprey_requests_total{op="PutObject",status="200"}'), 3);
@@ -135,12 +150,13 @@ describe('/-/metrics', () => {
   });
 
   it('a fill in progress shows in the gauge while it runs, and not after', async () => {
+    gate = newGate();
     const pending = fetch(`${server.url}/mb1/slow-gauge.bin`).then(async (r) => Buffer.from(await r.arrayBuffer()));
-    await new Promise((r) => setTimeout(r, 120));
-    assert.equal((await scrape(server.url)).get('osprey_mirror_fills_in_progress'), 1);
+    await until(server.url, 'osprey_mirror_fills_in_progress', (v) => v === 1);
+    assert.equal((await scrape(server.url)).get('osprey_mirror_fills_in_progress'), 1, 'held while the origin holds the body');
+    gate.open();
     assert.ok((await pending).equals(SLOW_BODY));
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal((await scrape(server.url)).get('osprey_mirror_fills_in_progress'), 0);
+    await until(server.url, 'osprey_mirror_fills_in_progress', (v) => v === 0);
   });
 
   it('loopback needs no token; a wrong bearer token is refused; the right one is accepted', async () => {
