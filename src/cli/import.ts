@@ -8,11 +8,10 @@
 import { Command } from 'commander';
 import { FatalError } from '../migrate/errors.js';
 import type { ImportResult } from '../migrate/import.js';
-import { runImport } from '../migrate/import.js';
 import { Journal } from '../migrate/journal.js';
 import { formatBytes, formatDuration } from '../migrate/progress.js';
-import type { CommonFlags } from '../migrate/setup.js';
-import { commonOptions, defaultStatePath, fatal, setUp, writeReport } from '../migrate/setup.js';
+import type { CommonFlags } from '../migrate/options.js';
+import { commonOptions, defaultStatePath, fatal, writeReport } from '../migrate/options.js';
 
 interface ImportFlags extends CommonFlags {
   check?: boolean;
@@ -57,11 +56,14 @@ export function importCommand(): Command {
       try {
         const threshold = bytes('multipart-threshold', flags.multipartThreshold, 0);
         const partSize = bytes('part-size', flags.partSize, 5 * 1024 * 1024);
+        // the engines and the AWS SDK load only when the command runs
+        const { setUp } = await import('../migrate/setup.js');
         const c = await setUp(flags);
         for (const note of c.notes) process.stderr.write(`osprey: note: ${note}\n`);
         const statePath = flags.state ?? defaultStatePath(c.endpoint, c.bucket, c.source.description);
         journal = Journal.open(statePath, { bucket: c.bucket, endpoint: c.endpoint, source: c.source.description }, { readOnly: flags.dryRun === true });
         if (journal.resumed) process.stderr.write(`osprey: resuming from ${statePath} (${journal.done.size} objects already done)\n`);
+        const { runImport } = await import('../migrate/import.js');
         const r = await runImport({
           client: c.client, bucket: c.bucket, source: c.source, concurrency: c.concurrency, retries: c.retries, objectTimeoutMs: c.objectTimeoutMs,
           check: flags.check === true, dryRun: flags.dryRun === true, multipartThreshold: threshold, partSize,

@@ -8,10 +8,9 @@
 import { Command } from 'commander';
 import { FatalError } from '../migrate/errors.js';
 import { formatBytes, formatDuration } from '../migrate/progress.js';
-import type { CommonFlags } from '../migrate/setup.js';
-import { commonOptions, fatal, setUp, writeReport } from '../migrate/setup.js';
+import type { CommonFlags } from '../migrate/options.js';
+import { commonOptions, fatal, writeReport } from '../migrate/options.js';
 import type { VerifyResult } from '../migrate/verify.js';
-import { runVerify } from '../migrate/verify.js';
 
 function summary(r: VerifyResult, deep: boolean): string {
   const parity = r.problems.length === 0 && !r.stoppedBy;
@@ -34,8 +33,11 @@ export function verifyCommand(): Command {
     .action(async (flags: CommonFlags & { deep?: boolean }) => {
       const started = new Date();
       try {
+        // the engines and the AWS SDK load only when the command runs
+        const { setUp } = await import('../migrate/setup.js');
         const c = await setUp(flags);
         for (const note of c.notes) process.stderr.write(`osprey: note: ${note}\n`);
+        const { runVerify } = await import('../migrate/verify.js');
         const r = await runVerify({ client: c.client, bucket: c.bucket, source: c.source, concurrency: c.concurrency, retries: c.retries, objectTimeoutMs: c.objectTimeoutMs, deep: flags.deep === true, tty: c.tty, logIntervalMs: c.logIntervalMs });
         await c.source.close();
         process.stdout.write(summary(r, flags.deep === true));

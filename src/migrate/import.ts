@@ -216,7 +216,8 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
     const ours = md5OfEtag(have.etag);
     if (facts.md5 && ours && facts.md5 !== ours) return { kind: 'failed', reason: `${why} with different content (MD5 ${ours}; the source has ${facts.md5}); not overwritten` };
     if (facts.etag && !facts.md5 && facts.etag === have.etag) return { kind: 'skipped', why: `${why}, same size and ETag` };
-    return { kind: 'skipped', why: `${why}, same size${facts.md5 && ours ? ' and MD5' : ''}` };
+    if (facts.size === undefined && !(facts.md5 && ours)) return { kind: 'skipped', why: `${why}; the source tells neither size nor MD5, not compared` };
+    return { kind: 'skipped', why: `${why}, same ${[facts.size !== undefined && 'size', facts.md5 && ours && 'MD5'].filter(Boolean).join(' and ')}` };
   };
 
   /** The leftover multipart uploads of a killed run, for this key: aborted before trying again. */

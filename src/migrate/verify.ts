@@ -110,6 +110,11 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
       if (err instanceof SourceError && err.notFound) return { ok: false, problem: 'source-missing', detail: `in the bucket, but ${err.message}`, bucket: have };
       throw err;
     }
+    if (facts.size === undefined && !o.deep) {
+      // the source tells no length (a chunked origin answer): the bytes must be read to know it
+      const counted = await o.source.fetch(item, signal).then((f) => hashStream(f.body));
+      facts = { ...facts, size: counted.size, md5: counted.md5 };
+    }
     if (facts.size !== undefined && facts.size !== have.size) {
       return { ok: false, problem: 'size-mismatch', detail: `the bucket has ${have.size} bytes, the source ${facts.size}`, bucket: have, sourceFacts: facts };
     }

@@ -183,7 +183,8 @@ export function spawnCli(args: string[], opts: { cwd: string; env?: NodeJS.Proce
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdin?.end(opts.stdin ?? '');
-  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 50_000);
+  // generous: a loaded 2-core machine runs these CLI children several times slower
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 150_000);
   const exited = new Promise<CliResult>((resolve) =>
     child.on('exit', (code) => {
       clearTimeout(timer);

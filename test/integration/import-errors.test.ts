@@ -101,12 +101,9 @@ describe('osprey import: failures, --check, --dry-run, bad input', () => {
     const cases: [string[], RegExp, NodeJS.ProcessEnv?][] = [
       [[...base, '--keys', bad], /1 blank line\(s\): line 2.*1 invalid key\(s\): line 4 'a\/\.\.\/b'.*1 duplicate key\(s\): line 5 repeats line 1/],
       [['--endpoint', server.url, '--bucket', 'nosuchbucket', '--origin', origin.url, '--keys', good], /the bucket 'nosuchbucket' does not exist/],
-      [[...base, '--keys', good], /refused the credentials: InvalidAccessKeyId/, { OSPREY_ACCESS_KEY_ID: 'WRONGKEY' }],
       [[...base, '--keys', good], /refused the credentials: SignatureDoesNotMatch/, { OSPREY_SECRET_ACCESS_KEY: 'wrong-secret-wrong-secret' }],
       [['--endpoint', server.url, '--bucket', 'empty', '--origin', 'http://127.0.0.1:9/site/', '--keys', good], /the origin cannot be reached \(http:\/\/127.0.0.1:9: the connection was refused\)/],
       [['--endpoint', 'http://127.0.0.1:9', '--bucket', 'empty', '--origin', origin.url, '--keys', good], /cannot reach http:\/\/127.0.0.1:9/],
-      [[...base, '--keys', path.join(dir, 'no-such-file')], /cannot read the key list/],
-      [['--endpoint', server.url, '--bucket', 'empty', '--keys', good], /give exactly one source/],
       [[...base.slice(0, 4), '--origin', `${origin.url}x`, '--keys', good], /must end with '\/'/],
     ];
     const results = await Promise.all(cases.map(([args, , env]) => runCli(['import', ...args], { cwd: dir, ...(env && { env }) })));

@@ -41,7 +41,7 @@ describe('osprey import: kill and resume', () => {
     origin = await startOrigin();
     // a slow chunked object first: its multipart upload is under way when the kill comes
     const slow = 'video/slow.bin';
-    origin.files.set(slow, { body: contentFor(slow, 24 * 1024 * 1024), chunked: true, pieceDelayMs: 60, headers: { 'content-type': 'video/mp4' } });
+    origin.files.set(slow, { body: contentFor(slow, 24 * 1024 * 1024), chunked: true, pieceDelayMs: 400, headers: { 'content-type': 'video/mp4' } });
     keys.push(slow);
     for (let i = 0; i < N; i++) {
       const key = `page/${i}.html`;
@@ -67,12 +67,12 @@ describe('osprey import: kill and resume', () => {
     const args = ['import', '--endpoint', server.url, '--bucket', 'site', '--origin', origin.url, '--keys', list, '--state', state, '--concurrency', '4', '--part-size', '5MiB', '--log-interval', '0'];
     const first = spawnCli(args, { cwd: dir });
     // wait until a good part is journaled (and the slow upload has started), then kill -9 by PID
-    const deadline = Date.now() + 40_000;
+    const deadline = Date.now() + 120_000;
     let lines: ReturnType<typeof journalLines> = [];
     for (;;) {
       lines = journalLines(await readFile(state, 'utf8').catch(() => ''));
       const copied = lines.filter((l) => l.s === 'copied').length;
-      if ((copied >= 120 && lines.some((l) => l.s === 'upload')) || Date.now() > deadline) break;
+      if ((copied >= 60 && lines.some((l) => l.s === 'upload')) || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 50));
     }
     const pid = first.child.pid;
@@ -82,12 +82,15 @@ describe('osprey import: kill and resume', () => {
     assert.equal(killed.code, null, 'killed, not finished');
     lines = journalLines(await readFile(state, 'utf8'));
     const doneBefore = new Set(lines.filter((l) => l.s === 'copied').map((l) => l.k ?? ''));
-    assert.ok(doneBefore.size >= 120 && doneBefore.size < N, `${doneBefore.size} done at the kill`);
+    assert.ok(doneBefore.size >= 60 && doneBefore.size < N, `${doneBefore.size} done at the kill`);
     assert.ok(!doneBefore.has('video/slow.bin'), 'the slow object was still being copied');
     assert.ok(lines.some((l) => l.s === 'upload' && l.k === 'video/slow.bin'), 'its multipart upload is journaled');
     const hitsAtKill = new Map(origin.hits);
+    // the slow object (~40 s at that pace) comes at full speed on the rerun
+    const slowFile = origin.files.get('video/slow.bin');
+    if (slowFile) slowFile.pieceDelayMs = 0;
 
-    const second = await runCli(args, { cwd: dir, timeoutMs: 60_000 });
+    const second = await runCli(args, { cwd: dir });
     assert.equal(second.code, 0, second.stdout + second.stderr);
     assert.match(second.stdout, new RegExp(`${doneBefore.size} done in an earlier run`));
     assert.match(second.stdout, / 0 failed/);
@@ -100,9 +103,7 @@ describe('osprey import: kill and resume', () => {
     assert.deepEqual((await keysIn(client, 'site')).sort(), [...keys].sort());
 
     origin.delayMs = 0;
-    const origin0 = origin.files.get('video/slow.bin');
-    if (origin0) origin0.pieceDelayMs = 0;
-    const v = await runCli(['verify', '--endpoint', server.url, '--bucket', 'site', '--origin', origin.url, '--keys', list, '--deep', '--log-interval', '0'], { cwd: dir, timeoutMs: 60_000 });
+    const v = await runCli(['verify', '--endpoint', server.url, '--bucket', 'site', '--origin', origin.url, '--keys', list, '--deep', '--log-interval', '0'], { cwd: dir });
     assert.equal(v.code, 0, v.stdout + v.stderr);
     assert.match(v.stdout, new RegExp(`${keys.length} checked, ${keys.length} at parity \\(100%\\)`));
     assert.match(v.stdout, /parity: yes/);

@@ -56,7 +56,7 @@ describe('osprey import/verify from a source S3 bucket', () => {
   });
 
   it('imports the prefix: keys without it, headers, user metadata with --save-meta, the origin marker', async () => {
-    const r = await runCli(['import', '--endpoint', target.url, '--bucket', 'new-site', ...fromS3(), '--save-meta', '--log-interval', '0'], { cwd: dir, timeoutMs: 60_000 });
+    const r = await runCli(['import', '--endpoint', target.url, '--bucket', 'new-site', ...fromS3(), '--save-meta', '--log-interval', '0'], { cwd: dir });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, new RegExp(`${COUNT + 1} copied`));
     assert.deepEqual((await keysIn(dst, 'new-site')).sort(), [...expected.keys()].sort());

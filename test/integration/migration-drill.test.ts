@@ -47,7 +47,7 @@ describe('migration drill', () => {
   });
 
   it('import the cold data, mirror under live traffic while the origin grows, import the rest, verify parity, retire the origin', async (t) => {
-    const cli = (args: string[]) => runCli([...args, '--endpoint', server.url, '--bucket', 'www'], { cwd: dir, timeoutMs: 60_000 });
+    const cli = (args: string[]) => runCli([...args, '--endpoint', server.url, '--bucket', 'www'], { cwd: dir });
 
     // 1. the cold data: what existed when the migration was planned, bulk-copied first
     const cold = [...origin.files.keys()].filter((_, i) => i % 3 === 0);

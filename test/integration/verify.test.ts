@@ -32,6 +32,9 @@ describe('osprey verify (HTTP origin)', () => {
       // every fifth file's origin vouches for its content with Content-MD5
       origin.files.set(key, { body, headers: i % 5 === 0 ? { 'content-md5': Buffer.from(md5(body), 'hex').toString('base64') } : {} });
     }
+    // no Content-Length at all (chunked): verify reads it to learn its size
+    keys.push('f/chunked.txt');
+    origin.files.set('f/chunked.txt', { body: contentFor('f/chunked.txt', 3000), chunked: true });
     server = await startOsprey();
     client = s3(server);
     await client.send(new CreateBucketCommand({ Bucket: 'site' }));
@@ -50,8 +53,8 @@ describe('osprey verify (HTTP origin)', () => {
   it('parity right after the import', async () => {
     const r = await runCli(base(), { cwd: dir });
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /40 checked, 40 at parity \(100%\), 0 missing, 0 size mismatch, 0 content mismatch, 0 errors/);
-    assert.match(r.stdout, /content compared for 8 by MD5\/ETag; size only for 32 \(no MD5 on one side: use --deep/);
+    assert.match(r.stdout, /41 checked, 41 at parity \(100%\), 0 missing, 0 size mismatch, 0 content mismatch, 0 errors/);
+    assert.match(r.stdout, /content compared for 9 by MD5\/ETag; size only for 32 \(no MD5 on one side: use --deep/);
   });
 
   it('catches a missing, a truncated and a changed object; --deep catches a change the sizes hide', async () => {
@@ -64,20 +67,22 @@ describe('osprey verify (HTTP origin)', () => {
     await client.send(new PutObjectCommand({ Bucket: 'site', Key: 'f/2.txt', Body: origin.files.get('f/2.txt')?.body.subarray(0, 500) }));
     await client.send(new PutObjectCommand({ Bucket: 'site', Key: 'f/5.txt', Body: flip('f/5.txt') })); // origin sends Content-MD5
     await client.send(new PutObjectCommand({ Bucket: 'site', Key: 'f/7.txt', Body: flip('f/7.txt') })); // origin sends no MD5
+    await client.send(new PutObjectCommand({ Bucket: 'site', Key: 'f/chunked.txt', Body: origin.files.get('f/chunked.txt')?.body.subarray(1) })); // origin sends no length
     const report = path.join(dir, 'r.json');
     const quick = await runCli([...base(), '--report', report], { cwd: dir });
     assert.equal(quick.code, 1, quick.stdout + quick.stderr);
-    assert.match(quick.stdout, /1 missing, 1 size mismatch, 1 content mismatch, 0 errors/);
+    assert.match(quick.stdout, /1 missing, 2 size mismatch, 1 content mismatch, 0 errors/);
+    assert.match(quick.stdout, /^ {2}size-mismatch: f\/chunked.txt: the bucket has 2999 bytes, the source 3000$/m);
     assert.match(quick.stdout, /^ {2}missing: f\/1.txt: not in the bucket$/m);
     assert.match(quick.stdout, /^ {2}size-mismatch: f\/2.txt: the bucket has 500 bytes, the source 1002$/m);
     assert.match(quick.stdout, /^ {2}content-mismatch: f\/5.txt: MD5: bucket /m);
     const rep = JSON.parse(await readFile(report, 'utf8')) as { parity: boolean; summary: { sizeOnly: number }; problems: { key: string; problem: string }[] };
     assert.equal(rep.parity, false);
-    assert.equal(rep.problems.length, 3);
+    assert.equal(rep.problems.length, 4);
 
     const deep = await runCli([...base(), '--deep'], { cwd: dir });
     assert.equal(deep.code, 1, deep.stdout + deep.stderr);
-    assert.match(deep.stdout, /1 missing, 1 size mismatch, 2 content mismatch, 0 errors/);
+    assert.match(deep.stdout, /1 missing, 2 size mismatch, 2 content mismatch, 0 errors/);
     assert.match(deep.stdout, /content-mismatch: f\/7.txt: MD5 of the bytes/);
     assert.match(deep.stdout, /parity: NO/);
   });
