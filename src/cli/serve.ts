@@ -81,6 +81,7 @@ export function serveCommand(): Command {
       const { credentials } = app;
       process.stdout.write(
         `Osprey is listening on ${app.url}\n` +
+          `  web console:       ${app.url}/-/console/\n` +
           `  access key id:     ${credentials.accessKeyId}\n` +
           `  secret access key: ${credentials.secretAccessKey}${credentials.generated ? `   (generated and saved in ${app.driver.name === 's3' ? 'the store' : 'the data dir'})` : ''}\n`,
       );
