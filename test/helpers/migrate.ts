@@ -22,6 +22,8 @@ export interface OriginFile {
   fail?: { status: number; times?: number };
   /** pause between 256 KiB pieces of the body, ms (a slow origin) */
   pieceDelayMs?: number;
+  /** send this many bytes of the body, then nothing more (a stalled origin) */
+  stallAfter?: number;
 }
 
 export interface Origin {
@@ -101,6 +103,10 @@ export async function startOrigin(prefix = '/site/'): Promise<Origin> {
         return;
       }
       // in pieces, so large bodies stream
+      if (f.stallAfter !== undefined) {
+        res.write(f.body.subarray(0, f.stallAfter));
+        return;
+      }
       let off = 0;
       const write = () => {
         while (off < f.body.length) {

@@ -65,6 +65,24 @@ describe('osprey import: failures, --check, --dry-run, bad input', () => {
     assert.ok(!(await keysIn(client, 'site')).includes('broken.txt'));
   });
 
+  it('an origin that stalls or crawls: the attempt times out, is retried, fails with the reason; nothing is stored', async () => {
+    origin.files.set('stall.bin', { body: contentFor('stall.bin', 1024 * 1024), stallAfter: 300 * 1024 });
+    origin.files.set('crawl.bin', { body: contentFor('crawl.bin', 3 * 1024 * 1024), pieceDelayMs: 300 });
+    const list = path.join(dir, 'slow-keys.txt');
+    await writeFile(list, 'stall.bin\ncrawl.bin\n');
+    const report = path.join(dir, 'slow.json');
+    const r = await runCli(['import', ...common(), '--keys', list, '--retries', '1', '--timeout', '1000', '--object-timeout', '2000', '--report', report], { cwd: dir });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const rep = JSON.parse(await readFile(report, 'utf8')) as { failures: { key: string; reason: string; attempts: number }[] };
+    const byKey = new Map(rep.failures.map((f) => [f.key, f]));
+    assert.match(byKey.get('stall.bin')?.reason ?? '', /the body stopped arriving|timed out/);
+    assert.equal(byKey.get('stall.bin')?.attempts, 2);
+    assert.match(byKey.get('crawl.bin')?.reason ?? '', /timed out after 2000 ms/);
+    assert.equal(origin.hits.get('crawl.bin'), 2);
+    const present = await keysIn(client, 'site');
+    assert.ok(!present.includes('stall.bin') && !present.includes('crawl.bin'), present.join(' '));
+  });
+
   it('--check finds an object in the bucket that differs from the source and never overwrites it', async () => {
     const key = 'docs/00002.txt';
     await client.send(new PutObjectCommand({ Bucket: 'site', Key: key, Body: 'written by a user' }));
