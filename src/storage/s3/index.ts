@@ -90,6 +90,7 @@ interface UploadDoc {
 
 export class S3Driver implements StorageDriver {
   readonly name = 's3';
+  /** createOnly is probed at open (a store that ignores If-None-Match: * gets false) */
   readonly capabilities: DriverCapabilities = { createOnly: true, completeSubset: false };
   private readonly layout: Layout;
   /** requests that may be retried by the SDK */
@@ -147,9 +148,28 @@ export class S3Driver implements StorageDriver {
         throw new Error(`the store's bucket ${opts.bucket} does not exist and could not be created: ${describeStoreError(e)}`, { cause: e });
       }
     }
+    d.capabilities.createOnly = await d.probeCreateOnly().catch(() => true);
     d.sweeper = setInterval(() => void d.sweep().catch(() => {}), SWEEP_EVERY_MS).unref();
     void d.sweep().catch(() => {});
     return d;
+  }
+
+  /**
+   * Whether the store honours a create-only PUT (If-None-Match: *): written twice, the second
+   * must be refused. Stores that ignore the header (Swift's s3api, some gateways) work, but
+   * without the cross-node guarantees (see the README's "Running several nodes").
+   */
+  private async probeCreateOnly(): Promise<boolean> {
+    const key = `${this.layout.base}osprey/create-only-probe`;
+    for (let i = 0; i < 2; i++) {
+      try {
+        await this.putText(key, JSON.stringify({ at: Date.now() }), true);
+      } catch (err) {
+        if (err instanceof S3Error && err.code === 'PreconditionFailed') return true;
+        throw err;
+      }
+    }
+    return false;
   }
 
   private destroyClients(): void {
