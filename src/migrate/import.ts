@@ -59,6 +59,7 @@ export interface ImportResult {
   failed: number;
   /** dry run: objects that would be copied */
   wouldCopy: number;
+  /** bytes of the objects copied */
   bytes: number;
   failures: Failure[];
   elapsedMs: number;
@@ -97,6 +98,8 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
   let done = 0;
   let listed = 0;
   let listing = true;
+  /** bytes read from the source, failed attempts included (the progress rate) */
+  let transferred = 0;
   const counts = {
     get done() {
       return done;
@@ -108,7 +111,7 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
       return r.failed;
     },
     get bytes() {
-      return r.bytes;
+      return transferred;
     },
     detail: () => (o.dryRun ? `would copy ${r.wouldCopy}, present ${r.skipped}` : `copied ${r.copied}, skipped ${r.skipped}, resumed ${r.resumed}, failed ${r.failed}`),
   };
@@ -165,6 +168,7 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
     switch (out.kind) {
       case 'copied':
         r.copied++;
+        r.bytes += out.bytes;
         o.journal?.copied(item.key, out.bytes, out.etag);
         return;
       case 'skipped':
@@ -231,7 +235,7 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
   const put = async (item: SourceItem, f: Fetched, signal: AbortSignal): Promise<{ etag?: string; bytes: number }> => {
     const large = f.size === undefined || f.size > o.multipartThreshold;
     // PutObject: Osprey itself checks Content-MD5; multipart: the meter checks at the end of the stream
-    const meter = new Meter(f.size, large ? f.md5 : undefined, (n) => (r.bytes += n));
+    const meter = new Meter(f.size, large ? f.md5 : undefined, (n) => (transferred += n));
     pipeline(f.body, meter, () => {});
     const h = f.headers;
     const params: PutObjectCommandInput = {

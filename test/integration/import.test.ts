@@ -75,6 +75,7 @@ describe('osprey import', () => {
     assert.match(r.stderr, /import: \d+\/\d+ objects \(copied/);
     const rep = JSON.parse(await readFile(report, 'utf8')) as { summary: { copied: number; failed: number; bytes: number }; failures: unknown[] };
     assert.equal(rep.summary.copied, keys.length);
+    assert.equal(rep.summary.bytes, keys.reduce((n, k) => n + (origin.files.get(k)?.body.length ?? 0), 0), 'bytes of the objects copied');
     assert.deepEqual(rep.failures, []);
     assert.equal(origin.hits.get('flaky.txt'), 3, 'two 500s retried, then copied');
     const listed = await keysIn(client, 'site');
