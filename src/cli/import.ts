@@ -67,7 +67,7 @@ export function importCommand(): Command {
         const r = await runImport({
           client: c.client, bucket: c.bucket, source: c.source, concurrency: c.concurrency, retries: c.retries, objectTimeoutMs: c.objectTimeoutMs,
           check: flags.check === true, dryRun: flags.dryRun === true, multipartThreshold: threshold, partSize,
-          ...(flags.dryRun !== true && { journal }), tty: c.tty, logIntervalMs: c.logIntervalMs, print: (line) => process.stdout.write(`${line}\n`),
+          journal, tty: c.tty, logIntervalMs: c.logIntervalMs, print: (line) => process.stdout.write(`${line}\n`),
         });
         journal.close();
         await c.source.close();

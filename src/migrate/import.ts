@@ -36,7 +36,7 @@ export interface ImportOptions {
   /** objects of unknown size or larger than this go through a multipart upload */
   multipartThreshold: number;
   partSize: number;
-  /** undefined for a dry run */
+  /** the resume journal (opened read-only for a dry run: done keys count as resumed, nothing is written) */
   journal?: Journal;
   tty: boolean;
   logIntervalMs: number;
@@ -227,7 +227,7 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
   /** The leftover multipart uploads of a killed run, for this key: aborted before trying again. */
   const abortLeftovers = async (key: string) => {
     const ids = o.journal?.leftoverUploads.get(key);
-    if (!ids) return;
+    if (!ids || o.dryRun) return;
     o.journal?.leftoverUploads.delete(key);
     for (const id of ids) await o.client.send(new AbortMultipartUploadCommand({ Bucket: o.bucket, Key: key, UploadId: id })).catch(() => undefined);
   };
