@@ -96,11 +96,10 @@ describe('osprey import: failures, --check, --dry-run, bad input', () => {
     assert.equal((await bodyOf(client, 'site', key)).toString(), 'written by a user');
   });
 
-  it('--dry-run lists what would be copied and writes nothing', async () => {
+  it('--dry-run lists what would be copied and writes nothing (keys from stdin, CRLF)', async () => {
     origin.files.set('new/x.txt', { body: Buffer.from('new file') });
-    const list = path.join(dir, 'dry-keys.txt');
-    await writeFile(list, 'new/x.txt\ndocs/00004.txt\n');
-    const r = await runCli(['import', ...common(), '--keys', list, '--dry-run'], { cwd: dir });
+    // the key list from stdin this time
+    const r = await runCli(['import', ...common(), '--keys', '-', '--dry-run'], { cwd: dir, stdin: 'new/x.txt\r\ndocs/00004.txt\r\n' });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /^copy new\/x.txt$/m);
     assert.doesNotMatch(r.stdout, /^copy docs\/00004.txt$/m);
