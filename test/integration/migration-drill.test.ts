@@ -89,7 +89,9 @@ describe('migration drill', () => {
       }
     };
     const readers = Array.from({ length: 6 }, reader);
-    await new Promise((r) => setTimeout(r, 3000));
+    // at least 3 s of traffic, and until the origin has published 60 new files (timers run late on a loaded machine)
+    const drillStart = Date.now();
+    while ((Date.now() - drillStart < 3000 || created < 60) && Date.now() - drillStart < 60_000) await new Promise((r) => setTimeout(r, 100));
 
     // 3. the origin is scanned again: everything it has now is imported, traffic still flowing
     clearInterval(writer);
