@@ -137,6 +137,9 @@ export function objectHeaders(ctx: Ctx, info: ObjectInfo, query: Map<string, str
     if (v !== undefined) h[canonical] = v;
   }
   if (h['Content-Type'] === undefined) h['Content-Type'] = 'binary/octet-stream';
+  // MIR-26: a mirror fill keeps the origin's CORS header (only fills store it; PUT does not accept it)
+  const acao = info.meta.headers['access-control-allow-origin'];
+  if (acao !== undefined) h['Access-Control-Allow-Origin'] = acao;
   const metaPrefix = ctx.dialect === 'oss' ? 'x-oss-meta-' : 'x-amz-meta-';
   for (const [k, v] of Object.entries(info.meta.userMeta)) h[metaPrefix + k] = v;
   for (const [k, v] of Object.entries(info.meta.system)) {

@@ -26,7 +26,7 @@ async function startOrigin(): Promise<Origin> {
     const p = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     hits.set(p, (hits.get(p) ?? 0) + 1);
     if (p === '/files/a.txt') {
-      res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=60', 'x-oss-meta-owner': 'origin', 'content-length': '21' });
+      res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=60', 'x-oss-meta-owner': 'origin', 'content-length': '21', 'access-control-allow-origin': '*' });
       res.end('hello from the origin');
     } else if (p === '/files/chunked.txt') {
       res.writeHead(200, { 'content-type': 'text/plain' });
@@ -107,6 +107,7 @@ describe('mirroring back-to-origin', () => {
       const again = await fetch(`${server.url}/mirror-bucket/a.txt`);
       assert.equal(await again.text(), 'hello from the origin');
       assert.equal(again.headers.get('x-oss-tag'), `MIRROR ${origin.url}a.txt`);
+      assert.equal(again.headers.get('access-control-allow-origin'), '*', 'MIR-26 the stored CORS header is returned');
       assert.equal(again.headers.get('etag'), `"${createHash('md5').update('hello from the origin').digest('hex')}"`);
     }
     assert.equal(origin.hits.get('/files/a.txt'), 1);
