@@ -20,6 +20,8 @@ const ceph = sharedCeph();
 after(() => ceph.stop());
 
 let n = 0;
+/** unique per run: a cluster given with OSPREY_TEST_CEPH may hold earlier runs' data */
+const RUN = Date.now().toString(36);
 async function driver(opts: { prefix?: string; staleUploadMs?: number } = {}): Promise<S3Driver> {
   const c = await ceph.get();
   return openS3Driver({
@@ -56,14 +58,14 @@ function chunked(data: Buffer, failAt?: number): Readable {
 
 describe('s3 driver specifics', () => {
   it('lays objects, buckets and configs out under the prefix; keys too long once prefixed and metadata over the limit are refused', async () => {
-    const d = await driver({ prefix: 'layout/p' });
+    const d = await driver({ prefix: `layout-${RUN}/p` });
     try {
       await d.createBucket('lay', 'public-read');
       await d.putObject('lay', 'dir/k', Readable.from([Buffer.from('x')]), { meta: emptyMeta() });
       await d.putBucketConfig('lay', 'website', '<x/>');
       const client = await storeClient();
-      const keys = (await client.send(new ListObjectsV2Command({ Bucket: 'osprey-store', Prefix: 'layout/p/' }))).Contents?.map((o) => o.Key).sort();
-      assert.deepEqual(keys, ['layout/p/b/lay/c/website', 'layout/p/b/lay/o/dir/k', 'layout/p/buckets/lay']);
+      const keys = (await client.send(new ListObjectsV2Command({ Bucket: 'osprey-store', Prefix: `layout-${RUN}/p/` }))).Contents?.map((o) => o.Key).sort();
+      assert.deepEqual(keys, ['b/lay/c/website', 'b/lay/o/dir/k', 'buckets/lay', 'osprey/create-only-probe'].map((k) => `layout-${RUN}/p/${k}`));
       // 1024 bytes is a valid Osprey key, but not once 'layout/p/b/lay/o/' is in front of it
       await assert.rejects(d.putObject('lay', 'k'.repeat(1024), Readable.from([Buffer.from('x')]), { meta: emptyMeta() }), isCode('KeyTooLongError'));
       assert.equal(await d.headObject('lay', 'k'.repeat(1024)), undefined);
@@ -81,7 +83,7 @@ describe('s3 driver specifics', () => {
   });
 
   it('large and unknown-length bodies: multipart to the store, whole or nothing, no upload left behind', async () => {
-    const d = await driver({ prefix: 'large' });
+    const d = await driver({ prefix: `large-${RUN}` });
     try {
       await d.createBucket('big', 'private');
       const data = randomBytes(20 * 1024 * 1024 + 123);
@@ -107,7 +109,7 @@ describe('s3 driver specifics', () => {
       await assert.rejects(d.putObject('big', 'failed', chunked(data.subarray(0, 2 * 1024 * 1024)), { meta: emptyMeta(), size: 2 * 1024 * 1024 + 1 }), isCode('IncompleteBody'));
       assert.equal(await d.headObject('big', 'failed'), undefined);
       const client = await storeClient();
-      const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: 'osprey-store', Prefix: 'large/' }));
+      const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: 'osprey-store', Prefix: `large-${RUN}/` }));
       assert.deepEqual(uploads.Uploads ?? [], []);
       // an upload part of unknown length is spooled, then sent
       const up = await d.createMultipartUpload('big', 'mp', emptyMeta());
@@ -120,17 +122,17 @@ describe('s3 driver specifics', () => {
   });
 
   it('the sweep aborts uploads of the driver own that a crashed node left, and keeps the clients\'', async () => {
-    const d = await driver({ prefix: 'sweep', staleUploadMs: 0 });
+    const d = await driver({ prefix: `sweep-${RUN}`, staleUploadMs: 0 });
     try {
       await d.createBucket('sw', 'private');
       const client = await storeClient();
       const { CreateMultipartUploadCommand } = await import('@aws-sdk/client-s3');
       // what a node killed mid-upload leaves: a store upload without an Osprey upload document
-      await client.send(new CreateMultipartUploadCommand({ Bucket: 'osprey-store', Key: 'sweep/b/sw/o/orphan' }));
+      await client.send(new CreateMultipartUploadCommand({ Bucket: 'osprey-store', Key: `sweep-${RUN}/b/sw/o/orphan` }));
       const kept = await d.createMultipartUpload('sw', 'client-upload', emptyMeta());
       const r = await d.sweep(Date.now() + 1000);
       assert.equal(r.aborted, 1);
-      const left = (await client.send(new ListMultipartUploadsCommand({ Bucket: 'osprey-store', Prefix: 'sweep/' }))).Uploads?.map((u) => u.UploadId);
+      const left = (await client.send(new ListMultipartUploadsCommand({ Bucket: 'osprey-store', Prefix: `sweep-${RUN}/` }))).Uploads?.map((u) => u.UploadId);
       assert.deepEqual(left, [kept.uploadId]);
     } finally {
       await d.close();
@@ -138,7 +140,7 @@ describe('s3 driver specifics', () => {
   });
 
   it('leases: create-only across drivers, released, taken over once expired', async () => {
-    const [a, b] = [await driver({ prefix: 'lease' }), await driver({ prefix: 'lease' })];
+    const [a, b] = [await driver({ prefix: `lease-${RUN}` }), await driver({ prefix: `lease-${RUN}` })];
     try {
       const held = await Promise.all([a, b, a, b].map((d) => d.acquireLease('bk', 'key', 5000)));
       assert.equal(held.filter(Boolean).length, 1, 'exactly one winner');

@@ -18,7 +18,7 @@
  */
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand,
-  DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListMultipartUploadsCommand,
+  DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand, ListMultipartUploadsCommand,
   ListObjectsV2Command, ListPartsCommand, PutObjectCommand, S3Client, UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import type { ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
@@ -41,6 +41,7 @@ import { BodyChecker } from './checker.js';
 import type { CheckOptions } from './checker.js';
 import { describeStoreError, fromStore, isNotFound, isPreconditionFailed } from './errors.js';
 import { bareEtag, decodeMeta, encodeMeta, Layout } from './layout.js';
+import { StoreReader } from './reader.js';
 
 export { describeStoreError } from './errors.js';
 
@@ -103,6 +104,8 @@ export class S3Driver implements StorageDriver {
   private readonly staleUploadMs: number;
   private readonly spoolDir: string;
   private readonly nodeId = randomBytes(6).toString('hex');
+  /** object GET/HEAD without the SDK */
+  private readonly reader: StoreReader;
   private sweeper: NodeJS.Timeout | undefined;
 
   private constructor(private readonly opts: S3DriverOptions) {
@@ -120,6 +123,7 @@ export class S3Driver implements StorageDriver {
     this.client = new S3Client({ ...common, maxAttempts: 2 });
     const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
     this.streamClient = new S3Client({ ...common, maxAttempts: 1, logger: quiet });
+    this.reader = new StoreReader(opts.endpoint, opts.bucket, { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey }, opts.region ?? 'us-east-1');
     const ttl = Math.min(opts.cacheTtlMs ?? 500, 1000);
     this.buckets = new TtlCache(ttl);
     this.configs = new TtlCache(ttl);
@@ -175,6 +179,7 @@ export class S3Driver implements StorageDriver {
   private destroyClients(): void {
     this.client.destroy();
     this.streamClient.destroy();
+    void this.reader.close().catch(() => {});
   }
 
   async ping(): Promise<void> {
@@ -343,33 +348,38 @@ export class S3Driver implements StorageDriver {
     return { bucket, key, size: size ?? r.ContentLength ?? 0, etag: bareEtag(r.ETag), lastModified: lastModified ?? r.LastModified ?? new Date(0), meta };
   }
 
-  async headObject(bucket: string, key: string): Promise<ObjectInfo | undefined> {
+  /** GET/HEAD through the lean reader (reader.ts); undefined when the object does not exist */
+  private async read(method: 'GET' | 'HEAD', bucket: string, key: string, range?: ByteRange): Promise<{ info: ObjectInfo; body: Readable } | undefined> {
     await this.requireBucket(bucket);
     const sk = this.readKey(bucket, key);
     if (sk === undefined) return undefined;
+    let res;
     try {
-      const r = await this.client.send(new HeadObjectCommand({ Bucket: this.opts.bucket, Key: sk }));
-      return this.info(bucket, key, r);
+      res = await this.reader.send(method, sk, range);
     } catch (err) {
-      if (isNotFound(err)) return undefined;
       throw fromStore(err, { bucket, key });
     }
+    if (res.status === 404) {
+      res.body.resume();
+      return undefined;
+    }
+    if (res.status !== 200 && res.status !== 206) throw fromStore(await StoreReader.failure(res), { bucket, key });
+    const h = res.headers;
+    const length = Number(h['content-length']);
+    const total = range ? Number(/\/(\d+)$/.exec(h['content-range'] ?? '')?.[1] ?? NaN) : length;
+    const lastModified = h['last-modified'] ? new Date(h['last-modified']) : undefined;
+    const info = this.info(bucket, key, { ETag: h.etag, ...(lastModified && { LastModified: lastModified }), Metadata: h['x-amz-meta-osprey'] ? { osprey: h['x-amz-meta-osprey'] } : {} }, Number.isFinite(total) ? total : 0);
+    return { info, body: res.body };
+  }
+
+  async headObject(bucket: string, key: string): Promise<ObjectInfo | undefined> {
+    const r = await this.read('HEAD', bucket, key);
+    r?.body.resume();
+    return r?.info;
   }
 
   async getObject(bucket: string, key: string, range?: ByteRange): Promise<{ info: ObjectInfo; body: Readable; bytes?: Buffer } | undefined> {
-    await this.requireBucket(bucket);
-    const sk = this.readKey(bucket, key);
-    if (sk === undefined) return undefined;
-    try {
-      const r = await this.client.send(new GetObjectCommand({ Bucket: this.opts.bucket, Key: sk, ...(range && { Range: `bytes=${range.start}-${range.end}` }) }));
-      const total = range ? Number(/\/(\d+)$/.exec(r.ContentRange ?? '')?.[1] ?? NaN) : r.ContentLength;
-      const body = r.Body as Readable | undefined;
-      if (!body) throw new Error('the store answered without a body');
-      return { info: this.info(bucket, key, r, Number.isFinite(total) ? total : undefined), body };
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw fromStore(err, { bucket, key });
-    }
+    return this.read('GET', bucket, key, range);
   }
 
   async putObject(bucket: string, key: string, body: Readable, opts: PutOptions): Promise<ObjectInfo> {
