@@ -343,19 +343,20 @@ export class MirrorEngine {
 
   /** origin body -> spool, counting and hashing; any mismatch fails the spool (MIR-22, MIR-23). */
   private async pump(body: Readable, spool: Spool, size: number | undefined, contentMd5: string | undefined, record: FillRecord): Promise<void> {
-    const md5 = createHash('md5');
+    // only when the origin sent a Content-MD5 to check (the store hashes the body for the ETag anyway)
+    const md5 = contentMd5 !== undefined ? createHash('md5') : undefined;
     let received = 0;
     try {
       for await (const chunk of body) {
         const buf = chunk as Buffer;
         received += buf.length;
         if (received > this.opts.maxObjectSize) throw new Error(`the object is larger than ${this.opts.maxObjectSize} bytes`);
-        md5.update(buf);
+        md5?.update(buf);
         this.activity.bytes(record, buf.length);
         await spool.append(buf);
       }
       if (size !== undefined && received !== size) throw new Error(`Bytes read is not equal to expected (${received} of ${size})`);
-      if (contentMd5 !== undefined && md5.digest('base64') !== contentMd5.trim()) throw new Error('MD5 in header() is not equal to MD5 calculated');
+      if (contentMd5 !== undefined && md5?.digest('base64') !== contentMd5.trim()) throw new Error('MD5 in header() is not equal to MD5 calculated');
       await spool.finish();
     } catch (err) {
       spool.fail(err instanceof Error ? err : new Error(String(err)));

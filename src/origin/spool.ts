@@ -155,14 +155,17 @@ export class Spool extends EventEmitter {
               this.push(null);
               return;
             }
-            if (pos < spool.written && spool.mem) {
-              const n = Math.min(spool.written - pos, limit - pos);
+            // the last byte waits for finish(): a body that fails its final check (length, Content-MD5)
+            // must never reach a client complete (MIR-22, MIR-23)
+            const ready = spool.finalSize !== undefined ? spool.written : spool.written - 1;
+            if (pos < ready && spool.mem) {
+              const n = Math.min(ready - pos, limit - pos);
               this.push(spool.mem.subarray(pos, pos + n));
               pos += n;
               return;
             }
-            if (pos < spool.written) {
-              const n = Math.min(buf.length, spool.written - pos, limit - pos);
+            if (pos < ready) {
+              const n = Math.min(buf.length, ready - pos, limit - pos);
               const fh = spool.fh;
               if (!fh) throw spool.error ?? new Error('spool closed');
               const { bytesRead } = await fh.read(buf, 0, n, pos);

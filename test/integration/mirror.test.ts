@@ -54,6 +54,11 @@ async function startOrigin(): Promise<Origin> {
     } else if (p === '/files/broken.bin') {
       res.writeHead(500);
       res.end('boom');
+    } else if (p === '/files/md5-good.txt' || p === '/files/md5-bad.txt') {
+      const body = Buffer.from('checked by its MD5');
+      const md5 = createHash('md5').update(p === '/files/md5-good.txt' ? body : 'something else').digest('base64');
+      res.writeHead(200, { 'content-length': String(body.length), 'content-md5': md5 });
+      res.end(body);
     } else if (p === '/files/moved.txt') {
       res.writeHead(301, { location: '/files/a.txt' });
       res.end();
@@ -114,6 +119,20 @@ describe('mirroring back-to-origin', () => {
     const head = await rawSigned(server.url, { method: 'HEAD', path: '/mirror-bucket/a.txt' });
     assert.equal(head.headers['content-type'], 'text/plain');
     assert.equal(head.headers['x-amz-meta-owner'], undefined, 'MIR-27 origin metadata is not kept without MirrorSaveOssMeta');
+  });
+
+  it('MIR-23 MirrorCheckMd5: a body that matches the origin Content-MD5 is stored; a mismatch is cut and never stored', async () => {
+    assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/md5-bucket', headers: { 'x-amz-acl': 'public-read' } })).status, 200);
+    const r = await rawSigned(server.url, { method: 'PUT', path: '/md5-bucket', query: { website: '' }, body: website(origin.url, '<MirrorCheckMd5>true</MirrorCheckMd5>') });
+    assert.equal(r.status, 200, r.body);
+    const good = await fetch(`${server.url}/md5-bucket/md5-good.txt`);
+    assert.equal(await good.text(), 'checked by its MD5');
+    await new Promise((res) => setTimeout(res, 100));
+    assert.equal((await rawSigned(server.url, { method: 'HEAD', path: '/md5-bucket/md5-good.txt' })).status, 200);
+    const bad = await fetch(`${server.url}/md5-bucket/md5-bad.txt`).then(async (res) => ({ status: res.status, body: await res.text() })).catch((err: unknown) => err);
+    assert.ok(bad instanceof Error, `the client must not get a clean answer: ${JSON.stringify(bad)}`);
+    await new Promise((res) => setTimeout(res, 100));
+    assert.equal((await rawSigned(server.url, { method: 'HEAD', path: '/md5-bucket/md5-bad.txt' })).status, 404, 'nothing stored');
   });
 
   it('MIR-20 a chunked origin answer reaches the client chunked', async () => {
