@@ -23,6 +23,7 @@ const POLL_MS = 100;
 const MAX_WAIT_MS = 12_000;
 /** an object this small is spooled in memory when served from the store to waiting clients */
 const MEMORY_MAX = 1024 * 1024;
+const RELEASE_GRACE_MS = 10_000;
 
 /** The parts of a fill outcome this module makes or reads (mirror.ts's FillOutcome). */
 type Outcome =
@@ -85,7 +86,10 @@ async function fromStore(driver: StorageDriver, req: CrossNodeRequest, spoolDir:
   const headers: Record<string, string> = { ...info.meta.headers, ...info.meta.system, etag: `"${info.etag}"`, 'last-modified': info.lastModified.toUTCString() };
   for (const [k, v] of Object.entries(info.meta.userMeta)) headers[`x-oss-meta-${k}`] = v;
   const pumped = pump(body, spool);
-  void pumped.finally(() => spool.release());
+  // the clients that joined this fill attach their readers after the outcome resolves, and a
+  // small object is in the spool long before that: it is given up only after a grace period
+  // (a spool frees itself once released and its last reader is done)
+  void pumped.finally(() => setTimeout(() => void spool.release(), RELEASE_GRACE_MS).unref());
   return { kind: 'stream', headers, size: info.size, spool, stored: pumped.then(() => info) };
 }
 
