@@ -52,6 +52,8 @@ const SINGLE_PUT_MAX = 64 * 1024 * 1024;
 /** part size of the multipart uploads the driver makes itself */
 const PART_SIZE = 8 * 1024 * 1024;
 const SWEEP_EVERY_MS = 60 * 60 * 1000;
+/** GETs up to this size are read whole and handed out as `bytes` */
+const SMALL_READ = 64 * 1024;
 
 export interface S3DriverOptions {
   /** the store's bucket, and a prefix inside it ('' for none) */
@@ -379,7 +381,26 @@ export class S3Driver implements StorageDriver {
   }
 
   async getObject(bucket: string, key: string, range?: ByteRange): Promise<{ info: ObjectInfo; body: Readable; bytes?: Buffer } | undefined> {
-    return this.read('GET', bucket, key, range);
+    const got = await this.read('GET', bucket, key, range);
+    const length = range ? range.end - range.start + 1 : got?.info.size;
+    if (!got || length === undefined || length > SMALL_READ) return got;
+    // a small body is read whole: the HTTP layer then answers in one write (measured: fewer syscalls per 4 KiB GET)
+    const chunks: Buffer[] = [];
+    try {
+      for await (const c of got.body) chunks.push(c as Buffer);
+    } catch (err) {
+      throw fromStore(err, { bucket, key });
+    }
+    const bytes = Buffer.concat(chunks);
+    let body: Readable | undefined;
+    return {
+      info: got.info,
+      bytes,
+      get body(): Readable {
+        body ??= Readable.from([bytes]);
+        return body;
+      },
+    };
   }
 
   async putObject(bucket: string, key: string, body: Readable, opts: PutOptions): Promise<ObjectInfo> {
