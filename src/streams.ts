@@ -38,3 +38,16 @@ export function pipe(src: Readable, ...rest: [...Middle[], Writable]): Promise<v
     }
   });
 }
+
+/**
+ * A body that can write itself into a destination better than a pipe would (for example with
+ * buffers it reuses), ending it; it resolves when `dst` has finished and rejects, with both
+ * destroyed, on the first error.
+ */
+export interface SelfWriting {
+  writeInto(dst: Writable, onBytes: (n: number) => void): Promise<void>;
+}
+
+export function isSelfWriting(s: object): s is SelfWriting {
+  return typeof (s as Partial<SelfWriting>).writeInto === 'function';
+}

@@ -5,7 +5,7 @@
  * return values; only this module writes (STYLE §5, "answering twice").
  */
 import type { Readable } from 'node:stream';
-import { pipe } from '../streams.js';
+import { isSelfWriting, pipe } from '../streams.js';
 import { S3Error } from '../errors.js';
 import type { ByteRange, ObjectInfo } from '../storage/driver.js';
 import type { Ctx } from './context.js';
@@ -239,6 +239,12 @@ export async function sendStream(ctx: Ctx, status: number, headers: Record<strin
   if (ctx.req.method === 'HEAD') {
     stream.destroy();
     ctx.res.end();
+    return;
+  }
+  if (isSelfWriting(stream)) {
+    await stream.writeInto(ctx.res, (n) => {
+      ctx.bytesOut += n;
+    });
     return;
   }
   stream.on('data', (chunk: Buffer) => {

@@ -9,13 +9,14 @@
  * are synchronous SQLite transactions on this same thread, so no commit can fall in between.
  * `collect` then leaves a held blob alone: its id stays in the `garbage` table and the file is
  * unlinked when the last reader releases it (or at the next open, if the process dies first).
- * An fd that is already open would survive an unlink on POSIX, but createReadStream opens lazily
- * and a multi-segment read opens each file only when it gets there, so the count must cover the
+ * An fd that is already open would survive an unlink on POSIX, but the read opens each file only
+ * when it gets there, so the count must cover the
  * whole read, from lookup to the stream's 'close'.
  */
-import { createReadStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { FileRangeStream } from '../file-range.js';
+import type { FileRange } from '../file-range.js';
 import type { Statements } from './meta.js';
 import { Paths } from './paths.js';
 
@@ -26,6 +27,9 @@ export interface Segment {
 
 /** Large sequential reads: fewer syscalls per GET, bounded memory per stream. */
 const READ_CHUNK = 256 * 1024;
+/** Reads of more than BIG_READ bytes go in BIG_CHUNK pieces (1 GiB GET: ~1.0 -> ~1.5 GB/s on loopback). */
+const BIG_READ = 8 * 1024 * 1024;
+const BIG_CHUNK = 1024 * 1024;
 
 export class Blobs {
   /** blob id -> number of open reads of it */
@@ -48,33 +52,26 @@ export class Blobs {
   read(segments: readonly Segment[], start: number, end: number): Readable {
     const ids = segments.map((s) => s.id);
     for (const id of ids) this.held.set(id, (this.held.get(id) ?? 0) + 1);
-    const only = segments.length === 1 ? segments[0] : undefined;
-    const body = only
-      ? createReadStream(this.paths.blob(only.id), { start, end, highWaterMark: READ_CHUNK })
-      : Readable.from(this.chunks(segments, start, end), { objectMode: false, highWaterMark: READ_CHUNK });
-    // 'close' and not a finally in the generator: a stream destroyed before its first read never
-    // runs the generator's body, so a finally there would never release.
+    const body = new FileRangeStream(this.ranges(segments, start, end), end - start + 1 > BIG_READ ? BIG_CHUNK : READ_CHUNK);
     body.once('close', () => {
       for (const id of ids) this.release(id);
     });
     return body;
   }
 
-  private async *chunks(segments: readonly Segment[], start: number, end: number): AsyncGenerator<Buffer> {
+  /** The file ranges that hold bytes start..end (inclusive) of the concatenation of `segments`. */
+  private ranges(segments: readonly Segment[], start: number, end: number): FileRange[] {
+    const out: FileRange[] = [];
     let offset = 0;
     for (const seg of segments) {
       const segStart = offset;
       const segEnd = offset + seg.size - 1;
       offset += seg.size;
       if (seg.size === 0 || segEnd < start) continue;
-      if (segStart > end) return;
-      const from = Math.max(start, segStart) - segStart;
-      const to = Math.min(end, segEnd) - segStart;
-      // for await closes the file stream when the consumer stops early
-      for await (const chunk of createReadStream(this.paths.blob(seg.id), { start: from, end: to, highWaterMark: READ_CHUNK })) {
-        yield chunk as Buffer;
-      }
+      if (segStart > end) break;
+      out.push({ path: this.paths.blob(seg.id), start: Math.max(start, segStart) - segStart, end: Math.min(end, segEnd) - segStart });
     }
+    return out;
   }
 
   private release(id: string): void {
