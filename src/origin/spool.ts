@@ -16,6 +16,8 @@ import { Readable } from 'node:stream';
 const QUEUE_HIGH = 8 * 1024 * 1024;
 /** a reader that caught up with the writer wakes again once this much more has arrived (or at the end) */
 const WAKE_BATCH = 256 * 1024;
+/** most bytes a reader takes from the file at once */
+const READ_CHUNK = 256 * 1024;
 
 export class Spool extends EventEmitter {
   /** bytes durably handed to the file so far */
@@ -135,7 +137,6 @@ export class Spool extends EventEmitter {
       w();
     };
     this.on('progress', onProgress);
-    const buf = this.mem ? Buffer.alloc(0) : Buffer.allocUnsafe(256 * 1024);
     const spool = this;
     let cleaned = false;
     const cleanup = () => {
@@ -146,7 +147,7 @@ export class Spool extends EventEmitter {
       void spool.maybeRelease();
     };
     return new Readable({
-      highWaterMark: 256 * 1024,
+      highWaterMark: READ_CHUNK,
       async read() {
         try {
           for (;;) {
@@ -165,12 +166,14 @@ export class Spool extends EventEmitter {
               return;
             }
             if (pos < ready) {
-              const n = Math.min(buf.length, ready - pos, limit - pos);
+              const n = Math.min(READ_CHUNK, ready - pos, limit - pos);
               const fh = spool.fh;
               if (!fh) throw spool.error ?? new Error('spool closed');
+              // a fresh buffer per read, handed on as is: no copy of every byte
+              const buf = Buffer.allocUnsafe(n);
               const { bytesRead } = await fh.read(buf, 0, n, pos);
               pos += bytesRead;
-              this.push(Buffer.from(buf.subarray(0, bytesRead)));
+              this.push(bytesRead === n ? buf : buf.subarray(0, bytesRead));
               return;
             }
             if (spool.error) throw spool.error;
