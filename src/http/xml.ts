@@ -75,8 +75,20 @@ export function parseXml(text: string, arrays: readonly string[] = []): XmlObjec
     ignoreDeclaration: true,
     removeNSPrefix: true,
     isArray: (_name, jpath) => arraySet.has(String(jpath)),
+    // the parser's own count of open elements: checkDepth's scan misses non-ASCII names and '/>' in attributes
+    maxNestedTags: MAX_DEPTH - 1,
   });
-  const out: unknown = parser.parse(text);
+  let out: unknown;
+  try {
+    out = parser.parse(text);
+  } catch (err) {
+    // The validator passes documents the parser then refuses (an unclosed comment or processing
+    // instruction after the root element, element names such as 'constructor', nesting too deep):
+    // the client's malformed XML, not a 500.
+    const why = err instanceof Error ? err.message : String(err);
+    const message = why === 'Maximum nested tags exceeded' ? `The XML is nested deeper than ${MAX_DEPTH} levels.` : `The XML you provided was not well-formed: ${why.slice(0, 200)}`;
+    throw new S3Error('MalformedXML', { message, cause: err });
+  }
   if (out === null || typeof out !== 'object') throw new S3Error('MalformedXML');
   return out as XmlObject;
 }
