@@ -31,7 +31,9 @@ export function validateObjectKey(key: string): void {
   }
 }
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the key (the WHATWG decoder would strip it, so
+// '/b/%EF%BB%BFk' would read and write key 'k').
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Percent-decode a path part as UTF-8; malformed escapes or invalid UTF-8 -> InvalidObjectName / InvalidURI-like error. */
 export function decodePathPart(raw: string): string {
