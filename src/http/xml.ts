@@ -52,6 +52,19 @@ export function readCapped(body: Readable, limit: number): Promise<Buffer> {
 }
 
 /**
+ * A numeric character reference must name a character XML 1.0 allows (its Char production):
+ * the parser would silently drop `&#0;` or `&#1;`, so `<Key>a&#0;b</Key>` would name key "ab".
+ */
+function checkCharRefs(text: string): void {
+  for (const m of text.matchAll(/&#(?:x([0-9a-fA-F]+)|([0-9]+));/g)) {
+    const digits = (m[1] ?? m[2] ?? '').replace(/^0+(?=.)/, '');
+    const cp = digits.length > 8 ? Infinity : Number.parseInt(digits, m[1] !== undefined ? 16 : 10);
+    const allowed = cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+    if (!allowed) throw new S3Error('MalformedXML', { message: `The XML you provided was not well-formed: the character reference ${m[0].slice(0, 20)} names a character XML does not allow.` });
+  }
+}
+
+/**
  * Parse XML text into plain objects. Element text is kept as strings (never coerced to
  * numbers); numeric character references are decoded; elements named in `arrays` (dotted paths
  * such as "Delete.Object") always parse as arrays.
@@ -65,6 +78,7 @@ export function parseXml(text: string, arrays: readonly string[] = []): XmlObjec
     throw new S3Error('MalformedXML', { message: `The XML you provided was not well-formed: ${valid.err.msg} (line ${valid.err.line}).` });
   }
   checkDepth(text);
+  checkCharRefs(text);
   const arraySet = new Set(arrays);
   const parser = new XMLParser({
     ignoreAttributes: true,

@@ -38,6 +38,9 @@ describe('errors and bad input', () => {
       method: 'POST', path: '/errs', query: { delete: '' },
       body: '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY k "keep">]><Delete><Object><Key>&k;</Key></Object></Delete>',
     }), 400, 'MalformedXML');
+    // a reference to a character XML does not allow is refused, not dropped (it would name 'keep')
+    await expectError(rawSigned(server.url, { method: 'POST', path: '/errs', query: { delete: '' }, body: '<Delete><Object><Key>ke&#0;ep</Key></Object></Delete>' }), 400, 'MalformedXML');
+    await expectError(rawSigned(server.url, { method: 'POST', path: '/errs', query: { delete: '' }, body: '<Delete><Object><Key>ke&#x1;ep</Key></Object></Delete>' }), 400, 'MalformedXML');
     const deep = '<a>'.repeat(100) + '</a>'.repeat(100);
     await expectError(rawSigned(server.url, { method: 'POST', path: '/errs', query: { delete: '' }, body: deep }), 400, 'MalformedXML');
     const huge = '<Delete>' + '<Object><Key>k</Key></Object>'.repeat(100_000) + '</Delete>';
