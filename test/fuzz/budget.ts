@@ -28,13 +28,13 @@ export interface Budget {
   ms: number;
   /** the most cases to run (fewer when the time budget runs out first) */
   maxRuns?: number;
-  /** the property must have run at least this many cases, or the test fails (no empty properties) */
+  /** the property always runs at least this many cases, past the time budget if it must (no empty properties) */
   minRuns?: number;
 }
 
 /**
  * Run a property under a time budget. Fails with fast-check's report (counterexample, seed, path)
- * when a case fails, and also when the budget let fewer than `minRuns` cases run.
+ * when a case fails. When the budget let fewer than `minRuns` cases run, the rest run after it.
  */
 export async function fuzz<Ts>(prop: fc.IRawProperty<Ts, boolean>, budget: Budget): Promise<void> {
   const ms = BUDGET ?? budget.ms;
@@ -45,9 +45,16 @@ export async function fuzz<Ts>(prop: fc.IRawProperty<Ts, boolean>, budget: Budge
     ...(SEED !== undefined && { seed: SEED }),
     ...(SEED !== undefined && PATH !== undefined && { path: PATH }),
   });
-  if (details.failed) throw new Error(fc.defaultReportMessage(details));
+  // fast-check reports a run interrupted before its first case as failed, with no counterexample
+  const starved = details.interrupted && details.counterexample === null;
+  if (details.failed && !starved) throw new Error(fc.defaultReportMessage(details));
   const min = budget.minRuns ?? 10;
-  assert.ok(details.numRuns >= min, `only ${details.numRuns} cases ran in ${ms} ms (seed ${details.seed}); at least ${min} were expected`);
+  if (details.numRuns >= min || PATH !== undefined) return;
+  // a loaded machine ran fewer cases than the minimum in the budget: run the rest without one,
+  // so a property always covers at least `min` cases (slower, never flaky)
+  const rest = await fc.check(prop as fc.IRawProperty<Ts, true>, { numRuns: min - details.numRuns, seed: details.seed + 1 });
+  if (rest.failed) throw new Error(fc.defaultReportMessage(rest));
+  assert.ok(details.numRuns + rest.numRuns >= min, `only ${details.numRuns + rest.numRuns} cases ran (seed ${details.seed}); at least ${min} were expected`);
 }
 
 /**
