@@ -11,6 +11,8 @@ import { EventEmitter } from 'node:events';
 import { open, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import type { Writable } from 'node:stream';
+import type { SelfWriting } from '../streams.js';
 
 /** bytes queued for the file before the writer has to wait */
 const QUEUE_HIGH = 8 * 1024 * 1024;
@@ -18,6 +20,8 @@ const QUEUE_HIGH = 8 * 1024 * 1024;
 const WAKE_BATCH = 256 * 1024;
 /** most bytes a reader takes from the file at once */
 const READ_CHUNK = 256 * 1024;
+/** buffers a reader writing into a response reuses: one being read while the other is sent */
+const POOL = 2;
 
 export class Spool extends EventEmitter {
   /** bytes durably handed to the file so far */
@@ -121,80 +125,32 @@ export class Spool extends EventEmitter {
 
   /**
    * A reader of bytes [start, end] (inclusive; end undefined = to the end of the data).
-   * It reads from the file as the data arrives and ends when it has all it asked for.
+   * It reads from the file as the data arrives and ends when it has all it asked for. Written
+   * into an HTTP response (`writeInto`), it reuses two buffers instead of one per chunk.
    */
-  reader(start = 0, end?: number): Readable {
+  reader(start = 0, end?: number): Readable & SelfWriting {
+    return new SpoolReader(this, start, end);
+  }
+
+  /** @internal SpoolReader's view of the spool */
+  get fileHandle(): FileHandle | undefined {
+    return this.fh;
+  }
+
+  /** @internal */
+  get memoryBody(): Buffer | undefined {
+    return this.mem;
+  }
+
+  /** @internal a reader starts */
+  attach(): void {
     this.readers++;
-    let pos = start;
-    let waiting: (() => void) | undefined;
-    const onProgress = () => {
-      // wake for a worthwhile batch, the end, a failure, or the very first bytes (time to first byte)
-      if (!waiting) return;
-      const ready = this.written - pos >= WAKE_BATCH || pos === start || this.finalSize !== undefined || this.error !== undefined;
-      if (!ready) return;
-      const w = waiting;
-      waiting = undefined;
-      w();
-    };
-    this.on('progress', onProgress);
-    const spool = this;
-    let cleaned = false;
-    const cleanup = () => {
-      if (cleaned) return;
-      cleaned = true;
-      spool.off('progress', onProgress);
-      spool.readers--;
-      void spool.maybeRelease();
-    };
-    return new Readable({
-      highWaterMark: READ_CHUNK,
-      async read() {
-        try {
-          for (;;) {
-            const limit = end === undefined ? (spool.finalSize ?? Infinity) : end + 1;
-            if (pos >= limit) {
-              this.push(null);
-              return;
-            }
-            // the last byte waits for finish(): a body that fails its final check (length, Content-MD5)
-            // must never reach a client complete (MIR-22, MIR-23)
-            const ready = spool.finalSize !== undefined ? spool.written : spool.written - 1;
-            if (pos < ready && spool.mem) {
-              const n = Math.min(ready - pos, limit - pos);
-              this.push(spool.mem.subarray(pos, pos + n));
-              pos += n;
-              return;
-            }
-            if (pos < ready) {
-              const n = Math.min(READ_CHUNK, ready - pos, limit - pos);
-              const fh = spool.fh;
-              if (!fh) throw spool.error ?? new Error('spool closed');
-              // a fresh buffer per read, handed on as is: no copy of every byte
-              const buf = Buffer.allocUnsafe(n);
-              const { bytesRead } = await fh.read(buf, 0, n, pos);
-              pos += bytesRead;
-              this.push(bytesRead === n ? buf : buf.subarray(0, bytesRead));
-              return;
-            }
-            if (spool.error) throw spool.error;
-            if (spool.finalSize !== undefined) {
-              // the data ended before the requested range did
-              this.push(null);
-              return;
-            }
-            await new Promise<void>((resolve) => {
-              waiting = resolve;
-            });
-          }
-        } catch (err) {
-          this.destroy(err as Error);
-        }
-      },
-      destroy(err, cb) {
-        cleanup();
-        cb(err);
-      },
-    }).once('end', cleanup);
+  }
+
+  /** @internal a reader is done */
+  detach(): void {
+    this.readers--;
+    void this.maybeRelease();
   }
 
   /** The writer is done with the spool; the file goes once the last reader is done too. */
@@ -215,5 +171,173 @@ export class Spool extends EventEmitter {
     this.fh = undefined;
     await fh.close().catch(() => {});
     await rm(this.path, { force: true });
+  }
+}
+
+/** One client's (or the store's) view of a spool: bytes [start, end], as they arrive. */
+class SpoolReader extends Readable implements SelfWriting {
+  private pos: number;
+  private waiting: (() => void) | undefined;
+  private cleaned = false;
+  private consumed = false;
+  /** set when the consumer is gone: a wait for the writer ends with it */
+  private stopped: Error | undefined;
+  private readonly onProgress = () => {
+    // wake for a worthwhile batch, the end, a failure, or the very first bytes (time to first byte)
+    const w = this.waiting;
+    if (!w) return;
+    const sp = this.spool;
+    const ready = sp.written - this.pos >= WAKE_BATCH || this.pos === this.start || sp.finalSize !== undefined || sp.error !== undefined;
+    if (!ready) return;
+    this.waiting = undefined;
+    w();
+  };
+
+  constructor(
+    private readonly spool: Spool,
+    private readonly start: number,
+    private readonly end: number | undefined,
+  ) {
+    super({ highWaterMark: READ_CHUNK });
+    this.pos = start;
+    spool.attach();
+    spool.on('progress', this.onProgress);
+    this.once('end', () => this.cleanup());
+  }
+
+  private cleanup(): void {
+    if (this.cleaned) return;
+    this.cleaned = true;
+    this.spool.off('progress', this.onProgress);
+    this.spool.detach();
+  }
+
+  /**
+   * The next bytes (read into `buf` when given, else into a fresh buffer; a memory spool hands
+   * out a view of its body), or null at the end. Waits for the writer when caught up.
+   */
+  private async next(buf?: Buffer): Promise<Buffer | null> {
+    const sp = this.spool;
+    for (;;) {
+      if (this.stopped) throw this.stopped;
+      const limit = this.end === undefined ? (sp.finalSize ?? Infinity) : this.end + 1;
+      if (this.pos >= limit) return null;
+      // the last byte waits for finish(): a body that fails its final check (length, Content-MD5)
+      // must never reach a client complete (MIR-22, MIR-23)
+      const ready = sp.finalSize !== undefined ? sp.written : sp.written - 1;
+      const mem = sp.memoryBody;
+      if (this.pos < ready && mem) {
+        const n = Math.min(ready - this.pos, limit - this.pos);
+        const piece = mem.subarray(this.pos, this.pos + n);
+        this.pos += n;
+        return piece;
+      }
+      if (this.pos < ready) {
+        const n = Math.min(buf?.length ?? READ_CHUNK, ready - this.pos, limit - this.pos);
+        const fh = sp.fileHandle;
+        if (!fh) throw sp.error ?? new Error('spool closed');
+        const into = buf ?? Buffer.allocUnsafe(n);
+        const { bytesRead } = await fh.read(into, 0, n, this.pos);
+        if (bytesRead === 0) throw new Error('spool file shorter than written');
+        this.pos += bytesRead;
+        return bytesRead === into.length ? into : into.subarray(0, bytesRead);
+      }
+      if (sp.error) throw sp.error;
+      // the data ended before the requested range did
+      if (sp.finalSize !== undefined) return null;
+      await new Promise<void>((resolve) => {
+        this.waiting = resolve;
+      });
+    }
+  }
+
+  override _read(): void {
+    this.consumed = true;
+    this.next().then(
+      (piece) => this.push(piece),
+      (err: Error) => this.destroy(err),
+    );
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.stop(err ?? new Error('reader destroyed'));
+    this.cleanup();
+    cb(err);
+  }
+
+  /** A reader waiting for the writer must not outlive its consumer. */
+  private stop(err: Error): void {
+    this.stopped ??= err;
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.();
+  }
+
+  /**
+   * Writes the bytes into `dst` as they arrive, through two buffers it reuses (each goes back
+   * when the socket has taken it), ends `dst` and resolves when it has finished. On any failure
+   * both are destroyed and it rejects: a client never gets a clean, short body.
+   */
+  async writeInto(dst: Writable, onBytes: (n: number) => void): Promise<void> {
+    if (this.consumed || this.destroyed) throw new Error('writeInto: the reader was already read');
+    this.consumed = true;
+    let gone: Error | undefined;
+    const free: Buffer[] = [];
+    let made = 0;
+    let wake: (() => void) | undefined;
+    const signal = () => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    const onGone = (err?: Error) => {
+      gone ??= err ?? Object.assign(new Error('premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+      signal();
+      this.stop(gone);
+    };
+    const onClose = () => {
+      if (!dst.writableFinished) onGone();
+    };
+    dst.on('error', onGone);
+    dst.on('close', onClose);
+    const file = this.spool.memoryBody === undefined;
+    try {
+      for (;;) {
+        let buf: Buffer | undefined;
+        if (file) {
+          if (free.length === 0 && made < POOL) {
+            free.push(Buffer.allocUnsafeSlow(READ_CHUNK));
+            made++;
+          }
+          while (free.length === 0 && !gone) await new Promise<void>((resolve) => (wake = resolve));
+          if (gone) throw gone;
+          buf = free.pop();
+        }
+        const piece = await this.next(buf);
+        if (gone) throw gone;
+        if (!piece) break;
+        onBytes(piece.length);
+        dst.write(piece, () => {
+          if (buf) free.push(buf);
+          signal();
+        });
+      }
+      await new Promise<void>((resolve, reject) => {
+        // write callbacks still signal: re-arm until dst finishes or goes away
+        const check = () => {
+          if (gone) reject(gone);
+          else wake = check;
+        };
+        dst.end(() => (gone ? reject(gone) : resolve()));
+        check();
+      });
+    } catch (err) {
+      dst.destroy();
+      throw err;
+    } finally {
+      dst.off('error', onGone);
+      dst.off('close', onClose);
+      this.destroy();
+    }
   }
 }

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, stat } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -108,6 +110,111 @@ describe('spool in memory (small bodies of known length)', () => {
     await assert.rejects(spool.append(Buffer.alloc(60)), /not equal to expected/);
     spool.fail(new Error('origin sent too much'));
     await assert.rejects(reader, /too much/);
+  });
+});
+
+/** An HTTP server whose one request is answered by `reader.writeInto`; resolves the outcome. */
+async function serveReader(make: () => ReturnType<Spool['reader']>) {
+  let outcome!: Promise<{ err?: Error; bytes: number }>;
+  const server = http.createServer((_req, res) => {
+    let bytes = 0;
+    outcome = make()
+      .writeInto(res, (n) => (bytes += n))
+      .then(
+        () => ({ bytes }),
+        (err: Error) => ({ err, bytes }),
+      );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, outcome: () => outcome };
+}
+
+describe('spool reader written into an HTTP response (reused buffers)', () => {
+  it('MIR-41 a file spool: every byte, sent while the writer is still appending; the file goes after release', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'spool-'));
+    const spool = await Spool.create(path.join(dir, 'fill'));
+    const chunks = Array.from({ length: 12 }, (_, i) => Buffer.alloc(100_000, i));
+    const { server, url, outcome } = await serveReader(() => spool.reader());
+    try {
+      const got = fetch(url).then(async (r) => Buffer.from(await r.arrayBuffer()));
+      for (const c of chunks) {
+        await spool.append(c);
+        await tick();
+      }
+      await spool.finish();
+      assert.deepEqual(await got, Buffer.concat(chunks));
+      assert.deepEqual(await outcome(), { bytes: 1_200_000 });
+      await spool.release();
+      await assert.rejects(stat(path.join(dir, 'fill')), { code: 'ENOENT' });
+    } finally {
+      server.close();
+    }
+  });
+
+  it('MIR-21 a range of a memory spool', async () => {
+    const spool = Spool.memory(20);
+    const { server, url, outcome } = await serveReader(() => spool.reader(5, 14));
+    try {
+      const got = fetch(url).then((r) => r.text());
+      await spool.append(Buffer.from('0123456789'));
+      await tick();
+      await spool.append(Buffer.from('abcdefghij'));
+      await spool.finish();
+      assert.equal(await got, '56789abcde');
+      assert.equal((await outcome()).err, undefined);
+      await spool.release();
+    } finally {
+      server.close();
+    }
+  });
+
+  it('MIR-22 a failed fill aborts the response: the client sees an error, never a clean short body', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'spool-'));
+    const spool = await Spool.create(path.join(dir, 'fill'));
+    const { server, url, outcome } = await serveReader(() => spool.reader());
+    try {
+      const got = fetch(url).then((r) => r.arrayBuffer());
+      await spool.append(Buffer.alloc(300_000, 1));
+      await tick();
+      spool.fail(new Error('origin closed mid-body'));
+      await assert.rejects(got);
+      assert.match(String((await outcome()).err), /origin closed mid-body/);
+      await spool.release();
+      await assert.rejects(stat(path.join(dir, 'fill')), { code: 'ENOENT' });
+    } finally {
+      server.close();
+    }
+  });
+
+  it('MIR-41 a client that leaves while its reader waits for the writer: the reader stops at once, the fill goes on', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'spool-'));
+    const spool = await Spool.create(path.join(dir, 'fill'));
+    const { server, url, outcome } = await serveReader(() => spool.reader());
+    try {
+      await spool.append(Buffer.alloc(50_000, 2));
+      await new Promise<void>((resolve, reject) => {
+        const req = http.get(url, (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        });
+        req.on('error', () => undefined);
+        setTimeout(() => reject(new Error('no data')), 5000).unref();
+      });
+      // the writer appends nothing more: the reader must not wait for it
+      const out = await Promise.race([outcome(), new Promise<'hung'>((r) => setTimeout(() => r('hung'), 3000))]);
+      assert.notEqual(out, 'hung');
+      assert.ok(out !== 'hung' && out.err);
+      const other = drain(spool.reader());
+      await spool.append(Buffer.alloc(10, 3));
+      await spool.finish();
+      assert.equal((await other).length, 50_010);
+      await spool.release();
+      await assert.rejects(stat(path.join(dir, 'fill')), { code: 'ENOENT' });
+    } finally {
+      server.close();
+    }
   });
 });
 
