@@ -74,7 +74,8 @@ describe('web console in chromium', () => {
   async function newPage(viewport = DESKTOP): Promise<{ context: BrowserContext; page: Page }> {
     const context = await browser.newContext({ viewport, acceptDownloads: true });
     const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
+    // generous: CI runs this beside another test file on 2 cores; a failure only takes longer to report
+    page.setDefaultTimeout(30_000);
     page.on('request', (r) => {
       const u = r.url();
       if (!u.startsWith(server.url) && !u.startsWith('data:') && !u.startsWith('blob:')) foreign.push(u);
@@ -168,7 +169,7 @@ describe('web console in chromium', () => {
     } finally {
       await rm(files, { recursive: true, force: true });
     }
-    await page.getByRole('list', { name: 'Uploads' }).getByText('Uploaded (multipart)').waitFor();
+    await page.getByRole('list', { name: 'Uploads' }).getByText('Uploaded (multipart)').waitFor({ timeout: 90_000 });
     await page.getByRole('list', { name: 'Uploads' }).getByText('Uploaded · 22 B').waitFor();
     await page.getByRole('rowheader', { name: 'big.bin' }).waitFor();
     await page.getByRole('rowheader', { name: 'hello.txt' }).waitFor();
