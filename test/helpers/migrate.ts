@@ -22,6 +22,8 @@ export interface OriginFile {
   fail?: { status: number; times?: number };
   /** pause between 256 KiB pieces of the body, ms (a slow origin) */
   pieceDelayMs?: number;
+  /** with pieceDelayMs: this many bytes go at full speed first */
+  pieceDelayAfter?: number;
   /** send this many bytes of the body, then nothing more (a stalled origin) */
   stallAfter?: number;
 }
@@ -113,7 +115,7 @@ export async function startOrigin(prefix = '/site/'): Promise<Origin> {
           const piece = f.body.subarray(off, off + 256 * 1024);
           off += piece.length;
           const more = res.write(piece);
-          if (f.pieceDelayMs) {
+          if (f.pieceDelayMs && off > (f.pieceDelayAfter ?? 0)) {
             setTimeout(write, f.pieceDelayMs);
             return;
           }
