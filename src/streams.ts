@@ -51,3 +51,87 @@ export interface SelfWriting {
 export function isSelfWriting(s: object): s is SelfWriting {
   return typeof (s as Partial<SelfWriting>).writeInto === 'function';
 }
+
+/** Where `writePooled` gets its bytes. */
+export interface PooledSource {
+  /**
+   * The next bytes, read into `buf` when one is given (a source without `bufferSize` gets none and
+   * returns buffers of its own), or null at the end.
+   */
+  next(buf: Buffer | undefined): Promise<Buffer | null>;
+  /** size of the buffers to reuse; undefined: the source hands out its own */
+  bufferSize?: number;
+  /** true when nothing is left to read (saves allocating a buffer for nothing) */
+  exhausted?(): boolean;
+  /** `dst` went away: a `next` that is waiting for data must give up */
+  abandon?(err: Error): void;
+}
+
+/** Buffers in flight: one being filled while the other is being sent. */
+const POOL = 2;
+
+/**
+ * The `SelfWriting` loop: writes `src`'s bytes into `dst` through at most two buffers it reuses,
+ * each going back to the pool when `dst` has taken it (its write callback). No per-chunk
+ * allocation, and backpressure by construction. Ends `dst` and resolves when it has finished; on
+ * any failure (the source's, or `dst` closing or failing first) destroys `dst` and rejects.
+ */
+export async function writePooled(dst: Writable, src: PooledSource, onBytes: (n: number) => void): Promise<void> {
+  let gone: Error | undefined;
+  const free: Buffer[] = [];
+  let made = 0;
+  let waiter: (() => void) | undefined;
+  const wake = () => {
+    const w = waiter;
+    waiter = undefined;
+    w?.();
+  };
+  const onGone = (err?: Error) => {
+    gone ??= err ?? Object.assign(new Error('premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    wake();
+    src.abandon?.(gone);
+  };
+  const onClose = () => {
+    if (!dst.writableFinished) onGone();
+  };
+  dst.on('error', onGone);
+  dst.on('close', onClose);
+  try {
+    for (;;) {
+      if (src.exhausted?.()) break;
+      let buf: Buffer | undefined;
+      if (src.bufferSize !== undefined) {
+        if (free.length === 0 && made < POOL) {
+          free.push(Buffer.allocUnsafeSlow(src.bufferSize));
+          made++;
+        }
+        while (free.length === 0 && !gone) await new Promise<void>((resolve) => (waiter = resolve));
+        if (gone) throw gone;
+        buf = free.pop();
+      }
+      const piece = await src.next(buf);
+      if (gone) throw gone;
+      if (!piece) break;
+      onBytes(piece.length);
+      dst.write(piece, () => {
+        if (buf) free.push(buf);
+        wake();
+      });
+    }
+    await new Promise<void>((resolve, reject) => {
+      // write callbacks still wake the waiter: re-arm until dst finishes or goes away
+      const check = () => {
+        if (gone) reject(gone);
+        else waiter = check;
+      };
+      dst.end(() => (gone ? reject(gone) : resolve()));
+      check();
+    });
+  } catch (err) {
+    dst.destroy();
+    throw err;
+  } finally {
+    dst.off('error', onGone);
+    dst.off('close', onClose);
+  }
+}

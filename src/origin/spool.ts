@@ -12,6 +12,7 @@ import { open, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { Writable } from 'node:stream';
+import { writePooled } from '../streams.js';
 import type { SelfWriting } from '../streams.js';
 
 /** bytes queued for the file before the writer has to wait */
@@ -20,8 +21,6 @@ const QUEUE_HIGH = 8 * 1024 * 1024;
 const WAKE_BATCH = 256 * 1024;
 /** most bytes a reader takes from the file at once */
 const READ_CHUNK = 256 * 1024;
-/** buffers a reader writing into a response reuses: one being read while the other is sent */
-const POOL = 2;
 
 export class Spool extends EventEmitter {
   /** bytes durably handed to the file so far */
@@ -281,62 +280,11 @@ class SpoolReader extends Readable implements SelfWriting {
   async writeInto(dst: Writable, onBytes: (n: number) => void): Promise<void> {
     if (this.consumed || this.destroyed) throw new Error('writeInto: the reader was already read');
     this.consumed = true;
-    let gone: Error | undefined;
-    const free: Buffer[] = [];
-    let made = 0;
-    let wake: (() => void) | undefined;
-    const signal = () => {
-      const w = wake;
-      wake = undefined;
-      w?.();
-    };
-    const onGone = (err?: Error) => {
-      gone ??= err ?? Object.assign(new Error('premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
-      signal();
-      this.stop(gone);
-    };
-    const onClose = () => {
-      if (!dst.writableFinished) onGone();
-    };
-    dst.on('error', onGone);
-    dst.on('close', onClose);
-    const file = this.spool.memoryBody === undefined;
+    // a memory spool hands out views of its body: no buffers to reuse
+    const bufferSize = this.spool.memoryBody === undefined ? READ_CHUNK : undefined;
     try {
-      for (;;) {
-        let buf: Buffer | undefined;
-        if (file) {
-          if (free.length === 0 && made < POOL) {
-            free.push(Buffer.allocUnsafeSlow(READ_CHUNK));
-            made++;
-          }
-          while (free.length === 0 && !gone) await new Promise<void>((resolve) => (wake = resolve));
-          if (gone) throw gone;
-          buf = free.pop();
-        }
-        const piece = await this.next(buf);
-        if (gone) throw gone;
-        if (!piece) break;
-        onBytes(piece.length);
-        dst.write(piece, () => {
-          if (buf) free.push(buf);
-          signal();
-        });
-      }
-      await new Promise<void>((resolve, reject) => {
-        // write callbacks still signal: re-arm until dst finishes or goes away
-        const check = () => {
-          if (gone) reject(gone);
-          else wake = check;
-        };
-        dst.end(() => (gone ? reject(gone) : resolve()));
-        check();
-      });
-    } catch (err) {
-      dst.destroy();
-      throw err;
+      await writePooled(dst, { next: (buf) => this.next(buf), abandon: (err) => this.stop(err), ...(bufferSize !== undefined && { bufferSize }) }, onBytes);
     } finally {
-      dst.off('error', onGone);
-      dst.off('close', onClose);
       this.destroy();
     }
   }

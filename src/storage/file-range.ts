@@ -14,6 +14,7 @@ import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { Writable } from 'node:stream';
+import { writePooled } from '../streams.js';
 import type { SelfWriting } from '../streams.js';
 
 export interface FileRange {
@@ -23,9 +24,6 @@ export interface FileRange {
   /** last byte, inclusive */
   end: number;
 }
-
-/** Buffers in flight per `writeInto`: one being read while the other is being written. */
-const POOL = 2;
 
 export class FileRangeStream extends Readable implements SelfWriting {
   private index = 0;
@@ -109,62 +107,14 @@ export class FileRangeStream extends Readable implements SelfWriting {
   async writeInto(dst: Writable, onBytes: (n: number) => void): Promise<void> {
     if (this.consumed || this.destroyed) throw new Error('writeInto: the stream was already read');
     this.consumed = true;
-    let gone: Error | undefined;
-    const free: Buffer[] = [];
-    let made = 0;
-    let waiter: (() => void) | undefined;
-    const wake = () => {
-      const w = waiter;
-      waiter = undefined;
-      w?.();
-    };
-    const onGone = (err?: Error) => {
-      gone ??= err ?? Object.assign(new Error('premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
-      wake();
-    };
-    const onClose = () => {
-      if (!dst.writableFinished) onGone();
-    };
-    dst.on('error', onGone);
-    dst.on('close', onClose);
     try {
-      for (;;) {
-        if (free.length === 0 && made < POOL && this.remaining > 0) {
-          free.push(Buffer.allocUnsafeSlow(this.chunk));
-          made++;
-        }
-        if (this.remaining <= 0) break;
-        while (free.length === 0 && !gone) await new Promise<void>((resolve) => (waiter = resolve));
-        if (gone) throw gone;
-        const buf = free.pop() as Buffer;
-        const piece = await this.next(buf);
-        if (gone) throw gone;
-        if (!piece) break;
-        onBytes(piece.length);
-        dst.write(piece, () => {
-          free.push(buf);
-          wake();
-        });
-      }
-      await new Promise<void>((resolve, reject) => {
-        // write callbacks still wake the waiter: re-arm until dst finishes or goes away
-        const check = () => {
-          if (gone) reject(gone);
-          else waiter = check;
-        };
-        dst.end(() => (gone ? reject(gone) : resolve()));
-        check();
-      });
-    } catch (err) {
-      dst.destroy();
-      throw err;
+      await writePooled(dst, { next: (buf) => this.next(buf ?? Buffer.allocUnsafe(this.chunk)), bufferSize: this.chunk, exhausted: () => this.remaining <= 0 }, onBytes);
     } finally {
-      dst.off('error', onGone);
-      dst.off('close', onClose);
       // settle only once the files are closed (and the owner has seen 'close')
       const closed = this.closed ? Promise.resolve() : new Promise<void>((resolve) => this.once('close', () => resolve()));
       this.destroy();
       await closed;
     }
   }
+
 }
