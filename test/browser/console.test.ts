@@ -169,7 +169,11 @@ describe('web console in chromium', () => {
     } finally {
       await rm(files, { recursive: true, force: true });
     }
-    await page.getByRole('list', { name: 'Uploads' }).getByText('Uploaded (multipart)').waitFor({ timeout: 90_000 });
+    const uploads = page.getByRole('list', { name: 'Uploads' });
+    await uploads.getByText('Uploaded (multipart)').waitFor({ timeout: 90_000 }).catch(async (err: Error) => {
+      await shot(page, 'failed-upload');
+      throw new Error(`the multipart upload did not finish; the uploads list says: ${await uploads.textContent()}`, { cause: err });
+    });
     await page.getByRole('list', { name: 'Uploads' }).getByText('Uploaded · 22 B').waitFor();
     await page.getByRole('rowheader', { name: 'big.bin' }).waitFor();
     await page.getByRole('rowheader', { name: 'hello.txt' }).waitFor();
