@@ -33,6 +33,8 @@ describe('web console in chromium', () => {
   let originUrl = '';
   let originRequests: { url: string; headers: http.IncomingHttpHeaders }[] = [];
   let browser: Browser;
+  /** files the end-to-end walk uploads by path */
+  let uploadDir: string | undefined;
   /** requests the pages made to anything but Osprey (must stay empty: nothing from the internet) */
   const foreign: string[] = [];
   const pageErrors: string[] = [];
@@ -66,6 +68,7 @@ describe('web console in chromium', () => {
   });
 
   after(async () => {
+    if (uploadDir) await rm(uploadDir, { recursive: true, force: true });
     await browser?.close();
     await server?.close();
     origin?.close();
@@ -159,16 +162,13 @@ describe('web console in chromium', () => {
     await page.getByRole('link', { name: 'walk', exact: true }).click();
     await page.getByRole('heading', { name: 'walk', level: 1 }).waitFor();
     // the big file goes by path: a 12 MiB buffer sent over CDP took over 10 s on a loaded 2-core machine
-    const files = await mkdtemp(path.join(tmpdir(), 'osprey-console-upload-'));
-    const hello = path.join(files, 'hello.txt');
-    const big = path.join(files, 'big.bin');
+    // (the browser reads them while it uploads: they are removed in after(), not here)
+    uploadDir = await mkdtemp(path.join(tmpdir(), 'osprey-console-upload-'));
+    const hello = path.join(uploadDir, 'hello.txt');
+    const big = path.join(uploadDir, 'big.bin');
     await writeFile(hello, 'hello from the console');
     await writeFile(big, BIG);
-    try {
-      await page.getByLabel(/Upload files to/).setInputFiles([hello, big], { timeout: 60_000 });
-    } finally {
-      await rm(files, { recursive: true, force: true });
-    }
+    await page.getByLabel(/Upload files to/).setInputFiles([hello, big], { timeout: 60_000 });
     const uploads = page.getByRole('list', { name: 'Uploads' });
     await uploads.getByText('Uploaded (multipart)').waitFor({ timeout: 90_000 }).catch(async (err: Error) => {
       await shot(page, 'failed-upload');
