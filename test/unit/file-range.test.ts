@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { getThenLeave } from '../helpers/streams.ts';
 import { FileRangeStream } from '../../src/storage/file-range.ts';
 import type { FileRange } from '../../src/storage/file-range.ts';
 
@@ -134,16 +135,7 @@ describe('FileRangeStream.writeInto an HTTP response', () => {
   it('a client that goes away mid-body ends the write with an error, and the stream closes', async () => {
     const { server, url, outcomes } = await serve(() => new FileRangeStream([{ path: fa, start: 0, end: a.length - 1 }], 64 * 1024), a.length);
     try {
-      await new Promise<void>((resolve, reject) => {
-        const req = http.get(url, (res) => {
-          res.once('data', () => {
-            req.destroy();
-            resolve();
-          });
-        });
-        req.on('error', () => undefined);
-        setTimeout(() => reject(new Error('no data')), 5000).unref();
-      });
+      await getThenLeave(url);
       const out = await outcomes[0];
       assert.ok(out?.err, 'writeInto must reject');
       assert.ok((out?.bytes ?? 0) < a.length);
