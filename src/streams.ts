@@ -72,8 +72,9 @@ const POOL = 2;
 
 /**
  * The `SelfWriting` loop: writes `src`'s bytes into `dst` through at most two buffers it reuses,
- * each going back to the pool when `dst` has taken it (its write callback). No per-chunk
- * allocation, and backpressure by construction. Ends `dst` and resolves when it has finished; on
+ * each going back to the pool when `dst` has taken it (its write callback): no per-chunk
+ * allocation, and backpressure by construction. A source without `bufferSize` (its own buffers)
+ * waits for 'drain' instead. Ends `dst` and resolves when it has finished; on
  * any failure (the source's, or `dst` closing or failing first) destroys `dst` and rejects.
  */
 export async function writePooled(dst: Writable, src: PooledSource, onBytes: (n: number) => void): Promise<void> {
@@ -113,10 +114,13 @@ export async function writePooled(dst: Writable, src: PooledSource, onBytes: (n:
       if (gone) throw gone;
       if (!piece) break;
       onBytes(piece.length);
-      dst.write(piece, () => {
+      const more = dst.write(piece, () => {
         if (buf) free.push(buf);
         wake();
       });
+      // a source with buffers of its own is held back by dst's own backpressure instead of the pool
+      if (!buf && !more) await waitDrain(dst, () => gone);
+      if (gone) throw gone;
     }
     await new Promise<void>((resolve, reject) => {
       // write callbacks still wake the waiter: re-arm until dst finishes or goes away
@@ -134,4 +138,20 @@ export async function writePooled(dst: Writable, src: PooledSource, onBytes: (n:
     dst.off('error', onGone);
     dst.off('close', onClose);
   }
+}
+
+/** Resolves on dst's 'drain', or as soon as `gone()` says dst went away (its close/error handlers ran). */
+function waitDrain(dst: Writable, gone: () => Error | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      dst.off('drain', done);
+      dst.off('close', done);
+      dst.off('error', done);
+      resolve();
+    };
+    if (gone() || dst.destroyed) return resolve();
+    dst.on('drain', done);
+    dst.on('close', done);
+    dst.on('error', done);
+  });
 }
