@@ -35,7 +35,9 @@ export interface Proc {
 export async function startOsprey(dataDir: string, port: number, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Proc> {
   await sh('npx', ['tsc', '-p', path.join(ROOT, 'tsconfig.build.json')]);
   // the same V8 setting as `npm start` (a smaller young generation: ~20 MiB less peak RSS, same req/s)
-  const child = spawn(process.execPath, ['--max-semi-space-size=4', path.join(ROOT, 'dist/main.js'), 'serve', '--address', `127.0.0.1:${port}`, '--data', dataDir, '--log-level', 'warn', ...extra], {
+  // OSPREY_BENCH_NODE_ARGS: extra node flags for profiling a run, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+  const nodeArgs = (process.env.OSPREY_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, ['--max-semi-space-size=4', ...nodeArgs, path.join(ROOT, 'dist/main.js'), 'serve', '--address', `127.0.0.1:${port}`, '--data', dataDir, '--log-level', 'warn', ...extra], {
     cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {
