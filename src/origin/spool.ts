@@ -3,7 +3,10 @@
  * A growing file that one writer fills and any number of readers follow, each at its own pace
  * (spec MIR-41: followers stream from the in-progress data at once instead of waiting for the
  * fill to finish). The writer never waits for readers: bytes go to disk, readers catch up from
- * disk. A reader that outruns the writer waits for the next `append`; a failed spool fails every
+ * disk. The newest bytes (the "tail", up to TAIL_MAX) are also kept in memory: a reader that keeps
+ * up with the origin takes them from there, without a file read on the thread pool (one fewer hop
+ * per chunk, and time to first byte does not wait for the file). A reader that outruns the writer
+ * waits for the next `append`; a failed spool fails every
  * reader that has not yet received all bytes, so no client ever sees a clean, short body.
  * A small body of known length is kept in memory instead (`Spool.memory`): same contract, no file.
  */
@@ -21,10 +24,14 @@ const QUEUE_HIGH = 8 * 1024 * 1024;
 const WAKE_BATCH = 256 * 1024;
 /** most bytes a reader takes from the file at once */
 const READ_CHUNK = 256 * 1024;
+/** newest bytes kept in memory for readers that keep up (chunks already in the file are dropped beyond it) */
+const TAIL_MAX = 4 * 1024 * 1024;
 
 export class Spool extends EventEmitter {
   /** bytes durably handed to the file so far */
   written = 0;
+  /** bytes received so far (written, plus those still queued for the file) */
+  appended = 0;
   /** total size once the writer finished */
   finalSize: number | undefined;
   error: Error | undefined;
@@ -33,9 +40,15 @@ export class Spool extends EventEmitter {
   private mem: Buffer | undefined;
   private queue: Buffer[] = [];
   private queued = 0;
+  /** the newest chunks, in order: bytes [tailStart, appended) */
+  private tail: Buffer[] = [];
+  private tailStart = 0;
+  private tailBytes = 0;
   private flushing: Promise<void> | undefined;
   private readers = 0;
   private released = false;
+  /** the file went to the store (StorageDriver.adoptFile): release only closes it */
+  private disowned = false;
 
   private constructor(readonly path: string) {
     super();
@@ -71,12 +84,17 @@ export class Spool extends EventEmitter {
       if (this.written + chunk.length > this.mem.length) throw new Error(`Bytes read is not equal to expected (more than ${this.mem.length})`);
       chunk.copy(this.mem, this.written);
       this.written += chunk.length;
+      this.appended = this.written;
       this.emit('progress');
       return;
     }
     this.queue.push(chunk);
     this.queued += chunk.length;
+    this.tail.push(chunk);
+    this.tailBytes += chunk.length;
+    this.appended += chunk.length;
     this.flushing ??= this.flush();
+    this.emit('progress');
     while (this.queued > QUEUE_HIGH && this.flushing) await this.flushing;
     if (this.error) throw this.error;
   }
@@ -98,6 +116,7 @@ export class Spool extends EventEmitter {
         }
         this.written += bytes;
         this.queued -= bytes;
+        this.trimTail();
         this.emit('progress');
       }
     } catch (err) {
@@ -105,6 +124,34 @@ export class Spool extends EventEmitter {
     } finally {
       this.flushing = undefined;
     }
+  }
+
+  /** Drops the oldest tail chunks beyond TAIL_MAX, once they are in the file (tailStart <= written always). */
+  private trimTail(): void {
+    for (;;) {
+      const first = this.tail[0];
+      if (!first || this.tailBytes - first.length < TAIL_MAX || this.tailStart + first.length > this.written) return;
+      this.tail.shift();
+      this.tailBytes -= first.length;
+      this.tailStart += first.length;
+    }
+  }
+
+  /**
+   * @internal Bytes from `pos` (at most `max`) when they are in the memory tail, as a view of the
+   * chunk that holds them; undefined when `pos` is before the tail (read the file) or not yet here.
+   */
+  fromTail(pos: number, max: number): Buffer | undefined {
+    if (pos < this.tailStart || pos >= this.appended) return undefined;
+    // readers are nearly always near the end: look from the newest chunk back
+    let end = this.appended;
+    for (let i = this.tail.length - 1; i >= 0; i--) {
+      const c = this.tail[i] as Buffer;
+      const start = end - c.length;
+      if (pos >= start) return c.subarray(pos - start, pos - start + Math.min(max, end - pos));
+      end = start;
+    }
+    return undefined;
   }
 
   /** Writer: all bytes are in (waits for the queued ones to reach the file). */
@@ -152,9 +199,20 @@ export class Spool extends EventEmitter {
     void this.maybeRelease();
   }
 
+  /**
+   * The file is someone else's from now on (moved into the store): release closes it but does
+   * not remove it. Readers keep reading through the open handle, wherever the file goes.
+   */
+  disown(): void {
+    this.disowned = true;
+  }
+
   /** The writer is done with the spool; the file goes once the last reader is done too. */
   async release(): Promise<void> {
     this.released = true;
+    this.tail = [];
+    this.tailBytes = 0;
+    this.tailStart = this.appended;
     await this.maybeRelease();
   }
 
@@ -169,7 +227,7 @@ export class Spool extends EventEmitter {
     const fh = this.fh;
     this.fh = undefined;
     await fh.close().catch(() => {});
-    await rm(this.path, { force: true });
+    if (!this.disowned) await rm(this.path, { force: true });
   }
 }
 
@@ -186,7 +244,7 @@ class SpoolReader extends Readable implements SelfWriting {
     const w = this.waiting;
     if (!w) return;
     const sp = this.spool;
-    const ready = sp.written - this.pos >= WAKE_BATCH || this.pos === this.start || sp.finalSize !== undefined || sp.error !== undefined;
+    const ready = sp.appended - this.pos >= WAKE_BATCH || this.pos === this.start || sp.finalSize !== undefined || sp.error !== undefined;
     if (!ready) return;
     this.waiting = undefined;
     w();
@@ -223,7 +281,7 @@ class SpoolReader extends Readable implements SelfWriting {
       if (this.pos >= limit) return null;
       // the last byte waits for finish(): a body that fails its final check (length, Content-MD5)
       // must never reach a client complete (MIR-22, MIR-23)
-      const ready = sp.finalSize !== undefined ? sp.written : sp.written - 1;
+      const ready = sp.finalSize !== undefined ? sp.appended : sp.appended - 1;
       const mem = sp.memoryBody;
       if (this.pos < ready && mem) {
         const n = Math.min(ready - this.pos, limit - this.pos);
@@ -231,8 +289,15 @@ class SpoolReader extends Readable implements SelfWriting {
         this.pos += n;
         return piece;
       }
-      if (this.pos < ready) {
-        const n = Math.min(buf?.length ?? READ_CHUNK, ready - this.pos, limit - this.pos);
+      const fromTail = this.pos < ready ? sp.fromTail(this.pos, Math.min(ready, limit) - this.pos) : undefined;
+      if (fromTail) {
+        this.pos += fromTail.length;
+        return fromTail;
+      }
+      // before the tail: those bytes are in the file
+      const inFile = Math.min(ready, sp.written);
+      if (this.pos < inFile) {
+        const n = Math.min(buf?.length ?? READ_CHUNK, inFile - this.pos, limit - this.pos);
         const fh = sp.fileHandle;
         if (!fh) throw sp.error ?? new Error('spool closed');
         const into = buf ?? Buffer.allocUnsafe(n);

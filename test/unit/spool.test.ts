@@ -77,6 +77,55 @@ describe('spool: one writer, readers at their own pace (MIR-41)', () => {
   });
 });
 
+describe('spool tail: the newest bytes are also kept in memory', () => {
+  it('MIR-41 a reader that keeps up is served from memory; one that falls behind the tail reads the file; both get every byte', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'spool-'));
+    const spool = await Spool.create(path.join(dir, 'fill'));
+    const keepsUp = drain(spool.reader());
+    // 12 MiB of distinct chunks: more than the 4 MiB tail, so the late reader must start from the file
+    const chunks = Array.from({ length: 48 }, (_, i) => Buffer.alloc(256 * 1024, i + 1));
+    for (const c of chunks) await spool.append(c);
+    const late = drain(spool.reader());
+    const ranged = drain(spool.reader(300_000, 11_000_000));
+    await spool.finish();
+    const all = Buffer.concat(chunks);
+    assert.ok((await keepsUp).equals(all));
+    assert.ok((await late).equals(all));
+    assert.ok((await ranged).equals(all.subarray(300_000, 11_000_001)));
+    await spool.release();
+  });
+
+  it('MIR-22 a reader served from memory still never gets the last byte before the fill is checked', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'spool-'));
+    const spool = await Spool.create(path.join(dir, 'fill'));
+    const r = spool.reader();
+    const got: Buffer[] = [];
+    r.on('data', (c: Buffer) => got.push(c));
+    const ended = new Promise<Error | undefined>((resolve) => {
+      r.once('end', () => resolve(undefined));
+      r.once('error', resolve);
+    });
+    await spool.append(Buffer.from('whole body'));
+    await tick();
+    assert.equal(Buffer.concat(got).toString(), 'whole bod');
+    spool.fail(new Error('Content-MD5 mismatch'));
+    assert.match(String(await ended), /Content-MD5 mismatch/);
+    await spool.release();
+  });
+
+  it('a disowned spool keeps its file on release (it became a blob); readers still finish through the open file', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'spool-'));
+    const spool = await Spool.create(path.join(dir, 'fill'));
+    for (let i = 0; i < 24; i++) await spool.append(Buffer.alloc(256 * 1024, i));
+    await spool.finish();
+    const late = drain(spool.reader());
+    spool.disown();
+    await spool.release();
+    assert.equal((await late).length, 24 * 256 * 1024);
+    assert.equal((await stat(path.join(dir, 'fill'))).size, 24 * 256 * 1024);
+  });
+});
+
 describe('spool in memory (small bodies of known length)', () => {
   it('MIR-41 early, mid-way and late readers and a range reader get their bytes; release frees the memory once readers are done', async () => {
     const chunks = Array.from({ length: 8 }, (_, i) => Buffer.alloc(1000, i + 1));
