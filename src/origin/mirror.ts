@@ -18,6 +18,7 @@ import { signOriginRequest } from './origin-auth.js';
 import type { OriginAuth } from './origin-auth.js';
 import type { FillRecord } from './activity.js';
 import { fillAcrossNodes } from './cross-node.js';
+import { Md5OffThread } from './hasher.js';
 import { OriginProbes } from './probe.js';
 import { SingleFlight } from './single-flight.js';
 import { Spool } from './spool.js';
@@ -309,12 +310,19 @@ export class MirrorEngine {
     const contentMd5 = req.checkMd5 ? headerOf(res.headers, 'content-md5') : undefined;
     if (contentMd5) headers.etag = `"${Buffer.from(contentMd5, 'base64').toString('hex')}"`;
 
-    const pumped = this.pump(res.body, spool, size, contentMd5, record);
     // MIR-21: a 206 from the origin is relayed, never stored; MIR-32: proxy-only rules do not store.
+    const storing = !partial && !req.proxyOnly;
+    // the embedded store takes a file spool as it is (the spool file becomes the blob): the pump hashes for the ETag
+    const adopting = storing && spool.memoryBytes === 0 && this.driver.adoptFile !== undefined;
+    const pumped = this.pump(res.body, spool, size, contentMd5, record, adopting);
     const originDate = req.originLastModified ? new Date(headerOf(res.headers, 'last-modified') ?? '') : undefined;
     const lastModified = originDate && !Number.isNaN(originDate.getTime()) ? originDate : undefined;
     if (lastModified) headers['last-modified'] = lastModified.toUTCString();
-    const store = partial || req.proxyOnly ? Promise.resolve(undefined) : this.store(req, spool, meta, size, cancelled, onAbortStore, lastModified);
+    const store = !storing
+      ? Promise.resolve(undefined)
+      : adopting
+        ? pumped.then((md5) => this.adopt(req, spool, md5, meta, cancelled, lastModified))
+        : this.store(req, spool, meta, size, cancelled, onAbortStore, lastModified);
     const stored = Promise.all([pumped, store]).then(
       ([, info]) => {
         if (info) this.stats.stored++;
@@ -341,24 +349,35 @@ export class MirrorEngine {
     return Spool.create(path.join(this.opts.spoolDir, `mirror-${randomBytes(12).toString('hex')}`));
   }
 
-  /** origin body -> spool, counting and hashing; any mismatch fails the spool (MIR-22, MIR-23). */
-  private async pump(body: Readable, spool: Spool, size: number | undefined, contentMd5: string | undefined, record: FillRecord): Promise<void> {
-    // only when the origin sent a Content-MD5 to check (the store hashes the body for the ETag anyway)
-    const md5 = contentMd5 !== undefined ? createHash('md5') : undefined;
+  /**
+   * origin body -> spool, counting and hashing; any mismatch fails the spool (MIR-22, MIR-23).
+   * Resolves with the body's MD5 when it was hashed: always when `hash` (the spool file becomes
+   * the blob), else only to check the origin's Content-MD5 (the store hashes the body itself).
+   */
+  private async pump(body: Readable, spool: Spool, size: number | undefined, contentMd5: string | undefined, record: FillRecord, hash: boolean): Promise<Buffer | undefined> {
+    const wanted = hash || contentMd5 !== undefined;
+    // a body in a file spool is large (or of unknown size): hashed on the hashing thread (origin/hasher)
+    const offThread = wanted && spool.memoryBytes === 0 ? new Md5OffThread() : undefined;
+    const inline = wanted && !offThread ? createHash('md5') : undefined;
     let received = 0;
     try {
       for await (const chunk of body) {
         const buf = chunk as Buffer;
         received += buf.length;
         if (received > this.opts.maxObjectSize) throw new Error(`the object is larger than ${this.opts.maxObjectSize} bytes`);
-        md5?.update(buf);
+        inline?.update(buf);
+        const hashing = offThread?.update(buf);
         this.activity.bytes(record, buf.length);
         await spool.append(buf);
+        if (hashing) await hashing;
       }
       if (size !== undefined && received !== size) throw new Error(`Bytes read is not equal to expected (${received} of ${size})`);
-      if (contentMd5 !== undefined && md5?.digest('base64') !== contentMd5.trim()) throw new Error('MD5 in header() is not equal to MD5 calculated');
+      const digest = offThread ? await offThread.digest() : inline?.digest();
+      if (contentMd5 !== undefined && digest?.toString('base64') !== contentMd5.trim()) throw new Error('MD5 in header() is not equal to MD5 calculated');
       await spool.finish();
+      return digest;
     } catch (err) {
+      offThread?.drop();
       spool.fail(err instanceof Error ? err : new Error(String(err)));
       body.destroy();
       throw err;
@@ -374,6 +393,17 @@ export class MirrorEngine {
     }
     // ifNoneMatch: a PUT that lands while the fill runs wins (MIR-42)
     return this.driver.putObject(req.bucket, req.key, reader, { meta, ...(size !== undefined && { size }), ...(lastModified && { lastModified }), maxSize: this.opts.maxObjectSize, ifNoneMatch: true });
+  }
+
+  /** The finished spool file becomes the object (the embedded store: no second copy of the body). */
+  private async adopt(req: FillRequest, spool: Spool, md5: Buffer | undefined, meta: ObjectMeta, cancelled: () => boolean, lastModified?: Date): Promise<ObjectInfo | undefined> {
+    const adoptFile = this.driver.adoptFile?.bind(this.driver);
+    if (!adoptFile || !md5 || spool.finalSize === undefined) throw new Error('the fill cannot be stored: its spool is not a finished, hashed file');
+    // a PUT or DELETE of the key during the fill wins (MIR-42): asked again inside the commit
+    if (cancelled()) return undefined;
+    spool.disown();
+    // ifNoneMatch: a PUT that landed while the fill ran wins (MIR-42)
+    return adoptFile(req.bucket, req.key, spool.path, { meta, size: spool.finalSize, md5, ifNoneMatch: true, wanted: () => !cancelled(), ...(lastModified && { lastModified }) });
   }
 
   private metaFrom(req: FillRequest, url: string, origin: Record<string, string | string[] | undefined>): ObjectMeta {

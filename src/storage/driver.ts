@@ -75,6 +75,19 @@ export interface PutOptions {
   lastModified?: Date;
 }
 
+/** How a finished file becomes an object (StorageDriver.adoptFile). */
+export interface AdoptOptions {
+  meta: ObjectMeta;
+  /** the file's length and MD5, as its writer counted and hashed them */
+  size: number;
+  md5: Buffer;
+  /** Only create: when the key exists, reject with PreconditionFailed (If-None-Match: *). */
+  ifNoneMatch?: boolean;
+  lastModified?: Date;
+  /** asked in the commit itself: false (a write of the key won meanwhile) stores nothing */
+  wanted?: () => boolean;
+}
+
 export interface ListOptions {
   prefix: string;
   delimiter?: string;
@@ -164,6 +177,13 @@ export interface StorageDriver {
    */
   getObject(bucket: string, key: string, range?: ByteRange): Promise<{ info: ObjectInfo; body: Readable; bytes?: Buffer } | undefined>;
   putObject(bucket: string, key: string, body: Readable, opts: PutOptions): Promise<ObjectInfo>;
+  /**
+   * Optional (the embedded store): make a finished file, on the store's own filesystem, the body of
+   * bucket/key by moving it into the store (fsync, rename, commit) instead of streaming it in again:
+   * a mirror fill's spool file becomes the blob. The file is the store's from the call on: moved,
+   * or removed when the call fails. undefined when `wanted()` said no at commit time.
+   */
+  adoptFile?(bucket: string, key: string, file: string, opts: AdoptOptions): Promise<ObjectInfo | undefined>;
   /** No error when the key is absent. Throws NoSuchBucket. */
   deleteObject(bucket: string, key: string): Promise<void>;
   listObjects(bucket: string, opts: ListOptions): Promise<ListResult>;

@@ -4,6 +4,7 @@
  * and a crash's leftovers are cleaned at the next open.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -180,6 +181,33 @@ describe('fs driver specifics', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('adoptFile: a finished file becomes the object (moved, not copied); a refused adoption leaves no file, blob or record', () =>
+    withDriver(async (d, dir) => {
+      const body = Buffer.alloc(200_000, 'm');
+      const md5 = createHash('md5').update(body).digest();
+      const spool = async (name: string) => {
+        const f = path.join(dir, 'tmp', name);
+        await writeFile(f, body);
+        return f;
+      };
+      const info = await d.adoptFile('b-one', 'moved', await spool('s1'), { meta: emptyMeta(), size: body.length, md5, ifNoneMatch: true });
+      assert.equal(info?.etag, md5.toString('hex'));
+      const got = await d.getObject('b-one', 'moved');
+      assert.ok(got);
+      const parts: Buffer[] = [];
+      for await (const c of got.body) parts.push(c as Buffer);
+      assert.ok(Buffer.concat(parts).equals(body));
+      // MIR-42: the key exists now: a create-only adoption is refused and its file goes
+      await assert.rejects(d.adoptFile('b-one', 'moved', await spool('s2'), { meta: emptyMeta(), size: body.length, md5, ifNoneMatch: true }), { code: 'PreconditionFailed' });
+      // a write of the key won while the file was synced: nothing is stored
+      assert.equal(await d.adoptFile('b-one', 'unwanted', await spool('s3'), { meta: emptyMeta(), size: body.length, md5, wanted: () => false }), undefined);
+      assert.equal(await d.headObject('b-one', 'unwanted'), undefined);
+      await eventually(() => tableCounts(dir).pending === 0);
+      const left = await files(dir);
+      assert.deepEqual(left.filter((f) => f.startsWith(path.join(dir, 'tmp') + path.sep)), []);
+      assert.equal(left.filter((f) => f.startsWith(path.join(dir, 'blobs') + path.sep)).length, 1, 'only the adopted object has a blob');
+    }));
 
   it('keeps a schema version and refuses a data dir from a newer version', async () => {
     const dir = await tmpDir();

@@ -112,6 +112,23 @@ function incomplete(got: number, declared: number): S3Error {
   return new S3Error('IncompleteBody', { message: `The body was ${got > declared ? 'over ' : ''}${got} bytes; ${declared} were declared.` });
 }
 
+/**
+ * A finished file on the data dir's filesystem -> blob `id` (not yet referenced): fsync, record it
+ * as pending (`beforeRename`), rename it into the blob tree.
+ */
+export async function place(paths: Paths, file: string, id: string, beforeRename: (id: string) => void): Promise<void> {
+  const fh = await open(file, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  const final = paths.blob(id);
+  await mkdir(path.dirname(final), { recursive: true });
+  beforeRename(id);
+  await rename(file, final);
+}
+
 /** Body -> blob file (not yet referenced). `beforeRename(id)` records the blob as pending first. */
 export async function receive(paths: Paths, body: Readable, opts: ReceiveOptions, beforeRename: (id: string) => void): Promise<Received> {
   const id = Paths.newId();
@@ -127,16 +144,7 @@ export async function receive(paths: Paths, body: Readable, opts: ReceiveOptions
     if (opts.contentMd5 && !md5.equals(opts.contentMd5)) throw new S3Error('BadDigest');
     const inline = sink.inline;
     if (inline) return { inline, size: meter.bytes, md5 };
-    const fh = await open(tmp, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    const final = paths.blob(id);
-    await mkdir(path.dirname(final), { recursive: true });
-    beforeRename(id);
-    await rename(tmp, final);
+    await place(paths, tmp, id, beforeRename);
     return { id, size: meter.bytes, md5 };
   } catch (err) {
     body.destroy();

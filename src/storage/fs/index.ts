@@ -19,10 +19,10 @@ import { Readable } from 'node:stream';
 import { S3Error } from '../../errors.js';
 import type {
   BucketInfo, ByteRange, CannedAcl, DriverCapabilities, ListOptions, ListResult, ListUploadsOptions, MultipartUpload,
-  ObjectInfo, ObjectMeta, PartInfo, PutOptions, StorageDriver,
+  AdoptOptions, ObjectInfo, ObjectMeta, PartInfo, PutOptions, StorageDriver,
 } from '../driver.js';
 import { Blobs, isCode } from './blobs.js';
-import { receive } from './commit.js';
+import { place, receive } from './commit.js';
 import type { ReceiveOptions, Received } from './commit.js';
 import { listObjects, listUploads } from './list.js';
 import type { BucketRow, ObjectRow, PartRow, Statements, UploadRow } from './meta.js';
@@ -281,9 +281,45 @@ export class FsDriver implements StorageDriver {
     return toInfo(row);
   }
 
-  /** The one short transaction that makes a received body visible; returns the blobs it freed. */
-  private commitPut(row: ObjectRow, blob: string | undefined, ifNoneMatch: boolean): string[] {
+  async adoptFile(bucket: string, key: string, file: string, opts: AdoptOptions): Promise<ObjectInfo | undefined> {
+    const id = Paths.newId();
+    try {
+      this.requireBucket(bucket);
+      if (opts.ifNoneMatch) this.checkAbsent(bucket, key);
+      await place(this.paths, file, id, (pending) => this.st.pendingAdd.run(pending));
+    } catch (err) {
+      await rm(file, { force: true });
+      await this.blobs.discard(id);
+      throw err;
+    }
+    const row: ObjectRow = {
+      bucket, key, size: opts.size, etag: opts.md5.toString('hex'), modified: opts.lastModified?.getTime() ?? Date.now(), meta: metaJson(opts.meta),
+      segments: JSON.stringify([{ id, size: opts.size }]), inline: null,
+    };
+    let freed: string[] | undefined;
+    try {
+      freed = this.commitPut(row, id, opts.ifNoneMatch === true, opts.wanted);
+    } catch (err) {
+      await this.blobs.discard(id);
+      throw err;
+    }
+    if (!freed) {
+      await this.blobs.discard(id);
+      return undefined;
+    }
+    await this.blobs.collect(freed);
+    return toInfo(row);
+  }
+
+  /**
+   * The one short transaction that makes a received body visible; returns the blobs it freed, or
+   * undefined when `wanted` said no (nothing written).
+   */
+  private commitPut(row: ObjectRow, blob: string | undefined, ifNoneMatch: boolean): string[];
+  private commitPut(row: ObjectRow, blob: string | undefined, ifNoneMatch: boolean, wanted: (() => boolean) | undefined): string[] | undefined;
+  private commitPut(row: ObjectRow, blob: string | undefined, ifNoneMatch: boolean, wanted?: () => boolean): string[] | undefined {
     return this.db.transaction(() => {
+      if (wanted && !wanted()) return undefined;
       // checked again here, atomically with the write: the bucket or key may have changed while the body streamed
       this.requireBucket(row.bucket);
       if (ifNoneMatch) this.checkAbsent(row.bucket, row.key);
