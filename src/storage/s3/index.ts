@@ -345,62 +345,41 @@ export class S3Driver implements StorageDriver {
     }
   }
 
-  private info(bucket: string, key: string, r: { ContentLength?: number; ETag?: string; LastModified?: Date; Metadata?: Record<string, string> }, size?: number): ObjectInfo {
-    const { meta, lastModified } = decodeMeta(r.Metadata?.osprey);
-    return { bucket, key, size: size ?? r.ContentLength ?? 0, etag: bareEtag(r.ETag), lastModified: lastModified ?? r.LastModified ?? new Date(0), meta };
-  }
-
-  /** GET/HEAD through the lean reader (reader.ts); undefined when the object does not exist */
-  private async read(method: 'GET' | 'HEAD', bucket: string, key: string, range?: ByteRange): Promise<{ info: ObjectInfo; body: Readable } | undefined> {
+  /**
+   * GET/HEAD through the lean reader (reader.ts); undefined when the object does not exist.
+   * A body of at most `collectUpTo` bytes comes whole in `bytes`.
+   */
+  private async read(method: 'GET' | 'HEAD', bucket: string, key: string, range?: ByteRange, collectUpTo = 0): Promise<{ info: ObjectInfo; body: Readable; bytes?: Buffer } | undefined> {
     await this.requireBucket(bucket);
     const sk = this.readKey(bucket, key);
     if (sk === undefined) return undefined;
     let res;
     try {
-      res = await this.reader.send(method, sk, range);
+      res = await this.reader.send(method, sk, range, collectUpTo);
     } catch (err) {
       throw fromStore(err, { bucket, key });
     }
-    if (res.status === 404) {
-      res.body.resume();
-      return undefined;
-    }
+    if (res.status === 404) return undefined;
     if (res.status !== 200 && res.status !== 206) throw fromStore(await StoreReader.failure(res), { bucket, key });
     const h = res.headers;
     const length = Number(h['content-length']);
     const total = range ? Number(/\/(\d+)$/.exec(h['content-range'] ?? '')?.[1] ?? NaN) : length;
-    const lastModified = h['last-modified'] ? new Date(h['last-modified']) : undefined;
-    const info = this.info(bucket, key, { ETag: h.etag, ...(lastModified && { LastModified: lastModified }), Metadata: h['x-amz-meta-osprey'] ? { osprey: h['x-amz-meta-osprey'] } : {} }, Number.isFinite(total) ? total : 0);
+    const { meta, lastModified } = decodeMeta(h['x-amz-meta-osprey']);
+    const info: ObjectInfo = {
+      bucket, key, size: Number.isFinite(total) ? total : 0, etag: bareEtag(h.etag),
+      lastModified: lastModified ?? (h['last-modified'] ? new Date(h['last-modified']) : new Date(0)), meta,
+    };
+    if (res.bytes && method === 'GET') return { info, bytes: res.bytes, get body(): Readable { return res.body; } };
     return { info, body: res.body };
   }
 
   async headObject(bucket: string, key: string): Promise<ObjectInfo | undefined> {
-    const r = await this.read('HEAD', bucket, key);
-    r?.body.resume();
-    return r?.info;
+    return (await this.read('HEAD', bucket, key))?.info;
   }
 
   async getObject(bucket: string, key: string, range?: ByteRange): Promise<{ info: ObjectInfo; body: Readable; bytes?: Buffer } | undefined> {
-    const got = await this.read('GET', bucket, key, range);
-    const length = range ? range.end - range.start + 1 : got?.info.size;
-    if (!got || length === undefined || length > SMALL_READ) return got;
-    // a small body is read whole: the HTTP layer then answers in one write (measured: fewer syscalls per 4 KiB GET)
-    const chunks: Buffer[] = [];
-    try {
-      for await (const c of got.body) chunks.push(c as Buffer);
-    } catch (err) {
-      throw fromStore(err, { bucket, key });
-    }
-    const bytes = Buffer.concat(chunks);
-    let body: Readable | undefined;
-    return {
-      info: got.info,
-      bytes,
-      get body(): Readable {
-        body ??= Readable.from([bytes]);
-        return body;
-      },
-    };
+    // a small body (by the store's Content-Length) is read whole: the HTTP layer then answers in one write
+    return this.read('GET', bucket, key, range, SMALL_READ);
   }
 
   async putObject(bucket: string, key: string, body: Readable, opts: PutOptions): Promise<ObjectInfo> {
