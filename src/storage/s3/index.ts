@@ -495,23 +495,33 @@ export class S3Driver implements StorageDriver {
       parts[n - 1] = { PartNumber: n, ETag: r.ETag ?? '' };
     };
     try {
-      let pending: Buffer[] = [];
-      let pendingBytes = 0;
+      // two part buffers, used in turn for the whole upload: one fills while the other uploads.
+      // (A new buffer per part, concatenated from the chunks, kept up to three parts alive: the
+      // chunks, their concatenation and the part uploading; and left 8 MiB of garbage per part.)
+      const buffers: Buffer[] = [];
+      let cur = 0;
+      let fill = 0;
       let n = 0;
       const flush = async () => {
-        const data = Buffer.concat(pending);
-        pending = [];
-        pendingBytes = 0;
+        const data = (buffers[cur] ?? Buffer.alloc(0)).subarray(0, fill);
         await inFlight; // at most one part uploading while the next one fills
         inFlight = sendPart(++n, data);
         inFlight.catch(() => {});
+        cur ^= 1;
+        fill = 0;
       };
-      for await (const chunk of rest) {
-        pending.push(chunk as Buffer);
-        pendingBytes += (chunk as Buffer).length;
-        if (pendingBytes >= PART_SIZE) await flush();
+      for await (const c of rest) {
+        const chunk = c as Buffer;
+        for (let off = 0; off < chunk.length;) {
+          const buf = (buffers[cur] ??= Buffer.allocUnsafe(PART_SIZE));
+          const take = Math.min(chunk.length - off, PART_SIZE - fill);
+          chunk.copy(buf, fill, off, off + take);
+          fill += take;
+          off += take;
+          if (fill === PART_SIZE) await flush();
+        }
       }
-      if (pendingBytes > 0 || n === 0) await flush();
+      if (fill > 0 || n === 0) await flush();
       await inFlight;
       // RGW ignores If-None-Match on CompleteMultipartUpload: checked just before instead
       if (createOnly && (await this.headObject(what.bucket, what.key))) throw new S3Error('PreconditionFailed', { key: what.key, fields: { Condition: 'If-None-Match' } });
