@@ -13,10 +13,11 @@ import { Worker } from 'node:worker_threads';
 
 const BATCH = 1024 * 1024;
 /** batch buffers are this big (a batch is BATCH plus at most one chunk); bigger ones are not reused */
-const BUFFER_SIZE = 2 * BATCH;
-/** batch buffers kept for reuse, for all fills together */
-const POOL_MAX = 12;
-const MAX_IN_FLIGHT = 8 * 1024 * 1024;
+const BUFFER_SIZE = BATCH + 256 * 1024;
+/** bytes a fill may have waiting for the thread before `update` asks it to wait */
+const MAX_IN_FLIGHT = 4 * 1024 * 1024;
+/** batch buffers kept for reuse, for all fills together (one fill has at most ~5 out at once) */
+const POOL_MAX = 6;
 
 /** The worker: one MD5 per job id; acknowledges every batch so the sender can bound what it queues. */
 const WORKER_SOURCE = `

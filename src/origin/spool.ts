@@ -19,13 +19,13 @@ import { writePooled } from '../streams.js';
 import type { SelfWriting } from '../streams.js';
 
 /** bytes queued for the file before the writer has to wait */
-const QUEUE_HIGH = 8 * 1024 * 1024;
+const QUEUE_HIGH = 4 * 1024 * 1024;
 /** a reader that caught up with the writer wakes again once this much more has arrived (or at the end) */
 const WAKE_BATCH = 256 * 1024;
 /** most bytes a reader takes from the file at once */
 const READ_CHUNK = 256 * 1024;
 /** newest bytes kept in memory for readers that keep up (chunks already in the file are dropped beyond it) */
-const TAIL_MAX = 4 * 1024 * 1024;
+const TAIL_MAX = 2 * 1024 * 1024;
 
 export class Spool extends EventEmitter {
   /** bytes durably handed to the file so far */

@@ -82,7 +82,7 @@ describe('spool tail: the newest bytes are also kept in memory', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'spool-'));
     const spool = await Spool.create(path.join(dir, 'fill'));
     const keepsUp = drain(spool.reader());
-    // 12 MiB of distinct chunks: more than the 4 MiB tail, so the late reader must start from the file
+    // 12 MiB of distinct chunks: more than the 2 MiB tail, so the late reader must start from the file
     const chunks = Array.from({ length: 48 }, (_, i) => Buffer.alloc(256 * 1024, i + 1));
     for (const c of chunks) await spool.append(c);
     const late = drain(spool.reader());
