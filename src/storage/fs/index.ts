@@ -322,9 +322,8 @@ export class FsDriver implements StorageDriver {
       if (wanted && !wanted()) return undefined;
       // checked again here, atomically with the write: the bucket or key may have changed while the body streamed
       this.requireBucket(row.bucket);
-      if (ifNoneMatch) this.checkAbsent(row.bucket, row.key);
       if (blob !== undefined) this.st.pendingDelete.run(blob);
-      return this.writeObject(row);
+      return this.writeObject(row, ifNoneMatch);
     })();
   }
 
@@ -332,9 +331,13 @@ export class FsDriver implements StorageDriver {
     if (this.st.objectHead.get(bucket, key)) throw new S3Error('PreconditionFailed', { key, fields: { Condition: 'If-None-Match' } });
   }
 
-  /** Inside a transaction: write the row; the replaced version's blobs become garbage. */
-  private writeObject(row: ObjectRow): string[] {
+  /**
+   * Inside a transaction: write the row; the replaced version's blobs become garbage. `ifNoneMatch`:
+   * an existing row refuses it (PreconditionFailed; the caller's transaction rolls back).
+   */
+  private writeObject(row: ObjectRow, ifNoneMatch = false): string[] {
     const old = this.st.objectHead.get(row.bucket, row.key);
+    if (old && ifNoneMatch) throw new S3Error('PreconditionFailed', { key: row.key, fields: { Condition: 'If-None-Match' } });
     this.forgetHot(row.bucket, row.key);
     this.st.objectUpsert.run(row.bucket, row.key, row.size, row.etag, row.modified, row.meta, row.segments, row.inline);
     return old ? this.toGarbage(old) : [];
