@@ -22,11 +22,12 @@ after(() => ceph.stop());
 let n = 0;
 /** unique per run: a cluster given with OSPREY_TEST_CEPH may hold earlier runs' data */
 const RUN = Date.now().toString(36);
-async function driver(opts: { prefix?: string; staleUploadMs?: number } = {}): Promise<S3Driver> {
+async function driver(opts: { prefix?: string; staleUploadMs?: number; singlePutMax?: number } = {}): Promise<S3Driver> {
   const c = await ceph.get();
   return openS3Driver({
     bucket: 'osprey-store', prefix: opts.prefix ?? `run-${process.pid}-${n++}`, endpoint: c.endpoint,
     accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, minPartSize: 1024, ...(opts.staleUploadMs !== undefined && { staleUploadMs: opts.staleUploadMs }),
+    ...(opts.singlePutMax !== undefined && { singlePutMax: opts.singlePutMax }),
   });
 }
 
@@ -44,14 +45,14 @@ const isCode = (code: string) => (e: unknown) => e instanceof S3Error && e.code 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 
 /** a body of unknown length that fails after `failAt` bytes (when given) */
-function chunked(data: Buffer, failAt?: number): Readable {
+function chunked(data: Buffer, failAt?: number, chunk = 256 * 1024): Readable {
   let off = 0;
   return new Readable({
     read() {
       if (failAt !== undefined && off >= failAt) return void this.destroy(new Error('client went away'));
       if (off >= data.length) return void this.push(null);
-      this.push(data.subarray(off, off + 256 * 1024));
-      off += 256 * 1024;
+      this.push(data.subarray(off, off + chunk));
+      off += chunk;
     },
   });
 }
@@ -77,6 +78,33 @@ describe('s3 driver specifics', () => {
       const meta = { headers: { 'content-disposition': 'attachment; filename="été.txt"' }, userMeta: { név: 'ünnep ✓' }, system: { 'x-oss-tag': 'MIRROR http://o/ä' } };
       await d.putObject('lay', 'utf', Readable.from([Buffer.from('x')]), { meta });
       assert.deepEqual((await d.headObject('lay', 'utf'))?.meta, meta);
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('a known length over the single-PUT limit: parts streamed straight from the body, whole or nothing', async () => {
+    const d = await driver({ prefix: `known-${RUN}`, singlePutMax: 1024 * 1024 });
+    try {
+      await d.createBucket('big', 'private');
+      const data = randomBytes(17 * 1024 * 1024 + 5);
+      // chunks that do not divide the 8 MiB parts: parts end inside a chunk
+      const info = await d.putObject('big', 'known', chunked(data, undefined, 100_000), { meta: emptyMeta(), size: data.length });
+      assert.equal(info.size, data.length);
+      assert.match(info.etag, /-3$/, 'three parts: 8 + 8 MiB + the rest');
+      const got = await d.getObject('big', 'known');
+      const hash = createHash('md5');
+      for await (const c of got?.body ?? []) hash.update(c as Buffer);
+      assert.equal(hash.digest('hex'), md5(data));
+      // failures: short body, mid-body, checksum; nothing visible and no upload left in the store
+      await assert.rejects(d.putObject('big', 'failed', chunked(data.subarray(0, 9 * 1024 * 1024), undefined, 100_000), { meta: emptyMeta(), size: data.length }), isCode('IncompleteBody'));
+      const boom = await d.putObject('big', 'failed', chunked(data, 12 * 1024 * 1024), { meta: emptyMeta(), size: data.length }).catch((e: unknown) => e);
+      assert.equal((boom as Error).message, 'client went away');
+      await assert.rejects(d.putObject('big', 'failed', chunked(data), { meta: emptyMeta(), size: data.length, contentMd5: Buffer.alloc(16) }), isCode('BadDigest'));
+      assert.equal(await d.headObject('big', 'failed'), undefined);
+      const client = await storeClient();
+      const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: 'osprey-store', Prefix: `known-${RUN}/` }));
+      assert.equal(uploads.Uploads?.length ?? 0, 0, 'failed uploads are aborted in the store');
     } finally {
       await d.close();
     }
