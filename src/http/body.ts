@@ -9,6 +9,7 @@ import { bodyVerifier, decodedLength } from '../auth/verify.js';
 import { S3Error } from '../errors.js';
 import type { ObjectMeta } from '../storage/driver.js';
 import type { Ctx } from './context.js';
+import { passed } from '../young-gc.js';
 import { header } from './context.js';
 import { STORED_HEADER_NAMES } from './respond.js';
 import { MIRROR_SOURCE_HEADER, mirrorTag, parseMirrorSource } from '../origin/mirror-meta.js';
@@ -42,6 +43,7 @@ export function requestBody(ctx: Ctx): RequestBody {
   req.pause();
   req.on('data', (chunk: Buffer) => {
     ctx.bytesIn += chunk.length;
+    passed(chunk.length);
   });
   const verifier = bodyVerifier(auth, req.headers);
   let body: Readable = req;

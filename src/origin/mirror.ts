@@ -19,6 +19,7 @@ import type { OriginAuth } from './origin-auth.js';
 import type { FillRecord } from './activity.js';
 import { fillAcrossNodes } from './cross-node.js';
 import { Md5OffThread } from './hasher.js';
+import { passed } from '../young-gc.js';
 import { OriginProbes } from './probe.js';
 import { SingleFlight } from './single-flight.js';
 import { Spool } from './spool.js';
@@ -364,6 +365,7 @@ export class MirrorEngine {
       for await (const chunk of body) {
         const buf = chunk as Buffer;
         received += buf.length;
+        passed(buf.length);
         if (received > this.opts.maxObjectSize) throw new Error(`the object is larger than ${this.opts.maxObjectSize} bytes`);
         inline?.update(buf);
         const hashing = offThread?.update(buf);

@@ -18,6 +18,7 @@ import { Readable } from 'node:stream';
 import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
 import { uriEncode } from '../../auth/encoding.js';
+import { passed } from '../../young-gc.js';
 
 const EMPTY_SHA256 = createHash('sha256').update('').digest('hex');
 /** a body of an error answer is kept up to this size (enough for S3's error XML) */
@@ -172,7 +173,9 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.size += chunk.length;
       return true;
     }
-    return this.stream ? this.stream.push(chunk) : true;
+    if (!this.stream) return true;
+    passed(chunk.length);
+    return this.stream.push(chunk);
   }
 
   onComplete(): void {
