@@ -19,7 +19,7 @@ import { writePooled } from '../streams.js';
 import type { SelfWriting } from '../streams.js';
 
 /** bytes queued for the file before the writer has to wait */
-const QUEUE_HIGH = 2 * 1024 * 1024;
+const QUEUE_HIGH = 1024 * 1024;
 /** a reader that caught up with the writer wakes again once this much more has arrived (or at the end) */
 const WAKE_BATCH = 256 * 1024;
 /** most bytes a reader takes from the file at once */
