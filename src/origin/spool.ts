@@ -36,6 +36,8 @@ export class Spool extends EventEmitter {
   finalSize: number | undefined;
   error: Error | undefined;
   private fh: FileHandle | undefined;
+  /** the file being opened (file spools) */
+  private opening: Promise<void> | undefined;
   /** memory mode: the whole body, filled up to `written` */
   private mem: Buffer | undefined;
   private queue: Buffer[] = [];
@@ -57,7 +59,14 @@ export class Spool extends EventEmitter {
 
   static async create(path: string): Promise<Spool> {
     const s = new Spool(path);
-    s.fh = await open(path, 'w+', 0o600);
+    // opened in the background: the first bytes go to readers from memory (the tail) while the
+    // file is being created, so the open is not in a client's time to first byte
+    s.opening = open(path, 'w+', 0o600).then(
+      (fh) => {
+        s.fh = fh;
+      },
+      (err: unknown) => s.fail(err instanceof Error ? err : new Error(String(err))),
+    );
     return s;
   }
 
@@ -105,8 +114,9 @@ export class Spool extends EventEmitter {
         const batch = this.queue;
         this.queue = [];
         const bytes = batch.reduce((n, b) => n + b.length, 0);
+        if (!this.fh) await this.opening;
         const fh = this.fh;
-        if (!fh) throw new Error('spool closed');
+        if (!fh) throw this.error ?? new Error('spool closed');
         let done = 0;
         let pending: Buffer[] = batch;
         while (done < bytes) {
@@ -156,6 +166,8 @@ export class Spool extends EventEmitter {
 
   /** Writer: all bytes are in (waits for the queued ones to reach the file). */
   async finish(): Promise<void> {
+    // the file exists once finished, even for an empty body (it may become the blob)
+    await this.opening;
     while (this.flushing) await this.flushing;
     if (this.error) throw this.error;
     this.finalSize = this.written;
@@ -223,6 +235,7 @@ export class Spool extends EventEmitter {
       this.mem = undefined;
       return;
     }
+    if (!this.fh) await this.opening;
     if (!this.fh) return;
     const fh = this.fh;
     this.fh = undefined;
