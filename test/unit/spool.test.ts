@@ -126,6 +126,31 @@ describe('spool tail: the newest bytes are also kept in memory', () => {
   });
 });
 
+describe('spool file opened in the background', () => {
+  it('an empty body: finish() returns once the file exists (it may become the blob), and release removes it', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'spool-'));
+    const spool = await Spool.create(path.join(dir, 'empty'));
+    await spool.finish();
+    assert.equal((await stat(path.join(dir, 'empty'))).size, 0);
+    assert.deepEqual(await drain(spool.reader()), Buffer.alloc(0));
+    await spool.release();
+    await assert.rejects(stat(path.join(dir, 'empty')), { code: 'ENOENT' });
+  });
+
+  it('MIR-22 a file that cannot be created fails the writer and its readers (never a clean short body)', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'spool-'));
+    const spool = await Spool.create(path.join(dir, 'no-such-dir', 'fill'));
+    const reader = drain(spool.reader());
+    const body = Buffer.alloc(300_000, 7);
+    await assert.rejects(async () => {
+      for (let i = 0; i < 20; i++) await spool.append(body);
+      await spool.finish();
+    }, { code: 'ENOENT' });
+    await assert.rejects(reader, { code: 'ENOENT' });
+    await spool.release();
+  });
+});
+
 describe('spool in memory (small bodies of known length)', () => {
   it('MIR-41 early, mid-way and late readers and a range reader get their bytes; release frees the memory once readers are done', async () => {
     const chunks = Array.from({ length: 8 }, (_, i) => Buffer.alloc(1000, i + 1));
