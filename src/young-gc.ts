@@ -47,5 +47,5 @@ export function passed(n: number): void {
   gc?.({ type: 'minor' });
 }
 
-/** Whether the collections happen (for tests and the startup log). */
+/** Whether the collections happen (V8 gave its collector). */
 export const youngGcAvailable = gc !== undefined;

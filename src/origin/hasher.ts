@@ -16,7 +16,7 @@ const BATCH = 256 * 1024;
 const BUFFER_SIZE = BATCH + 256 * 1024;
 /** bytes a fill may have waiting for the thread before `update` asks it to wait */
 const MAX_IN_FLIGHT = 1024 * 1024;
-/** batch buffers kept for reuse, for all fills together (one fill has at most ~5 out at once) */
+/** batch buffers kept for reuse, for all fills together (one fill has at most ~3 out at once) */
 const POOL_MAX = 6;
 
 /** The worker: one MD5 per job id; acknowledges every batch so the sender can bound what it queues. */
