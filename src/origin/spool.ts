@@ -244,6 +244,9 @@ export class Spool extends EventEmitter {
   }
 }
 
+/** what a destroyed reader's pending `next` rejects with (nobody is left to see it) */
+const READER_DESTROYED = new Error('reader destroyed');
+
 /** One client's (or the store's) view of a spool: bytes [start, end], as they arrive. */
 class SpoolReader extends Readable implements SelfWriting {
   private pos: number;
@@ -337,7 +340,9 @@ class SpoolReader extends Readable implements SelfWriting {
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.stop(err ?? new Error('reader destroyed'));
+    // one shared error for the usual case (the reader is done): a new Error per reader, with its
+    // stack, was ~2 % of the CPU of a cold mirror of 4 KiB objects
+    this.stop(err ?? READER_DESTROYED);
     this.cleanup();
     cb(err);
   }
