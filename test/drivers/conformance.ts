@@ -200,6 +200,8 @@ export function describeDriver(name: string, make: MakeDriver): void {
     it('ifNoneMatch creates only, also when racing', async () => {
       await d.putObject('conf', 'once', body('1'), { meta: emptyMeta(), ifNoneMatch: true });
       await assert.rejects(d.putObject('conf', 'once', body('2'), { meta: emptyMeta(), ifNoneMatch: true }), isCode('PreconditionFailed'));
+      // a small body of known size (the embedded store checks only in the commit then)
+      await assert.rejects(d.putObject('conf', 'once', body('3'), { meta: emptyMeta(), size: 1, ifNoneMatch: true }), isCode('PreconditionFailed'));
       assert.equal((await read((await d.getObject('conf', 'once'))?.body)).toString(), '1');
       const bodies = Array.from({ length: 5 }, (_, i) => Buffer.alloc(50_000 + i, 97 + i));
       const outcomes = await Promise.allSettled(bodies.map((b) => d.putObject('conf', 'race-once', body(b.subarray(0, 10), b.subarray(10)), { meta: emptyMeta(), ifNoneMatch: true })));
