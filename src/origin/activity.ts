@@ -58,7 +58,8 @@ const RECENT = 200;
 export class MirrorActivity {
   private readonly listeners: FillListener[] = [];
   private readonly inflight = new Map<string, FillRecord>();
-  private readonly recent: FillView[] = [];
+  /** ended fills, oldest first; made into views only when someone looks (snapshot) */
+  private readonly recent: { fill: FillRecord; ms: number; outcome: FillOutcomeKind; reason: string | undefined }[] = [];
   private seq = 0;
 
   listen(listener: FillListener): void {
@@ -93,7 +94,7 @@ export class MirrorActivity {
   end(fill: FillRecord, outcome: FillOutcomeKind, reason?: string): void {
     if (!this.inflight.delete(fill.id)) return;
     const ms = Date.now() - fill.started;
-    this.recent.push({ ...view(fill), ms, outcome, ...(reason !== undefined && { reason }) });
+    this.recent.push({ fill, ms, outcome, reason });
     if (this.recent.length > RECENT) this.recent.shift();
     for (const l of this.listeners) l.onEnd?.(fill, outcome, ms, reason);
   }
@@ -109,7 +110,8 @@ export class MirrorActivity {
 
   /** Newest first. */
   snapshot(): { recent: FillView[]; inflight: FillView[] } {
-    return { recent: [...this.recent].reverse(), inflight: [...this.inflight.values()].map(view) };
+    const recent = this.recent.map(({ fill, ms, outcome, reason }) => ({ ...view(fill), ms, outcome, ...(reason !== undefined && { reason }) }));
+    return { recent: recent.reverse(), inflight: [...this.inflight.values()].map(view) };
   }
 }
 
