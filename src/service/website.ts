@@ -1,7 +1,9 @@
 /**
  * @module service/website
  * A bucket's website configuration (index/error documents and back-to-origin rules), stored with
- * the bucket through the driver. Read on every request, so a change applies to the very next one.
+ * the bucket through the driver. Read on every request, so a change applies to the very next one;
+ * parsed only when its stored text changed (the parse was ~2 % of a cold small mirror's CPU), and
+ * the parsed configuration is frozen, as every request shares it.
  */
 import { S3Error } from '../errors.js';
 import type { WebsiteConfig } from '../origin/rules.js';
@@ -9,6 +11,16 @@ import { fromStored, keepMaskedSecrets, parseWebsiteXml, toStored } from '../ori
 import type { StorageDriver } from '../storage/driver.js';
 
 const NAME = 'website';
+/** buckets whose parsed configuration is kept (beyond that, the map starts again) */
+const PARSED_MAX = 1024;
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
 
 export class WebsiteService {
   constructor(
@@ -18,9 +30,21 @@ export class WebsiteService {
     private readonly originGuard?: (url: URL) => string | undefined,
   ) {}
 
+  /** the last configuration parsed per bucket, with the stored text it came from */
+  private readonly parsed = new Map<string, { text: string; cfg: WebsiteConfig }>();
+
   async get(bucket: string): Promise<WebsiteConfig | undefined> {
     const text = await this.driver.getBucketConfig(bucket, NAME);
-    return text === undefined ? undefined : fromStored(text);
+    if (text === undefined) {
+      this.parsed.delete(bucket);
+      return undefined;
+    }
+    const hit = this.parsed.get(bucket);
+    if (hit?.text === text) return hit.cfg;
+    const cfg = deepFreeze(fromStored(text));
+    if (this.parsed.size >= PARSED_MAX) this.parsed.clear();
+    this.parsed.set(bucket, { text, cfg });
+    return cfg;
   }
 
   async require(bucket: string): Promise<WebsiteConfig> {
