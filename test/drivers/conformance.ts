@@ -174,6 +174,9 @@ export function describeDriver(name: string, make: MakeDriver): void {
       await assert.rejects(d.putObject('conf', 'bad-size', body('abcde'), { meta: emptyMeta(), size: 4 }), isCode('IncompleteBody'));
       await assert.rejects(d.putObject('conf', 'bad-md5', body('abc'), { meta: emptyMeta(), contentMd5: Buffer.alloc(16) }), isCode('BadDigest'));
       await assert.rejects(d.putObject('conf', 'too-big', body('abcdef'), { meta: emptyMeta(), maxSize: 5 }), isCode('EntityTooLarge'));
+      // the same checks on a small body of declared size (kept in memory by the embedded store)
+      await assert.rejects(d.putObject('conf', 'bad-md5', body('ab', 'c'), { meta: emptyMeta(), size: 3, contentMd5: Buffer.alloc(16) }), isCode('BadDigest'));
+      await assert.rejects(d.putObject('conf', 'too-big', body('abc', 'def'), { meta: emptyMeta(), size: 6, maxSize: 5 }), isCode('EntityTooLarge'));
       // the cap is enforced while the body streams, not after it ends
       await assert.rejects(d.putObject('conf', 'too-big', endless(), { meta: emptyMeta(), maxSize: 100_000 }), isCode('EntityTooLarge'));
       const ok = await d.putObject('conf', 'good-md5', body('abc'), { meta: emptyMeta(), contentMd5: Buffer.from(md5('abc'), 'hex'), maxSize: 3, size: 3 });
