@@ -96,7 +96,7 @@ class Meter extends Transform {
     this.bytes += chunk.length;
     const { maxSize, size } = this.opts;
     if (maxSize !== undefined && this.bytes > maxSize) {
-      cb(new S3Error('EntityTooLarge', { fields: { MaxSizeAllowed: String(maxSize) } }));
+      cb(tooLarge(maxSize));
       return;
     }
     if (size !== undefined && this.bytes > size) {
@@ -106,6 +106,10 @@ class Meter extends Transform {
     this.hash.update(chunk);
     cb(null, chunk);
   }
+}
+
+function tooLarge(maxSize: number): S3Error {
+  return new S3Error('EntityTooLarge', { fields: { MaxSizeAllowed: String(maxSize) } });
 }
 
 function incomplete(got: number, declared: number): S3Error {
@@ -141,7 +145,7 @@ async function receiveSmall(body: Readable, opts: ReceiveOptions, size: number):
     for await (const chunk of body) {
       const c = chunk as Buffer;
       got += c.length;
-      if (opts.maxSize !== undefined && got > opts.maxSize) throw new S3Error('EntityTooLarge', { fields: { MaxSizeAllowed: String(opts.maxSize) } });
+      if (opts.maxSize !== undefined && got > opts.maxSize) throw tooLarge(opts.maxSize);
       if (got > size) throw incomplete(got, size);
       chunks.push(c);
     }
