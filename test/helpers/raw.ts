@@ -61,3 +61,15 @@ export function xmlField(xml: string, name: string): string | undefined {
   const raw = new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1];
   return raw?.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
 }
+
+/**
+ * Waits (up to 10 s) until a signed HEAD of `path` finds the object. A mirror fill commits just
+ * after its client got the last byte; a fixed pause before checking the stored object was too short
+ * on a loaded CI machine.
+ */
+export async function untilStored(baseUrl: string, path: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await rawSigned(baseUrl, { method: 'HEAD', path })).status !== 200 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

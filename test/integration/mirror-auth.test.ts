@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startOsprey } from '../helpers/osprey.ts';
 import type { TestServer } from '../helpers/osprey.ts';
-import { rawSigned, xmlField } from '../helpers/raw.ts';
+import { rawSigned, untilStored, xmlField } from '../helpers/raw.ts';
 
 function website(originUrl: string, auth: string): string {
   return `<WebsiteConfiguration><RoutingRules><RoutingRule><RuleNumber>1</RuleNumber>
@@ -47,7 +47,7 @@ describe('MIR-15 OSS-signed origin requests', () => {
       assert.equal(r.status, 200);
       assert.equal(await r.text(), `private ${key}`);
     }
-    await new Promise((res) => setTimeout(res, 100));
+    await untilStored(mirror.url, '/v1-bucket/a.txt');
     const stored = await rawSigned(mirror.url, { path: '/v1-bucket/a.txt' });
     assert.equal(stored.body, 'private a.txt');
   });

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startOsprey } from '../helpers/osprey.ts';
 import type { TestServer } from '../helpers/osprey.ts';
-import { rawSigned } from '../helpers/raw.ts';
+import { rawSigned, untilStored } from '../helpers/raw.ts';
 
 function website(originUrl: string, slashes: boolean): string {
   return `<WebsiteConfiguration><RoutingRules><RoutingRule><RuleNumber>1</RuleNumber>
@@ -50,7 +50,7 @@ describe('MIR-06 MirrorPassOriginalSlashes', () => {
     assert.equal(r.status, 200);
     assert.equal(await r.text(), 'origin ///destfolder/example.txt');
     assert.deepEqual(asked, ['///destfolder/example.txt']);
-    await new Promise((res) => setTimeout(res, 100));
+    await untilStored(server.url, '/keep/examplefolder/example.txt');
     assert.equal((await rawSigned(server.url, { path: '/keep/examplefolder/example.txt' })).body, 'origin ///destfolder/example.txt');
     // MIR-02: the next GETs, slashed or not, are served locally
     assert.equal(await (await fetch(`${server.url}/keep///examplefolder/example.txt`)).text(), 'origin ///destfolder/example.txt');
@@ -66,7 +66,7 @@ describe('MIR-06 MirrorPassOriginalSlashes', () => {
     const r = await fetch(`${server.url}/collapse///examplefolder/a//b.txt`);
     assert.equal(await r.text(), 'origin /destfolder/a/b.txt');
     assert.deepEqual(asked, ['/destfolder/a/b.txt']);
-    await new Promise((res) => setTimeout(res, 100));
+    await untilStored(server.url, '/collapse/examplefolder/a//b.txt');
     // the stored key is the requested one without its leading slashes (inner ones are part of it)
     assert.equal((await rawSigned(server.url, { path: '/collapse/examplefolder/a//b.txt' })).body, 'origin /destfolder/a/b.txt');
   });

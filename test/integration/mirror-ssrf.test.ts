@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startOsprey } from '../helpers/osprey.ts';
 import type { TestServer } from '../helpers/osprey.ts';
-import { rawSigned, xmlField } from '../helpers/raw.ts';
+import { rawSigned, untilStored, xmlField } from '../helpers/raw.ts';
 
 /** Test names -> the addresses they "resolve" to; any other name goes to the real resolver. */
 const FAKE: Record<string, LookupAddress[]> = {
@@ -99,7 +99,7 @@ describe('VAL-16 SSRF: a name that resolves to a refused address is refused when
     assert.equal(r.status, 200);
     assert.equal(await r.text(), 'internal data');
     assert.equal(hits, before + 1);
-    await new Promise((res) => setTimeout(res, 100));
+    await untilStored(allowing.url, '/named/secret.txt');
     assert.equal((await rawSigned(allowing.url, { path: '/named/secret.txt' })).body, 'internal data');
   });
 

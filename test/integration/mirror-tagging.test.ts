@@ -11,7 +11,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { signRequestOssV1 } from '../../src/auth/oss-v1.ts';
 import { s3, startOsprey } from '../helpers/osprey.ts';
 import type { TestServer } from '../helpers/osprey.ts';
-import { rawSigned, xmlField } from '../helpers/raw.ts';
+import { rawSigned, untilStored, xmlField } from '../helpers/raw.ts';
 
 const TAGS = [
   { Key: 'source', Value: 'mirror' },
@@ -62,7 +62,7 @@ describe('MIR-30 MirrorTaggings', () => {
     assert.equal(await first.text(), 'origin /a.txt');
     assert.equal(first.headers.get('x-amz-tagging-count'), '3');
     assert.equal(first.headers.get('x-osprey-tagging'), null, 'the stored tag set is never a response header');
-    await new Promise((r) => setTimeout(r, 100));
+    await untilStored(server.url, '/tagged/a.txt');
     const tagging = await client.send(new GetObjectTaggingCommand({ Bucket: 'tagged', Key: 'a.txt' }));
     assert.deepEqual(tagging.TagSet, TAGS);
     const got = await client.send(new GetObjectCommand({ Bucket: 'tagged', Key: 'a.txt' }));
@@ -86,7 +86,7 @@ describe('MIR-30 MirrorTaggings', () => {
     const r = await fetch(`${server.url}/untagged/b.txt`);
     assert.equal(await r.text(), 'origin /b.txt');
     assert.equal(r.headers.get('x-amz-tagging-count'), null);
-    await new Promise((res) => setTimeout(res, 100));
+    await untilStored(server.url, '/untagged/b.txt');
     assert.deepEqual((await client.send(new GetObjectTaggingCommand({ Bucket: 'untagged', Key: 'b.txt' }))).TagSet ?? [], []);
     await client.send(new PutObjectCommand({ Bucket: 'tagged', Key: 'uploaded.txt', Body: 'mine' }));
     assert.deepEqual((await client.send(new GetObjectTaggingCommand({ Bucket: 'tagged', Key: 'uploaded.txt' }))).TagSet ?? [], []);
