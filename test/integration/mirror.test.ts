@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startOsprey } from '../helpers/osprey.ts';
 import type { TestServer } from '../helpers/osprey.ts';
-import { rawSigned, xmlField } from '../helpers/raw.ts';
+import { rawSigned, untilStored, xmlField } from '../helpers/raw.ts';
 
 interface Origin {
   url: string;
@@ -107,7 +107,7 @@ describe('mirroring back-to-origin', () => {
     assert.equal(await first.text(), 'hello from the origin');
     assert.equal(first.headers.get('x-oss-tag'), `MIRROR ${origin.url}a.txt`);
     assert.equal(first.headers.get('cache-control'), 'max-age=60');
-    await new Promise((r) => setTimeout(r, 100));
+    await untilStored(server.url, '/mirror-bucket/a.txt');
     for (let i = 0; i < 3; i++) {
       const again = await fetch(`${server.url}/mirror-bucket/a.txt`);
       assert.equal(await again.text(), 'hello from the origin');
@@ -127,7 +127,7 @@ describe('mirroring back-to-origin', () => {
     assert.equal(r.status, 200, r.body);
     const good = await fetch(`${server.url}/md5-bucket/md5-good.txt`);
     assert.equal(await good.text(), 'checked by its MD5');
-    await new Promise((res) => setTimeout(res, 100));
+    await untilStored(server.url, '/md5-bucket/md5-good.txt');
     assert.equal((await rawSigned(server.url, { method: 'HEAD', path: '/md5-bucket/md5-good.txt' })).status, 200);
     const bad = await fetch(`${server.url}/md5-bucket/md5-bad.txt`).then(async (res) => ({ status: res.status, body: await res.text() })).catch((err: unknown) => err);
     assert.ok(bad instanceof Error, `the client must not get a clean answer: ${JSON.stringify(bad)}`);
@@ -196,7 +196,7 @@ describe('mirroring back-to-origin', () => {
     assert.equal(ranged.status, 206);
     assert.equal(ranged.headers.get('content-range'), 'bytes 6-9/21');
     assert.equal(await ranged.text(), 'from');
-    await new Promise((res) => setTimeout(res, 100));
+    await untilStored(server.url, '/mirror-bucket/a.txt');
     const whole = await rawSigned(server.url, { path: '/mirror-bucket/a.txt' });
     assert.equal(whole.body, 'hello from the origin');
   });
