@@ -20,6 +20,11 @@ import { Paths } from './paths.js';
 /** Bodies up to this size are kept in the metadata row itself, not in a blob file. */
 export const INLINE_MAX = 16 * 1024;
 
+/** Whether an object body of this declared size is kept in the metadata row (and read by receiveSmall). */
+export function keptInline(size: number | undefined): size is number {
+  return size !== undefined && size <= INLINE_MAX;
+}
+
 export type Received = { size: number; md5: Buffer } & ({ id: string; inline?: undefined } | { id?: undefined; inline: Buffer });
 
 /**
@@ -162,7 +167,7 @@ async function receiveSmall(body: Readable, opts: ReceiveOptions, size: number):
 
 /** Body -> blob file (not yet referenced). `beforeRename(id)` records the blob as pending first. */
 export async function receive(paths: Paths, body: Readable, opts: ReceiveOptions, beforeRename: (id: string) => void): Promise<Received> {
-  if (opts.inline && opts.size !== undefined && opts.size <= INLINE_MAX) return receiveSmall(body, opts, opts.size);
+  if (opts.inline && keptInline(opts.size)) return receiveSmall(body, opts, opts.size);
   const id = Paths.newId();
   const tmp = paths.temp(id);
   const meter = new Meter(opts);

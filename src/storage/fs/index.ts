@@ -22,7 +22,7 @@ import type {
   AdoptOptions, ObjectInfo, ObjectMeta, PartInfo, PutOptions, StorageDriver,
 } from '../driver.js';
 import { Blobs, isCode } from './blobs.js';
-import { INLINE_MAX, place, receive } from './commit.js';
+import { keptInline, place, receive } from './commit.js';
 import type { ReceiveOptions, Received } from './commit.js';
 import { listObjects, listUploads } from './list.js';
 import type { BucketRow, ObjectRow, PartRow, Statements, UploadRow } from './meta.js';
@@ -260,7 +260,7 @@ export class FsDriver implements StorageDriver {
       // stays in memory is not worth the extra read (the commit checks anyway): a mirror fill of a
       // small object has just found the key absent (the read was ~4 % of such a fill's CPU)
       this.requireBucket(bucket);
-      if (opts.ifNoneMatch && !(opts.size !== undefined && opts.size <= INLINE_MAX)) this.checkAbsent(bucket, key);
+      if (opts.ifNoneMatch && !keptInline(opts.size)) this.checkAbsent(bucket, key);
     } catch (err) {
       body.destroy();
       throw err;
