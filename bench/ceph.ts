@@ -19,7 +19,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { CreateBucketCommand, PutBucketAclCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { curlSpeed, fmt, peakRssMiB, ROOT, startOsprey, wrk } from './lib.ts';
+import { curlSpeed, fmt, peakRssMiB, ROOT, startFloor, startOsprey, wrk } from './lib.ts';
 import type { Proc, WrkResult } from './lib.ts';
 
 const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1] || 10) || 10;
@@ -90,6 +90,7 @@ async function wrkAll(urls: string[], connections: number, script?: string): Pro
 async function main(): Promise<void> {
   const dir = path.join(ROOT, `.osprey-test-bench-${randomBytes(4).toString('hex')}`);
   const nodes: Proc[] = [];
+  const floors: Proc[] = [];
   let origin: http.Server | undefined;
   try {
     const t0 = Date.now();
@@ -110,6 +111,11 @@ async function main(): Promise<void> {
     const env = { OSPREY_ACCESS_KEY_ID: KEY, OSPREY_SECRET_ACCESS_KEY: SECRET, OSPREY_STORAGE_ACCESS_KEY_ID: creds.accessKeyId, OSPREY_STORAGE_SECRET_ACCESS_KEY: creds.secretAccessKey, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
     for (const gw of gateways) nodes.push(await startOsprey(path.join(dir, 'unused'), 0, ['--storage', 's3://osprey-bench', '--storage-endpoint', gw, '--origin-allow', '127.0.0.0/8'], env));
     const [n1, n2] = nodes as [Proc, Proc];
+    // context, not a target: the least a Node.js process does in Osprey's place, in front of gateway 1
+    // (bench/floor-server.ts): a byte relay with no HTTP at all, and an HTTP proxy over undici
+    const relay = await startFloor('tcp', new URL(gateways[0] ?? '').host);
+    const hproxy = await startFloor('http', gateways[0] ?? '');
+    floors.push(relay, hproxy);
     const r = await signedFetch(n1.url, 'PUT', '/bench', { 'x-amz-acl': 'public-read-write' });
     if (r.status !== 200) throw new Error(`create bucket: ${r.status} ${await r.text()}`);
     await fetch(`${n1.url}/bench/small`, { method: 'PUT', body: Buffer.alloc(4096, 'a') });
@@ -135,10 +141,13 @@ async function main(): Promise<void> {
     const dGetSigned = await wrkAll([await presignedGet(gateways[0] ?? '', creds, '/direct/small')], 64);
     const oGet = await wrkAll([`${n1.url}/bench/small`], 64);
     const oGet2 = await wrkAll([`${n1.url}/bench/small`, `${n2.url}/bench/small`], 64);
+    const fGetTcp = await wrkAll([`${relay.url}/direct/small`], 64);
+    const fGetHttp = await wrkAll([`${hproxy.url}/direct/small`], 64);
     row('4 KiB GET req/s (64 conns)', dGet.reqPerSec, oGet.reqPerSec, oGet2.reqPerSec, 'req/s', '>= 0.8x');
     say(`  (RGW through both gateways: ${fmt(dGet2.reqPerSec)} req/s; 2 nodes vs that: ${fmt(oGet2.reqPerSec / dGet2.reqPerSec, 2)}x)`);
     say(`  (RGW with signed GETs, a presigned URL: ${fmt(dGetSigned.reqPerSec)} req/s; 1 node vs that: ${fmt(oGet.reqPerSec / dGetSigned.reqPerSec, 2)}x)`);
-    for (const [n, w] of [['rgw', dGet], ['rgw x2', dGet2], ['rgw signed', dGetSigned], ['1 node', oGet], ['2 nodes', oGet2]] as const) if (w.non2xx) say(`  ${n}: ${w.non2xx} non-2xx responses!`);
+    say(`  (the floor, anonymous GETs to RGW through a bare Node.js process: a byte relay ${fmt(fGetTcp.reqPerSec)} req/s (${fmt(fGetTcp.reqPerSec / dGet.reqPerSec, 2)}x), an HTTP proxy over undici ${fmt(fGetHttp.reqPerSec)} req/s (${fmt(fGetHttp.reqPerSec / dGet.reqPerSec, 2)}x))`);
+    for (const [n, w] of [['rgw', dGet], ['rgw x2', dGet2], ['rgw signed', dGetSigned], ['1 node', oGet], ['2 nodes', oGet2], ['floor relay', fGetTcp], ['floor proxy', fGetHttp]] as const) if (w.non2xx) say(`  ${n}: ${w.non2xx} non-2xx responses!`);
 
     // 4 KiB PUT, anonymous into public-read-write buckets, 16 connections, rotating keys
     const lua = path.join(dir, 'put.lua');
@@ -153,7 +162,10 @@ async function main(): Promise<void> {
     const best = async (url: string) => Math.max((await curlSpeed(url)).mbps, (await curlSpeed(url)).mbps);
     const dBig = await best(`${gateways[0]}/direct/large`);
     const oBig = await best(`${n1.url}/bench/large`);
+    const fBigTcp = await best(`${relay.url}/direct/large`);
+    const fBigHttp = await best(`${hproxy.url}/direct/large`);
     row('1 GiB GET MB/s (1 stream)', dBig, oBig, undefined, 'MB/s', '>= 0.9x');
+    say(`  (the floor: a byte relay ${fmt(fBigTcp, 1)} MB/s (${fmt(fBigTcp / dBig, 2)}x), an HTTP proxy over undici ${fmt(fBigHttp, 1)} MB/s (${fmt(fBigHttp / dBig, 2)}x))`);
     say(`1 GiB PUT through node 1 (streamed, multipart to the store): ${fmt(putMBps, 1)} MB/s`);
 
     // the cross-node herd: 100 GETs of one missing 1 MiB key, 50 per node, origin ~1 s
@@ -190,7 +202,7 @@ async function main(): Promise<void> {
     for (const l of lines) console.log(l);
   } finally {
     origin?.close();
-    for (const n of nodes) await n.stop();
+    for (const n of [...nodes, ...floors]) await n.stop();
     await ceph(['stop', dir]).catch((e: unknown) => console.error(e));
     await rm(dir, { recursive: true, force: true });
   }

@@ -53,6 +53,23 @@ export async function startOsprey(dataDir: string, port: number, extra: string[]
   return { child, url, stop: () => stopChild(child) };
 }
 
+/** a floor server (bench/floor-server.ts): the least a Node.js process does in Osprey's place */
+export async function startFloor(mode: 'tcp' | 'http' | 'pull', upstream: string, dir?: string, workers = 1): Promise<Proc> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/floor-server.ts'), mode, '0', upstream, ...(dir ? [dir] : [])], {
+    cwd: ROOT, env: { ...process.env, FLOOR_WORKERS: String(workers) }, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (\S+)/.exec(out);
+      if (m?.[1]) resolve(m[1]);
+    });
+    child.once('exit', (c) => reject(new Error(`floor server exited ${c}`)));
+  });
+  return { child, url, stop: () => stopChild(child) };
+}
+
 export function stopChild(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null) return resolve();

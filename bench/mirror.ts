@@ -19,7 +19,7 @@ import { pipeline } from 'node:stream/promises';
 import { Agent, request } from 'undici';
 import { signRequestV4 } from '../src/auth/sigv4.ts';
 import { createHash } from 'node:crypto';
-import { curlSpeed, fmt, peakRssMiB, startNginx, startOsprey } from './lib.ts';
+import { curlSpeed, fmt, peakRssMiB, startFloor, startNginx, startOsprey } from './lib.ts';
 
 const N = Number(process.argv[process.argv.indexOf('--objects') + 1] || 2000) || 2000;
 const KEY = 'BENCHKEY';
@@ -87,6 +87,9 @@ async function main(): Promise<void> {
   await chmod(store, 0o777);
   const pstore = await startNginx(path.join(work, 'pstore'), port + 1, `location / { root ${store}; try_files $uri @fetch; } location @fetch { proxy_pass ${origin.url}; proxy_store on; proxy_store_access user:rw group:rw all:r; root ${store}; }`);
   const pcache = await startNginx(path.join(work, 'pcache'), port + 2, `location / { proxy_pass ${origin.url}; proxy_cache c; proxy_cache_lock on; proxy_cache_valid 200 1h; proxy_max_temp_file_size 0; }`, `proxy_cache_path ${path.join(work, 'cache')} keys_zone=c:10m max_size=4g;`);
+  // context, not a target: the least a Node.js process does in Osprey's place (bench/floor-server.ts)
+  const floor = await startFloor('pull', origin.url, path.join(work, 'floor'));
+  const floor2 = await startFloor('pull', origin.url, path.join(work, 'floor2'), 2);
   const osprey = await startOsprey(path.join(work, 'data'), port + 3, ['--origin-allow', '127.0.0.0/8'], { OSPREY_ACCESS_KEY_ID: KEY, OSPREY_SECRET_ACCESS_KEY: SECRET });
   try {
     if ((await signed(osprey.url, 'PUT', '/site', '', { 'x-amz-acl': 'public-read' })) !== 200) throw new Error('create bucket');
@@ -96,7 +99,10 @@ async function main(): Promise<void> {
     const o = await coldPass(`${osprey.url}/site/`, 'files/');
     const s = await coldPass(`${pstore.url}/`, 'files/');
     const c = await coldPass(`${pcache.url}/`, 'files/');
+    const f = await coldPass(`${floor.url}/`, 'files/');
+    const f2 = await coldPass(`${floor2.url}/`, 'files/');
     lines.push(`cold mirror of ${N} x 4 KiB, 16-way: osprey ${fmt(o)} objects/s, proxy_store ${fmt(s)}, proxy_cache ${fmt(c)}; osprey/proxy_store ${fmt(o / s, 2)} (target >= 0.8)`);
+    lines.push(`  (the floor, a bare Node.js pull-through with no auth, rules, metadata or fsync: ${fmt(f)} objects/s, ${fmt(f / s, 2)}x proxy_store; osprey/floor ${fmt(o / f, 2)}; the same in two processes, as nginx runs two workers: ${fmt(f2)} objects/s, ${fmt(f2 / s, 2)}x)`);
     const before = await originHits(originLog, '/files/f');
     await coldPass(`${osprey.url}/site/`, 'files/');
     lines.push(`second pass over the ${N} keys through osprey: ${(await originHits(originLog, '/files/f')) - before} origin requests (target 0)`);
@@ -107,7 +113,9 @@ async function main(): Promise<void> {
     const direct = await curlSpeed(`${origin.url}/files/big.bin`);
     const ob = await curlSpeed(`${osprey.url}/site/files/big.bin`);
     const sb = await curlSpeed(`${pstore.url}/files/big.bin`);
+    const fb = await curlSpeed(`${floor.url}/files/big.bin`);
     lines.push(`cold 1 GiB: osprey ${fmt(ob.mbps)} MB/s (TTFB ${fmt(ob.ttfbMs, 1)} ms), proxy_store ${fmt(sb.mbps)} MB/s (TTFB ${fmt(sb.ttfbMs, 1)} ms), origin direct ${fmt(direct.mbps)} MB/s (TTFB ${fmt(direct.ttfbMs, 1)} ms); osprey/proxy_store ${fmt(ob.mbps / sb.mbps, 2)} (target >= 1.0), TTFB overhead ${fmt(ob.ttfbMs - direct.ttfbMs, 1)} ms (target <= 5)`);
+    lines.push(`  (the floor: ${fmt(fb.mbps)} MB/s, ${fmt(fb.mbps / sb.mbps, 2)}x proxy_store; osprey/floor ${fmt(ob.mbps / fb.mbps, 2)})`);
     const single = performance.now();
     await get(`${origin.url}/slow/one.bin`);
     const one = performance.now() - single;
@@ -121,7 +129,7 @@ async function main(): Promise<void> {
     process.stdout.write(`\nOsprey mirror benchmark (${os.cpus().length} cores, node ${process.version})\n${lines.map((l) => `- ${l}`).join('\n')}\n`);
   } finally {
     await osprey.stop();
-    await Promise.all([origin.stop(), pstore.stop(), pcache.stop()]);
+    await Promise.all([origin.stop(), pstore.stop(), pcache.stop(), floor.stop(), floor2.stop()]);
     await agent.close();
     await rm(work, { recursive: true, force: true });
   }

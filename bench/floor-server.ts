@@ -1,0 +1,132 @@
+/**
+ * The floor: the least a Node.js process can do in Osprey's place, for context in the benchmarks.
+ * None of it is Osprey; each mode is the smallest program that moves the same bytes with the same
+ * runtime, so a benchmark can tell the cost of being a Node.js process in the path from the cost of
+ * Osprey's own work (auth, rules, metadata, atomic commits).
+ *
+ *   node --import tsx bench/floor-server.ts tcp  PORT UPSTREAM_HOST:PORT   (a byte relay, no HTTP;
+ *       no allocation per read)
+ *   node --import tsx bench/floor-server.ts http PORT UPSTREAM_BASE_URL    (an HTTP proxy over undici)
+ *   node --import tsx bench/floor-server.ts pull PORT ORIGIN_BASE_URL DIR  (a pull-through store:
+ *       serve DIR/path if present, else fetch ORIGIN_BASE_URL/path, stream it to the client and to a
+ *       temporary file renamed into place at the end: nginx proxy_store's job, without fsync)
+ *
+ * FLOOR_WORKERS=N runs N processes on the port (node:cluster). PORT 0 takes a free port; prints "listening on http://127.0.0.1:PORT" when ready. Listens on 127.0.0.1
+ * only.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, stat } from 'node:fs/promises';
+import cluster from 'node:cluster';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Agent, request } from 'undici';
+
+const [mode, portArg, upstream, dir] = process.argv.slice(2);
+const port = Number(portArg);
+const agent = new Agent({ connections: 128 });
+let tmpN = 0;
+
+function fail(res: http.ServerResponse, status: number): void {
+  if (!res.headersSent) res.writeHead(status, { 'content-length': '0' });
+  res.end();
+}
+
+async function proxy(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const up = await request(`${upstream}${req.url ?? '/'}`, { dispatcher: agent });
+  const headers: Record<string, string> = {};
+  for (const h of ['content-length', 'content-type', 'etag', 'last-modified']) {
+    const v = up.headers[h];
+    if (typeof v === 'string') headers[h] = v;
+  }
+  res.writeHead(up.statusCode, headers);
+  await pipeline(up.body, res);
+}
+
+async function pull(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const rel = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+  const file = path.join(dir ?? '', rel);
+  const st = await stat(file).catch(() => undefined);
+  if (st?.isFile()) {
+    res.writeHead(200, { 'content-length': String(st.size) });
+    return pipeline(createReadStream(file), res);
+  }
+  const up = await request(`${upstream}${rel}`, { dispatcher: agent });
+  if (up.statusCode !== 200) {
+    await up.body.dump();
+    return fail(res, up.statusCode === 404 ? 404 : 502);
+  }
+  const len = up.headers['content-length'];
+  res.writeHead(200, typeof len === 'string' ? { 'content-length': len } : {});
+  await mkdir(path.dirname(file), { recursive: true });
+  const tmp = path.join(dir ?? '', `.tmp-${process.pid}-${tmpN++}`);
+  const out = createWriteStream(tmp);
+  for await (const chunk of up.body) {
+    out.write(chunk);
+    if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+  }
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  await rename(tmp, file);
+  res.end();
+}
+
+function ready(this: net.Server): void {
+  if (cluster.isPrimary) console.log(`listening on http://127.0.0.1:${(this.address() as net.AddressInfo).port}`);
+}
+
+function serve(): void {
+  if (mode === 'tcp') {
+    const [host, upPort] = (upstream ?? '').split(':');
+    net.createServer((client) => {
+      // upstream to client, the heavy direction: read into one reused buffer and write from it, so no
+      // bytes are allocated per read (nothing for the collector); reading stops while a write is
+      // still queued (the buffer is still in use) and goes on when the client has taken it
+      const buffer = Buffer.allocUnsafe(256 * 1024);
+      const up: net.Socket = net.connect({
+        port: Number(upPort), host: host ?? '127.0.0.1',
+        onread: {
+          buffer,
+          callback: (n: number, buf: Uint8Array): boolean => {
+            client.write(buf.subarray(0, n));
+            if (client.writableLength === 0) return true;
+            client.once('drain', () => up.resume());
+            return false;
+          },
+        },
+      });
+      up.on('end', () => client.end());
+      client.pipe(up);
+      const close = () => {
+        client.destroy();
+        up.destroy();
+      };
+      client.on('error', close).on('close', close);
+      up.on('error', close).on('close', close);
+    }).listen(port, '127.0.0.1', ready);
+  } else if (mode === 'http' || mode === 'pull') {
+    const handle = mode === 'http' ? proxy : pull;
+    http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+      handle(req, res).catch(() => fail(res, 502));
+    }).listen(port, '127.0.0.1', ready);
+  } else {
+    console.error('usage: floor-server.ts tcp|http|pull PORT UPSTREAM [DIR]');
+    process.exit(2);
+  }
+}
+
+// FLOOR_WORKERS=N: N processes sharing the port (node:cluster), as nginx runs N workers
+const workers = Number(process.env.FLOOR_WORKERS ?? 1);
+if (workers > 1 && cluster.isPrimary) {
+  let listening = 0;
+  cluster.on('listening', (_w, address) => {
+    if (++listening === workers) console.log(`listening on http://127.0.0.1:${address.port}`);
+  });
+  for (let i = 0; i < workers; i++) cluster.fork();
+  process.on('SIGTERM', () => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.kill();
+    process.exit(0);
+  });
+} else {
+  serve();
+}
