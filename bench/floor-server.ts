@@ -14,7 +14,7 @@
  * FLOOR_WORKERS=N runs N processes on the port (node:cluster). PORT 0 takes a free port; prints "listening on http://127.0.0.1:PORT" when ready. Listens on 127.0.0.1
  * only.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdir, rename, stat } from 'node:fs/promises';
 import cluster from 'node:cluster';
 import http from 'node:http';
@@ -27,6 +27,7 @@ const [mode, portArg, upstream, dir] = process.argv.slice(2);
 const port = Number(portArg);
 const agent = new Agent({ connections: 128 });
 let tmpN = 0;
+const dirs = new Set<string>();
 
 function fail(res: http.ServerResponse, status: number): void {
   if (!res.headersSent) res.writeHead(status, { 'content-length': '0' });
@@ -59,7 +60,19 @@ async function pull(req: http.IncomingMessage, res: http.ServerResponse): Promis
   }
   const len = up.headers['content-length'];
   res.writeHead(200, typeof len === 'string' ? { 'content-length': len } : {});
-  await mkdir(path.dirname(file), { recursive: true });
+  if (!dirs.has(path.dirname(file))) {
+    await mkdir(path.dirname(file), { recursive: true });
+    dirs.add(path.dirname(file));
+  }
+  if (typeof len === 'string' && Number(len) <= 64 * 1024) {
+    // a small body: whole, answered first, then written with blocking calls (no thread-pool trips)
+    const body = Buffer.from(await up.body.arrayBuffer());
+    res.end(body);
+    const tmp = path.join(dir ?? '', `.tmp-${process.pid}-${tmpN++}`);
+    writeFileSync(tmp, body);
+    renameSync(tmp, file);
+    return;
+  }
   const tmp = path.join(dir ?? '', `.tmp-${process.pid}-${tmpN++}`);
   const out = createWriteStream(tmp);
   for await (const chunk of up.body) {
