@@ -14,9 +14,10 @@
  * FLOOR_WORKERS=N runs N processes on the port (node:cluster). PORT 0 takes a free port; prints "listening on http://127.0.0.1:PORT" when ready. Listens on 127.0.0.1
  * only.
  */
-import { createReadStream, createWriteStream, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { mkdir, rename, stat } from 'node:fs/promises';
 import cluster from 'node:cluster';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream, renameSync, writeFileSync } from 'node:fs';
+import { mkdir, rename, stat } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -76,8 +77,11 @@ async function pull(req: http.IncomingMessage, res: http.ServerResponse): Promis
   const tmp = path.join(dir ?? '', `.tmp-${process.pid}-${tmpN++}`);
   const out = createWriteStream(tmp);
   for await (const chunk of up.body) {
-    out.write(chunk);
-    if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+    // both ways with backpressure: the file and the client each hold at most their buffer
+    const fileFull = !out.write(chunk);
+    const clientFull = !res.write(chunk);
+    if (fileFull) await once(out, 'drain');
+    if (clientFull && res.writableNeedDrain) await Promise.race([once(res, 'drain'), once(res, 'close')]);
   }
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
   await rename(tmp, file);

@@ -41,16 +41,7 @@ export async function startOsprey(dataDir: string, port: number, extra: string[]
   const child = spawn(process.execPath, ['--max-semi-space-size=4', '--heap-growing-percent=25', ...nodeArgs, path.join(ROOT, 'dist/main.js'), 'serve', '--address', `127.0.0.1:${port}`, '--data', dataDir, '--log-level', 'warn', ...extra], {
     cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m?.[1]) resolve(m[1]);
-    });
-    child.once('exit', (c) => reject(new Error(`osprey exited ${c}`)));
-  });
-  return { child, url, stop: () => stopChild(child) };
+  return { child, url: await listening(child, 'osprey'), stop: () => stopChild(child) };
 }
 
 /** a floor server (bench/floor-server.ts): the least a Node.js process does in Osprey's place */
@@ -58,16 +49,20 @@ export async function startFloor(mode: 'tcp' | 'http' | 'pull', upstream: string
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/floor-server.ts'), mode, '0', upstream, ...(dir ? [dir] : [])], {
     cwd: ROOT, env: { ...process.env, FLOOR_WORKERS: String(workers) }, stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const url = await new Promise<string>((resolve, reject) => {
+  return { child, url: await listening(child, 'floor server'), stop: () => stopChild(child) };
+}
+
+/** the URL a child prints as "listening on URL"; rejects if it exits first */
+function listening(child: ChildProcess, what: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /listening on (\S+)/.exec(out);
       if (m?.[1]) resolve(m[1]);
     });
-    child.once('exit', (c) => reject(new Error(`floor server exited ${c}`)));
+    child.once('exit', (c) => reject(new Error(`${what} exited ${c}`)));
   });
-  return { child, url, stop: () => stopChild(child) };
 }
 
 export function stopChild(child: ChildProcess): Promise<void> {
