@@ -11,8 +11,8 @@
  *       serve DIR/path if present, else fetch ORIGIN_BASE_URL/path, stream it to the client and to a
  *       temporary file renamed into place at the end: nginx proxy_store's job, without fsync)
  *
- * FLOOR_WORKERS=N runs N processes on the port (node:cluster). PORT 0 takes a free port; prints "listening on http://127.0.0.1:PORT" when ready. Listens on 127.0.0.1
- * only.
+ * FLOOR_WORKERS=N runs N processes on the port (node:cluster). PORT 0 takes a free port. Prints
+ * "listening on http://127.0.0.1:PORT" when ready; listens on 127.0.0.1 only.
  */
 import cluster from 'node:cluster';
 import { once } from 'node:events';
