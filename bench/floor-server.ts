@@ -65,16 +65,15 @@ async function pull(req: http.IncomingMessage, res: http.ServerResponse): Promis
     await mkdir(path.dirname(file), { recursive: true });
     dirs.add(path.dirname(file));
   }
+  const tmp = path.join(dir ?? '', `.tmp-${process.pid}-${tmpN++}`);
   if (typeof len === 'string' && Number(len) <= 64 * 1024) {
     // a small body: whole, answered first, then written with blocking calls (no thread-pool trips)
     const body = Buffer.from(await up.body.arrayBuffer());
     res.end(body);
-    const tmp = path.join(dir ?? '', `.tmp-${process.pid}-${tmpN++}`);
     writeFileSync(tmp, body);
     renameSync(tmp, file);
     return;
   }
-  const tmp = path.join(dir ?? '', `.tmp-${process.pid}-${tmpN++}`);
   const out = createWriteStream(tmp);
   for await (const chunk of up.body) {
     // both ways with backpressure: the file and the client each hold at most their buffer

@@ -138,6 +138,12 @@ export async function place(paths: Paths, file: string, id: string, beforeRename
   await rename(file, final);
 }
 
+/** What every received body is checked against once it has ended: its declared size, its Content-MD5. */
+function verify(opts: ReceiveOptions, got: number, md5: Buffer): void {
+  if (opts.size !== undefined && got !== opts.size) throw incomplete(got, opts.size);
+  if (opts.contentMd5 && !md5.equals(opts.contentMd5)) throw new S3Error('BadDigest');
+}
+
 /**
  * A body that will stay in memory (declared size up to INLINE_MAX): read straight into chunks and
  * hashed once, without the Meter/SpillWriter pipeline, whose stream machinery was a large part of
@@ -158,10 +164,9 @@ async function receiveSmall(body: Readable, opts: ReceiveOptions, size: number):
     body.destroy();
     throw err;
   }
-  if (got !== size) throw incomplete(got, size);
   const inline = Buffer.concat(chunks, got);
   const md5 = createHash('md5').update(inline).digest();
-  if (opts.contentMd5 && !md5.equals(opts.contentMd5)) throw new S3Error('BadDigest');
+  verify(opts, got, md5);
   return { inline, size: got, md5 };
 }
 
@@ -174,11 +179,8 @@ export async function receive(paths: Paths, body: Readable, opts: ReceiveOptions
   const sink = new SpillWriter(tmp, opts.inline ? INLINE_MAX : 0);
   try {
     await pipe(body, meter, sink);
-    if (opts.size !== undefined && meter.bytes !== opts.size) {
-      throw incomplete(meter.bytes, opts.size);
-    }
     const md5 = meter.hash.digest();
-    if (opts.contentMd5 && !md5.equals(opts.contentMd5)) throw new S3Error('BadDigest');
+    verify(opts, meter.bytes, md5);
     const inline = sink.inline;
     if (inline) return { inline, size: meter.bytes, md5 };
     await place(paths, tmp, id, beforeRename);
