@@ -10,6 +10,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../helpers/exec.ts';
@@ -17,7 +18,8 @@ import { s3, startOsprey, tmpDir } from '../helpers/osprey.ts';
 import type { TestServer } from '../helpers/osprey.ts';
 import { rawSigned, xmlField } from '../helpers/raw.ts';
 
-const OSS_RULES = `<WebsiteConfiguration>
+/** DEAD_PORT: a loopback port nothing listens on (found in `before`), the origin that cannot be reached: no DNS needed */
+const OSS_RULES_TEMPLATE = `<WebsiteConfiguration>
   <IndexDocument><Suffix>index.html</Suffix><SupportSubDir>true</SupportSubDir><Type>0</Type></IndexDocument>
   <ErrorDocument><Key>error.html</Key><HttpStatus>404</HttpStatus></ErrorDocument>
   <RoutingRules>
@@ -39,15 +41,26 @@ const OSS_RULES = `<WebsiteConfiguration>
     <RoutingRule>
       <RuleNumber>4</RuleNumber>
       <Condition><KeyPrefixEquals>mirror/</KeyPrefixEquals><HttpErrorCodeReturnedEquals>404</HttpErrorCodeReturnedEquals></Condition>
-      <Redirect><RedirectType>Mirror</RedirectType><MirrorURL>http://origin.example.com/</MirrorURL></Redirect>
+      <Redirect><RedirectType>Mirror</RedirectType><MirrorURL>http://127.0.0.1:DEAD_PORT/</MirrorURL></Redirect>
     </RoutingRule>
   </RoutingRules>
 </WebsiteConfiguration>`;
 
+/** a port that was free a moment ago: bound by the kernel, then released */
+async function deadPort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
 describe('website configuration and serving', () => {
   let server: TestServer;
   let client: S3Client;
+  let OSS_RULES: string;
   before(async () => {
+    OSS_RULES = OSS_RULES_TEMPLATE.replace('DEAD_PORT', String(await deadPort()));
     server = await startOsprey({ bindDomains: { 'www.site.test': 'site-bucket' } });
     client = s3(server);
     await client.send(new CreateBucketCommand({ Bucket: 'site-bucket', ACL: 'public-read' }));
