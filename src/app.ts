@@ -9,6 +9,7 @@ import { keyStore, loadCredentials } from './credentials.js';
 import type { Credentials } from './credentials.js';
 import { listen } from './http/server.js';
 import { Metrics } from './metrics/index.js';
+import { CorsService } from './service/cors.js';
 import { ObjectService } from './service/objects.js';
 import { WebsiteService } from './service/website.js';
 import { MirrorEngine } from './origin/mirror.js';
@@ -55,7 +56,7 @@ export async function startApp(config: Readonly<Config>, log: Logger = makeLogge
   });
   objects.onWrite = (bucket, key) => mirror.forget(bucket, key);
   const metrics = new Metrics(mirror.activity);
-  const running = await listen({ config, driver, objects, website, mirror, metrics, keys: keyStore(credentials), log, ownerId: credentials.accessKeyId });
+  const running = await listen({ config, driver, objects, website, cors: new CorsService(driver), mirror, metrics, keys: keyStore(credentials), log, ownerId: credentials.accessKeyId });
   const host = running.address.family === 'IPv6' ? `[${running.address.address}]` : running.address.address;
   return {
     url: `http://${host}:${running.address.port}`,
@@ -86,8 +87,15 @@ export async function startApp(config: Readonly<Config>, log: Logger = makeLogge
  */
 async function openStorage(config: Readonly<Config>): Promise<{ driver: StorageDriver; credentials: Credentials; spoolDir: string }> {
   if (!config.storage) {
-    const credentials = loadCredentials(config.dataDir, config);
+    // the store first: it takes the data dir's lock before anything in the dir is touched
     const driver = await openFsDriver({ dir: config.dataDir, minPartSize: config.minPartSize });
+    let credentials: Credentials;
+    try {
+      credentials = loadCredentials(config.dataDir, config);
+    } catch (err) {
+      await driver.close();
+      throw err;
+    }
     const spoolDir = path.join(config.dataDir, 'tmp');
     await mkdir(spoolDir, { recursive: true });
     return { driver, credentials, spoolDir };

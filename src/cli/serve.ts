@@ -1,12 +1,14 @@
 /**
  * @module cli/serve
  * `osprey serve`: flags > env > config file > defaults, then start the server.
- * Invalid configuration: one line naming the setting, exit code 2.
+ * Invalid configuration: one line naming the setting, exit code 2. A data dir another server holds:
+ * one line naming that server's PID, exit code 2.
  */
 import { Command } from 'commander';
 import { startApp } from '../app.js';
 import type { RawSettings } from '../config.js';
 import { buildConfig, ConfigError, envSettings, readConfigFile } from '../config.js';
+import { DataDirInUse } from '../storage/fs/lock.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -47,7 +49,7 @@ export function serveCommand(): Command {
         const config = buildConfig(file, envSettings(process.env), flags);
         app = await startApp(config);
       } catch (err) {
-        if (err instanceof ConfigError) {
+        if (err instanceof ConfigError || err instanceof DataDirInUse) {
           process.stderr.write(`osprey: ${err.message}\n`);
           process.exit(2);
         }

@@ -25,6 +25,8 @@ import { Blobs, isCode } from './blobs.js';
 import { keptInline, place, receive } from './commit.js';
 import type { ReceiveOptions, Received } from './commit.js';
 import { listObjects, listUploads } from './list.js';
+import { lockDataDir } from './lock.js';
+import type { DataDirLock } from './lock.js';
 import type { BucketRow, ObjectRow, PartRow, Statements, UploadRow } from './meta.js';
 import { openDb, statements } from './meta.js';
 import { assembleParts, newUploadId } from './parts.js';
@@ -66,26 +68,35 @@ export class FsDriver implements StorageDriver {
     private readonly paths: Paths,
     private readonly db: Db,
     private readonly minPartSize: number,
+    private readonly lock: DataDirLock,
   ) {
     this.st = statements(db);
     this.blobs = new Blobs(paths, this.st, () => this.db.open);
   }
 
+  /**
+   * Takes the data dir's lock before anything else (lock.ts): the cleanup below assumes no other
+   * process works in the dir. A dir in use throws DataDirInUse.
+   */
   static async open(opts: FsDriverOptions): Promise<FsDriver> {
     const paths = new Paths(opts.dir);
-    await mkdir(paths.blobs, { recursive: true });
-    // temp files are only ever bodies still being received: after a restart none can finish
-    await rm(paths.tmp, { recursive: true, force: true });
-    await mkdir(paths.tmp, { recursive: true });
-    const db = openDb(paths.db);
-    const driver = new FsDriver(paths, db, opts.minPartSize ?? 5 * 1024 * 1024);
+    await mkdir(paths.root, { recursive: true });
+    const lock = lockDataDir(paths.root);
+    let db: Db | undefined;
     try {
+      await mkdir(paths.blobs, { recursive: true });
+      // temp files are only ever bodies still being received: after a restart none can finish
+      await rm(paths.tmp, { recursive: true, force: true });
+      await mkdir(paths.tmp, { recursive: true });
+      db = openDb(paths.db);
+      const driver = new FsDriver(paths, db, opts.minPartSize ?? 5 * 1024 * 1024, lock);
       await driver.blobs.recover();
+      return driver;
     } catch (err) {
-      db.close();
+      db?.close();
+      lock.release();
       throw err;
     }
-    return driver;
   }
 
   async ping(): Promise<void> {
@@ -94,6 +105,7 @@ export class FsDriver implements StorageDriver {
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
+    this.lock.release();
   }
 
   // ---- buckets -------------------------------------------------------------------------------
