@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { startOsprey } from '../helpers/osprey.ts';
 import type { TestServer } from '../helpers/osprey.ts';
 import { rawSigned, untilStored, xmlField } from '../helpers/raw.ts';
+import { fillMark, until } from '../helpers/wait.ts';
 
 interface Origin {
   url: string;
@@ -129,9 +130,10 @@ describe('mirroring back-to-origin', () => {
     assert.equal(await good.text(), 'checked by its MD5');
     await untilStored(server.url, '/md5-bucket/md5-good.txt');
     assert.equal((await rawSigned(server.url, { method: 'HEAD', path: '/md5-bucket/md5-good.txt' })).status, 200);
+    const ended = await fillMark(server.url, 'md5-bucket');
     const bad = await fetch(`${server.url}/md5-bucket/md5-bad.txt`).then(async (res) => ({ status: res.status, body: await res.text() })).catch((err: unknown) => err);
     assert.ok(bad instanceof Error, `the client must not get a clean answer: ${JSON.stringify(bad)}`);
-    await new Promise((res) => setTimeout(res, 100));
+    assert.deepEqual(await ended.wait(), { failed: 1 }, 'the fill is over, and failed');
     assert.equal((await rawSigned(server.url, { method: 'HEAD', path: '/md5-bucket/md5-bad.txt' })).status, 404, 'nothing stored');
   });
 
@@ -166,11 +168,12 @@ describe('mirroring back-to-origin', () => {
   });
 
   it('MIR-22 an origin that dies mid-body aborts the client and stores nothing; the next GET tries again', async () => {
+    const ended = await fillMark(server.url, 'mirror-bucket');
     await assert.rejects(async () => {
       const r = await fetch(`${server.url}/mirror-bucket/liar.bin`);
       await r.arrayBuffer();
     });
-    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(await ended.wait(), { failed: 1 }, 'the fill is over, and failed');
     const head = await rawSigned(server.url, { method: 'HEAD', path: '/mirror-bucket/liar.bin' });
     assert.notEqual(head.status, 200);
     const before = origin.hits.get('/files/liar.bin') ?? 0;
@@ -206,10 +209,11 @@ describe('mirroring back-to-origin', () => {
     try {
       assert.equal((await rawSigned(quick.url, { method: 'PUT', path: '/stall-bucket', headers: { 'x-amz-acl': 'public-read' } })).status, 200);
       assert.equal((await rawSigned(quick.url, { method: 'PUT', path: '/stall-bucket', query: { website: '' }, body: website(origin.url) })).status, 200);
+      const ended = await fillMark(quick.url, 'stall-bucket');
       const started = Date.now();
       await assert.rejects(async () => (await fetch(`${quick.url}/stall-bucket/stall.bin`)).arrayBuffer());
       assert.ok(Date.now() - started < 5000, 'gave up within the idle timeout');
-      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(await ended.wait(), { failed: 1 }, 'the fill is over, and failed');
       const head = await rawSigned(quick.url, { method: 'HEAD', path: '/stall-bucket/stall.bin' });
       assert.notEqual(head.status, 200);
     } finally {
@@ -238,12 +242,7 @@ describe('mirroring back-to-origin', () => {
     const r = await fetch(`${server.url}/async-bucket/a.txt`, { redirect: 'manual' });
     assert.equal(r.status, 302);
     assert.equal(r.headers.get('location'), `${origin.url}a.txt`);
-    for (let i = 0; i < 50; i++) {
-      const head = await rawSigned(server.url, { method: 'HEAD', path: '/async-bucket/a.txt' });
-      if (head.status === 200) return;
-      await new Promise((res) => setTimeout(res, 50));
-    }
-    assert.fail('the object was not stored in the background');
+    await until(async () => (await rawSigned(server.url, { method: 'HEAD', path: '/async-bucket/a.txt' })).status === 200, { what: 'the object to be stored in the background' });
   });
 
   it('MIR-44 beyond the per-origin limit: 424 "Mirror request is rejected by QoS"', async () => {
@@ -251,22 +250,21 @@ describe('mirroring back-to-origin', () => {
     try {
       assert.equal((await rawSigned(limited.url, { method: 'PUT', path: '/qos-bucket', headers: { 'x-amz-acl': 'public-read' } })).status, 200);
       assert.equal((await rawSigned(limited.url, { method: 'PUT', path: '/qos-bucket', query: { website: '' }, body: website(origin.url) })).status, 200);
+      const ended = await fillMark(limited.url, 'qos-bucket');
       const slowFill = fetch(`${limited.url}/qos-bucket/slow.bin`).then((r) => r.arrayBuffer());
-      await new Promise((res) => setTimeout(res, 100));
+      // the fill is under way (its client has the headers): the origin's one slot is taken
+      await until(async () => /^osprey_mirror_fills_in_progress 1$/m.test(await (await fetch(`${limited.url}/-/metrics`)).text()), { what: 'the slow fill to start' });
       const rejected = await fetch(`${limited.url}/qos-bucket/a.txt`);
       assert.equal(rejected.status, 424);
       assert.equal(xmlField(await rejected.text(), 'Message'), 'Mirror request is rejected by QoS');
       assert.equal((await slowFill).byteLength, BIG.length);
-      // once the first fill has been stored, the origin takes new fills again
-      let status = 0;
-      for (let i = 0; i < 40 && status !== 200; i++) {
-        await new Promise((res) => setTimeout(res, 50));
-        const after = await fetch(`${limited.url}/qos-bucket/a.txt`);
-        status = after.status;
-        await after.arrayBuffer();
-      }
-      assert.equal(status, 200);
-      await new Promise((res) => setTimeout(res, 200)); // let the background store finish before the data dir goes
+      // the rejection and the slow fill have both ended: the origin takes new fills again
+      assert.deepEqual(await ended.wait(2), { qos: 1, stored: 1 });
+      const again = await fillMark(limited.url, 'qos-bucket');
+      const after = await fetch(`${limited.url}/qos-bucket/a.txt`);
+      assert.equal(after.status, 200);
+      assert.equal(await after.text(), 'hello from the origin');
+      assert.deepEqual(await again.wait(), { stored: 1 });
     } finally {
       await limited.close();
     }
@@ -296,18 +294,23 @@ describe('mirroring back-to-origin', () => {
       assert.equal((await rawSigned(server.url, { method: 'PUT', path: `/${bucket}`, headers: { 'x-amz-acl': 'public-read' } })).status, 200);
       assert.equal((await rawSigned(server.url, { method: 'PUT', path: `/${bucket}`, query: { website: '' }, body: website(origin.url) })).status, 200);
     }
+    const putEnded = await fillMark(server.url, 'race-put');
+    const hits1 = origin.hits.get('/files/slow.bin') ?? 0;
     const fill1 = fetch(`${server.url}/race-put/slow.bin`).then((r) => r.arrayBuffer());
-    await new Promise((r) => setTimeout(r, 100));
+    // the fill has its origin answer and is streaming (3 MiB over ~500 ms) when the PUT lands
+    await until(() => (origin.hits.get('/files/slow.bin') ?? 0) > hits1, { what: 'the fill to reach the origin' });
     assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/race-put/slow.bin', body: 'written meanwhile' })).status, 200);
     assert.equal((await fill1).byteLength, BIG.length, 'the client of the fill still gets the origin bytes');
-    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(await putEnded.wait(), { proxied: 1 }, 'the fill ended without storing');
     assert.equal((await rawSigned(server.url, { path: '/race-put/slow.bin' })).body, 'written meanwhile');
 
+    const delEnded = await fillMark(server.url, 'race-del');
+    const hits2 = origin.hits.get('/files/slow.bin') ?? 0;
     const fill2 = fetch(`${server.url}/race-del/slow.bin`).then((r) => r.arrayBuffer());
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => (origin.hits.get('/files/slow.bin') ?? 0) > hits2, { what: 'the fill to reach the origin' });
     assert.equal((await rawSigned(server.url, { method: 'DELETE', path: '/race-del/slow.bin' })).status, 204);
     await fill2;
-    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(await delEnded.wait(), { proxied: 1 }, 'the fill ended without storing');
     const list = await rawSigned(server.url, { path: '/race-del', query: { 'list-type': '2' } });
     assert.match(list.body, /<KeyCount>0<\/KeyCount>/, 'the delete won: nothing stored');
   });
@@ -317,9 +320,12 @@ describe('mirroring back-to-origin', () => {
     assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/plain-bucket', headers: { 'x-amz-acl': 'public-read' } })).status, 200);
     assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/dated-bucket', query: { website: '' }, body: website(origin.url, '<MirrorUserLastModified>true</MirrorUserLastModified><MirrorSaveOssMeta>true</MirrorSaveOssMeta>') })).status, 200);
     assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/plain-bucket', query: { website: '' }, body: website(origin.url) })).status, 200);
+    const datedEnded = await fillMark(server.url, 'dated-bucket');
+    const plainEnded = await fillMark(server.url, 'plain-bucket');
     assert.equal(await (await fetch(`${server.url}/dated-bucket/dated.txt`)).text(), 'dated');
     assert.equal(await (await fetch(`${server.url}/plain-bucket/dated.txt`)).text(), 'dated');
-    await new Promise((r) => setTimeout(r, 150));
+    assert.deepEqual(await datedEnded.wait(), { stored: 1 });
+    assert.deepEqual(await plainEnded.wait(), { stored: 1 });
     const dated = await rawSigned(server.url, { method: 'HEAD', path: '/dated-bucket/dated.txt' });
     assert.equal(dated.headers['last-modified'], 'Wed, 01 Jan 2020 00:00:00 GMT');
     assert.equal(dated.headers['x-amz-meta-source'], 'old-site');
