@@ -19,7 +19,9 @@ export type Op =
   | 'GetObject' | 'HeadObject' | 'PutObject' | 'CopyObject' | 'DeleteObject'
   | 'GetObjectTagging' | 'PutObjectTagging' | 'DeleteObjectTagging'
   | 'CreateMultipartUpload' | 'UploadPart' | 'CompleteMultipartUpload' | 'AbortMultipartUpload' | 'ListParts'
-  | 'Admin';
+  | 'Admin'
+  /** a sub-resource (or a method on one) that Osprey does not implement: authenticated, then 501 */
+  | 'NotImplemented';
 
 export interface Endpoint {
   op: Op;
@@ -32,6 +34,8 @@ export interface Endpoint {
   style: 'path' | 'virtual' | 'bound' | 'none';
   /** for Admin: the path after '/-/' */
   adminPath?: string;
+  /** for NotImplemented: the sub-resource(s) the request named, e.g. 'acl' */
+  subresource?: string;
 }
 
 export interface RouteOptions {
@@ -46,8 +50,52 @@ const SCOPES: Record<Op, Scope> = {
   GetObject: 'read', HeadObject: 'read', PutObject: 'write', CopyObject: 'write', DeleteObject: 'write',
   GetObjectTagging: 'read', PutObjectTagging: 'write', DeleteObjectTagging: 'write',
   CreateMultipartUpload: 'write', UploadPart: 'write', CompleteMultipartUpload: 'write', AbortMultipartUpload: 'write',
-  ListParts: 'write', Admin: 'owner',
+  ListParts: 'write', Admin: 'owner', NotImplemented: 'owner',
 };
+
+/**
+ * Every sub-resource of the S3 API (and OSS's own): a query parameter that names an operation
+ * rather than qualifying one. A request that names one is routed only to the operation it names;
+ * when Osprey does not implement that operation it answers 501 NotImplemented and changes
+ * nothing. Without this list an unknown sub-resource fell through to the plain operation of its
+ * method (PUT ?acl replaced the object with 0 bytes, DELETE ?cors deleted the bucket).
+ * Ordinary parameters (prefix, versionId, partNumber, response-*, x-id, signatures…) are not here.
+ */
+export const SUBRESOURCES: ReadonlySet<string> = new Set([
+  // S3
+  'accelerate', 'acl', 'analytics', 'attributes', 'cors', 'delete', 'encryption', 'intelligent-tiering', 'inventory',
+  'legal-hold', 'lifecycle', 'location', 'logging', 'metadataConfiguration', 'metadataTable', 'metrics', 'notification',
+  'object-lock', 'ownershipControls', 'policy', 'policyStatus', 'publicAccessBlock', 'renameObject', 'replication',
+  'requestPayment', 'restore', 'retention', 'select', 'select-type', 'session', 'tagging', 'torrent', 'uploadId',
+  'uploads', 'versioning', 'versions', 'website', 'abac',
+  // Alibaba OSS
+  'append', 'accessPoint', 'asyncFetch', 'bucketArchiveDirectRead', 'bucketInfo', 'cname', 'comp', 'dataRedundancyTransition',
+  'httpsConfig', 'live', 'metaQuery', 'objectMeta', 'qos', 'qosInfo', 'referer', 'regionList',
+  'replicationLocation', 'replicationProgress', 'resourceGroup', 'responseHeader', 'stat', 'style', 'symlink',
+  'transferAcceleration', 'userDefinedLogFieldsConfig', 'vod', 'worm', 'wormExtend', 'wormId', 'x-oss-async-process',
+  'x-oss-process',
+]);
+
+type Level = 'bucket' | 'object';
+/** The implemented operations, by level, method and the one sub-resource named ('' = none). */
+const IMPLEMENTED: Record<Level, Record<string, Record<string, Op>>> = {
+  bucket: {
+    GET: { '': 'ListObjects', location: 'GetBucketLocation', acl: 'GetBucketAcl', website: 'GetBucketWebsite', uploads: 'ListMultipartUploads' },
+    HEAD: { '': 'HeadBucket' },
+    PUT: { '': 'CreateBucket', acl: 'PutBucketAcl', website: 'PutBucketWebsite' },
+    DELETE: { '': 'DeleteBucket', website: 'DeleteBucketWebsite' },
+    POST: { delete: 'DeleteObjects' },
+  },
+  object: {
+    GET: { '': 'GetObject', uploadId: 'ListParts', tagging: 'GetObjectTagging' },
+    HEAD: { '': 'HeadObject' },
+    // CopyObject is told apart by the x-amz-copy-source header (see refineOp)
+    PUT: { '': 'PutObject', uploadId: 'UploadPart', tagging: 'PutObjectTagging' },
+    DELETE: { '': 'DeleteObject', uploadId: 'AbortMultipartUpload', tagging: 'DeleteObjectTagging' },
+    POST: { uploads: 'CreateMultipartUpload', uploadId: 'CompleteMultipartUpload' },
+  },
+};
+const METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'PUT', 'POST', 'DELETE']);
 
 export function parseQuery(search: string): Map<string, string> {
   const q = new Map<string, string>();
@@ -113,63 +161,35 @@ export function route(method: string, url: string, host: string | undefined, opt
 
   if (bucket !== undefined) validateBucketName(bucket);
   if (key !== undefined) validateObjectKey(key);
-  const op = pickOp(method, bucket, key, query);
-  return { op, scope: SCOPES[op], ...(bucket !== undefined && { bucket }), ...(key !== undefined && { key }), query, style };
+  const { op, subresource } = pickOp(method, bucket, key, query);
+  return {
+    op, scope: SCOPES[op], ...(bucket !== undefined && { bucket }), ...(key !== undefined && { key }), query, style,
+    ...(subresource !== undefined && { subresource }),
+  };
 }
 
-function pickOp(method: string, bucket: string | undefined, key: string | undefined, q: Map<string, string>): Op {
+function pickOp(method: string, bucket: string | undefined, key: string | undefined, q: Map<string, string>): { op: Op; subresource?: string } {
   const notAllowed = () => new S3Error('MethodNotAllowed', { message: `The specified method ${method} is not allowed against this resource.` });
   if (bucket === undefined) {
-    if (method === 'GET') return 'ListBuckets';
+    if (method === 'GET') return { op: 'ListBuckets' };
     throw notAllowed();
   }
-  if (key === undefined) {
-    switch (method) {
-      case 'GET':
-        if (q.has('location')) return 'GetBucketLocation';
-        if (q.has('acl')) return 'GetBucketAcl';
-        if (q.has('website')) return 'GetBucketWebsite';
-        if (q.has('uploads')) return 'ListMultipartUploads';
-        if (q.get('list-type') === '2') return 'ListObjectsV2';
-        return 'ListObjects';
-      case 'HEAD':
-        return 'HeadBucket';
-      case 'PUT':
-        if (q.has('acl')) return 'PutBucketAcl';
-        if (q.has('website')) return 'PutBucketWebsite';
-        return 'CreateBucket';
-      case 'DELETE':
-        if (q.has('website')) return 'DeleteBucketWebsite';
-        return 'DeleteBucket';
-      case 'POST':
-        if (q.has('delete')) return 'DeleteObjects';
-        throw notAllowed();
-      default:
-        throw notAllowed();
-    }
+  if (!METHODS.has(method)) throw notAllowed();
+  const named: string[] = [];
+  for (const name of q.keys()) if (SUBRESOURCES.has(name)) named.push(name);
+  const level: Level = key === undefined ? 'bucket' : 'object';
+  const ops = IMPLEMENTED[level][method] ?? {};
+  // UploadPart may come as ?partNumber=N&uploadId=ID (the only sub-resource) or, from old clients, ?partNumber alone
+  if (named.length === 0) {
+    if (level === 'object' && method === 'PUT' && q.has('partNumber')) return { op: 'UploadPart' };
+    if (level === 'bucket' && method === 'GET' && q.get('list-type') === '2') return { op: 'ListObjectsV2' };
+    const op = ops[''];
+    if (op !== undefined) return { op };
+    throw notAllowed();
   }
-  switch (method) {
-    case 'GET':
-      if (q.has('uploadId')) return 'ListParts';
-      if (q.has('tagging')) return 'GetObjectTagging';
-      return 'GetObject';
-    case 'HEAD':
-      return 'HeadObject';
-    case 'PUT':
-      if (q.has('uploadId') || q.has('partNumber')) return 'UploadPart';
-      if (q.has('tagging')) return 'PutObjectTagging';
-      return 'PutObject'; // CopyObject is told apart by the x-amz-copy-source header (see refineOp)
-    case 'DELETE':
-      if (q.has('uploadId')) return 'AbortMultipartUpload';
-      if (q.has('tagging')) return 'DeleteObjectTagging';
-      return 'DeleteObject';
-    case 'POST':
-      if (q.has('uploads')) return 'CreateMultipartUpload';
-      if (q.has('uploadId')) return 'CompleteMultipartUpload';
-      throw notAllowed();
-    default:
-      throw notAllowed();
-  }
+  const op = named.length === 1 ? ops[named[0] as string] : undefined;
+  if (op !== undefined) return { op };
+  return { op: 'NotImplemented', subresource: named.join('&') };
 }
 
 /** Header-dependent refinements of the op (copy source turns a PUT into a CopyObject). */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { S3Error } from '../../src/errors.ts';
-import { refineOp, route } from '../../src/http/route.ts';
+import { refineOp, route, SUBRESOURCES } from '../../src/http/route.ts';
 
 const opts = { domains: ['s3.example.com'], bindDomains: { 'www.example.org': 'site' } };
 
@@ -67,4 +67,79 @@ describe('route(): request -> endpoint, pure', () => {
       assert.throws(() => route(method, url, undefined, opts), (e: unknown) => e instanceof S3Error && e.code === code);
     });
   }
+});
+
+describe('route(): every sub-resource is routed explicitly (issue 15, defect 2)', () => {
+  const METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'];
+  // what is implemented; every other (sub-resource, method, level) is NotImplemented
+  const implemented: Record<string, string> = {
+    'bucket GET location': 'GetBucketLocation', 'bucket GET acl': 'GetBucketAcl', 'bucket GET website': 'GetBucketWebsite',
+    'bucket GET uploads': 'ListMultipartUploads', 'bucket PUT acl': 'PutBucketAcl', 'bucket PUT website': 'PutBucketWebsite',
+    'bucket DELETE website': 'DeleteBucketWebsite', 'bucket POST delete': 'DeleteObjects',
+    'object GET uploadId': 'ListParts', 'object GET tagging': 'GetObjectTagging', 'object PUT uploadId': 'UploadPart',
+    'object PUT tagging': 'PutObjectTagging', 'object DELETE uploadId': 'AbortMultipartUpload',
+    'object DELETE tagging': 'DeleteObjectTagging', 'object POST uploads': 'CreateMultipartUpload',
+    'object POST uploadId': 'CompleteMultipartUpload',
+  };
+  for (const sub of SUBRESOURCES) {
+    for (const method of METHODS) {
+      for (const level of ['bucket', 'object'] as const) {
+        const want = implemented[`${level} ${method} ${sub}`] ?? 'NotImplemented';
+        for (const form of [sub, `${sub}=x`]) {
+          it(`${method} ${level}?${form} -> ${want}`, () => {
+            const ep = route(method, `/bkt${level === 'object' ? '/k' : ''}?${form}`, undefined, opts);
+            assert.equal(ep.op, want);
+            if (want === 'NotImplemented') {
+              assert.equal(ep.scope, 'owner');
+              assert.equal(ep.subresource, sub);
+            }
+          });
+        }
+      }
+    }
+  }
+
+  it('the list names the sub-resources of the issue and OSS\'s own', () => {
+    for (const s of ['acl', 'cors', 'lifecycle', 'policy', 'policyStatus', 'versioning', 'versions', 'tagging', 'retention',
+      'legal-hold', 'object-lock', 'encryption', 'replication', 'logging', 'notification', 'accelerate', 'requestPayment',
+      'ownershipControls', 'publicAccessBlock', 'restore', 'select', 'select-type', 'torrent', 'attributes', 'analytics',
+      'inventory', 'metrics', 'intelligent-tiering', 'website', 'uploads', 'uploadId', 'location', 'delete', 'renameObject',
+      'referer', 'cname', 'worm', 'symlink', 'append', 'objectMeta', 'bucketInfo', 'x-oss-process']) {
+      assert.ok(SUBRESOURCES.has(s), s);
+    }
+  });
+
+  it('two sub-resources at once are NotImplemented, even when each alone is implemented', () => {
+    assert.equal(route('PUT', '/bkt/k?tagging&acl', undefined, opts).op, 'NotImplemented');
+    assert.equal(route('DELETE', '/bkt?website&cors', undefined, opts).op, 'NotImplemented');
+  });
+
+  const ordinary: [string, string, string][] = [
+    ['GET', '/bkt/k?response-content-type=text%2Fplain&response-cache-control=no-cache', 'GetObject'],
+    ['GET', '/bkt/k?versionId=null', 'GetObject'],
+    ['GET', '/bkt/k?partNumber=1', 'GetObject'],
+    ['HEAD', '/bkt/k?versionId=null&partNumber=1', 'HeadObject'],
+    ['GET', '/bkt/k?x-id=GetObject', 'GetObject'],
+    ['PUT', '/bkt/k?x-id=PutObject', 'PutObject'],
+    ['PUT', '/bkt/k?partNumber=2', 'UploadPart'],
+    ['PUT', '/bkt/k?partNumber=2&uploadId=u&x-id=UploadPart', 'UploadPart'],
+    ['DELETE', '/bkt/k?versionId=null&x-id=DeleteObject', 'DeleteObject'],
+    ['GET', '/bkt?prefix=a&delimiter=%2F&marker=m&max-keys=3&encoding-type=url', 'ListObjects'],
+    ['GET', '/bkt?list-type=2&continuation-token=t&start-after=a&fetch-owner=true', 'ListObjectsV2'],
+    ['GET', '/bkt?uploads&prefix=a&max-uploads=2&key-marker=k&upload-id-marker=u', 'ListMultipartUploads'],
+    ['GET', '/bkt/k?uploadId=u&max-parts=2&part-number-marker=1', 'ListParts'],
+    ['GET', '/bkt/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=60', 'GetObject'],
+    ['GET', '/bkt/k?OSSAccessKeyId=a&Expires=1&Signature=s', 'GetObject'],
+    ['PUT', '/bkt?x-id=CreateBucket', 'CreateBucket'],
+  ];
+  for (const [method, url, op] of ordinary) {
+    it(`ordinary parameters keep their operation: ${method} ${url} -> ${op}`, () => {
+      assert.equal(route(method, url, undefined, opts).op, op);
+    });
+  }
+
+  it('a copy source does not turn a NotImplemented PUT into a CopyObject', () => {
+    const ep = refineOp(route('PUT', '/bkt/k?acl', undefined, opts), { 'x-amz-copy-source': '/a/b' });
+    assert.equal(ep.op, 'NotImplemented');
+  });
 });
