@@ -55,7 +55,14 @@ export const HANDLERS: Record<Op, Handler> = {
   AbortMultipartUpload: multipart.abortMultipartUpload,
   ListParts: multipart.listParts,
   Admin: handleAdmin,
+  NotImplemented: notImplemented,
 };
+
+/** A sub-resource Osprey does not implement (route.ts SUBRESOURCES): 501, nothing read or changed. */
+async function notImplemented(ctx: Ctx): Promise<void> {
+  const sub = ctx.endpoint?.subresource ?? '';
+  throw new S3Error('NotImplemented', { message: `${ctx.req.method ?? 'GET'} ?${sub} is not implemented by Osprey.` });
+}
 
 // Request ids: a random per-process prefix and a counter (unique, and cheap on the hot path).
 const ID_PREFIX = randomBytes(6).toString('hex').toUpperCase();
