@@ -129,20 +129,57 @@ export async function handle(ctx: Ctx, deps: Deps): Promise<void> {
   }
 }
 
-const MAX_DRAIN = 16 * 1024 * 1024;
+/**
+ * Bounds on what a client may still send after an early answer (nginx's lingering close:
+ * lingering_time, lingering_timeout): at most LINGER_BYTES more, for at most LINGER_MS in all and
+ * LINGER_IDLE_MS between two reads; past any of them the connection is closed.
+ */
+const LINGER_BYTES = 16 * 1024 * 1024;
+const LINGER_MS = 30_000;
+const LINGER_IDLE_MS = 5_000;
 
 /**
  * After an early error the client may still be sending its body: read and discard it so that the
- * client gets to read our answer, but not forever: past MAX_DRAIN bytes the connection is closed.
+ * client gets to read our answer, within the LINGER_* bounds.
+ *
+ * On a connection that is not kept alive (`Connection: close`) Node closes the socket as soon as
+ * the answer is written (socket.destroySoon()); with the body's rest unread in the kernel's buffer
+ * that close sends a reset, and a client still sending gets EPIPE/ECONNRESET instead of the answer
+ * (issue #15, defect 7). So this socket half-closes instead: the answer and a FIN go out, the rest
+ * of the body is read, and the socket closes when the body has ended or a bound is reached.
  */
 function drainBody(ctx: Ctx): void {
   const { req } = ctx;
   if (req.complete || req.destroyed) return;
+  const socket = req.socket;
+  let closing = false;
   let drained = 0;
+  const stop = () => {
+    clearTimeout(total);
+    clearTimeout(idle);
+    socket.destroy();
+  };
+  const total = setTimeout(stop, LINGER_MS);
+  const idle = setTimeout(stop, LINGER_IDLE_MS);
   req.on('data', (chunk: Buffer) => {
     drained += chunk.length;
-    if (drained > MAX_DRAIN) req.socket.destroy();
+    if (drained > LINGER_BYTES) stop();
+    else idle.refresh();
   });
+  req.on('end', () => {
+    clearTimeout(total);
+    clearTimeout(idle);
+    if (closing) socket.destroy();
+  });
+  socket.once('close', () => {
+    clearTimeout(total);
+    clearTimeout(idle);
+  });
+  socket.destroySoon = () => {
+    closing = true;
+    socket.end();
+    if (req.complete) socket.destroy();
+  };
   req.on('error', () => {});
   req.resume();
 }
