@@ -40,7 +40,10 @@ export interface App {
 
 export function makeLogger(config: Pick<Config, 'logFormat' | 'logLevel'>): Logger {
   if (config.logFormat === 'pretty') {
-    return pino({ level: config.logLevel, transport: { target: 'pino-pretty', options: { colorize: true } } });
+    // colours only for a terminal (the transport's worker cannot tell); NO_COLOR and FORCE_COLOR as usual
+    const force = process.env.FORCE_COLOR;
+    const colorize = force !== undefined && force !== '0' ? true : !process.env.NO_COLOR && process.stdout.isTTY === true;
+    return pino({ level: config.logLevel, transport: { target: 'pino-pretty', options: { colorize } } });
   }
   return pino({ level: config.logLevel });
 }

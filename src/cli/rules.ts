@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request } from 'undici';
 import { signRequestV4 } from '../auth/sigv4.js';
+import { errorBody } from '../http/xml.js';
 import type { Explanation } from '../origin/explain.js';
 import { formatExplanation } from '../origin/explain.js';
 
@@ -60,9 +61,8 @@ async function signedCall(opts: ConnectOptions, method: string, pathAndQuery: st
   }
   const text = await res.body.text();
   if (res.statusCode >= 300) {
-    const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? String(res.statusCode);
-    const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? text;
-    fail(`${code}: ${message}`);
+    const { code, message } = errorBody(text);
+    fail(`${code ?? String(res.statusCode)}: ${message ?? text}`);
   }
   return text;
 }

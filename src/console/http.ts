@@ -57,7 +57,7 @@ export function sendConsoleError(ctx: Ctx, deps: Deps, err: unknown): void {
 
 /** A JSON object body (capped); anything else is InvalidArgument. */
 export async function readJsonBody(ctx: Ctx, limit = 512 * 1024): Promise<Record<string, unknown>> {
-  const raw = await readCapped(ctx.req, limit);
+  const raw = await readCapped(ctx.req, limit, ctx);
   let v: unknown;
   try {
     v = JSON.parse(raw.toString('utf8'));

@@ -17,9 +17,10 @@ const MAX_DEPTH = 32;
 
 /**
  * Collect a request body into one Buffer, refusing more than `limit` bytes. On refusal the stream
- * is left unread (not destroyed), so the server can still answer and drain it.
+ * is left unread (not destroyed), so the server can still answer and drain it. `received` (the
+ * request's context) counts the bytes read, for the request log and metrics.
  */
-export function readCapped(body: Readable, limit: number): Promise<Buffer> {
+export function readCapped(body: Readable, limit: number, received?: { bytesIn: number }): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
@@ -37,6 +38,7 @@ export function readCapped(body: Readable, limit: number): Promise<Buffer> {
     const onData = (chunk: Buffer | string) => {
       const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
       total += buf.length;
+      if (received) received.bytesIn += buf.length;
       if (total > limit) {
         done(new S3Error('MaxMessageLengthExceeded', { message: `Your request was too big: the XML body must be at most ${limit} bytes.` }));
         return;
@@ -134,6 +136,24 @@ export function child(node: XmlNode | undefined, name: string): XmlNode | undefi
 export function children(node: XmlNode | undefined): XmlNode[] {
   if (node === undefined) return [];
   return Array.isArray(node) ? node : [node];
+}
+
+/**
+ * Code and Message of an S3/OSS error body (`<Error><Code>…</Code><Message>…</Message>`), entities
+ * decoded (a message quoting a value arrives with `&apos;`), for the command line's error lines;
+ * undefined fields when the text is not such a document.
+ */
+export function errorBody(xml: string): { code?: string; message?: string } {
+  let doc: XmlObject;
+  try {
+    doc = parseXml(xml);
+  } catch {
+    return {};
+  }
+  const err = child(doc, 'Error');
+  const code = text(child(err, 'Code'));
+  const message = text(child(err, 'Message'));
+  return { ...(code !== undefined && { code }), ...(message !== undefined && { message }) };
 }
 
 const builder = new XMLBuilder({ ignoreAttributes: false, suppressEmptyNode: false, format: false, attributeNamePrefix: '@_' });

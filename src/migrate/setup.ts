@@ -10,6 +10,7 @@ import path from 'node:path';
 import { request } from 'undici';
 import { signRequestV4 } from '../auth/sigv4.js';
 import { S3Error } from '../errors.js';
+import { errorBody } from '../http/xml.js';
 import { MIRROR_USER_AGENT } from '../origin/mirror-plan.js';
 import { originAuthOf } from '../origin/origin-auth.js';
 import type { RoutingRule } from '../origin/rules.js';
@@ -123,10 +124,11 @@ async function mirrorRule(endpoint: string, creds: { accessKeyId: string; secret
     throw new FatalError(`cannot reach ${endpoint}: ${describe(err)}`);
   }
   if (status !== 200) {
-    const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? String(status);
+    const body = errorBody(text);
+    const code = body.code ?? String(status);
     if (code === 'NoSuchWebsiteConfiguration') throw new FatalError(`--from-rule ${n}: the bucket '${bucket}' has no rules`);
     if (code === 'NoSuchBucket') throw new FatalError(`the bucket '${bucket}' does not exist at ${endpoint}`);
-    throw new FatalError(`--from-rule ${n}: reading the rules of '${bucket}' failed: ${code}: ${/<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? ''}`);
+    throw new FatalError(`--from-rule ${n}: reading the rules of '${bucket}' failed: ${code}: ${body.message ?? ''}`);
   }
   let rules: RoutingRule[];
   try {

@@ -74,6 +74,11 @@ function allowed(entry: string, host: string): boolean {
   return ((base & mask) >>> 0) === ((h & mask) >>> 0);
 }
 
+/** What to put on the allow-list for `host`: 127.0.0.0/8 for an IPv4 loopback address, else the host itself. */
+function allowHint(host: string): string {
+  return /^127\.\d+\.\d+\.\d+$/.test(host) ? '127.0.0.0/8' : host;
+}
+
 /**
  * The guard `parseWebsiteXml` takes (ParseOptions.originGuard): refuses loopback, link-local,
  * metadata and unspecified hosts unless `allowList` names them. The WHATWG URL parser has already
@@ -84,6 +89,6 @@ export function originGuard(allowList: readonly string[] = []): (url: URL) => st
     const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
     const problem = hostProblem(host);
     if (problem === undefined || allowList.some((e) => allowed(e, host))) return undefined;
-    return `${problem}; an operator can allow it with the origin allow-list`;
+    return `${problem}; an operator can allow it with the origin allow-list: --origin-allow ${allowHint(host)} (or OSPREY_ORIGIN_ALLOW, or origin-allow in the config file)`;
   };
 }

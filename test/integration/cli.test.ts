@@ -4,14 +4,20 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ROOT, spawnOsprey, tmpDir } from '../helpers/osprey.ts';
+import { ACCESS_KEY, ROOT, SECRET_KEY, spawnOsprey, startOsprey, tmpDir } from '../helpers/osprey.ts';
+import { rawSigned } from '../helpers/raw.ts';
 
 function runServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runOsprey(['serve', ...args], env);
+}
+
+/** `osprey <args>` as a child process (stdout and stderr are pipes, not a terminal). */
+function runOsprey(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'serve', ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), ...args], { cwd: ROOT, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -71,5 +77,76 @@ describe('osprey serve', () => {
     const r = await runServe(['--config', bad]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /invalid setting 'colour'/);
+  });
+});
+
+/** Wait (bounded) until the server's stdout holds a line matching `re`. */
+async function untilLogged(server: { stdout: string }, re: RegExp, ms = 10_000): Promise<string> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const line = server.stdout.split('\n').find((l) => re.test(l));
+    if (line !== undefined) return line;
+    if (Date.now() > until) throw new Error(`no log line matching ${re} in:\n${server.stdout}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('what a new user meets first (issue 18)', () => {
+  it('a loopback MirrorURL is refused naming --origin-allow and OSPREY_ORIGIN_ALLOW, the message without XML entities', async () => {
+    const server = await startOsprey({ originAllow: [] });
+    const dir = await tmpDir('osprey-cli-');
+    try {
+      assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/site' })).status, 200);
+      const file = path.join(dir, 'mirror.xml');
+      await writeFile(file, `<WebsiteConfiguration><RoutingRules><RoutingRule><RuleNumber>1</RuleNumber>
+        <Condition><HttpErrorCodeReturnedEquals>404</HttpErrorCodeReturnedEquals></Condition>
+        <Redirect><RedirectType>Mirror</RedirectType><MirrorURL>http://127.0.0.1:8080/</MirrorURL></Redirect>
+        </RoutingRule></RoutingRules></WebsiteConfiguration>`);
+      const r = await runOsprey(['rules', 'put', '--endpoint', server.url, '--bucket', 'site', '--file', file], { OSPREY_ACCESS_KEY_ID: ACCESS_KEY, OSPREY_SECRET_ACCESS_KEY: SECRET_KEY });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /InvalidArgument: RoutingRule 1: Redirect\/MirrorURL 'http:\/\/127\.0\.0\.1:8080\/' is refused: it is a loopback address/);
+      assert.match(r.stderr, /--origin-allow/);
+      assert.match(r.stderr, /OSPREY_ORIGIN_ALLOW/);
+      assert.doesNotMatch(r.stderr, /&(?:apos|quot|amp|lt|gt|#\d+);/);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    } finally {
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--log-format pretty writes no colour codes when stdout is not a terminal', async () => {
+    const dataDir = await tmpDir('osprey-cli-');
+    try {
+      const srv = await spawnOsprey(['--address', '127.0.0.1:0', '--data', dataDir, '--log-format', 'pretty', '--log-level', 'info']);
+      await fetch(`${srv.url}/-/health/live`);
+      const line = await untilLogged(srv, /request/);
+      await srv.stop();
+      assert.match(line, /INFO/);
+      // eslint-disable-next-line no-control-regex
+      assert.doesNotMatch(srv.stdout, /\x1b\[/, JSON.stringify(srv.stdout.slice(0, 400)));
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('the request log counts the body of a PutBucketWebsite (bytesIn)', async () => {
+    const dataDir = await tmpDir('osprey-cli-');
+    try {
+      const srv = await spawnOsprey(['--address', '127.0.0.1:0', '--data', dataDir, '--log-format', 'json', '--log-level', 'info']);
+      try {
+        assert.equal((await rawSigned(srv.url, { method: 'PUT', path: '/site' })).status, 200);
+        const body = '<WebsiteConfiguration><IndexDocument><Suffix>index.html</Suffix></IndexDocument></WebsiteConfiguration>';
+        const put = await rawSigned(srv.url, { method: 'PUT', path: '/site', query: { website: '' }, body });
+        assert.equal(put.status, 200, put.body);
+        const entry = JSON.parse(await untilLogged(srv, /"op":"PutBucketWebsite"/)) as { bytesIn?: number; status?: number };
+        assert.equal(entry.status, 200);
+        assert.equal(entry.bytesIn, Buffer.byteLength(body));
+      } finally {
+        await srv.stop();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });

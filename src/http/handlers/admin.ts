@@ -87,7 +87,7 @@ interface ExplainBody {
  * would do, without contacting any origin or changing anything (the rule simulator).
  */
 async function explainEndpoint(ctx: Ctx, deps: Deps): Promise<void> {
-  const raw = await readCapped(ctx.req, 64 * 1024);
+  const raw = await readCapped(ctx.req, 64 * 1024, ctx);
   let body: ExplainBody;
   try {
     body = JSON.parse(raw.toString('utf8')) as ExplainBody;

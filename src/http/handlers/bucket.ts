@@ -43,7 +43,7 @@ export async function createBucket(ctx: Ctx, deps: Deps): Promise<void> {
   const bucket = bucketOf(ctx);
   const acl = cannedAcl(ctx) ?? 'private';
   // A CreateBucketConfiguration body (LocationConstraint) may come along; it is read and checked for well-formedness only.
-  const body = await readCapped(ctx.req, MAX_XML);
+  const body = await readCapped(ctx.req, MAX_XML, ctx);
   if (body.length > 0) parseXml(body.toString('utf8'));
   await deps.driver.createBucket(bucket, acl);
   sendEmpty(ctx, 200, { Location: `/${bucket}` });
@@ -89,7 +89,7 @@ export async function getBucketAcl(ctx: Ctx, deps: Deps): Promise<void> {
 export async function putBucketAcl(ctx: Ctx, deps: Deps): Promise<void> {
   const bucket = bucketOf(ctx);
   let acl = cannedAcl(ctx);
-  const body = await readCapped(ctx.req, MAX_XML);
+  const body = await readCapped(ctx.req, MAX_XML, ctx);
   if (acl === undefined && body.length > 0) acl = aclFromPolicy(body.toString('utf8'));
   if (acl === undefined) throw new S3Error('InvalidArgument', { message: 'Give a canned ACL in x-amz-acl (private, public-read, public-read-write).' });
   await deps.driver.setBucketAcl(bucket, acl);
@@ -113,7 +113,7 @@ function aclFromPolicy(xml: string): CannedAcl {
 
 export async function deleteObjects(ctx: Ctx, deps: Deps): Promise<void> {
   const bucket = bucketOf(ctx);
-  const body = await readCapped(ctx.req, 2 * MAX_XML);
+  const body = await readCapped(ctx.req, 2 * MAX_XML, ctx);
   const doc = parseXml(body.toString('utf8'), ['Delete.Object']);
   const del = doc.Delete;
   if (del === undefined) throw new S3Error('MalformedXML', { message: 'The body must be a <Delete> document.' });

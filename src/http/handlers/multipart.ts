@@ -44,7 +44,7 @@ export async function uploadPart(ctx: Ctx, deps: Deps): Promise<void> {
 export async function completeMultipartUpload(ctx: Ctx, deps: Deps): Promise<void> {
   const { bucket, key, query: q } = objectTarget(ctx);
   const uploadId = uploadIdOf(q);
-  const body = await readCapped(ctx.req, 2 * 1024 * 1024);
+  const body = await readCapped(ctx.req, 2 * 1024 * 1024, ctx);
   const doc = parseXml(body.toString('utf8'), ['CompleteMultipartUpload.Part']);
   const root = doc.CompleteMultipartUpload;
   if (root === undefined) throw new S3Error('MalformedXML', { message: 'The body must be a <CompleteMultipartUpload> document.' });

@@ -16,7 +16,7 @@ export async function putBucketWebsite(ctx: Ctx, deps: Deps): Promise<void> {
   const bucket = bucketOf(ctx);
   let body: Buffer;
   try {
-    body = await readCapped(ctx.req, MAX_WEBSITE_XML);
+    body = await readCapped(ctx.req, MAX_WEBSITE_XML, ctx);
   } catch (err) {
     // API-08: over the cap is MalformedXML
     if (err instanceof S3Error && err.code === 'MaxMessageLengthExceeded') throw new S3Error('MalformedXML', { message: `The website configuration must be at most ${MAX_WEBSITE_XML} bytes.` });
