@@ -92,3 +92,23 @@ export function sharedCeph(): { get(): Promise<Ceph>; stop(): Promise<void> } {
     },
   };
 }
+
+export type StoreAccess = Pick<Ceph, 'endpoint' | 'accessKeyId' | 'secretAccessKey'>;
+
+/**
+ * "Another S3 store" that nobody here wrote, for the tests that need one (a MirrorAuth origin, an
+ * `import --from-s3` source): the throwaway Ceph RGW scripts/test.sh starts for the whole run
+ * (OSPREY_TEST_S3_ENDPOINT / _ACCESS_KEY / _SECRET_KEY), else one started for the file on first
+ * use and stopped by `stop()`. Its buckets are shared: name them uniquely.
+ */
+export function otherStore(): { get(): Promise<StoreAccess>; stop(): Promise<void> } {
+  const { OSPREY_TEST_S3_ENDPOINT: endpoint, OSPREY_TEST_S3_ACCESS_KEY: accessKeyId, OSPREY_TEST_S3_SECRET_KEY: secretAccessKey } = process.env;
+  if (endpoint && accessKeyId && secretAccessKey) return { get: async () => ({ endpoint, accessKeyId, secretAccessKey }), stop: async () => {} };
+  let started: Promise<Ceph> | undefined;
+  return {
+    get: () => (started ??= startCeph()),
+    async stop() {
+      if (started) await (await started).stop();
+    },
+  };
+}
