@@ -4,13 +4,15 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { spawnOsprey, tmpDir } from '../helpers/osprey.ts';
 import { rawSigned } from '../helpers/raw.ts';
+import { seededDigest, seededStream } from '../helpers/seeded.ts';
+import { until } from '../helpers/wait.ts';
 
 const SIZE = 24 * 1024 * 1024;
 
@@ -28,18 +30,13 @@ async function peakRssMiB(pid: number): Promise<number> {
 describe('mirror crash safety and memory', () => {
   it('a 1 GiB object is mirrored with flat memory (peak RSS under 200 MiB) and stored whole', async () => {
     const GIB = 1024 ** 3;
-    const piece = Buffer.alloc(1024 * 1024, 9);
+    // seeded pseudo-random bytes, checked by hash: a shifted, repeated or torn body fails
+    const want = seededDigest(42, GIB);
     const origin = http.createServer((_req, res) => {
       res.writeHead(200, { 'content-length': String(GIB) });
-      let sent = 0;
-      const pump = () => {
-        while (sent < GIB) {
-          sent += piece.length;
-          if (!res.write(piece)) return res.once('drain', pump);
-        }
-        res.end();
-      };
-      pump();
+      const body = seededStream(42, GIB);
+      body.pipe(res);
+      res.on('close', () => body.destroy());
     });
     await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
     const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/`;
@@ -52,15 +49,19 @@ describe('mirror crash safety and memory', () => {
       const res = await fetch(`${srv.url}/mem-mirror/huge.bin`);
       assert.equal(res.status, 200);
       let n = 0;
-      for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) n += c.length;
-      assert.equal(n, GIB);
-      for (let i = 0; i < 100; i++) {
-        const head = await rawSigned(srv.url, { method: 'HEAD', path: '/mem-mirror/huge.bin' });
-        if (head.status === 200) break;
-        await new Promise((r) => setTimeout(r, 100));
+      const got = createHash('md5');
+      for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) {
+        n += c.length;
+        got.update(c);
       }
-      const head = await rawSigned(srv.url, { method: 'HEAD', path: '/mem-mirror/huge.bin' });
+      assert.equal(n, GIB);
+      assert.equal(got.digest('hex'), want, 'the client got the origin bytes');
+      const head = await until(async () => {
+        const h = await rawSigned(srv.url, { method: 'HEAD', path: '/mem-mirror/huge.bin' });
+        return h.status === 200 ? h : undefined;
+      }, { timeoutMs: 60_000, what: 'the 1 GiB fill to be stored' });
       assert.equal(head.headers['content-length'], String(GIB));
+      assert.equal(head.headers.etag, `"${want}"`, 'the stored object is the origin body (its MD5)');
       const peak = await peakRssMiB(srv.child.pid ?? 0);
       process.stdout.write(`# peak RSS while mirroring 1 GiB: ${peak.toFixed(0)} MiB\n`);
       assert.ok(peak < 200, `peak RSS ${peak.toFixed(0)} MiB`);
@@ -98,7 +99,11 @@ describe('mirror crash safety and memory', () => {
       const res = await fetch(`${srv.url}/big-mirror/large.bin`);
       const reader = res.body?.getReader();
       await reader?.read();
-      await new Promise((r) => setTimeout(r, 300));
+      // the kill lands mid-body: the fill's spool file holds a few MiB (of 24) on disk
+      await until(async () => {
+        for (const f of await readdir(path.join(dataDir, 'tmp'))) if (((await stat(path.join(dataDir, 'tmp', f)).catch(() => undefined))?.size ?? 0) >= 2 * 1024 * 1024) return true;
+        return false;
+      }, { timeoutMs: 30_000, what: 'the spool file to hold 2 MiB' });
       await srv.kill();
       await reader?.cancel().catch(() => {});
 
@@ -113,9 +118,10 @@ describe('mirror crash safety and memory', () => {
       const got = Buffer.from(await again.arrayBuffer());
       assert.equal(got.length, SIZE);
       assert.equal(createHash('md5').update(got).digest('hex'), createHash('md5').update(chunkAt(0, SIZE)).digest('hex'));
-      await new Promise((r) => setTimeout(r, 200));
-      const stored = await rawSigned(srv.url, { method: 'HEAD', path: '/big-mirror/large.bin' });
-      assert.equal(stored.status, 200);
+      const stored = await until(async () => {
+        const h = await rawSigned(srv.url, { method: 'HEAD', path: '/big-mirror/large.bin' });
+        return h.status === 200 ? h : undefined;
+      }, { what: 'the second fill to be stored' });
       assert.equal(stored.headers['content-length'], String(SIZE));
       assert.match(String(stored.headers['x-oss-tag']), /^MIRROR http:\/\/127\.0\.0\.1:\d+\/large\.bin$/);
     } finally {
