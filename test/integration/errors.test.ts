@@ -3,6 +3,7 @@
  * server keeps serving.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { startOsprey } from '../helpers/osprey.ts';
 import type { TestServer } from '../helpers/osprey.ts';
@@ -61,9 +62,15 @@ describe('errors and bad input', () => {
     await expectError(rawSigned(server.url, { method: 'PUT', path: '/errs/a/../keep', body: 'x' }), 400, 'InvalidObjectName');
     await expectError(rawSigned(server.url, { method: 'PUT', path: '/errs/a/%2E%2E/keep', body: 'x' }), 400, 'InvalidObjectName');
     await expectError(rawSigned(server.url, { method: 'PUT', path: '/errs/nul%00', body: 'x' }), 400, 'InvalidObjectName');
-    // a 1024-byte key of multi-byte characters is fine
-    const ok = await rawSigned(server.url, { method: 'PUT', path: `/errs/${encodeURIComponent('é'.repeat(512))}`, body: 'x' });
-    assert.equal(ok.status, 200);
+    // 1024-byte keys are fine (multi-byte characters and ASCII), and are read back under that key
+    for (const [key, body] of [['é'.repeat(512), 'x'], ['k'.repeat(1024), 'y']] as const) {
+      assert.equal(Buffer.byteLength(key), 1024);
+      const ok = await rawSigned(server.url, { method: 'PUT', path: `/errs/${encodeURIComponent(key)}`, body });
+      assert.equal(ok.status, 200);
+      assert.equal((await rawSigned(server.url, { path: `/errs/${encodeURIComponent(key)}` })).body, body);
+      const listed = await rawSigned(server.url, { path: '/errs', query: { 'list-type': '2', prefix: key.slice(0, 10) } });
+      assert.equal(xmlField(listed.body, 'Key'), key, 'listed under the whole key');
+    }
     const get = await rawSigned(server.url, { path: '/errs/keep' });
     assert.equal(get.body, 'kept');
   });
@@ -86,9 +93,18 @@ describe('errors and bad input', () => {
     await expectError(rawSigned(server.url, { path: '/errs/keep', signingDate: new Date(Date.now() - 20 * 60_000) }), 403, 'RequestTimeTooSkewed');
     await expectError(rawSigned(server.url, { path: '/errs/keep', anonymous: true }), 403, 'AccessDenied');
     await expectError(rawSigned(server.url, { path: '/errs/keep', anonymous: true, headers: { authorization: 'AWS4-HMAC-SHA256 garbage' } }), 400, 'AuthorizationHeaderMalformed');
-    // tampered body with a signed payload hash
-    const signedPut = rawSigned(server.url, { method: 'PUT', path: '/errs/tamper', body: 'original' });
-    assert.equal((await signedPut).status, 200);
+    // a tampered body: signed with the payload hash of 'original', 'tampered' (same length) on the wire
+    const tampered = await rawSigned(server.url, {
+      method: 'PUT', path: '/errs/tamper', body: 'tampered',
+      headers: { 'x-amz-content-sha256': createHash('sha256').update('original').digest('hex') },
+    });
+    assert.equal(tampered.status, 400, tampered.body);
+    assert.equal(xmlField(tampered.body, 'Code'), 'XAmzContentSHA256Mismatch');
+    assert.equal((await rawSigned(server.url, { method: 'HEAD', path: '/errs/tamper' })).status, 404, 'nothing stored');
+    // the same request with the body it was signed for is stored
+    const signedPut = await rawSigned(server.url, { method: 'PUT', path: '/errs/tamper', body: 'original' });
+    assert.equal(signedPut.status, 200);
+    assert.equal((await rawSigned(server.url, { path: '/errs/tamper' })).body, 'original');
   });
 
   it('a signed payload whose body does not match its hash stores nothing', async () => {

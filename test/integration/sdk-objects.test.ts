@@ -8,8 +8,9 @@ import {
 } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { s3, startOsprey } from '../helpers/osprey.ts';
 import type { TestServer } from '../helpers/osprey.ts';
@@ -70,11 +71,27 @@ describe('core object operations with the AWS SDK v3', () => {
   });
 
   it('streams a body of unknown length (aws-chunked with a CRC32 trailer)', async () => {
-    const data = Buffer.alloc(300_000, 'x');
-    const put = await client.send(new PutObjectCommand({ Bucket: 'sdk-bucket', Key: 'stream.bin', Body: Readable.from([data.subarray(0, 100_000), data.subarray(100_000)]), ContentLength: data.length }));
+    const data = randomBytes(300_000);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(data));
+    // what went on the wire: the final request, after the SDK's checksum and signing steps
+    let sent: Record<string, string> = {};
+    const cmd = new PutObjectCommand({ Bucket: 'sdk-bucket', Key: 'stream.bin', Body: Readable.from([data.subarray(0, 100_000), data.subarray(100_000)]), ContentLength: data.length });
+    cmd.middlewareStack.add((next) => async (args) => {
+      sent = { ...(args.request as { headers: Record<string, string> }).headers };
+      return next(args);
+    }, { step: 'deserialize', name: 'captureSentHeaders' });
+    const put = await client.send(cmd);
+    assert.equal(sent['content-encoding'], 'aws-chunked');
+    assert.equal(sent['x-amz-trailer'], 'x-amz-checksum-crc32');
+    assert.match(sent['x-amz-content-sha256'] ?? '', /^STREAMING-.*-TRAILER$/);
     assert.equal(put.ETag, `"${md5(data)}"`);
-    const head = await client.send(new HeadObjectCommand({ Bucket: 'sdk-bucket', Key: 'stream.bin' }));
+    assert.equal(put.ChecksumCRC32, crc.toString('base64'), 'the trailer checksum was verified and stored');
+    const head = await client.send(new HeadObjectCommand({ Bucket: 'sdk-bucket', Key: 'stream.bin', ChecksumMode: 'ENABLED' }));
     assert.equal(head.ContentLength, data.length);
+    assert.equal(head.ChecksumCRC32, crc.toString('base64'));
+    const got = await client.send(new GetObjectCommand({ Bucket: 'sdk-bucket', Key: 'stream.bin' }));
+    assert.equal(md5(Buffer.from(await got.Body?.transformToByteArray() ?? [])), md5(data));
   });
 
   it('serves a single Range and response-* overrides', async () => {
