@@ -15,6 +15,11 @@ export interface RedirectRequest {
   protocol: 'http' | 'https';
   /** raw query string without '?' */
   query: string;
+  /**
+   * how a URL path to a key of this bucket starts on the request's host: '/bucket/' for a
+   * path-style request, '/' (the default) for virtual-hosted and bound-domain ones
+   */
+  pathPrefix?: string;
 }
 
 /** OSS allows 301, 302, 307 (RED-03); S3-dialect rules may also use 303 and 308. */
@@ -57,10 +62,49 @@ function status(code: number | undefined): RedirectStatus {
  */
 export function buildRedirect(rule: RoutingRule, req: RedirectRequest): RedirectAnswer {
   const r = rule.Redirect;
-  const protocol = r.Protocol ?? req.protocol;
+  // VAL-10 (amended), RED-09: no Protocol means the request's own, as in S3
+  const protocol = r.Protocol || req.protocol;
+  // without HostName the Location stays on the request's host, where a path-style request names the
+  // bucket in the path: `/site/docs/new/a.html`, not `/docs/new/a.html` (a bucket called docs)
   const host = r.HostName ?? req.host;
-  const location = `${protocol}://${host}/${encodeKeyPath(newKey(rule, req.key))}`;
-  return { status: status(r.HttpRedirectCode), location: r.PassQueryString === true ? withQuery(location, stripAuthParams(req.query)) : location };
+  const base = r.HostName ? '/' : (req.pathPrefix ?? '/');
+  const { path, query, fragment } = r.ReplaceKeyWith ? splitTarget(r.ReplaceKeyWith, req.key) : { path: encodeKeyPath(newKey(rule, req.key)), query: undefined, fragment: undefined };
+  let location = `${protocol}://${host}${base}${path}${query === undefined ? '' : `?${query}`}`;
+  if (r.PassQueryString === true) location = withQuery(location, stripAuthParams(req.query));
+  return { status: status(r.HttpRedirectCode), location: fragment === undefined ? location : `${location}#${fragment}` };
+}
+
+/**
+ * ReplaceKeyWith of a redirect as a URL: the rule's first literal `?` starts a query and its first
+ * `#` a fragment (`login?next=${key}` is the page `login` with `next` set), so a rule can hand the
+ * key to a login page. The path is the new key, encoded as always (RED-02); in the query and the
+ * fragment `${key}` is encoded as a value (`&`, `=`, `+`, `#`, `?` and spaces escaped, `/` kept) and
+ * the rule's own text is kept as written, escapes included, with only characters no URL may hold
+ * escaped. A `?` or `#` that comes from the key is data and always encoded. Internal rewrites take
+ * the whole of ReplaceKeyWith as a key (newKey).
+ */
+function splitTarget(template: string, key: string): { path: string; query?: string; fragment?: string } {
+  const hash = template.indexOf('#');
+  const beforeHash = hash < 0 ? template : template.slice(0, hash);
+  const q = beforeHash.indexOf('?');
+  const pathT = q < 0 ? beforeHash : beforeHash.slice(0, q);
+  const path = encodeKeyPath(pathT.split('${key}').join(key));
+  const inUrl = (t: string) => t.split('${key}').map(urlText).join(keyValue(key));
+  return {
+    path,
+    ...(q >= 0 && { query: inUrl(beforeHash.slice(q + 1)) }),
+    ...(hash >= 0 && { fragment: inUrl(template.slice(hash + 1)) }),
+  };
+}
+
+/** A key as a query or fragment value: encodeURIComponent (UTF-8), with '/' kept readable. */
+function keyValue(key: string): string {
+  return encodeURIComponent(key).replace(/%2F/gi, '/');
+}
+
+/** Rule text in a query or fragment: RFC 3986 query characters and existing %XX escapes kept, the rest encoded. */
+function urlText(text: string): string {
+  return text.replace(/%(?![0-9A-Fa-f]{2})|[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]+/gu, (c) => encodeURIComponent(c));
 }
 
 /**

@@ -51,10 +51,9 @@ export function validateOssRule(raw: RawRule, i: number, seen: Set<number>, guar
     // VAL-11
     for (const f of ['Protocol', 'HostName', 'HttpRedirectCode'] as const) if (r[f] !== undefined) throw invalid(`${at}: an Internal redirect must not set ${f}.`);
   } else {
-    // VAL-10 (External, AliCDN)
-    if (!r.Protocol) throw invalid(`${at}: an ${type} redirect needs Redirect/Protocol.`);
+    // VAL-10 (External, AliCDN), amended: without Protocol the Location takes the request's protocol
     if (!r.HostName) throw invalid(`${at}: an ${type} redirect needs Redirect/HostName.`);
-    checkProtocol(r.Protocol, `${at}: Redirect/Protocol`);
+    checkProtocol(r.Protocol || undefined, `${at}: Redirect/Protocol`);
     checkHost(r.HostName, at);
     if (r.HttpRedirectCode !== undefined && ![301, 302, 307].includes(r.HttpRedirectCode)) {
       throw invalid(`${at}: Redirect/HttpRedirectCode must be 301, 302 or 307, not ${r.HttpRedirectCode}.`);

@@ -83,7 +83,7 @@ export function decide(cfg: WebsiteConfig | undefined, req: WebsiteRequest, fact
   const routable = cfg !== undefined && readable && sub === undefined && req.key !== '';
   const website = cfg !== undefined && req.websiteMode && readable && sub === undefined;
   const match: MatchRequest = { key: req.key, method, headers: req.headers };
-  const redirectReq = { key: req.key, host: req.host, protocol: req.protocol, query: req.query };
+  const redirectReq = { key: req.key, host: req.host, protocol: req.protocol, query: req.query, pathPrefix: req.pathPrefix };
   const rules = cfg?.RoutingRules ?? [];
   const known = (key: string, what: string): boolean | undefined => {
     const v = facts.get(key);
