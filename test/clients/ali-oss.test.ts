@@ -4,6 +4,9 @@
  * `sldEnable: true`, which sends path-style /bucket/key requests.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import OSS from 'ali-oss';
 import { startOsprey } from '../helpers/osprey.ts';
@@ -91,6 +94,45 @@ for (const v4 of [false, true]) {
       assert.equal(redirect.status, 403);
       await client.deleteBucketWebsite(bucket);
       await assert.rejects(client.getBucketWebsite(bucket), (e: { code?: string }) => e.code === 'NoSuchWebsiteConfiguration');
+    });
+
+    it('MAT-01 MIR-12 RED-02 the rules ali-oss configured fire for its own signed requests: Mirror (headers, MD5) and the External redirect', async () => {
+      const seen: { url: string; headers: http.IncomingHttpHeaders }[] = [];
+      const body = Buffer.from('mirrored for ali-oss');
+      const origin = http.createServer((req, res) => {
+        seen.push({ url: req.url ?? '', headers: req.headers });
+        if (req.url?.startsWith('/images/a.png')) {
+          res.writeHead(200, { 'content-type': 'image/png', 'content-length': body.length, 'content-md5': createHash('md5').update(body).digest('base64') });
+          res.end(body);
+        } else {
+          res.writeHead(404);
+          res.end();
+        }
+      });
+      await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
+      try {
+        const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/`;
+        const rules = MIRROR_RULES.map((r) => (r.Redirect.RedirectType === 'Mirror' ? { ...r, Redirect: { ...r.Redirect, MirrorURL: originUrl } } : r));
+        await client.putBucketWebsite(bucket, { index: 'index.html', routingRules: rules } as unknown as OSS.PutBucketWebsiteConfig);
+        // rule 1 (Mirror, images/): a signed GET of a missing key is fetched from the origin and stored
+        const got = await client.get('images/a.png', { headers: { 'x-request-id': 'req-1', 'x-not-passed': 'no' } } as unknown as OSS.GetObjectOptions);
+        assert.equal((got.content as Buffer).toString(), body.toString());
+        assert.match(String((got.res.headers as Loose)['x-oss-tag']), /^MIRROR http:\/\/127\.0\.0\.1:\d+\/images\/a\.png$/);
+        const asked = seen.find((s) => s.url.startsWith('/images/a.png'));
+        assert.equal(asked?.headers['x-request-id'], 'req-1', 'Pass');
+        assert.equal(asked?.headers['x-from'], 'osprey', 'Set');
+        assert.equal(asked?.headers['x-not-passed'], undefined);
+        // rule 2 (External, *.html): a signed URL of a missing page gets the 302 (not 403, not 404)
+        const redirect = await fetch(client.signatureUrl('page.html', { expires: 60 }), { redirect: 'manual' });
+        assert.equal(redirect.status, 302);
+        assert.match(redirect.headers.get('location') ?? '', /^https:\/\/www\.example\.com\/page\.html/);
+        // neither rule: plain NoSuchKey
+        await assert.rejects(client.get('other.txt'), (e: { status?: number; code?: string }) => e.status === 404 && e.code === 'NoSuchKey');
+        await client.deleteBucketWebsite(bucket);
+      } finally {
+        origin.closeAllConnections();
+        await new Promise((r) => origin.close(r));
+      }
     });
 
     it('rejects an invalid rule with a message naming the rule and field', async () => {
