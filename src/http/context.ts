@@ -16,6 +16,12 @@ export interface Ctx {
   auth?: AuthResult;
   /** which error/header dialect to answer in */
   dialect: 's3' | 'oss';
+  /**
+   * The bucket's CORS headers for this answer (service/cors), decided before authentication; set
+   * only when the bucket has a CORS configuration, and then they replace every Access-Control-*
+   * header a handler set (respond.ts).
+   */
+  cors?: Readonly<Record<string, string>>;
   /** bytes of body received / sent, for the access log */
   bytesIn: number;
   bytesOut: number;

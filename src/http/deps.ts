@@ -7,6 +7,7 @@ import type { KeyStore } from '../auth/types.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics/index.js';
 import type { MirrorEngine } from '../origin/mirror.js';
+import type { CorsService } from '../service/cors.js';
 import type { ObjectService } from '../service/objects.js';
 import type { WebsiteService } from '../service/website.js';
 import type { StorageDriver } from '../storage/driver.js';
@@ -16,6 +17,7 @@ export interface Deps {
   driver: StorageDriver;
   objects: ObjectService;
   website: WebsiteService;
+  cors: CorsService;
   mirror: MirrorEngine;
   metrics: Metrics;
   keys: KeyStore;

@@ -16,6 +16,9 @@ export type Op =
   | 'CreateBucket' | 'HeadBucket' | 'DeleteBucket' | 'GetBucketLocation' | 'GetBucketAcl' | 'PutBucketAcl'
   | 'ListObjects' | 'ListObjectsV2' | 'ListMultipartUploads' | 'DeleteObjects'
   | 'GetBucketWebsite' | 'PutBucketWebsite' | 'DeleteBucketWebsite'
+  | 'GetBucketCors' | 'PutBucketCors' | 'DeleteBucketCors'
+  /** a CORS preflight of a bucket or object (AWS's "OPTIONS object"), answered before authentication */
+  | 'OptionsObject'
   | 'GetObject' | 'HeadObject' | 'PutObject' | 'CopyObject' | 'DeleteObject'
   | 'GetObjectTagging' | 'PutObjectTagging' | 'DeleteObjectTagging'
   | 'CreateMultipartUpload' | 'UploadPart' | 'CompleteMultipartUpload' | 'AbortMultipartUpload' | 'ListParts'
@@ -47,6 +50,7 @@ const SCOPES: Record<Op, Scope> = {
   ListBuckets: 'owner', CreateBucket: 'owner', HeadBucket: 'read', DeleteBucket: 'owner', GetBucketLocation: 'read',
   GetBucketAcl: 'owner', PutBucketAcl: 'owner', ListObjects: 'read', ListObjectsV2: 'read', ListMultipartUploads: 'write',
   DeleteObjects: 'write', GetBucketWebsite: 'owner', PutBucketWebsite: 'owner', DeleteBucketWebsite: 'owner',
+  GetBucketCors: 'owner', PutBucketCors: 'owner', DeleteBucketCors: 'owner', OptionsObject: 'read',
   GetObject: 'read', HeadObject: 'read', PutObject: 'write', CopyObject: 'write', DeleteObject: 'write',
   GetObjectTagging: 'read', PutObjectTagging: 'write', DeleteObjectTagging: 'write',
   CreateMultipartUpload: 'write', UploadPart: 'write', CompleteMultipartUpload: 'write', AbortMultipartUpload: 'write',
@@ -80,10 +84,10 @@ type Level = 'bucket' | 'object';
 /** The implemented operations, by level, method and the one sub-resource named ('' = none). */
 const IMPLEMENTED: Record<Level, Record<string, Record<string, Op>>> = {
   bucket: {
-    GET: { '': 'ListObjects', location: 'GetBucketLocation', acl: 'GetBucketAcl', website: 'GetBucketWebsite', uploads: 'ListMultipartUploads' },
+    GET: { '': 'ListObjects', location: 'GetBucketLocation', acl: 'GetBucketAcl', website: 'GetBucketWebsite', uploads: 'ListMultipartUploads', cors: 'GetBucketCors' },
     HEAD: { '': 'HeadBucket' },
-    PUT: { '': 'CreateBucket', acl: 'PutBucketAcl', website: 'PutBucketWebsite' },
-    DELETE: { '': 'DeleteBucket', website: 'DeleteBucketWebsite' },
+    PUT: { '': 'CreateBucket', acl: 'PutBucketAcl', website: 'PutBucketWebsite', cors: 'PutBucketCors' },
+    DELETE: { '': 'DeleteBucket', website: 'DeleteBucketWebsite', cors: 'DeleteBucketCors' },
     POST: { delete: 'DeleteObjects' },
   },
   object: {
@@ -174,6 +178,8 @@ function pickOp(method: string, bucket: string | undefined, key: string | undefi
     if (method === 'GET') return { op: 'ListBuckets' };
     throw notAllowed();
   }
+  // a preflight names the request it asks about in its headers, whatever the query (a presigned URL's too)
+  if (method === 'OPTIONS') return { op: 'OptionsObject' };
   if (!METHODS.has(method)) throw notAllowed();
   const named: string[] = [];
   for (const name of q.keys()) if (SUBRESOURCES.has(name)) named.push(name);

@@ -15,6 +15,7 @@ import { header } from './context.js';
 import type { Deps } from './deps.js';
 import { handleAdmin, isOpenAdminPath } from './handlers/admin.js';
 import * as bucket from './handlers/bucket.js';
+import * as cors from './handlers/cors.js';
 import * as list from './handlers/list.js';
 import * as multipart from './handlers/multipart.js';
 import * as object from './handlers/object.js';
@@ -41,6 +42,10 @@ export const HANDLERS: Record<Op, Handler> = {
   GetBucketWebsite: website.getBucketWebsite,
   PutBucketWebsite: website.putBucketWebsite,
   DeleteBucketWebsite: website.deleteBucketWebsite,
+  GetBucketCors: cors.getBucketCors,
+  PutBucketCors: cors.putBucketCors,
+  DeleteBucketCors: cors.deleteBucketCors,
+  OptionsObject: cors.optionsObject,
   GetObject: object.getObject,
   HeadObject: object.headObject,
   PutObject: object.putObject,
@@ -106,6 +111,18 @@ export async function handle(ctx: Ctx, deps: Deps): Promise<void> {
     if (ctx.endpoint.op === 'Admin' && isOpenAdminPath(ctx.endpoint.adminPath ?? '')) {
       await handleAdmin(ctx, deps);
       return;
+    }
+    if (ctx.endpoint.op === 'OptionsObject') {
+      // a CORS preflight carries no credentials (the Fetch standard's CORS-preflight request)
+      await cors.optionsObject(ctx, deps);
+      return;
+    }
+    // the bucket's CORS headers go on every answer from here on, errors included (respond.ts);
+    // looked up for cross-origin requests and for every GET/HEAD (Vary, see service/cors)
+    const origin = header(ctx, 'origin');
+    if (ctx.endpoint.bucket !== undefined && (origin !== undefined || method === 'GET' || method === 'HEAD')) {
+      const headers = await deps.cors.responseHeaders(ctx.endpoint.bucket, origin, header(ctx, 'access-control-request-method') ?? method);
+      if (headers !== undefined) ctx.cors = headers;
     }
     ctx.auth = verifyRequest(
       {
