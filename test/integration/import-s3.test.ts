@@ -1,58 +1,66 @@
 /**
- * `osprey import --from-s3` and `osprey verify --from-s3`: a second Osprey serves as the source
- * S3 store. The prefix is stripped as a MirrorURL `…/bucket/prefix/` would; stored headers, user
+ * `osprey import --from-s3` and `osprey verify --from-s3`: the source S3 store is one nobody here
+ * wrote, a throwaway Ceph RGW (test/helpers/ceph.ts otherStore: the run's shared one, or one for
+ * this file). The prefix is stripped as a MirrorURL `…/bucket/prefix/` would; stored headers, user
  * metadata (--save-meta) and the origin marker; verify at parity, then catching a missing, a
  * truncated and a changed object by ETag and by hashing (--deep); bad source settings refused.
  */
-import { CreateBucketCommand, DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { otherStore } from '../helpers/ceph.ts';
+import type { StoreAccess } from '../helpers/ceph.ts';
 import { bodyOf, contentFor, keysIn, md5, runCli } from '../helpers/migrate.ts';
-import { ACCESS_KEY, s3, SECRET_KEY, startOsprey, tmpDir } from '../helpers/osprey.ts';
+import { s3, startOsprey, tmpDir } from '../helpers/osprey.ts';
 import type { TestServer } from '../helpers/osprey.ts';
 import { rawSigned } from '../helpers/raw.ts';
 
 const COUNT = 150;
 
 describe('osprey import/verify from a source S3 bucket', () => {
-  let source: TestServer;
+  const store = otherStore();
+  /** the store may be shared with other files and runs */
+  const SRC = `old-site-${randomBytes(4).toString('hex')}`;
+  let source: StoreAccess;
   let target: TestServer;
   let src: S3Client;
   let dst: S3Client;
   let dir: string;
   const expected = new Map<string, Buffer>();
-  const fromS3 = () => ['--from-s3', 's3://old-site/www/', '--source-endpoint', source.url, '--source-access-key-id', ACCESS_KEY, '--source-secret-access-key', SECRET_KEY];
+  const fromS3 = () => ['--from-s3', `s3://${SRC}/www/`, '--source-endpoint', source.endpoint, '--source-access-key-id', source.accessKeyId, '--source-secret-access-key', source.secretAccessKey];
 
   before(async () => {
-    source = await startOsprey();
-    target = await startOsprey();
-    src = s3(source, { requestChecksumCalculation: 'WHEN_REQUIRED' });
+    [source, target] = await Promise.all([store.get(), startOsprey()]);
+    src = new S3Client({
+      endpoint: source.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: source.accessKeyId, secretAccessKey: source.secretAccessKey },
+      requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+    });
     dst = s3(target);
-    await src.send(new CreateBucketCommand({ Bucket: 'old-site' }));
+    await src.send(new CreateBucketCommand({ Bucket: SRC }));
     await dst.send(new CreateBucketCommand({ Bucket: 'new-site' }));
     for (let i = 0; i < COUNT; i++) {
       const key = `www/${i % 3 === 0 ? 'img' : 'css'}/${i}.dat`;
       const body = contentFor(key, 50 + i * 101);
       expected.set(key.slice(4), body);
-      await src.send(new PutObjectCommand({ Bucket: 'old-site', Key: key, Body: body, ContentType: 'application/x-test', CacheControl: 'max-age=9', Metadata: { origin: `n${i}` } }));
+      await src.send(new PutObjectCommand({ Bucket: SRC, Key: key, Body: body, ContentType: 'application/x-test', CacheControl: 'max-age=9', Metadata: { origin: `n${i}` } }));
     }
     // a multipart object (ETag "…-N"), a folder marker, and a key outside the prefix
     const big = contentFor('www/big.bin', 12 * 1024 * 1024 + 1);
     expected.set('big.bin', big);
-    await new Upload({ client: src, params: { Bucket: 'old-site', Key: 'www/big.bin', Body: big }, partSize: 5 * 1024 * 1024 }).done();
-    await src.send(new PutObjectCommand({ Bucket: 'old-site', Key: 'www/', Body: '' }));
-    await src.send(new PutObjectCommand({ Bucket: 'old-site', Key: 'other/x.txt', Body: 'not under the prefix' }));
+    await new Upload({ client: src, params: { Bucket: SRC, Key: 'www/big.bin', Body: big }, partSize: 5 * 1024 * 1024 }).done();
+    await src.send(new PutObjectCommand({ Bucket: SRC, Key: 'www/', Body: '' }));
+    await src.send(new PutObjectCommand({ Bucket: SRC, Key: 'other/x.txt', Body: 'not under the prefix' }));
     dir = await tmpDir('osprey-s3-');
   });
   after(async () => {
-    src.destroy();
-    dst.destroy();
-    await source.close();
-    await target.close();
+    src?.destroy();
+    dst?.destroy();
+    await target?.close();
+    await store.stop();
   });
 
   it('imports the prefix: keys without it, headers, user metadata with --save-meta, the origin marker', async () => {
@@ -66,7 +74,7 @@ describe('osprey import/verify from a source S3 bucket', () => {
     assert.equal(h.CacheControl, 'max-age=9');
     assert.deepEqual(h.Metadata, { origin: 'n3' });
     const raw = await rawSigned(target.url, { method: 'HEAD', path: '/new-site/img/3.dat' });
-    assert.equal(raw.headers['x-oss-tag'], `MIRROR ${source.url}/old-site/www/img/3.dat`);
+    assert.equal(raw.headers['x-oss-tag'], `MIRROR ${source.endpoint}/${SRC}/www/img/3.dat`);
   });
 
   it('verify: parity, then a missing, a truncated and a changed object, by ETag and with --deep', async () => {
@@ -105,14 +113,17 @@ describe('osprey import/verify from a source S3 bucket', () => {
 
   it('bad source settings: one clear line, exit 2, nothing written', async () => {
     await dst.send(new CreateBucketCommand({ Bucket: 'untouched' }));
-    const base = ['import', '--endpoint', target.url, '--bucket', 'untouched', '--source-endpoint', source.url];
+    const base = ['import', '--endpoint', target.url, '--bucket', 'untouched', '--source-endpoint', source.endpoint];
+    const ak = source.accessKeyId;
+    const sk = source.secretAccessKey;
+    const missing = `no-such-bucket-${randomBytes(4).toString('hex')}`;
     const cases: [string[], RegExp][] = [
-      [[...base, '--from-s3', 's3://no-such-bucket/', '--source-access-key-id', ACCESS_KEY, '--source-secret-access-key', SECRET_KEY], /the source s3:\/\/no-such-bucket cannot be listed: the bucket does not exist/],
-      [[...base, '--from-s3', 's3://old-site/www/', '--source-access-key-id', ACCESS_KEY, '--source-secret-access-key', 'wrong-wrong-wrong-wrong'], /cannot be listed: the credentials were refused \(SignatureDoesNotMatch/],
-      [[...base.slice(0, 5), '--source-endpoint', 'http://127.0.0.1:9', '--from-s3', 's3://old-site/', '--source-access-key-id', ACCESS_KEY, '--source-secret-access-key', SECRET_KEY], /cannot be listed: the connection was refused/],
-      [[...base, '--from-s3', 'old-site/www', '--source-access-key-id', ACCESS_KEY, '--source-secret-access-key', SECRET_KEY], /is not s3:\/\/bucket/],
-      [[...base, '--from-s3', 's3://old-site/www/'], /needs --source-access-key-id/],
-      [[...base, '--from-s3', 's3://old-site/www/', '--source-access-key-id', ACCESS_KEY, '--source-secret-access-key', SECRET_KEY, '--keys', '-'], /--keys goes with --origin or --from-rule/],
+      [[...base, '--from-s3', `s3://${missing}/`, '--source-access-key-id', ak, '--source-secret-access-key', sk], new RegExp(`the source s3://${missing} cannot be listed: the bucket does not exist`)],
+      [[...base, '--from-s3', `s3://${SRC}/www/`, '--source-access-key-id', ak, '--source-secret-access-key', 'wrong-wrong-wrong-wrong'], /cannot be listed: the credentials were refused \(SignatureDoesNotMatch/],
+      [[...base.slice(0, 5), '--source-endpoint', 'http://127.0.0.1:9', '--from-s3', `s3://${SRC}/`, '--source-access-key-id', ak, '--source-secret-access-key', sk], /cannot be listed: the connection was refused/],
+      [[...base, '--from-s3', `${SRC}/www`, '--source-access-key-id', ak, '--source-secret-access-key', sk], /is not s3:\/\/bucket/],
+      [[...base, '--from-s3', `s3://${SRC}/www/`], /needs --source-access-key-id/],
+      [[...base, '--from-s3', `s3://${SRC}/www/`, '--source-access-key-id', ak, '--source-secret-access-key', sk, '--keys', '-'], /--keys goes with --origin or --from-rule/],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(args, { cwd: dir })));
     for (const [i, [args, re]] of cases.entries()) {
