@@ -3,6 +3,8 @@
 # type-checks, then runs every test file with node's test runner.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# the AWS SDK's documented switch for its NodeVersionSupportWarning (Node 20 is still supported here)
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 bash scripts/install-test-deps.sh
 [ -d node_modules ] || npm ci
 npx tsc -p . --noEmit

@@ -115,6 +115,15 @@ describe('what a new user meets first (issue 18)', () => {
     }
   });
 
+  it('Node 20: no NodeVersionSupportWarning from the AWS SDK, even without its switch in the environment', async () => {
+    const r = await runServe(['--address', '127.0.0.1:0', '--storage', 's3://osprey-none', '--storage-endpoint', 'http://127.0.0.1:1'], {
+      OSPREY_STORAGE_ACCESS_KEY_ID: 'NOSUCHKEY', OSPREY_STORAGE_SECRET_ACCESS_KEY: 'no-such-secret', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined,
+    });
+    assert.equal(r.code, 2, r.stderr);
+    assert.doesNotMatch(r.stderr, /Warning/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  });
+
   it('--log-format pretty writes no colour codes when stdout is not a terminal', async () => {
     const dataDir = await tmpDir('osprey-cli-');
     try {
