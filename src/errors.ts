@@ -14,10 +14,8 @@ export interface ErrorRow {
 
 export const ERRORS = {
   AccessDenied: { status: 403, message: 'Access Denied', ec: '0003-00000001' },
-  AccessForbidden: { status: 403, message: 'CORSResponse: This CORS request is not allowed. This is usually because the evaluation of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource\'s CORS spec.', ec: '9000-00000040' },
   AuthorizationHeaderMalformed: { status: 400, message: 'The authorization header is malformed.', ec: '9000-00000001' },
   AuthorizationQueryParametersError: { status: 400, message: 'Query-string authentication parameters are missing or malformed.', ec: '9000-00000002' },
-  BadRequest: { status: 400, message: 'Bad Request', ec: '9000-00000041' },
   BadDigest: { status: 400, message: 'The Content-MD5 you specified did not match what we received.', ec: '0017-00000004' },
   BucketAlreadyExists: { status: 409, message: 'The requested bucket name is not available.', ec: '0015-00000002' },
   BucketAlreadyOwnedByYou: { status: 409, message: 'Your previous request to create the named bucket succeeded and you already own it.', ec: '0015-00000001' },
@@ -44,7 +42,6 @@ export const ERRORS = {
   MirrorFailed: { status: 424, message: 'Failed to fetch the object from the mirror origin.', ec: '0041-00000101' },
   MissingContentLength: { status: 411, message: 'You must provide the Content-Length HTTP header.', ec: '9000-00000011' },
   NoSuchBucket: { status: 404, message: 'The specified bucket does not exist.', ec: '0015-00000101' },
-  NoSuchCORSConfiguration: { status: 404, message: 'The CORS configuration does not exist', ec: '9000-00000042' },
   NoSuchKey: { status: 404, message: 'The specified key does not exist.', ec: '0026-00000001' },
   NoSuchUpload: { status: 404, message: 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', ec: '0042-00000002' },
   NoSuchWebsiteConfiguration: { status: 404, message: 'The specified bucket does not have a website configuration.', ec: '0050-00000001' },
@@ -94,6 +91,31 @@ export function isS3Error(err: unknown): err is S3Error {
 }
 
 /**
+ * Out of space (issue #15, defect 4): the file system's ENOSPC, a quota's EDQUOT, SQLite's
+ * SQLITE_FULL (its journal or database could not grow), found on the error or its causes.
+ */
+const OUT_OF_SPACE = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
+
+export function isOutOfSpace(err: unknown): boolean {
+  let e = err;
+  for (let depth = 0; depth < 8 && typeof e === 'object' && e !== null; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && OUT_OF_SPACE.has(code)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/**
+ * What a write that found no room answers, on every driver: 503 ServiceUnavailable, the status S3
+ * clients treat as "try again later" (S3 itself never runs out; MinIO's XMinioStorageFull 507 is a
+ * code no SDK knows). Nothing partial was stored, and a DELETE, which always works, makes room.
+ */
+export function storageFull(cause: unknown, detail: Omit<S3ErrorDetail, 'cause' | 'message'> = {}): S3Error {
+  return new S3Error('ServiceUnavailable', { ...detail, message: 'The storage is full: nothing was stored. Delete objects to make room, or try again later.', cause });
+}
+
+/**
  * The one mapping at the boundary: S3Error passes through; known system errors map to table
  * codes; everything else becomes InternalError (the caller logs the original, the client never
  * sees it).
@@ -101,7 +123,7 @@ export function isS3Error(err: unknown): err is S3Error {
 export function toS3Error(err: unknown): S3Error {
   if (err instanceof S3Error) return err;
   const code = (err as { code?: unknown } | null)?.code;
-  if (code === 'ENOSPC') return new S3Error('ServiceUnavailable', { message: 'The storage is full.', cause: err });
+  if (isOutOfSpace(err)) return storageFull(err);
   if (code === 'SQLITE_BUSY') return new S3Error('SlowDown', { cause: err });
   if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET') {
     return new S3Error('IncompleteBody', { cause: err });

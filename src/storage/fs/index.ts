@@ -16,7 +16,7 @@
 import type { Database as Db } from 'better-sqlite3';
 import { mkdir, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { S3Error } from '../../errors.js';
+import { isOutOfSpace, S3Error } from '../../errors.js';
 import type {
   BucketInfo, ByteRange, CannedAcl, DriverCapabilities, ListOptions, ListResult, ListUploadsOptions, MultipartUpload,
   AdoptOptions, ObjectInfo, ObjectMeta, PartInfo, PutOptions, StorageDriver,
@@ -31,12 +31,15 @@ import type { BucketRow, ObjectRow, PartRow, Statements, UploadRow } from './met
 import { openDb, statements } from './meta.js';
 import { assembleParts, newUploadId } from './parts.js';
 import { Paths } from './paths.js';
+import { Reserve } from './reserve.js';
 import { metaJson, parseSegments, toBucket, toInfo, toPart, toUpload } from './rows.js';
 
 export interface FsDriverOptions {
   dir: string;
   /** smallest part except the last in CompleteMultipartUpload (S3: 5 MiB) */
   minPartSize?: number;
+  /** room kept for deletes on a full disk (reserve.ts; default RESERVE_BYTES) */
+  reserveBytes?: number;
 }
 
 /** memory for recently read small objects */
@@ -69,6 +72,7 @@ export class FsDriver implements StorageDriver {
     private readonly db: Db,
     private readonly minPartSize: number,
     private readonly lock: DataDirLock,
+    private readonly reserve: Reserve,
   ) {
     this.st = statements(db);
     this.blobs = new Blobs(paths, this.st, () => this.db.open);
@@ -88,9 +92,13 @@ export class FsDriver implements StorageDriver {
       // temp files are only ever bodies still being received: after a restart none can finish
       await rm(paths.tmp, { recursive: true, force: true });
       await mkdir(paths.tmp, { recursive: true });
+      // on a full disk SQLite needs room to open its log: the reserve gives it (and grows back below)
+      const reserve = new Reserve(paths.reserve, opts.reserveBytes);
+      await reserve.releaseIfLow(paths.root);
       db = openDb(paths.db);
-      const driver = new FsDriver(paths, db, opts.minPartSize ?? 5 * 1024 * 1024, lock);
+      const driver = new FsDriver(paths, db, opts.minPartSize ?? 5 * 1024 * 1024, lock, reserve);
       await driver.blobs.recover();
+      void reserve.refill();
       return driver;
     } catch (err) {
       db?.close();
@@ -104,8 +112,28 @@ export class FsDriver implements StorageDriver {
   }
 
   async close(): Promise<void> {
+    await this.reserve.settled();
     if (this.db.open) this.db.close();
     this.lock.release();
+  }
+
+  /**
+   * Runs a transaction that frees room (a delete of any kind). On a full disk SQLite may find no
+   * room to log it (SQLITE_FULL): then the reserve is released and the transaction runs again, so
+   * a delete always works. Once the freed blobs are gone, `roomFreed` grows the reserve back.
+   */
+  private freeing<T>(tx: () => T): T {
+    try {
+      return tx();
+    } catch (err) {
+      if (!isOutOfSpace(err) || !this.reserve.release()) throw err;
+      return tx();
+    }
+  }
+
+  private async collectFreed(ids: readonly string[]): Promise<void> {
+    await this.blobs.collect(ids);
+    void this.reserve.refill();
   }
 
   // ---- buckets -------------------------------------------------------------------------------
@@ -151,16 +179,16 @@ export class FsDriver implements StorageDriver {
   }
 
   async deleteBucket(name: string): Promise<void> {
-    const freed = this.db.transaction(() => {
+    const freed = this.freeing(this.db.transaction(() => {
       this.requireBucket(name);
       if (this.st.bucketHasObjects.get(name)) throw new S3Error('BucketNotEmpty', { bucket: name });
       const ids = this.st.uploadsOfBucket.all(name).flatMap(({ upload_id }) => this.dropUpload(upload_id));
       this.st.configDeleteAll.run(name);
       this.st.bucketDelete.run(name);
       return ids;
-    })();
+    }));
     this.forgetBucket(name);
-    await this.blobs.collect(freed);
+    await this.collectFreed(freed);
   }
 
   async setBucketAcl(name: string, acl: CannedAcl): Promise<void> {
@@ -364,15 +392,15 @@ export class FsDriver implements StorageDriver {
   }
 
   async deleteObject(bucket: string, key: string): Promise<void> {
-    const freed = this.db.transaction(() => {
+    const freed = this.freeing(this.db.transaction(() => {
       this.requireBucket(bucket);
       const old = this.st.objectHead.get(bucket, key);
       if (!old) return [];
       this.forgetHot(bucket, key);
       this.st.objectDelete.run(bucket, key);
       return this.toGarbage(old);
-    })();
-    await this.blobs.collect(freed);
+    }));
+    await this.collectFreed(freed);
   }
 
   async listObjects(bucket: string, opts: ListOptions): Promise<ListResult> {
@@ -473,12 +501,12 @@ export class FsDriver implements StorageDriver {
   }
 
   async abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void> {
-    const freed = this.db.transaction(() => {
+    const freed = this.freeing(this.db.transaction(() => {
       this.requireBucket(bucket);
       this.uploadRow(bucket, key, uploadId);
       return this.dropUpload(uploadId);
-    })();
-    await this.blobs.collect(freed);
+    }));
+    await this.collectFreed(freed);
   }
 
   async listMultipartUploads(bucket: string, opts: ListUploadsOptions): Promise<{ uploads: MultipartUpload[]; isTruncated: boolean }> {

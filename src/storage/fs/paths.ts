@@ -12,12 +12,15 @@ export class Paths {
   readonly blobs: string;
   readonly tmp: string;
   readonly db: string;
+  /** room kept for deletes on a full disk (reserve.ts) */
+  readonly reserve: string;
 
   constructor(dir: string) {
     this.root = path.resolve(dir);
     this.blobs = path.join(this.root, 'blobs');
     this.tmp = path.join(this.root, 'tmp');
     this.db = path.join(this.root, 'meta.sqlite');
+    this.reserve = path.join(this.root, 'reserve');
   }
 
   /** 128 random bits, hex: unguessable, never derived from a key, never reused. */

@@ -5,7 +5,7 @@
  * becomes `503 ServiceUnavailable` (or `SlowDown`) with `Retry-After`: the client retries, nothing
  * partial was stored, and the next request finds the store again by itself.
  */
-import { S3Error } from '../../errors.js';
+import { isOutOfSpace, S3Error, storageFull } from '../../errors.js';
 
 interface SdkError {
   name?: string;
@@ -33,6 +33,8 @@ export function isPreconditionFailed(err: unknown): boolean {
 
 const UNAVAILABLE_CODES = new Set(['UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
 const UNAVAILABLE_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'ServiceUnavailable', 'InternalError', 'AbortError']);
+/** A store out of room: 507 (Ceph RGW's InsufficientCapacity, MinIO's XMinioStorageFull) or a quota (RGW's 403 QuotaExceeded). */
+const FULL_NAMES = new Set(['InsufficientCapacity', 'InsufficientStorage', 'XMinioStorageFull', 'QuotaExceeded', 'XMinioAdminBucketQuotaExceeded']);
 
 /** Map a store failure (never a client's own body error) onto the error table. */
 export function fromStore(err: unknown, what: { bucket?: string; key?: string } = {}): S3Error {
@@ -41,6 +43,8 @@ export function fromStore(err: unknown, what: { bucket?: string; key?: string } 
   const status = storeStatus(err);
   const retry = { 'Retry-After': RETRY_AFTER_SECONDS };
   if (e.name === 'SlowDown' || status === 429) return new S3Error('SlowDown', { ...what, headers: retry, cause: err });
+  // out of room, in the store or in the local spool: the same answer as the embedded store's (issue #15, defect 4)
+  if (status === 507 || FULL_NAMES.has(e.name ?? '') || FULL_NAMES.has(e.code ?? '') || isOutOfSpace(err)) return storageFull(err, what);
   if (status === 412 || e.name === 'PreconditionFailed') return new S3Error('PreconditionFailed', { ...what, cause: err });
   if (e.name === 'InvalidPart' || e.name === 'InvalidPartOrder' || e.name === 'EntityTooSmall') return new S3Error(e.name, { ...what, cause: err });
   if (e.name === 'NoSuchUpload') return new S3Error('NoSuchUpload', { ...what, cause: err });
