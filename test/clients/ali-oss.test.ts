@@ -169,3 +169,125 @@ for (const v4 of [false, true]) {
     }
   });
 }
+
+/**
+ * Issue 18: ali-oss's three ways of addressing a bucket, each with the `serve` settings that make it
+ * work (README, "Using ali-oss and other OSS clients"). The client reaches the server by its real
+ * address whatever host name it builds: an agent whose lookup answers 127.0.0.1 stands in for DNS
+ * (or /etc/hosts) pointing the names at Osprey.
+ */
+describe('ali-oss addressing modes', () => {
+  const REGION_HOST = 'oss-cn-hangzhou.aliyuncs.com';
+  type LookupCb = (err: Error | null, address: string | { address: string; family: number }[], family?: number) => void;
+  const toLoopback = new http.Agent({
+    lookup: ((_host: string, opts: { all?: boolean }, cb: LookupCb) => (opts.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4))) as unknown as http.AgentOptions['lookup'],
+  });
+  const clientFor = (server: TestServer, bucket: string, opts: Loose): OSS =>
+    makeClient({ accessKeyId: server.accessKeyId, accessKeySecret: server.secretAccessKey, region: 'oss-cn-hangzhou', bucket, secure: false, agent: toLoopback, ...opts });
+
+  /** What the server stored, seen through a plain path-style client (the first mode). */
+  const stored = async (server: TestServer, bucket: string): Promise<string[]> => {
+    const plain = clientFor(server, bucket, { endpoint: `http://localhost:${server.port}`, sldEnable: true });
+    return (await plain.list({ 'max-keys': 100 }, {})).objects?.map((o) => o.name) ?? [];
+  };
+
+  /**
+   * A recording relay in front of the server: what the client sends (Host, path) is recorded and
+   * passed on unchanged. Clients are pointed at its port.
+   */
+  const relay = async (server: TestServer): Promise<{ port: number; seen: { host: string; path: string }[]; close(): Promise<void> }> => {
+    const seen: { host: string; path: string }[] = [];
+    const front = http.createServer((req, res) => {
+      seen.push({ host: req.headers.host ?? '', path: (req.url ?? '').split('?')[0] ?? '' });
+      const back = http.request({ host: '127.0.0.1', port: server.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      back.on('error', () => res.destroy());
+      req.pipe(back);
+    });
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+    return {
+      port: (front.address() as AddressInfo).port,
+      seen,
+      async close() {
+        front.closeAllConnections();
+        await new Promise((r) => front.close(r));
+      },
+    };
+  };
+
+  it('path style: sldEnable puts the bucket in the path (/bucket/key); any server, no --domain needed', async () => {
+    const server = await startOsprey();
+    const front = await relay(server);
+    const { seen } = front;
+    try {
+      // by host name: the Host header is the endpoint's
+      const byName = clientFor(server, 'ali-path', { endpoint: `http://localhost:${front.port}`, sldEnable: true });
+      await byName.putBucket('ali-path');
+      await byName.put('a/b.txt', Buffer.from('path style'));
+      assert.equal(((await byName.get('a/b.txt')).content as Buffer).toString(), 'path style');
+      assert.deepEqual(seen.at(-1), { host: `localhost:${front.port}`, path: '/ali-path/a/b.txt' });
+      // by IP address: ali-oss rewrites Host to bucket.<region host> but keeps /bucket/ in the path
+      const byIp = clientFor(server, 'ali-path', { endpoint: `http://127.0.0.1:${front.port}`, sldEnable: true });
+      assert.equal(((await byIp.get('a/b.txt')).content as Buffer).toString(), 'path style');
+      assert.deepEqual(seen.at(-1), { host: `ali-path.${REGION_HOST}`, path: '/ali-path/a/b.txt' });
+      assert.deepEqual(await stored(server, 'ali-path'), ['a/b.txt']);
+    } finally {
+      await front.close();
+      await server.close();
+    }
+  });
+
+  it(`IP endpoint without sldEnable: the bucket only in Host (bucket.${REGION_HOST}); serve --domain ${REGION_HOST}`, async () => {
+    const server = await startOsprey({ domains: [REGION_HOST] });
+    const front = await relay(server);
+    const { seen } = front;
+    try {
+      const client = clientFor(server, 'ali-ip', { endpoint: `http://127.0.0.1:${front.port}` });
+      await client.putBucket('ali-ip');
+      await client.put('a/b.txt', Buffer.from('bucket in Host'));
+      assert.equal(((await client.get('a/b.txt')).content as Buffer).toString(), 'bucket in Host');
+      assert.deepEqual(seen.at(-1), { host: `ali-ip.${REGION_HOST}`, path: '/a/b.txt' });
+      assert.deepEqual(await stored(server, 'ali-ip'), ['a/b.txt']);
+    } finally {
+      await front.close();
+      await server.close();
+    }
+  });
+
+  it('virtual-hosted: a host-name endpoint without sldEnable (bucket.oss.example.test); serve --domain oss.example.test', async () => {
+    const server = await startOsprey({ domains: ['oss.example.test'] });
+    const front = await relay(server);
+    const { seen } = front;
+    try {
+      const client = clientFor(server, 'ali-vhost', { endpoint: `http://oss.example.test:${front.port}` });
+      await client.putBucket('ali-vhost');
+      await client.put('a/b.txt', Buffer.from('virtual-hosted'));
+      assert.equal(((await client.get('a/b.txt')).content as Buffer).toString(), 'virtual-hosted');
+      assert.deepEqual(seen.at(-1), { host: `ali-vhost.oss.example.test:${front.port}`, path: '/a/b.txt' });
+      assert.deepEqual(await stored(server, 'ali-vhost'), ['a/b.txt']);
+    } finally {
+      await front.close();
+      await server.close();
+    }
+  });
+
+  it(`cannot share one server: with --domain ${REGION_HOST}, sldEnable by IP is read as key bucket/key`, async () => {
+    const server = await startOsprey({ domains: [REGION_HOST] });
+    try {
+      const byIp = clientFor(server, 'ali-mixed', { endpoint: `http://127.0.0.1:${server.port}` });
+      await byIp.putBucket('ali-mixed');
+      await byIp.put('k.txt', Buffer.from('x'));
+      const sld = clientFor(server, 'ali-mixed', { endpoint: `http://127.0.0.1:${server.port}`, sldEnable: true });
+      // Host names the bucket, so the path /ali-mixed/k.txt is the key 'ali-mixed/k.txt': not found
+      // (or refused: ali-oss signed /ali-mixed/k.txt, Osprey checks /ali-mixed/ali-mixed/k.txt)
+      await assert.rejects(sld.get('k.txt'), (e: { status?: number }) => e.status === 404 || e.status === 403);
+      // a host-name endpoint with sldEnable keeps working beside it
+      const byName = clientFor(server, 'ali-mixed', { endpoint: `http://localhost:${server.port}`, sldEnable: true });
+      assert.equal(((await byName.get('k.txt')).content as Buffer).toString(), 'x');
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -4,11 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ACCESS_KEY, ROOT, SECRET_KEY, spawnOsprey, startOsprey, tmpDir } from '../helpers/osprey.ts';
 import { rawSigned } from '../helpers/raw.ts';
+import { run } from '../helpers/exec.ts';
 
 function runServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return runOsprey(['serve', ...args], env);
@@ -111,6 +112,45 @@ describe('what a new user meets first (issue 18)', () => {
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     } finally {
       await server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('npm start compiles only when a source changed, says when it starts from the existing build, and passes flags to serve', async () => {
+    // a miniature checkout: scripts/start.sh as is, a one-file server that prints its arguments
+    const dir = await tmpDir('osprey-start-');
+    try {
+      await mkdir(path.join(dir, 'scripts'));
+      await mkdir(path.join(dir, 'src'));
+      await mkdir(path.join(dir, 'dist/web/console'), { recursive: true });
+      await copyFile(path.join(ROOT, 'scripts/start.sh'), path.join(dir, 'scripts/start.sh'));
+      await symlink(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+      await writeFile(path.join(dir, 'package.json'), '{"type": "module"}\n');
+      await writeFile(path.join(dir, 'tsconfig.json'), '{}\n');
+      await writeFile(path.join(dir, 'tsconfig.build.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', outDir: 'dist', rootDir: 'src', types: ['node'], skipLibCheck: true }, include: ['src'] }));
+      const server = (v: string) => `console.log('Osprey is listening on http://127.0.0.1:1 ${v} ' + process.argv.slice(2).join(' '));\n`;
+      await writeFile(path.join(dir, 'src/main.ts'), server('v1'));
+      await mkdir(path.join(dir, 'web/console'), { recursive: true });
+      await writeFile(path.join(dir, 'dist/web/console/index.html'), '');
+      await writeFile(path.join(dir, 'dist/.console-built'), '');
+      const start = () => run('bash', [path.join(dir, 'scripts/start.sh'), '--origin-allow', '127.0.0.0/8'], { cwd: dir, timeoutMs: 120_000 });
+
+      const first = await start();
+      assert.match(first.stderr, /compiling the server/);
+      assert.match(first.stdout, /listening on http:\/\/127\.0\.0\.1:1 v1 serve --origin-allow 127\.0\.0\.0\/8/);
+      const built = (await stat(path.join(dir, 'dist/main.js'))).mtimeMs;
+
+      const again = await start();
+      assert.match(again.stderr, /starting from the existing build in dist\/ \(no source changed/);
+      assert.doesNotMatch(again.stderr, /compiling/);
+      assert.match(again.stdout, /v1 serve --origin-allow 127\.0\.0\.0\/8/);
+      assert.equal((await stat(path.join(dir, 'dist/main.js'))).mtimeMs, built);
+
+      await writeFile(path.join(dir, 'src/main.ts'), server('v2'));
+      const changed = await start();
+      assert.match(changed.stderr, /compiling the server/);
+      assert.match(changed.stdout, /v2 serve --origin-allow/);
+    } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });
