@@ -56,7 +56,11 @@ export function requestBody(ctx: Ctx): RequestBody {
     req.on('close', () => {
       if (!req.complete) first.destroy(new S3Error('IncompleteBody'));
     });
-    first.on('error', () => req.destroy());
+    // a verifier that fails mid-body (a chunk signature, a size cap) stops taking the request's
+    // bytes, but the request is not destroyed: that would close the socket before the error
+    // answer went out (the client saw a reset, not SignatureDoesNotMatch); the server's error path
+    // reads and discards the rest of the body within its bounds (server.ts drainBody)
+    first.on('error', () => req.unpipe(first));
     req.pipe(first);
     // pipeline() returns the last stream and propagates any error (a checksum mismatch) to it, so
     // the storage driver consuming it sees the failure and stores nothing.
