@@ -171,6 +171,9 @@ describe('checksums and signed chunks over HTTP', () => {
     const get = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'asked', ChecksumMode: 'ENABLED' }));
     assert.equal(get.ChecksumSHA256, sha);
     assert.equal(md5hex(Buffer.from(await get.Body?.transformToByteArray() ?? [])), md5hex(body));
+    // not asked: not sent (S3's behaviour)
+    const plain = await rawSigned(server.url, { method: 'HEAD', path: `/${BUCKET}/asked` });
+    assert.equal(plain.headers['x-amz-checksum-sha256'], undefined);
     // a range never carries the whole object's checksum
     const ranged = await rawSigned(server.url, { path: `/${BUCKET}/asked`, headers: { 'x-amz-checksum-mode': 'ENABLED', range: 'bytes=0-9' } });
     assert.equal(ranged.status, 206);
