@@ -43,7 +43,28 @@ export function explainDecision(cfg: WebsiteConfig | undefined, req: WebsiteRequ
     default:
       outcome = a;
   }
-  return { request, configured: cfg !== undefined, ...(cfg && { dialect: cfg.dialect }), trace: d.trace, steps: d.steps, outcome };
+  // the answer is for users: the specification's statement IDs that the decision cites are left out
+  const trace = d.trace.map((p) => ({ ...p, entries: p.entries.map((t) => ({ ...t, reason: withoutSpecIds(t.reason) })) }));
+  outcome = { ...outcome, why: withoutSpecIds(outcome.why) };
+  if (outcome.kind === 'mirror') outcome.plan = { ...outcome.plan, dropped: outcome.plan.dropped.map((x) => ({ ...x, reason: withoutSpecIds(x.reason) })) };
+  return { request, configured: cfg !== undefined, ...(cfg && { dialect: cfg.dialect }), trace, steps: d.steps.map(withoutSpecIds), outcome };
+}
+
+/** A statement ID of the back-to-origin specification, such as MAT-07 or MIR-13a. */
+const SPEC_ID = '[A-Z]{3}-\\d{2}[a-z]?';
+const ONLY_IDS = new RegExp(`\\s*\\((?:${SPEC_ID}(?:,\\s*|\\s+and\\s+)?)+\\)`, 'g');
+const TRAILING_ID = new RegExp(`,\\s*${SPEC_ID}(?=\\))`, 'g');
+
+/**
+ * Decision text without the specification's statement IDs, which a user cannot look up:
+ * `… (MAT-07)` and `(Type 0, WEB-03)` become `…` and `(Type 0)`. Quoted parts (keys, values) are
+ * left as they are.
+ */
+export function withoutSpecIds(text: string): string {
+  return text
+    .split(/('[^']*')/)
+    .map((part, i) => (i % 2 === 1 ? part : part.replace(ONLY_IDS, '').replace(TRAILING_ID, '')))
+    .join('');
 }
 
 /**
