@@ -22,9 +22,23 @@ function commonHeaders(ctx: Ctx): void {
   if (ctx.dialect === 'oss') res.setHeader('x-oss-request-id', ctx.reqId);
 }
 
+/**
+ * The bucket's CORS headers, set after the handler's: when the bucket has a CORS configuration
+ * they replace every Access-Control-* header a handler set (a mirrored object's stored
+ * Access-Control-Allow-Origin, MIR-26); without one, the handler's go out as they are (README, "CORS").
+ */
+function corsHeaders(ctx: Ctx): void {
+  const cors = ctx.cors;
+  if (cors === undefined) return;
+  const res = ctx.res;
+  for (const name of res.getHeaderNames()) if (name.startsWith('access-control-')) res.removeHeader(name);
+  for (const [k, v] of Object.entries(cors)) res.setHeader(k, v);
+}
+
 export function sendEmpty(ctx: Ctx, status: number, headers: Record<string, string> = {}): void {
   commonHeaders(ctx);
   for (const [k, v] of Object.entries(headers)) ctx.res.setHeader(k, v);
+  corsHeaders(ctx);
   ctx.res.statusCode = status;
   if (status !== 204 && status !== 304 && !ctx.res.hasHeader('content-length')) ctx.res.setHeader('Content-Length', '0');
   ctx.res.end();
@@ -47,6 +61,7 @@ export function sendBody(ctx: Ctx, status: number, contentType: string, body: st
   ctx.res.setHeader('Content-Type', contentType);
   ctx.res.setHeader('Content-Length', String(buf.length));
   for (const [k, v] of Object.entries(headers)) ctx.res.setHeader(k, v);
+  corsHeaders(ctx);
   ctx.bytesOut += buf.length;
   ctx.res.end(ctx.req.method === 'HEAD' ? undefined : buf);
 }
@@ -81,6 +96,7 @@ export function sendError(ctx: Ctx, err: S3Error): void {
   if (ctx.req.method === 'HEAD') {
     commonHeaders(ctx);
     for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+    corsHeaders(ctx);
     res.statusCode = err.status;
     res.end();
     return;
@@ -228,6 +244,7 @@ export async function sendStream(ctx: Ctx, status: number, headers: Record<strin
   commonHeaders(ctx);
   ctx.res.statusCode = status;
   for (const [k, v] of Object.entries(headers)) ctx.res.setHeader(k, v);
+  corsHeaders(ctx);
   // no length (a mirrored body whose origin sent none): chunked, as the origin did (MIR-20)
   if (length !== undefined) ctx.res.setHeader('Content-Length', String(length));
   if (bytes) {

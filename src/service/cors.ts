@@ -71,6 +71,11 @@ function texts(node: XmlNode | undefined, name: string): string[] {
   });
 }
 
+/** Origins and header names go back out in response headers: printable ASCII only. */
+function headerSafe(value: string, what: string): void {
+  if (!/^[\x21-\x7e]+$/.test(value)) throw new S3Error('InvalidRequest', { message: `${what} "${value.slice(0, 64)}" must be printable ASCII without spaces.` });
+}
+
 function oneWildcard(value: string, what: string): void {
   if (value.indexOf('*') !== value.lastIndexOf('*')) {
     throw new S3Error('InvalidRequest', { message: `${what} "${value}" can not have more than one wildcard.` });
@@ -124,10 +129,15 @@ function parseRule(node: XmlNode, n: number): CorsRule {
   }
   for (const o of allowedOrigins) {
     if (o === '') throw malformed(`<CORSRule> ${n} has an empty <AllowedOrigin>.`);
+    headerSafe(o, 'AllowedOrigin');
     oneWildcard(o, 'AllowedOrigin');
   }
-  for (const h of allowedHeaders) oneWildcard(h, 'AllowedHeader');
+  for (const h of allowedHeaders) {
+    headerSafe(h, 'AllowedHeader');
+    oneWildcard(h, 'AllowedHeader');
+  }
   for (const h of exposeHeaders) {
+    headerSafe(h, 'ExposeHeader');
     if (h.includes('*')) throw new S3Error('InvalidRequest', { message: `ExposeHeader "${h}" contains wildcard. We currently do not support wildcard for ExposeHeader.` });
   }
   const rule: CorsRule = { allowedOrigins, allowedMethods, allowedHeaders, exposeHeaders };

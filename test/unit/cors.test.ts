@@ -63,6 +63,8 @@ describe('parseCorsXml', () => {
     ['two wildcards in an origin', S3(RULE('<AllowedOrigin>*.a.*</AllowedOrigin><AllowedMethod>GET</AllowedMethod>')), 'InvalidRequest'],
     ['two wildcards in a header', S3(RULE('<AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedHeader>*a*</AllowedHeader>')), 'InvalidRequest'],
     ['a wildcard in ExposeHeader', S3(RULE('<AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><ExposeHeader>x-*</ExposeHeader>')), 'InvalidRequest'],
+    ['a non-ASCII origin', S3(RULE('<AllowedOrigin>https://bücher.example</AllowedOrigin><AllowedMethod>GET</AllowedMethod>')), 'InvalidRequest'],
+    ['a space in ExposeHeader', S3(RULE('<AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><ExposeHeader>x a</ExposeHeader>')), 'InvalidRequest'],
     ['an ID over 255 characters', S3(RULE(`<ID>${'i'.repeat(256)}</ID><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod>`)), 'InvalidArgument'],
   ];
   for (const [what, xml, want] of bad) {
