@@ -171,9 +171,13 @@ function drainBody(ctx: Ctx): void {
   const socket = req.socket;
   let closing = false;
   let drained = 0;
-  const stop = () => {
+  const done = () => {
     clearTimeout(total);
     clearTimeout(idle);
+    Reflect.deleteProperty(socket, 'destroySoon'); // Node's own again, for the connection's later requests
+  };
+  const stop = () => {
+    done();
     socket.destroy();
   };
   const total = setTimeout(stop, LINGER_MS);
@@ -184,18 +188,14 @@ function drainBody(ctx: Ctx): void {
     else idle.refresh();
   });
   req.on('end', () => {
-    clearTimeout(total);
-    clearTimeout(idle);
-    if (closing) socket.destroy();
+    done();
+    // Node's destroySoon: the FIN is out already; the socket closes once every byte is written
+    if (closing) socket.destroySoon();
   });
-  socket.once('close', () => {
-    clearTimeout(total);
-    clearTimeout(idle);
-  });
+  socket.once('close', done);
   socket.destroySoon = () => {
     closing = true;
     socket.end();
-    if (req.complete) socket.destroy();
   };
   req.on('error', () => {});
   req.resume();
