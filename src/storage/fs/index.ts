@@ -98,7 +98,9 @@ export class FsDriver implements StorageDriver {
       db = openDb(paths.db);
       const driver = new FsDriver(paths, db, opts.minPartSize ?? 5 * 1024 * 1024, lock, reserve);
       await driver.blobs.recover();
-      void reserve.refill();
+      // before the first request, so that a disk that fills up right away still has it (a stat
+      // when it is whole; 8 MiB written once when it is not)
+      await reserve.refill();
       return driver;
     } catch (err) {
       db?.close();
