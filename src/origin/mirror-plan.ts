@@ -65,6 +65,12 @@ export interface MirrorPlan {
   transparentStatuses: number[];
   /** MIR-15: how to sign the origin request (the secret stays in the rule) */
   auth?: { type: string; region?: string; accessKeyId: string };
+  /**
+   * Why there is no origin to ask (then `urls` is empty): the origin key has a '.' or '..' segment
+   * (a prefix replacement such as `img` -> '' turns the key `img../x` into `../x`), which every URL
+   * parser resolves, so the fetch would leave MirrorURL's path (MIR-03).
+   */
+  refused?: string;
 }
 
 /**
@@ -160,14 +166,21 @@ export function isOriginFailure(answer: number | 'network', switchAllErrors: boo
 
 export function mirrorPlan(rule: RoutingRule, req: MirrorRequest): MirrorPlan {
   const r = rule.Redirect;
-  const path = encodeKeyPath(originKey(rule, req.key, req.rawKey));
+  const key = originKey(rule, req.key, req.rawKey);
+  const path = encodeKeyPath(key);
+  // MIR-03: MirrorURL + key stays under MirrorURL; a dot segment (even escaped: %2e) would climb out of it
+  const refused = key.split('/').some((s) => s === '.' || s === '..')
+    ? `Mirroring failed, please check your mirror configuration: the origin key '${key}' has a '.' or '..' segment, which would leave MirrorURL.`
+    : undefined;
   const query = originQuery(rule, req.query);
   const at = (base: string) => withQuery(base + path, query);
   const urls: string[] = [];
-  if (r.MirrorURL) urls.push(at(r.MirrorURL));
-  if (r.MirrorURLSlave) urls.push(at(r.MirrorURLSlave));
-  const alternates = [...(r.MirrorMultiAlternates?.MirrorMultiAlternate ?? [])].sort((a, b) => (a.MirrorMultiAlternateNumber ?? 0) - (b.MirrorMultiAlternateNumber ?? 0));
-  for (const alt of alternates) if (alt.MirrorMultiAlternateURL) urls.push(at(alt.MirrorMultiAlternateURL));
+  if (refused === undefined) {
+    if (r.MirrorURL) urls.push(at(r.MirrorURL));
+    if (r.MirrorURLSlave) urls.push(at(r.MirrorURLSlave));
+    const alternates = [...(r.MirrorMultiAlternates?.MirrorMultiAlternate ?? [])].sort((a, b) => (a.MirrorMultiAlternateNumber ?? 0) - (b.MirrorMultiAlternateNumber ?? 0));
+    for (const alt of alternates) if (alt.MirrorMultiAlternateURL) urls.push(at(alt.MirrorMultiAlternateURL));
+  }
   const follow = r.MirrorFollowRedirect !== false;
   const auth = r.MirrorAuth;
   return {
@@ -185,5 +198,6 @@ export function mirrorPlan(rule: RoutingRule, req: MirrorRequest): MirrorPlan {
     ...(r.MirrorAsyncStatus !== undefined && { asyncStatus: r.MirrorAsyncStatus }),
     transparentStatuses: (r.TransparentMirrorResponseCodes ?? '').split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0),
     ...(auth?.AccessKeyId && { auth: { type: auth.AuthType ?? '', ...(auth.Region && { region: auth.Region }), accessKeyId: auth.AccessKeyId } }),
+    ...(refused !== undefined && { refused }),
   };
 }

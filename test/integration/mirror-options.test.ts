@@ -327,6 +327,30 @@ describe('Mirror rule options end to end', () => {
     assert.match(metrics, /^osprey_mirror_fills_in_progress 0$/m);
   });
 
+  it('MIR-03 MIR-04 the origin URL never leaves MirrorURL: a prefix replacement that leaves a ".." segment is refused', async () => {
+    origin.routes.set('/public/img/a.txt', text('public a'));
+    origin.routes.set('/secret.txt', text('not for the bucket'));
+    origin.routes.set('/public/secret.txt', text('not for the bucket either'));
+    // a prefix without its slash ('img', not 'img/'): the key 'img../secret.txt' becomes '../secret.txt'
+    const website = `<WebsiteConfiguration><RoutingRules><RoutingRule><RuleNumber>1</RuleNumber>
+      <Condition><KeyPrefixEquals>img</KeyPrefixEquals><HttpErrorCodeReturnedEquals>404</HttpErrorCodeReturnedEquals></Condition>
+      <Redirect><RedirectType>Mirror</RedirectType><MirrorURL>${origin.base}/public/img/</MirrorURL><EnableReplacePrefix>true</EnableReplacePrefix><ReplaceKeyPrefixWith></ReplaceKeyPrefixWith></Redirect>
+    </RoutingRule></RoutingRules></WebsiteConfiguration>`;
+    await bucketWith(server, 'opt-dots', website);
+    const ok = await fetch(`${server.url}/opt-dots/imga.txt`);
+    assert.equal(await ok.text(), 'public a');
+    for (const key of ['img../secret.txt', 'img..', 'img.', 'img./a.txt']) {
+      const r = await fetch(`${server.url}/opt-dots/${key}`);
+      assert.equal(r.status, 424, `${key}: ${r.status}`);
+      assert.match(xmlField(await r.text(), 'Message') ?? '', /'\.' or '\.\.' segment/);
+    }
+    assert.equal(origin.hits('/secret.txt'), 0, 'the origin was never asked outside MirrorURL');
+    assert.equal(origin.hits('/public/secret.txt'), 0);
+    assert.equal(origin.hits('/public/'), 0);
+    assert.equal(origin.hits('/public/img/'), 0);
+    assert.equal(origin.hits('/public/img/a.txt'), 1);
+  });
+
   it('MIR-21 a Range GET of a missing key whose origin sends no Content-Length: the whole object (200), stored whole', async () => {
     const body = Buffer.from('0123456789abcdefghij'.repeat(1000));
     origin.routes.set('/nocl/r.bin', trickle(body, { piece: 4096, everyMs: 2, length: false }));

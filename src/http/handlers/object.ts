@@ -104,6 +104,8 @@ async function carryOut(ctx: Ctx, deps: Deps, bucket: string, action: Action): P
  */
 async function serveMirror(ctx: Ctx, deps: Deps, bucket: string, action: Extract<Action, { kind: 'mirror' }>): Promise<boolean> {
   const { plan, rule } = action;
+  // MIR-03: an origin key with a dot segment would be fetched from outside MirrorURL
+  if (plan.refused !== undefined) throw new S3Error('MirrorFailed', { message: plan.refused, key: action.key });
   const headers = { ...plan.headers, ...(plan.hostOverride !== undefined && { host: plan.hostOverride }) };
   const returnHeaders: Record<string, string> = {};
   for (const h of rule.Redirect.MirrorReturnHeaders?.ReturnHeader ?? []) if (h.Key && h.Value !== undefined) returnHeaders[h.Key.toLowerCase()] = h.Value;
