@@ -96,11 +96,18 @@ describe('a full disk (issue #15, defect 4)', { skip: 'skip' in mounted ? mounte
     server = await startOsprey({ dataDir });
   });
   after(async () => {
-    await server?.close();
-    origin?.close();
-    if (root) {
-      execFileSync('umount', [root]);
-      rmSync(root, { recursive: true, force: true });
+    try {
+      await server?.close();
+      origin?.close();
+    } finally {
+      if (root) {
+        try {
+          execFileSync('umount', [root], { stdio: 'pipe' });
+        } catch {
+          execFileSync('umount', ['-l', root], { stdio: 'pipe' }); // something still open: detach it now, freed when closed
+        }
+        rmSync(root, { recursive: true, force: true });
+      }
     }
   });
 
