@@ -83,7 +83,10 @@ function canonicalHeaders(input: AuthInput, signed: string[]): string {
     .map((name) => {
       const v = headerValue(input.headers, name);
       if (v === undefined) throw new S3Error('AccessDenied', { message: `The header '${name}' is named in SignedHeaders but missing.` });
-      return `${name}:${v.trim().replace(/\s+/g, ' ')}\n`;
+      // SigV4 "trimall": ASCII spaces and tabs only, as AWS's signers do. A header's octets arrive
+      // as latin1 characters, and JS's \s also matches U+00A0: the octet 0xA0 of a UTF-8 value
+      // ('à' C3 A0, '報' E5 A0 B1) was collapsed into a space and the request refused.
+      return `${name}:${v.replace(/^[ \t]+|[ \t]+$/g, '').replace(/[ \t]+/g, ' ')}\n`;
     })
     .join('');
 }
