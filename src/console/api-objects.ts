@@ -6,6 +6,7 @@
 import { S3Error } from '../errors.js';
 import { metaFromHeaders } from '../http/body.js';
 import { header } from '../http/context.js';
+import { attachmentDisposition } from '../http/header-value.js';
 import { objectHeaders, sendStream } from '../http/respond.js';
 import type { CannedAcl, ObjectInfo } from '../storage/driver.js';
 import { CANNED_ACLS } from '../storage/driver.js';
@@ -108,11 +109,9 @@ export async function object(call: ApiCall): Promise<void> {
   throw methodNotAllowed(call);
 }
 
-/** RFC 6266 filename*: the last path segment of the key, UTF-8 percent-encoded. */
+/** RFC 6266 filename*: the last path segment of the key (http/header-value). */
 function contentDisposition(key: string): string {
-  const name = key.split('/').filter(Boolean).pop() ?? 'download';
-  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+  return attachmentDisposition(key.split('/').filter(Boolean).pop() ?? 'download');
 }
 
 /** GET /buckets/:b/download?key=: the stored bytes as an attachment (never rendered by the console's origin). */

@@ -10,6 +10,7 @@ import { S3Error } from '../errors.js';
 import type { ByteRange, ObjectInfo } from '../storage/driver.js';
 import type { Ctx } from './context.js';
 import { header } from './context.js';
+import { headerValue, textHeaderValue } from './header-value.js';
 import { buildXml } from './xml.js';
 
 export const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
@@ -23,6 +24,15 @@ function commonHeaders(ctx: Ctx): void {
 }
 
 /**
+ * Every header this module writes goes through here: values built from data (keys, metadata,
+ * origin answers) are made writable, never thrown on (http/header-value). `x-oss-tag` is stored
+ * as text (the decoded origin URL, MIR-34) and goes out as its UTF-8 octets.
+ */
+function setHeaders(res: Ctx['res'], headers: Record<string, string>): void {
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, k === 'x-oss-tag' ? textHeaderValue(v) : headerValue(v));
+}
+
+/**
  * The bucket's CORS headers, set after the handler's: when the bucket has a CORS configuration
  * they replace every Access-Control-* header a handler set (a mirrored object's stored
  * Access-Control-Allow-Origin, MIR-26); without one, the handler's go out as they are (README, "CORS").
@@ -32,12 +42,27 @@ function corsHeaders(ctx: Ctx): void {
   if (cors === undefined) return;
   const res = ctx.res;
   for (const name of res.getHeaderNames()) if (name.startsWith('access-control-')) res.removeHeader(name);
-  for (const [k, v] of Object.entries(cors)) res.setHeader(k, v);
+  setHeaders(res, cors);
+}
+
+/**
+ * `res.end(body)`, except when a Content-Disposition holds octets above 0x7F: Node re-decodes that
+ * header as UTF-8 when end() carries the body (nodejs/node#46528), which garbles a stored UTF-8
+ * file name (`日` went out as one octet 0xE5, `上` as a bare LF). Then the body goes by write().
+ */
+function endWith(res: Ctx['res'], body: Buffer): void {
+  const cd = res.getHeader('content-disposition');
+  if (typeof cd === 'string' && !/^[\x00-\x7f]*$/.test(cd)) {
+    res.write(body);
+    res.end();
+    return;
+  }
+  res.end(body);
 }
 
 export function sendEmpty(ctx: Ctx, status: number, headers: Record<string, string> = {}): void {
   commonHeaders(ctx);
-  for (const [k, v] of Object.entries(headers)) ctx.res.setHeader(k, v);
+  setHeaders(ctx.res, headers);
   corsHeaders(ctx);
   ctx.res.statusCode = status;
   if (status !== 204 && status !== 304 && !ctx.res.hasHeader('content-length')) ctx.res.setHeader('Content-Length', '0');
@@ -60,10 +85,11 @@ export function sendBody(ctx: Ctx, status: number, contentType: string, body: st
   ctx.res.statusCode = status;
   ctx.res.setHeader('Content-Type', contentType);
   ctx.res.setHeader('Content-Length', String(buf.length));
-  for (const [k, v] of Object.entries(headers)) ctx.res.setHeader(k, v);
+  setHeaders(ctx.res, headers);
   corsHeaders(ctx);
   ctx.bytesOut += buf.length;
-  ctx.res.end(ctx.req.method === 'HEAD' ? undefined : buf);
+  if (ctx.req.method === 'HEAD') ctx.res.end();
+  else endWith(ctx.res, buf);
 }
 
 /** Error document in the request's dialect (spec ERR-01, ERR-02, ERR-04). */
@@ -95,7 +121,7 @@ export function sendError(ctx: Ctx, err: S3Error): void {
   }
   if (ctx.req.method === 'HEAD') {
     commonHeaders(ctx);
-    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+    setHeaders(res, headers);
     corsHeaders(ctx);
     res.statusCode = err.status;
     res.end();
@@ -164,7 +190,8 @@ export function objectHeaders(ctx: Ctx, info: ObjectInfo, query: Map<string, str
   }
   for (const [param, canonical] of Object.entries(OVERRIDES)) {
     const v = query.get(param);
-    if (v !== undefined) h[canonical] = v;
+    // a decoded query parameter is text: its UTF-8 octets, as S3 sends them
+    if (v !== undefined) h[canonical] = textHeaderValue(v);
   }
   return h;
 }
@@ -243,13 +270,13 @@ export function checkConditions(ctx: Ctx, info: ObjectInfo, prefix = ''): void {
 export async function sendStream(ctx: Ctx, status: number, headers: Record<string, string>, body: () => Readable, length: number | undefined, bytes?: Buffer): Promise<void> {
   commonHeaders(ctx);
   ctx.res.statusCode = status;
-  for (const [k, v] of Object.entries(headers)) ctx.res.setHeader(k, v);
+  setHeaders(ctx.res, headers);
   corsHeaders(ctx);
   // no length (a mirrored body whose origin sent none): chunked, as the origin did (MIR-20)
   if (length !== undefined) ctx.res.setHeader('Content-Length', String(length));
   if (bytes) {
     ctx.bytesOut += bytes.length;
-    ctx.res.end(bytes);
+    endWith(ctx.res, bytes);
     return;
   }
   const stream = body();

@@ -5,6 +5,7 @@
  * the origin URLs and headers a mirror would fetch with, or the index/error document served.
  * Nothing is fetched and nothing changes: object existence comes from the caller.
  */
+import { locationValue } from '../http/header-value.js';
 import type { Decision, WebsiteRequest } from '../website/resolve.js';
 import { resolve } from '../website/resolve.js';
 import type { MirrorPlan } from './mirror-plan.js';
@@ -40,6 +41,10 @@ export function explainDecision(cfg: WebsiteConfig | undefined, req: WebsiteRequ
       break;
     case 'lookup':
       throw new Error(`explainDecision: the decision still needs a lookup of '${a.key}'`);
+    case 'redirect':
+      // the Location exactly as the server writes it (http/header-value)
+      outcome = { ...a, location: locationValue(a.location) };
+      break;
     default:
       outcome = a;
   }
@@ -123,5 +128,6 @@ export function formatExplanation(e: Explanation): string {
       lines.push(`=> ${o.code} (${o.status}): ${o.why}`);
       break;
   }
-  return lines.join('\n');
+  // a key or header may hold control characters: shown escaped, never sent to the terminal as is
+  return lines.map((l) => l.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)).join('\n');
 }

@@ -43,17 +43,45 @@ export function mirrorUserMeta(origin: Headers): Record<string, string> {
   return out;
 }
 
-function safeDecode(s: string): string {
+/** One run of escapes decoded; a piece that is not UTF-8 stays as it was (OSS sends such octets raw; a header can't carry them as text). */
+function decodeRun(run: string): string {
   try {
-    return decodeURI(s);
+    return decodeURIComponent(run);
   } catch {
-    return s;
+    let out = '';
+    for (let i = 0; i < run.length; ) {
+      let n = 4;
+      for (; n > 0; n--) {
+        if (i + 3 * n > run.length) continue;
+        try {
+          out += decodeURIComponent(run.slice(i, i + 3 * n));
+          break;
+        } catch {
+          // shorter
+        }
+      }
+      if (n === 0) {
+        out += run.slice(i, i + 3);
+        n = 1;
+      }
+      i += 3 * n;
+    }
+    return out;
   }
 }
 
-/** MIR-34: `MIRROR <URL-decoded origin URL>`, or bare `MIRROR`. */
+/** MIR-34 (amended): every percent-escape decoded, as OSS's url_decode does (`%2B` -> `+`, `%E4%B8%AD` -> `中`). */
+export function decodeOriginUrl(url: string): string {
+  return url.replace(/(?:%[0-9A-Fa-f]{2})+/g, decodeRun);
+}
+
+/**
+ * MIR-34: `MIRROR <URL-decoded origin URL>`, or bare `MIRROR`. This is text (stored as such): the
+ * header writer sends it as UTF-8 octets with controls escaped (http/header-value), so a tag
+ * stored before that writer existed reads the same.
+ */
 export function mirrorTag(originUrl: string, form: 'url' | 'bare'): string {
-  return form === 'bare' ? 'MIRROR' : `MIRROR ${safeDecode(originUrl)}`;
+  return form === 'bare' ? 'MIRROR' : `MIRROR ${decodeOriginUrl(originUrl)}`;
 }
 
 /**

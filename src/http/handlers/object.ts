@@ -13,6 +13,7 @@ import { header, objectTarget } from '../context.js';
 import type { Deps } from '../deps.js';
 import { metaFromHeaders, requestBody } from '../body.js';
 import { checkConditions, objectHeaders, parseRange, sendBody, sendEmpty, sendStream, sendXml } from '../respond.js';
+import { locationValue } from '../header-value.js';
 
 
 export async function getObject(ctx: Ctx, deps: Deps): Promise<void> {
@@ -88,7 +89,7 @@ async function carryOut(ctx: Ctx, deps: Deps, bucket: string, action: Action): P
     case 'redirect':
       deps.metrics.redirect(action.redirectKind);
       // RED-04: empty body, no error document
-      sendEmpty(ctx, action.status, { Location: action.location });
+      sendEmpty(ctx, action.status, { Location: locationValue(action.location) });
       return;
     case 'mirror':
       throw new S3Error('NoSuchKey', { key: action.key });
@@ -135,7 +136,7 @@ async function serveMirror(ctx: Ctx, deps: Deps, bucket: string, action: Extract
     // MIR-47: answer at once; the fill goes on in the background (single-flight applies)
     void deps.mirror.fetch(fill).then((o) => (o.kind === 'stream' ? o.stored : undefined), () => undefined);
     const status = plan.asyncStatus;
-    sendEmpty(ctx, status, status >= 300 && status < 400 && plan.urls[0] ? { Location: plan.urls[0] } : {});
+    sendEmpty(ctx, status, status >= 300 && status < 400 && plan.urls[0] ? { Location: locationValue(plan.urls[0]) } : {});
     return true;
   }
   const outcome = await deps.mirror.fetch(fill);
@@ -145,7 +146,7 @@ async function serveMirror(ctx: Ctx, deps: Deps, bucket: string, action: Extract
     case 'redirect':
       deps.metrics.redirect('Mirror');
       // MIR-17: 302 whatever the origin's 3xx, and no x-oss-tag
-      sendEmpty(ctx, 302, { Location: outcome.location });
+      sendEmpty(ctx, 302, { Location: locationValue(outcome.location, 'bytes') });
       return true;
     case 'passthrough':
       sendBody(ctx, outcome.status, outcome.contentType, outcome.body);
