@@ -14,8 +14,10 @@ export interface ErrorRow {
 
 export const ERRORS = {
   AccessDenied: { status: 403, message: 'Access Denied', ec: '0003-00000001' },
+  AccessForbidden: { status: 403, message: 'CORSResponse: This CORS request is not allowed. This is usually because the evaluation of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource\'s CORS spec.', ec: '9000-00000040' },
   AuthorizationHeaderMalformed: { status: 400, message: 'The authorization header is malformed.', ec: '9000-00000001' },
   AuthorizationQueryParametersError: { status: 400, message: 'Query-string authentication parameters are missing or malformed.', ec: '9000-00000002' },
+  BadRequest: { status: 400, message: 'Bad Request', ec: '9000-00000041' },
   BadDigest: { status: 400, message: 'The Content-MD5 you specified did not match what we received.', ec: '0017-00000004' },
   BucketAlreadyExists: { status: 409, message: 'The requested bucket name is not available.', ec: '0015-00000002' },
   BucketAlreadyOwnedByYou: { status: 409, message: 'Your previous request to create the named bucket succeeded and you already own it.', ec: '0015-00000001' },
@@ -42,6 +44,7 @@ export const ERRORS = {
   MirrorFailed: { status: 424, message: 'Failed to fetch the object from the mirror origin.', ec: '0041-00000101' },
   MissingContentLength: { status: 411, message: 'You must provide the Content-Length HTTP header.', ec: '9000-00000011' },
   NoSuchBucket: { status: 404, message: 'The specified bucket does not exist.', ec: '0015-00000101' },
+  NoSuchCORSConfiguration: { status: 404, message: 'The CORS configuration does not exist', ec: '9000-00000042' },
   NoSuchKey: { status: 404, message: 'The specified key does not exist.', ec: '0026-00000001' },
   NoSuchUpload: { status: 404, message: 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', ec: '0042-00000002' },
   NoSuchWebsiteConfiguration: { status: 404, message: 'The specified bucket does not have a website configuration.', ec: '0050-00000001' },
@@ -92,9 +95,10 @@ export function isS3Error(err: unknown): err is S3Error {
 
 /**
  * Out of space (issue #15, defect 4): the file system's ENOSPC, a quota's EDQUOT, SQLite's
- * SQLITE_FULL (its journal or database could not grow), found on the error or its causes.
+ * SQLITE_FULL (its log or database could not grow) and SQLITE_IOERR_SHMSIZE (its WAL index could
+ * not grow, which SQLite documents as a full volume), found on the error or its causes.
  */
-const OUT_OF_SPACE = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
+const OUT_OF_SPACE = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL', 'SQLITE_IOERR_SHMSIZE']);
 
 export function isOutOfSpace(err: unknown): boolean {
   let e = err;
