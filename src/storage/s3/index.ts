@@ -576,24 +576,6 @@ export class S3Driver implements StorageDriver {
     }
   }
 
-  /**
-   * A metadata-only copy of the store object onto itself with the new ACL in its metadata, only if
-   * it is still the version read (CopySourceIfMatch: a concurrent PUT wins). Last-Modified is kept
-   * in the metadata (lm), as a mirror's is.
-   */
-  async setObjectAcl(bucket: string, key: string, acl: string | undefined): Promise<void> {
-    const info = await this.headObject(bucket, key);
-    const sk = this.readKey(bucket, key);
-    if (!info || sk === undefined) throw new S3Error('NoSuchKey', { key });
-    const { acl: _old, ...rest } = info.meta;
-    const meta: ObjectMeta = acl === undefined ? rest : { ...rest, acl };
-    const Bucket = this.opts.bucket;
-    await this.call(() => this.client.send(new CopyObjectCommand({
-      Bucket, Key: sk, CopySource: `${Bucket}/${encodeURIComponent(sk)}`, CopySourceIfMatch: `"${info.etag}"`,
-      MetadataDirective: 'REPLACE', Metadata: { osprey: encodeMeta(meta, info.lastModified) },
-    })), { bucket, key });
-  }
-
   async deleteObject(bucket: string, key: string): Promise<void> {
     await this.requireBucket(bucket);
     const sk = this.readKey(bucket, key);
