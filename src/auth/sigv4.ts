@@ -209,7 +209,9 @@ export function verifyPresignedV4(input: AuthInput, q: Map<string, string>, keys
   if (cred.service !== SERVICE) throw new S3Error('AuthorizationQueryParametersError', { message: wrongService(cred.service) });
   const date = parseAmzDate(amzDate);
   if (!date || amzDate.slice(0, 8) !== cred.date) throw bad('X-Amz-Date is malformed');
-  if (!/^\d+$/.test(expires) || Number(expires) < 1 || Number(expires) > MAX_EXPIRES) throw bad(`X-Amz-Expires must be between 1 and ${MAX_EXPIRES} seconds`);
+  if (!/^-?\d+$/.test(expires)) throw bad('X-Amz-Expires must be a whole number of seconds');
+  // a number out of range is refused as S3 and RGW refuse it: 403 (not the 400 of a malformed URL)
+  if (Number(expires) < 1 || Number(expires) > MAX_EXPIRES) throw new S3Error('AccessDenied', { message: `X-Amz-Expires must be between 1 and ${MAX_EXPIRES} seconds.` });
   const secret = keys.secretFor(cred.accessKeyId);
   if (secret === undefined) throw new S3Error('InvalidAccessKeyId');
   if (input.now.getTime() > date.getTime() + Number(expires) * 1000) throw new S3Error('AccessDenied', { message: 'Request has expired' });

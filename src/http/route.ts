@@ -20,7 +20,7 @@ export type Op =
   /** a CORS preflight of a bucket or object (AWS's "OPTIONS object"), answered before authentication */
   | 'OptionsObject'
   | 'GetObject' | 'HeadObject' | 'PutObject' | 'CopyObject' | 'DeleteObject'
-  | 'GetObjectTagging' | 'PutObjectTagging' | 'DeleteObjectTagging'
+  | 'GetObjectTagging' | 'PutObjectTagging' | 'DeleteObjectTagging' | 'GetObjectAcl' | 'PutObjectAcl'
   | 'CreateMultipartUpload' | 'UploadPart' | 'CompleteMultipartUpload' | 'AbortMultipartUpload' | 'ListParts'
   | 'Admin'
   /** a sub-resource (or a method on one) that Osprey does not implement: authenticated, then 501 */
@@ -52,7 +52,7 @@ const SCOPES: Record<Op, Scope> = {
   DeleteObjects: 'write', GetBucketWebsite: 'owner', PutBucketWebsite: 'owner', DeleteBucketWebsite: 'owner',
   GetBucketCors: 'owner', PutBucketCors: 'owner', DeleteBucketCors: 'owner', OptionsObject: 'read',
   GetObject: 'read', HeadObject: 'read', PutObject: 'write', CopyObject: 'write', DeleteObject: 'write',
-  GetObjectTagging: 'read', PutObjectTagging: 'write', DeleteObjectTagging: 'write',
+  GetObjectTagging: 'read', PutObjectTagging: 'write', DeleteObjectTagging: 'write', GetObjectAcl: 'owner', PutObjectAcl: 'owner',
   CreateMultipartUpload: 'write', UploadPart: 'write', CompleteMultipartUpload: 'write', AbortMultipartUpload: 'write',
   ListParts: 'write', Admin: 'owner', NotImplemented: 'owner',
 };
@@ -91,10 +91,10 @@ const IMPLEMENTED: Record<Level, Record<string, Record<string, Op>>> = {
     POST: { delete: 'DeleteObjects' },
   },
   object: {
-    GET: { '': 'GetObject', uploadId: 'ListParts', tagging: 'GetObjectTagging' },
+    GET: { '': 'GetObject', uploadId: 'ListParts', tagging: 'GetObjectTagging', acl: 'GetObjectAcl' },
     HEAD: { '': 'HeadObject' },
     // CopyObject is told apart by the x-amz-copy-source header (see refineOp)
-    PUT: { '': 'PutObject', uploadId: 'UploadPart', tagging: 'PutObjectTagging' },
+    PUT: { '': 'PutObject', uploadId: 'UploadPart', tagging: 'PutObjectTagging', acl: 'PutObjectAcl' },
     DELETE: { '': 'DeleteObject', uploadId: 'AbortMultipartUpload', tagging: 'DeleteObjectTagging' },
     POST: { uploads: 'CreateMultipartUpload', uploadId: 'CompleteMultipartUpload' },
   },

@@ -10,10 +10,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifyRequest } from '../auth/verify.js';
 import { S3Error, toS3Error } from '../errors.js';
+import { anonymousMayRead } from '../service/acl.js';
 import type { Ctx } from './context.js';
 import { header } from './context.js';
 import type { Deps } from './deps.js';
 import { handleAdmin, isOpenAdminPath } from './handlers/admin.js';
+import * as acl from './handlers/acl.js';
 import * as bucket from './handlers/bucket.js';
 import * as cors from './handlers/cors.js';
 import * as list from './handlers/list.js';
@@ -60,6 +62,8 @@ export const HANDLERS: Record<Op, Handler> = {
   AbortMultipartUpload: multipart.abortMultipartUpload,
   ListParts: multipart.listParts,
   Admin: handleAdmin,
+  GetObjectAcl: acl.getObjectAcl,
+  PutObjectAcl: acl.putObjectAcl,
   NotImplemented: notImplemented,
 };
 
@@ -82,12 +86,18 @@ async function authorize(ctx: Ctx, deps: Deps): Promise<void> {
   const auth = ctx.auth;
   if (!ep || !auth) throw new Error('authorize before route/auth');
   if (auth.principal.kind === 'owner') return;
-  // Anonymous: only what the bucket's canned ACL opens (public-read: read; public-read-write: read + write).
-  if (ep.scope !== 'owner' && ep.bucket !== undefined) {
+  // Anonymous: what the bucket's canned ACL opens (public-read: read; public-read-write: read + write),
+  // and the reading of an object whose own ACL grants AllUsers READ. An object with an ACL of its
+  // own that does not is refused when it is served (handlers/object.ts checkObjectAcl).
+  if (ep.bucket !== undefined) {
     const info = await deps.driver.getBucket(ep.bucket);
-    if (info) {
-      if (ep.scope === 'read' && (info.acl === 'public-read' || info.acl === 'public-read-write')) return;
-      if (ep.scope === 'write' && info.acl === 'public-read-write') return;
+    // S3 and RGW tell anyone that a bucket does not exist
+    if (!info) throw new S3Error('NoSuchBucket', { bucket: ep.bucket });
+    if (ep.scope === 'read' && (info.acl === 'public-read' || info.acl === 'public-read-write')) return;
+    if (ep.scope === 'write' && info.acl === 'public-read-write') return;
+    if ((ep.op === 'GetObject' || ep.op === 'HeadObject') && ep.key !== undefined) {
+      const acl = (await deps.driver.headObject(ep.bucket, ep.key))?.meta.acl;
+      if (acl !== undefined && anonymousMayRead(acl)) return;
     }
   }
   throw new S3Error('AccessDenied');

@@ -47,13 +47,16 @@ export class ObjectService {
     return this.driver.putObject(bucket, key, body, { ...opts, maxSize: this.opts.maxObjectSize });
   }
 
-  /** Streams the source into a new object (COPY keeps the source metadata, REPLACE uses `meta`). */
-  async copy(src: { bucket: string; key: string }, dst: { bucket: string; key: string }, replaceMeta: ObjectMeta | undefined, check: (info: ObjectInfo) => void): Promise<ObjectInfo> {
+  /**
+   * Streams the source into a new object (COPY keeps the source metadata, REPLACE uses `meta`).
+   * The copy's ACL is `acl` (undefined: none of its own), never the source's.
+   */
+  async copy(src: { bucket: string; key: string }, dst: { bucket: string; key: string }, replaceMeta: ObjectMeta | undefined, acl: string | undefined, check: (info: ObjectInfo) => void): Promise<ObjectInfo> {
     const got = await this.driver.getObject(src.bucket, src.key);
     if (!got) throw new S3Error('NoSuchKey', { key: src.key, message: 'The specified copy source key does not exist.' });
     try {
       check(got.info);
-      if (src.bucket === dst.bucket && src.key === dst.key && replaceMeta === undefined) {
+      if (src.bucket === dst.bucket && src.key === dst.key && replaceMeta === undefined && acl === undefined) {
         throw new S3Error('InvalidRequest', {
           message: 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.',
         });
@@ -62,7 +65,8 @@ export class ObjectService {
       got.body.destroy();
       throw err;
     }
-    const meta = replaceMeta ?? { ...got.info.meta, system: withoutChecksums(got.info.meta.system) };
+    const { acl: _sourceAcl, ...kept } = replaceMeta ?? { ...got.info.meta, system: withoutChecksums(got.info.meta.system) };
+    const meta: ObjectMeta = acl === undefined ? kept : { ...kept, acl };
     this.onWrite(dst.bucket, dst.key);
     return this.driver.putObject(dst.bucket, dst.key, got.body, { meta, size: got.info.size });
   }

@@ -38,6 +38,11 @@ export interface ObjectMeta {
   headers: Record<string, string>;
   userMeta: Record<string, string>;
   system: Record<string, string>;
+  /**
+   * The object's own ACL in service/acl.ts's stored form ('' = private); absent when none was
+   * given (the bucket's ACL applies). Stored and returned as is; drivers do not interpret it.
+   */
+  acl?: string;
 }
 
 export interface ObjectInfo {
@@ -184,6 +189,11 @@ export interface StorageDriver {
    * or removed when the call fails. undefined when `wanted()` said no at commit time.
    */
   adoptFile?(bucket: string, key: string, file: string, opts: AdoptOptions): Promise<ObjectInfo | undefined>;
+  /**
+   * Replace the stored ACL of an existing object (undefined removes it) and nothing else: body,
+   * ETag, Last-Modified and the other metadata stay. Throws NoSuchBucket, NoSuchKey.
+   */
+  setObjectAcl(bucket: string, key: string, acl: string | undefined): Promise<void>;
   /** No error when the key is absent. Throws NoSuchBucket. */
   deleteObject(bucket: string, key: string): Promise<void>;
   listObjects(bucket: string, opts: ListOptions): Promise<ListResult>;

@@ -314,6 +314,30 @@ export function describeDriver(name: string, make: MakeDriver): void {
       assert.equal((await read((await d.getObject('conf', 'hot'))?.body ?? body())).toString(), 'back');
     });
 
+    it('an object ACL is stored with the object, replaced alone by setObjectAcl, and goes with an overwrite', async () => {
+      const meta: ObjectMeta = { headers: { 'content-type': 'text/plain' }, userMeta: { c: '1' }, system: {}, acl: 'AllUsers=READ' };
+      const put = await d.putObject('conf', 'acl', body('acl body'), { meta, size: 8 });
+      assert.deepEqual((await d.headObject('conf', 'acl'))?.meta, meta);
+      await d.setObjectAcl('conf', 'acl', '');
+      const head = await d.headObject('conf', 'acl');
+      assert.deepEqual(head?.meta, { ...meta, acl: '' });
+      assert.equal(head?.etag, put.etag);
+      assert.equal(head?.size, 8);
+      assert.equal(head?.lastModified.getTime(), (await d.headObject('conf', 'acl'))?.lastModified.getTime());
+      assert.equal((await read((await d.getObject('conf', 'acl'))?.body)).toString(), 'acl body');
+      await d.setObjectAcl('conf', 'acl', undefined);
+      assert.equal((await d.headObject('conf', 'acl'))?.meta.acl, undefined);
+      await d.setObjectAcl('conf', 'acl', 'AllUsers=READ,AllUsers=WRITE');
+      await d.putObject('conf', 'acl', body('new'), { meta: emptyMeta(), size: 3 });
+      assert.equal((await d.headObject('conf', 'acl'))?.meta.acl, undefined, 'an overwrite without an ACL has none');
+      await assert.rejects(d.setObjectAcl('conf', 'no-such-key', ''), isCode('NoSuchKey'));
+      await assert.rejects(d.setObjectAcl('no-such-bucket', 'k', ''), isCode('NoSuchBucket'));
+      const up = await d.createMultipartUpload('conf', 'acl-mp', { ...emptyMeta(), acl: 'AuthenticatedUsers=READ' });
+      const part = await d.uploadPart('conf', 'acl-mp', up.uploadId, 1, body('p'), {});
+      await d.completeMultipartUpload('conf', 'acl-mp', up.uploadId, [{ partNumber: 1, etag: part.etag }]);
+      assert.equal((await d.headObject('conf', 'acl-mp'))?.meta.acl, 'AuthenticatedUsers=READ', 'multipart keeps the ACL given at creation');
+    });
+
     it('delete is idempotent', async () => {
       await d.deleteObject('conf', 'never-existed');
       await d.putObject('conf', 'del', body('x'), { meta: emptyMeta() });

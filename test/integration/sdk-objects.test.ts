@@ -46,7 +46,9 @@ describe('core object operations with the AWS SDK v3', () => {
     await rejectsWith(client.send(new HeadBucketCommand({ Bucket: 'no-such-bucket' })), 'NotFound', 404);
     const loc = await client.send(new GetBucketLocationCommand({ Bucket: 'sdk-bucket' }));
     assert.equal(loc.LocationConstraint ?? '', '');
-    await rejectsWith(client.send(new CreateBucketCommand({ Bucket: 'sdk-bucket' })), 'BucketAlreadyOwnedByYou', 409);
+    // us-east-1's legacy answer (issue 17): re-creating your own bucket is 200 and changes nothing; another ACL is 409
+    await client.send(new CreateBucketCommand({ Bucket: 'sdk-bucket' }));
+    await rejectsWith(client.send(new CreateBucketCommand({ Bucket: 'sdk-bucket', ACL: 'public-read' })), 'BucketAlreadyExists', 409);
   });
 
   it('puts and gets an object with its headers and metadata, ETag = MD5', async () => {

@@ -18,7 +18,7 @@ const WEBSITE = '<WebsiteConfiguration><IndexDocument><Suffix>index.html</Suffix
 const SKIP = new Set(['DELETE bucket website']);
 const IMPLEMENTED = new Set([
   'GET bucket location', 'GET bucket acl', 'GET bucket website', 'GET bucket uploads', 'PUT bucket acl', 'PUT bucket website',
-  'POST bucket delete', 'GET bucket cors', 'PUT bucket cors', 'DELETE bucket cors', 'GET object uploadId', 'GET object tagging', 'PUT object uploadId', 'DELETE object uploadId', 'POST object uploads', 'POST object uploadId',
+  'POST bucket delete', 'GET bucket cors', 'PUT bucket cors', 'DELETE bucket cors', 'GET object uploadId', 'GET object tagging', 'GET object acl', 'PUT object acl', 'PUT object uploadId', 'DELETE object uploadId', 'POST object uploads', 'POST object uploadId',
 ]);
 
 describe('every sub-resource with every method changes nothing it does not implement (issue 15 #2)', () => {

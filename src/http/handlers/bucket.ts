@@ -4,6 +4,7 @@
  * DeleteObjects.
  */
 import { S3Error } from '../../errors.js';
+import { aclDocument, fromBucketAcl } from '../../service/acl.js';
 import { validateObjectKey } from '../../service/names.js';
 import type { CannedAcl } from '../../storage/driver.js';
 import { CANNED_ACLS } from '../../storage/driver.js';
@@ -20,12 +21,28 @@ function owner(deps: Deps): Record<string, string> {
   return { ID: deps.ownerId, DisplayName: deps.ownerId };
 }
 
+/** ListBuckets, with S3's paging: max-buckets (1..10000), continuation-token (opaque: base64url of the last name), prefix. */
 export async function listBuckets(ctx: Ctx, deps: Deps): Promise<void> {
-  const buckets = await deps.driver.listBuckets();
+  const q = ctx.endpoint?.query ?? new Map<string, string>();
+  const maxParam = q.get('max-buckets');
+  if (maxParam !== undefined && (!/^\d+$/.test(maxParam) || Number(maxParam) < 1 || Number(maxParam) > 10000)) {
+    throw new S3Error('InvalidArgument', { message: 'max-buckets must be a whole number from 1 to 10000.', fields: { ArgumentName: 'max-buckets', ArgumentValue: maxParam } });
+  }
+  const token = q.get('continuation-token');
+  const after = token === undefined || token === '' ? undefined : Buffer.from(token, 'base64url').toString('utf8');
+  const prefix = q.get('prefix') ?? '';
+  const all = (await deps.driver.listBuckets())
+    .filter((b) => b.name.startsWith(prefix) && (after === undefined || b.name > after))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const max = maxParam === undefined ? Infinity : Number(maxParam);
+  const page = all.slice(0, max);
+  const last = page[page.length - 1];
   sendXml(ctx, 200, {
     ListAllMyBucketsResult: {
       Owner: owner(deps),
-      Buckets: { Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: b.created.toISOString() })) },
+      Buckets: { Bucket: page.map((b) => ({ Name: b.name, CreationDate: b.created.toISOString() })) },
+      ...(all.length > page.length && last && { ContinuationToken: Buffer.from(last.name, 'utf8').toString('base64url') }),
+      ...(q.has('prefix') && { Prefix: prefix }),
     },
   });
 }
@@ -45,7 +62,18 @@ export async function createBucket(ctx: Ctx, deps: Deps): Promise<void> {
   // A CreateBucketConfiguration body (LocationConstraint) may come along; it is read and checked for well-formedness only.
   const body = await readCapped(ctx.req, MAX_XML, ctx);
   if (body.length > 0) parseXml(body.toString('utf8'));
-  await deps.driver.createBucket(bucket, acl);
+  try {
+    await deps.driver.createBucket(bucket, acl);
+  } catch (err) {
+    if (!(err instanceof S3Error && err.code === 'BucketAlreadyOwnedByYou')) throw err;
+    // S3's legacy us-east-1 behaviour (what s3-tests and RGW expect): re-creating your own bucket
+    // answers 200 and changes nothing, unless it asks for another ACL (409 BucketAlreadyExists).
+    // Other regions, and the OSS dialect, answer 409 BucketAlreadyOwnedByYou / BucketAlreadyExists.
+    const info = await deps.driver.getBucket(bucket);
+    if (ctx.dialect === 'oss') throw new S3Error('BucketAlreadyExists', { bucket });
+    if (info && info.acl !== acl) throw new S3Error('BucketAlreadyExists', { bucket });
+    if (deps.config.region !== 'us-east-1') throw err;
+  }
   sendEmpty(ctx, 200, { Location: `/${bucket}` });
 }
 
@@ -73,16 +101,11 @@ export async function getBucketAcl(ctx: Ctx, deps: Deps): Promise<void> {
   const bucket = bucketOf(ctx);
   const info = await deps.driver.getBucket(bucket);
   if (!info) throw new S3Error('NoSuchBucket', { bucket });
-  const grant = (grantee: Record<string, unknown>, permission: string) => ({ Grantee: grantee, Permission: permission });
-  const ownerGrantee = { '@_xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance', '@_xsi:type': 'CanonicalUser', ...owner(deps) };
-  const groupGrantee = { '@_xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance', '@_xsi:type': 'Group', URI: ALL_USERS };
-  const grants = [grant(ownerGrantee, 'FULL_CONTROL')];
-  if (info.acl === 'public-read' || info.acl === 'public-read-write') grants.push(grant(groupGrantee, 'READ'));
-  if (info.acl === 'public-read-write') grants.push(grant(groupGrantee, 'WRITE'));
+  // grants listed as RGW lists them: group grants first, then the owner's FULL_CONTROL
   const doc =
     ctx.dialect === 'oss'
       ? { AccessControlPolicy: { Owner: owner(deps), AccessControlList: { Grant: info.acl } } }
-      : { AccessControlPolicy: { Owner: owner(deps), AccessControlList: { Grant: grants } } };
+      : aclDocument(fromBucketAcl(info.acl), { ID: deps.ownerId, DisplayName: deps.ownerId });
   sendXml(ctx, 200, doc);
 }
 

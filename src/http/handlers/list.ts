@@ -70,7 +70,8 @@ export async function listObjects(ctx: Ctx, deps: Deps): Promise<void> {
   sendXml(ctx, 200, {
     ListBucketResult: {
       Name: bucket,
-      Prefix: enc(prefix),
+      // v1's <Prefix> is sent as given, even with encoding-type=url (as RGW; botocore does not decode it)
+      Prefix: prefix,
       Marker: enc(marker ?? ''),
       MaxKeys: String(maxKeys),
       ...(delimiter !== undefined && { Delimiter: enc(delimiter) }),

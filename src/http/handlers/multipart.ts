@@ -4,6 +4,7 @@
  * ListMultipartUploads.
  */
 import { S3Error } from '../../errors.js';
+import { objectAclFromHeaders } from '../../service/acl.js';
 import type { Ctx } from '../context.js';
 import { header, objectTarget } from '../context.js';
 import type { Deps } from '../deps.js';
@@ -21,7 +22,10 @@ function uploadIdOf(q: Map<string, string>): string {
 
 export async function createMultipartUpload(ctx: Ctx, deps: Deps): Promise<void> {
   const { bucket, key } = objectTarget(ctx);
-  const up = await deps.driver.createMultipartUpload(bucket, key, metaFromHeaders(ctx, deps.config.mirrorTag));
+  const meta = metaFromHeaders(ctx, deps.config.mirrorTag);
+  const acl = objectAclFromHeaders(ctx.req.headers);
+  if (acl !== undefined) meta.acl = acl;
+  const up = await deps.driver.createMultipartUpload(bucket, key, meta);
   sendXml(ctx, 200, { InitiateMultipartUploadResult: { Bucket: bucket, Key: key, UploadId: up.uploadId } });
 }
 

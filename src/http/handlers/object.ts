@@ -8,6 +8,8 @@ import { resolve } from '../../website/resolve.js';
 import { AUTH_TYPES, authTypeOf, originAuthOf } from '../../origin/origin-auth.js';
 import { mirrorTags, publicTagHeaders, tagSystemMeta } from '../../origin/tagging.js';
 import { decodePathPart, validateBucketName, validateObjectKey } from '../../service/names.js';
+import { anonymousMayRead, objectAclFromHeaders } from '../../service/acl.js';
+import type { ObjectInfo } from '../../storage/driver.js';
 import type { Ctx } from '../context.js';
 import { header, objectTarget } from '../context.js';
 import type { Deps } from '../deps.js';
@@ -172,6 +174,7 @@ async function serveObject(ctx: Ctx, deps: Deps, bucket: string, key: string, st
     // the common GET: one lookup, conditionals checked on what was opened
     const got = await deps.objects.open(bucket, key);
     try {
+      checkObjectAcl(ctx, got.info);
       if (plain) checkConditions(ctx, got.info);
     } catch (err) {
       if (!got.bytes) got.body.destroy();
@@ -181,6 +184,7 @@ async function serveObject(ctx: Ctx, deps: Deps, bucket: string, key: string, st
     return;
   }
   const info = await deps.objects.head(bucket, key);
+  checkObjectAcl(ctx, info);
   if (plain) checkConditions(ctx, info);
   const range = plain ? parseRange(header(ctx, 'range'), info.size) : undefined;
   if (ctx.req.method === 'HEAD') {
@@ -206,9 +210,21 @@ async function serveObject(ctx: Ctx, deps: Deps, bucket: string, key: string, st
   }
 }
 
+/**
+ * An object with an ACL of its own: an anonymous reader needs its AllUsers READ grant, whatever
+ * the bucket's ACL (server.ts's authorize() let the request through on the bucket's, or on this).
+ */
+function checkObjectAcl(ctx: Ctx, info: ObjectInfo): void {
+  if (ctx.auth?.principal.kind === 'anonymous' && info.meta.acl !== undefined && !anonymousMayRead(info.meta.acl)) {
+    throw new S3Error('AccessDenied');
+  }
+}
+
 export async function putObject(ctx: Ctx, deps: Deps): Promise<void> {
   const { bucket, key } = objectTarget(ctx);
   const meta = metaFromHeaders(ctx, deps.config.mirrorTag);
+  const acl = objectAclFromHeaders(ctx.req.headers);
+  if (acl !== undefined) meta.acl = acl;
   const ifNoneMatch = header(ctx, 'if-none-match');
   if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
     throw new S3Error('NotImplemented', { message: 'Only If-None-Match: * is supported on PutObject.' });
@@ -240,7 +256,9 @@ export async function copyObject(ctx: Ctx, deps: Deps): Promise<void> {
   const prefix = header(ctx, 'x-amz-copy-source-if-match') !== undefined || header(ctx, 'x-amz-copy-source-if-none-match') !== undefined ||
     header(ctx, 'x-amz-copy-source-if-modified-since') !== undefined || header(ctx, 'x-amz-copy-source-if-unmodified-since') !== undefined
     ? 'x-amz-copy-source-' : undefined;
-  const info = await deps.objects.copy(src, { bucket, key }, replace, (srcInfo) => {
+  // the copy has the ACL the request gives, not the source's (as S3)
+  const acl = objectAclFromHeaders(ctx.req.headers);
+  const info = await deps.objects.copy(src, { bucket, key }, replace, acl, (srcInfo) => {
     if (prefix) checkConditions(ctx, srcInfo, prefix);
   });
   sendXml(ctx, 200, { CopyObjectResult: { LastModified: info.lastModified.toISOString(), ETag: `"${info.etag}"` } });

@@ -393,6 +393,17 @@ export class FsDriver implements StorageDriver {
     return ids;
   }
 
+  async setObjectAcl(bucket: string, key: string, acl: string | undefined): Promise<void> {
+    this.db.transaction(() => {
+      this.requireBucket(bucket);
+      const row = this.st.objectHead.get(bucket, key);
+      if (!row) throw new S3Error('NoSuchKey', { key });
+      const { acl: _old, ...meta } = toInfo(row).meta;
+      this.forgetHot(bucket, key);
+      this.st.objectSetMeta.run(metaJson(acl === undefined ? meta : { ...meta, acl }), bucket, key);
+    })();
+  }
+
   async deleteObject(bucket: string, key: string): Promise<void> {
     const freed = this.freeing(this.db.transaction(() => {
       this.requireBucket(bucket);

@@ -132,6 +132,7 @@ export function statements(db: Db) {
         'meta = excluded.meta, segments = excluded.segments, inline = excluded.inline',
     ),
     objectDelete: s<[string, string]>('DELETE FROM objects WHERE bucket = ? AND key = ?'),
+    objectSetMeta: s<[string, string, string]>('UPDATE objects SET meta = ? WHERE bucket = ? AND key = ?'),
     /** Range scans for listings (read lazily with iterate(): the caller stops at the prefix end). */
     objectsAfter: s<[string, string], ObjectRow>(`SELECT ${OBJECT_HEAD} FROM objects WHERE bucket = ? AND key > ? ORDER BY key`),
     objectsFrom: s<[string, string], ObjectRow>(`SELECT ${OBJECT_HEAD} FROM objects WHERE bucket = ? AND key >= ? ORDER BY key`),

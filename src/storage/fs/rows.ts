@@ -46,11 +46,12 @@ function parseMeta(text: string): ObjectMeta {
     if (typeof v !== 'object' || v === null || Object.values(v).some((x) => typeof x !== 'string')) throw new Error(`metadata column: ${name} is not a string map`);
     return v as Record<string, string>;
   };
-  return { headers: field('headers'), userMeta: field('userMeta'), system: field('system') };
+  const acl: unknown = (value as Record<string, unknown>).acl;
+  return { headers: field('headers'), userMeta: field('userMeta'), system: field('system'), ...(typeof acl === 'string' && { acl }) };
 }
 
-/** ObjectMeta as stored: the three maps only, whatever else the caller's object carried. */
+/** ObjectMeta as stored: the three maps and the ACL only, whatever else the caller's object carried. */
 export function metaJson(meta: ObjectMeta): string {
-  return JSON.stringify({ headers: meta.headers, userMeta: meta.userMeta, system: meta.system });
+  return JSON.stringify({ headers: meta.headers, userMeta: meta.userMeta, system: meta.system, ...(meta.acl !== undefined && { acl: meta.acl }) });
 }
 

@@ -388,7 +388,6 @@ export class S3Driver implements StorageDriver {
   }
 
   async putObject(bucket: string, key: string, body: Readable, opts: PutOptions): Promise<ObjectInfo> {
-    heldErrors(body);
     let sk: string;
     try {
       // fail before reading the body when the answer is already known
@@ -576,6 +575,24 @@ export class S3Driver implements StorageDriver {
     }
   }
 
+  /**
+   * A metadata-only copy of the store object onto itself with the new ACL in its metadata, only if
+   * it is still the version read (CopySourceIfMatch: a concurrent PUT wins). Last-Modified is kept
+   * in the metadata (lm), as a mirror's is.
+   */
+  async setObjectAcl(bucket: string, key: string, acl: string | undefined): Promise<void> {
+    const info = await this.headObject(bucket, key);
+    const sk = this.readKey(bucket, key);
+    if (!info || sk === undefined) throw new S3Error('NoSuchKey', { key });
+    const { acl: _old, ...rest } = info.meta;
+    const meta: ObjectMeta = acl === undefined ? rest : { ...rest, acl };
+    const Bucket = this.opts.bucket;
+    await this.call(() => this.client.send(new CopyObjectCommand({
+      Bucket, Key: sk, CopySource: `${Bucket}/${encodeURIComponent(sk)}`, CopySourceIfMatch: `"${info.etag}"`,
+      MetadataDirective: 'REPLACE', Metadata: { osprey: encodeMeta(meta, info.lastModified) },
+    })), { bucket, key });
+  }
+
   async deleteObject(bucket: string, key: string): Promise<void> {
     await this.requireBucket(bucket);
     const sk = this.readKey(bucket, key);
@@ -651,7 +668,6 @@ export class S3Driver implements StorageDriver {
   }
 
   async uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Readable, opts: Omit<PutOptions, 'meta' | 'ifNoneMatch'>): Promise<PartInfo> {
-    heldErrors(body);
     try {
       await this.uploadDoc(bucket, key, uploadId);
     } catch (err) {
@@ -914,17 +930,6 @@ async function mapLimited<T, R>(items: T[], limit: number, fn: (t: T) => Promise
     }
   }));
   return out;
-}
-
-/**
- * A body is handed over before the driver reads it: it first awaits its own checks (the bucket,
- * a create-only HEAD, the upload document). A body failing meanwhile (the client went away, a
- * mirror fill cancelled by a write of its key) had no 'error' listener yet and crashed the
- * process. Its error is not lost: the stream stays errored, and the pipeline that takes it
- * afterwards fails with it.
- */
-function heldErrors(body: Readable): void {
-  body.on('error', () => {});
 }
 
 export function openS3Driver(opts: S3DriverOptions): Promise<S3Driver> {

@@ -96,6 +96,8 @@ interface MetaDoc {
   s?: Record<string, string>;
   /** Last-Modified kept from elsewhere (a mirror's origin), ms */
   lm?: number;
+  /** the object's own ACL (ObjectMeta.acl) */
+  a?: string;
 }
 
 /** ObjectMeta (+ an explicit Last-Modified) -> the x-amz-meta-osprey value; MetadataTooLarge over the store's limit. */
@@ -105,6 +107,7 @@ export function encodeMeta(meta: ObjectMeta, lastModified?: Date): string {
   if (Object.keys(meta.userMeta).length) doc.u = meta.userMeta;
   if (Object.keys(meta.system).length) doc.s = meta.system;
   if (lastModified) doc.lm = lastModified.getTime();
+  if (meta.acl !== undefined) doc.a = meta.acl;
   // percent-encoding keeps every header value ASCII (RGW and HTTP/1.1 headers are not UTF-8 safe)
   const value = encodeURIComponent(JSON.stringify(doc));
   if (value.length > STORE_MAX_META) {
@@ -127,6 +130,7 @@ export function decodeMeta(value: string | undefined): { meta: ObjectMeta; lastM
   Object.assign(meta.headers, doc.h);
   Object.assign(meta.userMeta, doc.u);
   Object.assign(meta.system, doc.s);
+  if (typeof doc.a === 'string') meta.acl = doc.a;
   return { meta, ...(typeof doc.lm === 'number' && { lastModified: new Date(doc.lm) }) };
 }
 

@@ -1,0 +1,41 @@
+/**
+ * @module http/handlers/acl
+ * GetObjectAcl and PutObjectAcl (`GET|PUT /bucket/key?acl`). What an ACL means is service/acl.ts's.
+ */
+import { S3Error } from '../../errors.js';
+import { aclDocument, aclFromPolicy, fromBucketAcl, objectAclFromHeaders, ossAclName } from '../../service/acl.js';
+import type { Ctx } from '../context.js';
+import { objectTarget } from '../context.js';
+import type { Deps } from '../deps.js';
+import { sendEmpty, sendXml } from '../respond.js';
+import { readCapped } from '../xml.js';
+
+const MAX_XML = 64 * 1024;
+
+function owner(deps: Deps): { ID: string; DisplayName: string } {
+  return { ID: deps.ownerId, DisplayName: deps.ownerId };
+}
+
+export async function getObjectAcl(ctx: Ctx, deps: Deps): Promise<void> {
+  const { bucket, key } = objectTarget(ctx);
+  const info = await deps.objects.head(bucket, key);
+  if (ctx.dialect === 'oss') {
+    sendXml(ctx, 200, { AccessControlPolicy: { Owner: owner(deps), AccessControlList: { Grant: ossAclName(info.meta.acl) } } });
+    return;
+  }
+  // no ACL of its own: the object has its bucket's
+  const stored = info.meta.acl ?? fromBucketAcl((await deps.driver.getBucket(bucket))?.acl ?? 'private');
+  sendXml(ctx, 200, aclDocument(stored, owner(deps)));
+}
+
+export async function putObjectAcl(ctx: Ctx, deps: Deps): Promise<void> {
+  const { bucket, key } = objectTarget(ctx);
+  let acl = objectAclFromHeaders(ctx.req.headers);
+  const body = await readCapped(ctx.req, MAX_XML);
+  if (acl === undefined && body.length > 0) acl = aclFromPolicy(body.toString('utf8'), deps.ownerId);
+  if (acl === undefined && !('x-oss-object-acl' in ctx.req.headers)) {
+    throw new S3Error('InvalidArgument', { message: 'Give a canned ACL in x-amz-acl or an AccessControlPolicy body.' });
+  }
+  await deps.driver.setObjectAcl(bucket, key, acl);
+  sendEmpty(ctx, 200);
+}
