@@ -7,23 +7,31 @@
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { s3, spawnOsprey, tmpDir } from '../helpers/osprey.ts';
 
 const ON_S3 = process.env.OSPREY_TEST_DRIVER === 's3';
 
-/** 8 MiB that arrive over a second or more: the second server starts while they stream. */
-function slowBody(size: number, started: () => void): Readable {
+/**
+ * A body of `size` bytes whose first half streams at once and whose second half waits for
+ * `rest`: the upload is surely in flight (its temp file open) while the second server starts.
+ */
+function heldBody(size: number, started: () => void, rest: Promise<void>): Readable {
   let sent = 0;
   return new Readable({
     read() {
       if (sent >= size) return this.push(null);
-      if (sent === 0) started();
       const n = Math.min(256 * 1024, size - sent);
-      sent += n;
-      setTimeout(() => this.push(Buffer.alloc(n, 0x5a)), 40);
+      const push = () => {
+        sent += n;
+        this.push(Buffer.alloc(n, 0x5a));
+      };
+      if (sent < size / 2) return push();
+      started();
+      void rest.then(push);
     },
   });
 }
@@ -40,8 +48,16 @@ describe('data dir lock (issue #15, defect 3)', { skip: ON_S3 && 'embedded store
       const size = 8 * 1024 * 1024;
       let streaming!: () => void;
       const isStreaming = new Promise<void>((resolve) => (streaming = resolve));
-      const upload = client.send(new PutObjectCommand({ Bucket: 'locked', Key: 'big', Body: slowBody(size, streaming), ContentLength: size }));
+      let secondDone!: () => void;
+      const afterSecond = new Promise<void>((resolve) => (secondDone = resolve));
+      const upload = client.send(new PutObjectCommand({ Bucket: 'locked', Key: 'big', Body: heldBody(size, streaming, afterSecond), ContentLength: size }));
+      upload.catch(() => {}); // awaited below; a failure before that must not go unhandled
       await isStreaming;
+      // the first half is on the server's disk, in its temp file
+      const tmpFiles = async () => (await readdir(path.join(dataDir, 'tmp'))).length;
+      const deadline = Date.now() + 10_000;
+      while ((await tmpFiles()) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.ok((await tmpFiles()) > 0, 'the upload is in flight, in a temp file');
 
       const t0 = Date.now();
       const refused = await spawnOsprey(args).then(
@@ -59,9 +75,12 @@ describe('data dir lock (issue #15, defect 3)', { skip: ON_S3 && 'embedded store
       assert.equal(lines.length, 1, `one line: ${m[2]}`);
       assert.match(lines[0] ?? '', new RegExp(`\\bPID ${first.child.pid}\\b`));
       assert.ok(lines[0]?.includes(dataDir), lines[0]);
-      assert.ok(Date.now() - t0 < 15_000, 'refused at once');
+      // at once: no waiting for the lock (the bound is spawnOsprey's own start-up allowance)
+      assert.ok(Date.now() - t0 < 20_000, 'refused at once');
+      assert.ok((await tmpFiles()) > 0, "the first server's temp file is still there");
 
       // the first server's upload, in flight all along, still completes whole
+      secondDone();
       await upload;
       const got = await client.send(new GetObjectCommand({ Bucket: 'locked', Key: 'big' }));
       const bytes = Buffer.from(await got.Body!.transformToByteArray());
