@@ -205,3 +205,28 @@ describe('s3 driver specifics', () => {
     }
   });
 });
+
+describe('s3 driver: a body that fails before the driver reads it', () => {
+  // issue #20: found by the S3 pass of mirror.test.ts (MIR-42): a DELETE during a mirror fill
+  // destroys the fill's body while the driver still awaits its own checks, and with no listener
+  // yet the 'error' event crashed the process.
+  type Start = (body: Readable) => Promise<unknown>;
+  for (const [name, prepare] of [
+    ['putObject (create-only: a HEAD first)', async (d: S3Driver): Promise<Start> => (body) => d.putObject('early', 'k', body, { meta: emptyMeta(), ifNoneMatch: true })],
+    ['uploadPart (its upload document read first)', async (d: S3Driver): Promise<Start> => {
+      const u = await d.createMultipartUpload('early', 'k', emptyMeta());
+      return (body) => d.uploadPart('early', 'k', u.uploadId, 1, body, {});
+    }],
+  ] as const) {
+    it(`${name}: refused with the body's error, nothing stored, no unhandled 'error'`, async () => {
+      const d = await driver();
+      await d.createBucket('early', 'private');
+      const start = await prepare(d);
+      const body = new Readable({ read() {} });
+      const put = start(body);
+      setImmediate(() => body.destroy(new Error('the client went away early')));
+      await assert.rejects(put, /the client went away early|IncompleteBody/);
+      assert.equal(await d.headObject('early', 'k'), undefined);
+    });
+  }
+});

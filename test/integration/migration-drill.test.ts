@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { contentFor, keysIn, md5, runCli, startOrigin } from '../helpers/migrate.ts';
 import type { Origin } from '../helpers/migrate.ts';
-import { s3, startOsprey, tmpDir } from '../helpers/osprey.ts';
+import { fsOnly, s3, startOsprey, tmpDir } from '../helpers/osprey.ts';
 import type { TestServer } from '../helpers/osprey.ts';
 
 const INITIAL = 300;
@@ -22,7 +22,7 @@ function urlOf(server: TestServer, key: string): string {
   return `${server.url}/www/${key.split('/').map(encodeURIComponent).join('/')}`;
 }
 
-describe('migration drill', () => {
+describe('migration drill', { skip: fsOnly('CI time: the S3 pass keeps to the end-to-end behaviour; the drill (imports, live mirror traffic, verify) through a one-machine Ceph takes minutes, and import onto the S3 driver is covered by import-s3, import-errors, import-rule, verify and key-corpus') }, () => {
   let server: TestServer;
   let origin: Origin;
   let client: S3Client;

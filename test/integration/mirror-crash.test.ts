@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { spawnOsprey, tmpDir } from '../helpers/osprey.ts';
+import { fsOnly, spawnOsprey, tmpDir } from '../helpers/osprey.ts';
 import { rawSigned } from '../helpers/raw.ts';
 import { seededDigest, seededStream } from '../helpers/seeded.ts';
 import { until } from '../helpers/wait.ts';
@@ -28,7 +28,7 @@ async function peakRssMiB(pid: number): Promise<number> {
 }
 
 describe('mirror crash safety and memory', () => {
-  it('a 1 GiB object is mirrored with flat memory (peak RSS under 200 MiB) and stored whole', async () => {
+  it('a 1 GiB object is mirrored with flat memory (peak RSS under 200 MiB) and stored whole', { skip: fsOnly('1 GiB through a one-machine Ceph takes minutes; over 64 MiB the S3 driver stores a multipart ETag (README, Limits)') }, async () => {
     const GIB = 1024 ** 3;
     // seeded pseudo-random bytes, checked by hash: a shifted, repeated or torn body fails
     const want = seededDigest(42, GIB);
@@ -72,7 +72,7 @@ describe('mirror crash safety and memory', () => {
     }
   });
 
-  it('MIR-24 kill -9 mid-fill leaves nothing partial; the next GET mirrors it whole', async () => {
+  it('MIR-24 kill -9 mid-fill leaves nothing partial; the next GET mirrors it whole', { skip: fsOnly('times the kill by the spool file in the data dir (the S3 driver spools under the system temp dir)') }, async () => {
     let slow = true;
     const origin = http.createServer((_req, res) => {
       res.writeHead(200, { 'content-length': String(SIZE), 'content-type': 'application/octet-stream' });

@@ -388,6 +388,7 @@ export class S3Driver implements StorageDriver {
   }
 
   async putObject(bucket: string, key: string, body: Readable, opts: PutOptions): Promise<ObjectInfo> {
+    heldErrors(body);
     let sk: string;
     try {
       // fail before reading the body when the answer is already known
@@ -668,6 +669,7 @@ export class S3Driver implements StorageDriver {
   }
 
   async uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Readable, opts: Omit<PutOptions, 'meta' | 'ifNoneMatch'>): Promise<PartInfo> {
+    heldErrors(body);
     try {
       await this.uploadDoc(bucket, key, uploadId);
     } catch (err) {
@@ -930,6 +932,17 @@ async function mapLimited<T, R>(items: T[], limit: number, fn: (t: T) => Promise
     }
   }));
   return out;
+}
+
+/**
+ * A body is handed over before the driver reads it: it first awaits its own checks (the bucket,
+ * a create-only HEAD, the upload document). A body failing meanwhile (the client went away, a
+ * mirror fill cancelled by a write of its key) had no 'error' listener yet and crashed the
+ * process. Its error is not lost: the stream stays errored, and the pipeline that takes it
+ * afterwards fails with it.
+ */
+function heldErrors(body: Readable): void {
+  body.on('error', () => {});
 }
 
 export function openS3Driver(opts: S3DriverOptions): Promise<S3Driver> {
