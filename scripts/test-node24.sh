@@ -47,15 +47,17 @@ GYP=$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js
 export PATH="$NODE_HOME/bin:$PATH"
 cd "$WORK"
 if [ -f "$ADDON" ]; then
+  mkdir -p node_modules/better-sqlite3/build/Release
   cp "$ADDON" node_modules/better-sqlite3/build/Release/better_sqlite3.node
 else
   # npm's own node-gyp, given the package's headers: it downloads nothing (prebuild-install, which
-  # would try to fetch a prebuilt binary, is not run)
+  # would try to fetch a prebuilt binary, is not run); the compiler's warnings go to a log, shown
+  # only when the build fails
   echo "test-node24: building better-sqlite3 $BSQL against Node $VERSION's headers"
-  # (the compiler's own warnings go to a log, shown only when the build fails)
   (cd node_modules/better-sqlite3 && node "$GYP" rebuild --release --nodedir="$NODE_HOME" --loglevel=error >"$WORK/node-gyp.log" 2>&1) ||
     { cat "$WORK/node-gyp.log" >&2; exit 1; }
-  cp node_modules/better-sqlite3/build/Release/better_sqlite3.node "$ADDON"
+  cp node_modules/better-sqlite3/build/Release/better_sqlite3.node "$ADDON.$$"
+  mv "$ADDON.$$" "$ADDON"
 fi
 node -e 'new (require("better-sqlite3"))(":memory:").prepare("select 1").get()'
 echo "test-node24: running on Node $(node --version) in $WORK"
