@@ -6,6 +6,7 @@
  */
 import type { RoutingRule } from './rules.js';
 import { encodeKeyPath, stripAuthParams, withQuery } from './uri.js';
+import { textHeaderValue } from '../http/header-value.js';
 
 export const MIRROR_USER_AGENT = 'osprey-mirror/0.1.0';
 /** LIM-03: origin redirects followed at most this many times (more is a failure). */
@@ -143,7 +144,8 @@ export function originHeaderPlan(rule: RoutingRule, client: MirrorRequest['heade
     }
     const no = refusal(name);
     if (no) dropped.set(name, `Set ignored: ${no}`);
-    else out[name] = kv.Value;
+    // rule text: its UTF-8 octets, controls escaped (http/header-value; undici refused '日' and the fill failed)
+    else out[name] = textHeaderValue(kv.Value);
   }
   // MIR-14: Osprey identifies itself unless a passed/Set User-Agent says otherwise; identity encoding
   // unless the client's Accept-Encoding was passed, so stored bytes equal the origin's

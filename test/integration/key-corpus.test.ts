@@ -362,6 +362,7 @@ describe('header values built from data never turn an answer into a 500 (issue 1
     const xml = `<WebsiteConfiguration><RoutingRules><RoutingRule><RuleNumber>1</RuleNumber>
       <Condition><HttpErrorCodeReturnedEquals>404</HttpErrorCodeReturnedEquals></Condition>
       <Redirect><RedirectType>Mirror</RedirectType><MirrorURL>${origin.url}</MirrorURL>
+        <MirrorHeaders><Set><Key>x-sent</Key><Value>${returned}</Value></Set></MirrorHeaders>
         <MirrorReturnHeaders><ReturnHeader><Key>x-oss-meta-returned</Key><Value>${returned}</Value></ReturnHeader></MirrorReturnHeaders></Redirect>
     </RoutingRule></RoutingRules></WebsiteConfiguration>`;
     const r = await rawSigned(server.url, { method: 'PUT', path: '/hvals', query: { website: '' }, body: xml });
@@ -388,6 +389,13 @@ describe('header values built from data never turn an answer into a 500 (issue 1
         if (round === 'fill') await poll(async () => ((await rawSigned(server.url, { method: 'HEAD', path: `/hvals/${encodeKey(key)}` })).status === 200 ? true : undefined), 'the fill');
       }
     }
+  });
+
+  it('a MirrorHeaders Set value in CJK reaches the origin as its UTF-8 octets (the fill used to fail: 424)', async () => {
+    origin.files.set('sent.txt', { body: Buffer.from('sent') });
+    const r = await anon(server.url, '/hvals/sent.txt');
+    assert.equal(r.status, 200, r.body.toString());
+    assert.equal(origin.seen.get('sent.txt')?.['x-sent'], utf8(returned));
   });
 
   it('a tag as stored by the build before the fix (text with CJK) reads correctly: no new origin fetch', async () => {
