@@ -123,6 +123,7 @@ describe('a full disk (issue #15, defect 4)', { skip: 'skip' in mounted ? mounte
     const uploadId = xmlField(init.body, 'UploadId') ?? '';
     assert.ok(uploadId, init.body);
 
+    const blobsBefore = filesUnder(path.join(dataDir, 'blobs')).sort();
     const wrote = fillUp(filler);
     assert.ok(wrote > 0);
     assert.equal(free(root), 0, 'the disk is full to the last byte');
@@ -144,6 +145,7 @@ describe('a full disk (issue #15, defect 4)', { skip: 'skip' in mounted ? mounte
     }
     assert.equal((await rawSigned(url(), { method: 'HEAD', path: '/newbucket' })).status, 404);
     assert.deepEqual(filesUnder(path.join(dataDir, 'tmp')), []);
+    assert.deepEqual(filesUnder(path.join(dataDir, 'blobs')).sort(), blobsBefore, 'no blob file left by a refused write');
     // reads still work
     assert.equal((await rawSigned(url(), { method: 'GET', path: '/full/small-3' })).body, 'small 3'.repeat(50));
 
