@@ -5,11 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startOsprey } from '../helpers/osprey.ts';
 import type { TestServer } from '../helpers/osprey.ts';
 import { rawSigned } from '../helpers/raw.ts';
+import { until } from '../helpers/wait.ts';
 
 interface Origin {
   base: string;
@@ -106,18 +108,28 @@ describe('MIR-38 primary-health probe', () => {
     await probesSeen(primary, primary.hits.get('/health') ?? 0, 2);
     assert.deepEqual(await get('/probe-bucket/k5'), { status: 200, body: 'primary k5' });
     assert.equal(secondary.hits.get('/files/k5'), undefined, 'back to the primary once the probe answers 2xx');
-    await sleep(100);
     // the objects stayed where they were mirrored from
+    await until(async () => (await rawSigned(server.url, { method: 'HEAD', path: '/probe-bucket/k5' })).status === 200, { what: 'k5 to be stored' });
     assert.equal((await rawSigned(server.url, { path: '/probe-bucket/k3' })).body, 'secondary k3');
+    assert.equal((await rawSigned(server.url, { path: '/probe-bucket/k5' })).body, 'primary k5');
   });
 
-  it('a probe that cannot connect counts as down; the primary is still the last resort', async () => {
-    const dead = await startOrigin('dead');
-    const deadProbe = `${dead.base}/health`;
-    await dead.close(); // nothing listens there any more: connection refused
+  it('a probe whose connection fails counts as down; the primary is still the last resort', async (t) => {
+    // accepts and at once resets every connection: the probe never gets an HTTP answer, and the
+    // count of attempts shows when it has run (a closed port would refuse without a trace to wait on)
+    let attempts = 0;
+    const dead = net.createServer((s) => {
+      attempts++;
+      s.resetAndDestroy();
+    });
+    await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
+    t.after(() => new Promise<void>((r) => dead.close(() => r())));
+    const deadProbe = `http://127.0.0.1:${(dead.address() as AddressInfo).port}/health`;
     await bucket('dead-probe', deadProbe);
     assert.deepEqual(await get('/dead-probe/d1'), { status: 200, body: 'primary d1' }, 'first fill: not probed yet');
-    await sleep(PROBE_MS * 3);
+    // two failed probes: the first has surely been recorded when the second starts
+    for (let i = 0; i < 200 && attempts < 2; i++) await sleep(25);
+    assert.ok(attempts >= 2, `the probe ran ${attempts} times`);
     assert.deepEqual(await get('/dead-probe/d2'), { status: 200, body: 'secondary d2' });
     assert.equal(primary.hits.get('/files/d2'), undefined);
     // the secondary fails too (5xx): the primary, tried last, still serves

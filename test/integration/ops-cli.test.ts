@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/index.ts';
 import { ROOT, spawnOsprey, startOsprey, tmpDir } from '../helpers/osprey.ts';
+import { until } from '../helpers/wait.ts';
 
 function osprey(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -86,7 +87,8 @@ describe('operator CLI and health', () => {
     try {
       const pretty = await spawnOsprey(['--address', '127.0.0.1:0', '--data', dataDir, '--log-format', 'pretty', '--log-level', 'info']);
       await fetch(`${pretty.url}/-/health/live`);
-      await new Promise((r) => setTimeout(r, 500));
+      // the request's log line is out (pino-pretty writes it from a worker), then stop
+      await until(() => pretty.stdout.split('\n').some((l) => l.includes('request')), { what: 'the request log line' });
       await pretty.stop();
       const line = pretty.stdout.split('\n').find((l) => l.includes('request'));
       assert.ok(line, pretty.stdout);

@@ -11,13 +11,16 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { spawnOsprey, tmpDir } from '../helpers/osprey.ts';
 import { rawSigned } from '../helpers/raw.ts';
+import { until } from '../helpers/wait.ts';
 
 const PIECE = Buffer.alloc(64 * 1024, 5);
 
 /** /o/quick.bin: 8 pieces over ~400 ms. /o/endless.bin: announces 100 MiB, sends a piece every 100 ms. */
-async function startOrigin(): Promise<{ url: string; close(): void }> {
+async function startOrigin(): Promise<{ url: string; asked: Set<string>; close(): void }> {
+  const asked = new Set<string>();
   const server = http.createServer((req, res) => {
     const p = new URL(req.url ?? '/', 'http://x').pathname;
+    asked.add(p);
     const total = p === '/o/quick.bin' ? 8 : p === '/o/endless.bin' ? 1600 : 0;
     if (total === 0) {
       res.writeHead(404);
@@ -39,6 +42,7 @@ async function startOrigin(): Promise<{ url: string; close(): void }> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/o/`,
+    asked,
     close: () => {
       server.closeAllConnections();
       server.close();
@@ -56,7 +60,7 @@ async function get(url: string): Promise<{ status: number; bytes: number; error?
 }
 
 describe('graceful shutdown (SIGTERM)', () => {
-  let origin: { url: string; close(): void };
+  let origin: { url: string; asked: Set<string>; close(): void };
   let dataDir: string;
   before(async () => {
     origin = await startOrigin();
@@ -79,7 +83,8 @@ describe('graceful shutdown (SIGTERM)', () => {
 
       const quick = get(`${server.url}/shut/quick.bin`);
       const endless = get(`${server.url}/shut/endless.bin`);
-      await new Promise((r) => setTimeout(r, 150));
+      // both fills are under way (the origin has been asked for both) when SIGTERM arrives
+      await until(() => origin.asked.has('/o/quick.bin') && origin.asked.has('/o/endless.bin'), { what: 'both fills to reach the origin' });
       const started = Date.now();
       const code = await server.stop();
       const took = Date.now() - started;
