@@ -12,7 +12,7 @@ import type { Ctx } from './context.js';
 import { passed } from '../young-gc.js';
 import { header } from './context.js';
 import { STORED_HEADER_NAMES } from './respond.js';
-import { MIRROR_SOURCE_HEADER, mirrorTag, parseMirrorSource } from '../origin/mirror-meta.js';
+import { MIRROR_SOURCE_HEADER, mirrorTag, ORIGIN_ETAG_META, ORIGIN_LAST_MODIFIED_META, originValidators, parseMirrorSource } from '../origin/mirror-meta.js';
 
 export interface RequestBody {
   body: Readable;
@@ -84,6 +84,8 @@ export function metaFromHeaders(ctx: Ctx, mirrorTagForm: 'url' | 'bare' = 'url')
     const parsed = parseMirrorSource(source);
     if ('problem' in parsed) throw new S3Error('InvalidArgument', { message: `${parsed.problem}.` });
     meta.system['x-oss-tag'] = mirrorTag(parsed.url, mirrorTagForm);
+    // the origin's validators of the copy (osprey import): kept as a fill keeps them
+    Object.assign(meta.system, originValidators({ etag: header(ctx, ORIGIN_ETAG_META), 'last-modified': header(ctx, ORIGIN_LAST_MODIFIED_META) }));
   }
   let metaBytes = 0;
   for (const [rawName, rawValue] of Object.entries(ctx.req.headers)) {

@@ -1,11 +1,13 @@
 /**
  * @module migrate/import
  * The engine of `osprey import`: for every key of a source, unless the journal says it is done,
- * HEAD it in the bucket (present: skipped, or re-checked by size/MD5 with `check`), else stream it
- * from the source into a create-only PUT (`If-None-Match: *`) carrying the origin marker, so the
+ * HEAD it in the bucket (present: skipped, or with `check` re-checked by size, MD5 and the origin's
+ * validators recorded with the copy), else stream it from the source into a create-only PUT
+ * (`If-None-Match: *`) carrying the origin marker and the origin's ETag/Last-Modified, so the
  * object is what a mirror fill of the key would have stored and nothing anyone wrote meanwhile is
- * overwritten. Bounded concurrency, retries with backoff on transient errors, a per-attempt
- * timeout, every outcome journaled as it happens.
+ * overwritten. With `update`, a copy whose source changed since (and that no client wrote) is
+ * copied again by a plain PUT, which replaces the object in one step. Bounded concurrency, retries
+ * with backoff on transient errors, a per-attempt timeout, every outcome journaled as it happens.
  */
 import { AbortMultipartUploadCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { PutObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
@@ -13,13 +15,14 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { createHash } from 'node:crypto';
 import { pipeline, Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
-import { MIRROR_SOURCE_HEADER } from '../origin/mirror-meta.js';
+import { MIRROR_SOURCE_HEADER, originValidators } from '../origin/mirror-meta.js';
 import { backoffMs, describe, FatalError, isTransient, s3Code, SourceError } from './errors.js';
 import type { Journal } from './journal.js';
 import { Progress, runPool } from './progress.js';
 import type { Fetched, Source, SourceItem } from './source.js';
-import { md5OfEtag } from './source.js';
+import { compareValidators, md5OfEtag } from './source.js';
 import { headKey, withRequestHooks } from './target.js';
+import type { BucketObject } from './target.js';
 
 export interface ImportOptions {
   client: S3Client;
@@ -30,8 +33,10 @@ export interface ImportOptions {
   retries: number;
   /** per attempt at one object, ms; 0: none */
   objectTimeoutMs: number;
-  /** re-check objects already in the bucket by size and MD5 */
+  /** re-check objects already in the bucket by size, MD5 and the recorded validators (the journal's done keys too) */
   check: boolean;
+  /** with check: copy again what changed at the source since it was copied (never what a client wrote) */
+  update: boolean;
   dryRun: boolean;
   /** objects of unknown size or larger than this go through a multipart upload */
   multipartThreshold: number;
@@ -53,6 +58,8 @@ export interface Failure {
 
 export interface ImportResult {
   copied: number;
+  /** copied again (update): the source had changed */
+  updated: number;
   skipped: number;
   /** done in an earlier run, per the journal */
   resumed: number;
@@ -67,7 +74,7 @@ export interface ImportResult {
   stoppedBy?: string;
 }
 
-type Outcome = { kind: 'copied'; bytes: number; etag?: string } | { kind: 'skipped'; why: string } | { kind: 'failed'; reason: string } | { kind: 'would-copy' };
+type Outcome = { kind: 'copied' | 'updated'; bytes: number; etag?: string } | { kind: 'skipped'; why: string } | { kind: 'failed'; reason: string } | { kind: 'would-copy' };
 
 /** Counts bytes and, at the end, checks the length and MD5 the source vouched for (the multipart path's only check). */
 class Meter extends Transform {
@@ -94,7 +101,7 @@ class Meter extends Transform {
 }
 
 export async function runImport(o: ImportOptions): Promise<ImportResult> {
-  const r: ImportResult = { copied: 0, skipped: 0, resumed: 0, failed: 0, wouldCopy: 0, bytes: 0, failures: [], elapsedMs: 0 };
+  const r: ImportResult = { copied: 0, updated: 0, skipped: 0, resumed: 0, failed: 0, wouldCopy: 0, bytes: 0, failures: [], elapsedMs: 0 };
   let done = 0;
   let listed = 0;
   let listing = true;
@@ -113,7 +120,7 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
     get bytes() {
       return transferred;
     },
-    detail: () => (o.dryRun ? `would copy ${r.wouldCopy}, present ${r.skipped}` : `copied ${r.copied}, skipped ${r.skipped}, resumed ${r.resumed}, failed ${r.failed}`),
+    detail: () => (o.dryRun ? `would copy ${r.wouldCopy}, present ${r.skipped}` : `copied ${r.copied}, ${o.update ? `updated ${r.updated}, ` : ''}skipped ${r.skipped}, resumed ${r.resumed}, failed ${r.failed}`),
   };
   const progress = new Progress(o.dryRun ? 'import (dry run)' : 'import', counts, { tty: o.tty, intervalMs: o.logIntervalMs });
   let fatal: FatalError | undefined;
@@ -128,7 +135,8 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
 
   const one = async (item: SourceItem): Promise<void> => {
     try {
-      if (o.journal?.done.has(item.key)) {
+      // a check re-examines every key: that is what it is run for
+      if (!o.check && o.journal?.done.has(item.key)) {
         r.resumed++;
         return;
       }
@@ -167,7 +175,9 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
   const record = (item: SourceItem, out: Outcome, attempts: number) => {
     switch (out.kind) {
       case 'copied':
-        r.copied++;
+      case 'updated':
+        if (out.kind === 'copied') r.copied++;
+        else r.updated++;
         r.bytes += out.bytes;
         o.journal?.copied(item.key, out.bytes, out.etag);
         return;
@@ -193,7 +203,7 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
     }
     const f = await o.source.fetch(item, signal);
     try {
-      const { etag, bytes } = await put(item, f, signal);
+      const { etag, bytes } = await put(item, f, signal, false);
       return { kind: 'copied', bytes, ...(etag && { etag }) };
     } catch (err) {
       f.body.destroy();
@@ -206,8 +216,12 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
     }
   };
 
-  /** Present in the bucket: skipped, or with `check` compared by size and MD5 (never overwritten). */
-  const compareExisting = async (item: SourceItem, have: { size: number; etag: string }, why: string, signal: AbortSignal): Promise<Outcome> => {
+  /**
+   * Present in the bucket: skipped, or with `check` compared by size, MD5 and the validators
+   * recorded with the copy; a difference is a failure, or with `update` a new copy of the source
+   * (only over a copy that an import or a mirror fill wrote: a client's object stays).
+   */
+  const compareExisting = async (item: SourceItem, have: BucketObject, why: string, signal: AbortSignal): Promise<Outcome> => {
     if (!o.check) return { kind: 'skipped', why };
     let facts;
     try {
@@ -216,12 +230,40 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
       if (err instanceof SourceError && err.notFound) return { kind: 'skipped', why: `${why}; the source has no such key` };
       throw err;
     }
-    if (facts.size !== undefined && facts.size !== have.size) return { kind: 'failed', reason: `${why} with a different size (${have.size} bytes; the source has ${facts.size}); not overwritten` };
     const ours = md5OfEtag(have.etag);
-    if (facts.md5 && ours && facts.md5 !== ours) return { kind: 'failed', reason: `${why} with different content (MD5 ${ours}; the source has ${facts.md5}); not overwritten` };
-    if (facts.etag && !facts.md5 && facts.etag === have.etag) return { kind: 'skipped', why: `${why}, same size and ETag` };
-    if (facts.size === undefined && !(facts.md5 && ours)) return { kind: 'skipped', why: `${why}; the source tells neither size nor MD5, not compared` };
-    return { kind: 'skipped', why: `${why}, same ${[facts.size !== undefined && 'size', facts.md5 && ours && 'MD5'].filter(Boolean).join(' and ')}` };
+    const validators = compareValidators(have.origin, facts);
+    let differs: string | undefined;
+    if (validators.kind === 'changed' && !(facts.md5 && ours && facts.md5 === ours)) {
+      differs = `, but changed at the origin since it was copied (${validators.detail}${facts.size !== undefined && facts.size !== have.size ? `; ${have.size} bytes, now ${facts.size}` : ''})`;
+    } else if (facts.size !== undefined && facts.size !== have.size) {
+      differs = ` with a different size (${have.size} bytes; the source has ${facts.size})`;
+    } else if (facts.md5 && ours && facts.md5 !== ours) {
+      differs = ` with different content (MD5 ${ours}; the source has ${facts.md5})`;
+    }
+    if (differs !== undefined) return replace(item, have, `${why}${differs}`, signal);
+    if (facts.md5 && ours) return { kind: 'skipped', why: `${why}, same ${facts.size !== undefined ? 'size and MD5' : 'MD5'}` };
+    if (validators.kind === 'same') return { kind: 'skipped', why: `${why}, unchanged at the origin (same ${validators.by})` };
+    if (facts.etag && facts.etag.replace(/^"|"$/g, '') === have.etag) return { kind: 'skipped', why: `${why}, same size and ETag` };
+    if (facts.size === undefined) return { kind: 'skipped', why: `${why}; the source tells neither size, MD5 nor a validator the copy has, not compared` };
+    return { kind: 'skipped', why: `${why}, same size (${validators.kind === 'unknown' && validators.why === 'none-from-source' ? 'the origin sends no validator' : 'no validator recorded with the copy'})` };
+  };
+
+  /** A copy that differs from its source: a failure, or with `update` copied again (atomically: a plain PUT replaces the object in one step). */
+  const replace = async (item: SourceItem, have: BucketObject, why: string, signal: AbortSignal): Promise<Outcome> => {
+    if (!o.update) return { kind: 'failed', reason: `${why}; not overwritten (--update copies it again)` };
+    if (!have.fromOrigin) return { kind: 'failed', reason: `${why}, and it was not written by an import or a mirror fill (no x-oss-tag: a client wrote it); not overwritten` };
+    if (o.dryRun) {
+      o.print(`update ${item.key}`);
+      return { kind: 'would-copy' };
+    }
+    const f = await o.source.fetch(item, signal);
+    try {
+      const { etag, bytes } = await put(item, f, signal, true);
+      return { kind: 'updated', bytes, ...(etag && { etag }) };
+    } catch (err) {
+      f.body.destroy();
+      throw err;
+    }
   };
 
   /** The leftover multipart uploads of a killed run, for this key: aborted before trying again. */
@@ -232,14 +274,15 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
     for (const id of ids) await o.client.send(new AbortMultipartUploadCommand({ Bucket: o.bucket, Key: key, UploadId: id })).catch(() => undefined);
   };
 
-  const put = async (item: SourceItem, f: Fetched, signal: AbortSignal): Promise<{ etag?: string; bytes: number }> => {
+  /** `overwrite`: a plain PUT (update); else create-only. Either way the object appears in one step or not at all. */
+  const put = async (item: SourceItem, f: Fetched, signal: AbortSignal, overwrite: boolean): Promise<{ etag?: string; bytes: number }> => {
     const large = f.size === undefined || f.size > o.multipartThreshold;
     // PutObject: Osprey itself checks Content-MD5; multipart: the meter checks at the end of the stream
     const meter = new Meter(f.size, large ? f.md5 : undefined, (n) => (transferred += n));
     pipeline(f.body, meter, () => {});
     const h = f.headers;
     const params: PutObjectCommandInput = {
-      Bucket: o.bucket, Key: item.key, Body: meter, IfNoneMatch: '*',
+      Bucket: o.bucket, Key: item.key, Body: meter, ...(!overwrite && { IfNoneMatch: '*' }),
       ...(h['content-type'] !== undefined && { ContentType: h['content-type'] }),
       ...(h['content-encoding'] !== undefined && { ContentEncoding: h['content-encoding'] }),
       ...(h['content-disposition'] !== undefined && { ContentDisposition: h['content-disposition'] }),
@@ -248,7 +291,10 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
       ...(Object.keys(f.userMeta).length > 0 && { Metadata: f.userMeta }),
     };
     // Expires goes as the origin wrote it (the SDK would reformat a Date)
-    const headers: Record<string, string> = { [MIRROR_SOURCE_HEADER]: f.originUrl, ...(h.expires !== undefined && { expires: h.expires }) };
+    // the origin's validators of this copy go with it (a later --check or verify compares them)
+    const headers: Record<string, string> = {
+      [MIRROR_SOURCE_HEADER]: f.originUrl, ...originValidators({ etag: f.etag, 'last-modified': f.lastModified }), ...(h.expires !== undefined && { expires: h.expires }),
+    };
     if (!large) {
       const client = withRequestHooks(o.client, headers);
       const out = await client.send(new PutObjectCommand({ ...params, ContentLength: f.size, ...(f.md5 && { ContentMD5: Buffer.from(f.md5, 'hex').toString('base64') }) }), { abortSignal: signal });

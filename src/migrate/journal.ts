@@ -11,11 +11,13 @@
  *   {"k":KEY,"s":"upload","u":UPLOAD_ID}          a multipart upload was started for KEY
  *   {"k":KEY,"s":"failed","r":REASON}             informational: failed in that run, tried again in the next
  *
- * On resume, keys whose last line is copied or skipped are done and never fetched again; an
+ * By default the file is in the state directory (migrate/options stateDir). On resume, keys whose
+ * last line is copied or skipped are done and never fetched again (a --check run re-examines them); an
  * "upload" not followed by copied/skipped for the same key is an upload a killed run left behind,
  * aborted before the key is tried again.
  */
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import path from 'node:path';
 import { FatalError } from './errors.js';
 
 export interface JournalIdentity {
@@ -53,6 +55,8 @@ export class Journal {
     if (exists) j.load(id);
     if (!opts.readOnly) {
       try {
+        // the state directory (private: the journal names every key)
+        mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
         j.fd = openSync(file, 'a', 0o600);
       } catch (err) {
         throw new FatalError(`cannot write the state file '${file}': ${(err as Error).message}`);

@@ -6,7 +6,8 @@
  */
 import { Command, Option } from 'commander';
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 /** What commander hands over (strings, as typed). */
@@ -51,26 +52,61 @@ export function commonOptions(cmd: Command): Command {
     .option('--source-access-key-id <id>', 'with --from-s3 (env OSPREY_SOURCE_ACCESS_KEY_ID)')
     .option('--source-secret-access-key <secret>', 'with --from-s3 (env OSPREY_SOURCE_SECRET_ACCESS_KEY)')
     .option('--source-region <region>', 'with --from-s3: the source region', 'us-east-1')
-    .option('--save-meta', "keep the source's x-amz-meta-*/x-oss-meta-* user metadata (MirrorSaveOssMeta; with --from-rule the rule decides)")
     .option('--concurrency <n>', 'objects at once', '8')
     .option('--retries <n>', 'extra attempts per object after a transient error (network, 5xx, throttling, timeout), with backoff', '3')
     .option('--timeout <ms>', 'connect, first byte and idle time between body chunks, for the source and Osprey', '30000')
     .option('--object-timeout <ms>', 'longest one attempt at one object may take (0: no limit)', '0')
-    .option('--report <file>', 'write a JSON report (summary and every failure with its reason)')
+    .option('--report <file>', 'the JSON report: summary and every failure with its reason')
     .addOption(new Option('--log-interval <s>', 'seconds between progress lines when stderr is not a terminal (0: none)').default('10'));
 }
 
-/** `<cwd>/osprey-import-<bucket>-<hash of endpoint, bucket, source>.state.jsonl`: the same arguments find the same journal. */
-export function defaultStatePath(endpoint: string, bucket: string, source: string): string {
-  const h = createHash('sha256').update(`${endpoint}\n${bucket}\n${source}`).digest('hex').slice(0, 12);
-  return path.resolve(`osprey-import-${bucket}-${h}.state.jsonl`);
+/** `import`'s own option (verify compares bytes, not metadata). */
+export const SAVE_META_OPTION = ['--save-meta', "keep the source's x-amz-meta-*/x-oss-meta-* user metadata (MirrorSaveOssMeta; with --from-rule the rule decides)"] as const;
+
+/**
+ * Where the tools keep their state (XDG Base Directory): `$XDG_STATE_HOME/osprey`, or
+ * `~/.local/state/osprey` when XDG_STATE_HOME is unset, empty or not an absolute path.
+ */
+export function stateDir(): string {
+  const x = process.env.XDG_STATE_HOME;
+  return path.join(x && path.isAbsolute(x) ? x : path.join(os.homedir(), '.local', 'state'), 'osprey');
 }
 
-export function writeReport(file: string, report: object): void {
+function argsHash(endpoint: string, bucket: string, source: string): string {
+  return createHash('sha256').update(`${endpoint}\n${bucket}\n${source}`).digest('hex').slice(0, 12);
+}
+
+function safeName(bucket: string): string {
+  return bucket.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+/**
+ * `<state dir>/import-<bucket>-<hash of endpoint, bucket, source>.jsonl`: the same arguments find the
+ * same journal, other ones another.
+ */
+export function defaultStatePath(endpoint: string, bucket: string, source: string): string {
+  return path.join(stateDir(), `import-${safeName(bucket)}-${argsHash(endpoint, bucket, source)}.jsonl`);
+}
+
+/** Where earlier versions kept the journal: the current directory (still used when it is there). */
+export function legacyStatePath(endpoint: string, bucket: string, source: string): string {
+  return path.resolve(`osprey-import-${bucket}-${argsHash(endpoint, bucket, source)}.state.jsonl`);
+}
+
+/** `<state dir>/verify-<bucket>-<hash>.json`: verify's report when --report is not given (the latest run's). */
+export function defaultReportPath(endpoint: string, bucket: string, source: string): string {
+  return path.join(stateDir(), `verify-${safeName(bucket)}-${argsHash(endpoint, bucket, source)}.json`);
+}
+
+/** Writes the report; false (and a line on stderr) when it cannot. */
+export function writeReport(file: string, report: object): boolean {
   try {
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    return true;
   } catch (err) {
     process.stderr.write(`osprey: cannot write the report '${file}': ${(err as Error).message}\n`);
+    return false;
   }
 }
 

@@ -123,13 +123,16 @@ export class HttpOriginSource implements Source {
     const length = headerOf(res.headers, 'content-length');
     const size = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
     const md5 = plan.checkMd5 ? md5OfContentMd5(headerOf(res.headers, 'content-md5')) : undefined;
+    const etag = headerOf(res.headers, 'etag');
+    const lastModified = headerOf(res.headers, 'last-modified');
     return {
       body: res.body, ...(size !== undefined && { size }), ...(md5 && { md5 }),
       headers: mirrorStoredHeaders(res.headers), userMeta: plan.saveMeta ? mirrorUserMeta(res.headers) : {}, originUrl: url,
+      ...(etag !== undefined && { etag }), ...(lastModified !== undefined && { lastModified }),
     };
   }
 
-  /** HEAD (GET without reading the body when the origin refuses HEAD): size and an MD5 when given. */
+  /** HEAD (GET without reading the body when the origin refuses HEAD): size, an MD5 when given, the validators. */
   async facts(item: SourceItem, signal: AbortSignal): Promise<SourceFacts> {
     const plan = this.planner(item.key);
     let opened: { res: Dispatcher.ResponseData; url: string };
@@ -145,7 +148,8 @@ export class HttpOriginSource implements Source {
     const length = headerOf(h, 'content-length');
     const etag = headerOf(h, 'etag');
     const md5 = md5OfContentMd5(headerOf(h, 'content-md5')) ?? md5OfEtag(etag);
-    return { ...(length !== undefined && /^\d+$/.test(length) && { size: Number(length) }), ...(md5 && { md5 }), ...(etag && { etag }) };
+    const lastModified = headerOf(h, 'last-modified');
+    return { ...(length !== undefined && /^\d+$/.test(length) && { size: Number(length) }), ...(md5 && { md5 }), ...(etag && { etag }), ...(lastModified && { lastModified }) };
   }
 
   async close(): Promise<void> {

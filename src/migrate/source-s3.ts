@@ -64,7 +64,9 @@ export class S3Source implements Source {
           invalid = `the key cannot be stored in Osprey: ${err instanceof S3Error ? err.message : String(err)}`;
         }
         const etag = o.ETag?.replace(/^"|"$/g, '');
-        yield { key, sourceKey: o.Key, ...(o.Size !== undefined && { size: o.Size }), ...(etag && { etag }), ...(invalid && { invalid }) };
+        // as an HTTP date (whole seconds), the form a GET's Last-Modified has
+        const lastModified = o.LastModified?.toUTCString();
+        yield { key, sourceKey: o.Key, ...(o.Size !== undefined && { size: o.Size }), ...(etag && { etag }), ...(lastModified && { lastModified }), ...(invalid && { invalid }) };
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -103,16 +105,17 @@ export class S3Source implements Source {
     return {
       body: out.Body as Readable, ...(out.ContentLength !== undefined && { size: out.ContentLength }), ...(md5 && { md5 }),
       headers, userMeta: this.o.saveMeta ? { ...(out.Metadata ?? {}) } : {}, originUrl: this.o.urlBase + encodeKeyPath(item.sourceKey),
+      ...(out.ETag && { etag: out.ETag }), ...(out.LastModified && { lastModified: out.LastModified.toUTCString() }),
     };
   }
 
   async facts(item: SourceItem, signal: AbortSignal): Promise<SourceFacts> {
-    if (item.size !== undefined) return { size: item.size, ...(md5OfEtag(item.etag) && { md5: md5OfEtag(item.etag) }), ...(item.etag && { etag: item.etag }) };
+    if (item.size !== undefined) return { size: item.size, ...(md5OfEtag(item.etag) && { md5: md5OfEtag(item.etag) }), ...(item.etag && { etag: item.etag }), ...(item.lastModified && { lastModified: item.lastModified }) };
     try {
       const h = await this.o.client.send(new HeadObjectCommand({ Bucket: this.o.bucket, Key: item.sourceKey }), { abortSignal: signal });
       const etag = h.ETag?.replace(/^"|"$/g, '');
       const md5 = md5OfEtag(etag);
-      return { ...(h.ContentLength !== undefined && { size: h.ContentLength }), ...(md5 && { md5 }), ...(etag && { etag }) };
+      return { ...(h.ContentLength !== undefined && { size: h.ContentLength }), ...(md5 && { md5 }), ...(etag && { etag }), ...(h.LastModified && { lastModified: h.LastModified.toUTCString() }) };
     } catch (err) {
       throw sourceError(err);
     }

@@ -16,6 +16,8 @@ export interface SourceItem {
   size?: number;
   /** the source's ETag without quotes, known from a listing */
   etag?: string;
+  /** the source's Last-Modified as an HTTP date, known from a listing */
+  lastModified?: string;
   /** why this key cannot be stored in Osprey (an S3 source may hold keys Osprey refuses) */
   invalid?: string;
 }
@@ -33,6 +35,9 @@ export interface Fetched {
   userMeta: Record<string, string>;
   /** the URL the bytes came from (after redirects): the origin marker's URL */
   originUrl: string;
+  /** the answer's validators as the source sent them (recorded with the copy) */
+  etag?: string;
+  lastModified?: string;
 }
 
 /** What the source says about an object without its body. */
@@ -42,6 +47,8 @@ export interface SourceFacts {
   md5?: string;
   /** the raw ETag (S3 multipart ETags end in -N) */
   etag?: string;
+  /** Last-Modified, an HTTP date */
+  lastModified?: string;
 }
 
 export interface Source {
@@ -69,4 +76,36 @@ export function md5OfContentMd5(v: string | undefined): string | undefined {
   if (v === undefined) return undefined;
   const b = Buffer.from(v.trim(), 'base64');
   return b.length === 16 && b.toString('base64') === v.trim() ? b.toString('hex') : undefined;
+}
+
+/** The validators recorded with a copy in the bucket, or sent by the source now. */
+export interface Validators {
+  etag?: string;
+  lastModified?: string;
+}
+
+/**
+ * Whether the source's object is still the one that was copied, by its validators: the ETag when
+ * both sides have one (weak comparison: `W/` and quotes aside), else Last-Modified (as dates).
+ * 'unknown': the source sends none (or none of the kind the copy has), or the copy has none
+ * recorded (copied by an older Osprey, or written by a client).
+ */
+export type ValidatorVerdict = { kind: 'same'; by: 'ETag' | 'Last-Modified' } | { kind: 'changed'; detail: string } | { kind: 'unknown'; why: 'none-recorded' | 'none-from-source' };
+
+export function compareValidators(recorded: Validators, now: Validators): ValidatorVerdict {
+  if (recorded.etag !== undefined && now.etag !== undefined) {
+    const bare = (e: string) => e.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+    if (bare(recorded.etag) === bare(now.etag)) return { kind: 'same', by: 'ETag' };
+    return { kind: 'changed', detail: `the origin's ETag is now ${now.etag}; it was ${recorded.etag} when copied` };
+  }
+  if (recorded.lastModified !== undefined && now.lastModified !== undefined) {
+    const a = Date.parse(recorded.lastModified);
+    const b = Date.parse(now.lastModified);
+    const same = Number.isFinite(a) && Number.isFinite(b) ? a === b : recorded.lastModified.trim() === now.lastModified.trim();
+    if (same) return { kind: 'same', by: 'Last-Modified' };
+    return { kind: 'changed', detail: `the origin's Last-Modified is now ${now.lastModified}; it was ${recorded.lastModified} when copied` };
+  }
+  const recordedNone = recorded.etag === undefined && recorded.lastModified === undefined;
+  const sentNone = now.etag === undefined && now.lastModified === undefined;
+  return { kind: 'unknown', why: recordedNone && !sentNone ? 'none-recorded' : 'none-from-source' };
 }

@@ -7,7 +7,9 @@
 import { CreateMultipartUploadCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { ORIGIN_ETAG_META, ORIGIN_LAST_MODIFIED_META } from '../origin/mirror-meta.js';
 import { describe, FatalError, isCredentialError, s3Code } from './errors.js';
+import type { Validators } from './source.js';
 
 export interface ClientSettings {
   /** undefined: AWS's own endpoint for the region */
@@ -49,11 +51,38 @@ export async function checkBucket(client: S3Client, bucket: string, endpoint: st
   }
 }
 
-/** HEAD of a key: size and ETag (no quotes), or undefined when it does not exist. */
-export async function headKey(client: S3Client, bucket: string, key: string, signal: AbortSignal): Promise<{ size: number; etag: string } | undefined> {
+/** An object in the bucket, as its HEAD tells. */
+export interface BucketObject {
+  size: number;
+  /** no quotes */
+  etag: string;
+  /** it carries the origin marker (`x-oss-tag`): a mirror fill or an import wrote it, not a client */
+  fromOrigin: boolean;
+  /** the origin's validators recorded with the copy (none: an older Osprey copied it, or a client wrote it) */
+  origin: Validators;
+}
+
+/** HEAD of a key, or undefined when it does not exist. */
+export async function headKey(client: S3Client, bucket: string, key: string, signal: AbortSignal): Promise<BucketObject | undefined> {
+  // the marker and the recorded validators are headers the SDK's output does not carry
+  let raw: Record<string, string | undefined> = {};
+  const command = new HeadObjectCommand({ Bucket: bucket, Key: key });
+  command.middlewareStack.add(
+    (next) => async (args) => {
+      const out = await next(args);
+      raw = (out.response as { headers?: Record<string, string | undefined> } | undefined)?.headers ?? {};
+      return out;
+    },
+    { step: 'deserialize', name: 'ospreyRawHeaders' },
+  );
   try {
-    const h = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
-    return { size: h.ContentLength ?? 0, etag: (h.ETag ?? '').replace(/^"|"$/g, '') };
+    const h = await client.send(command, { abortSignal: signal });
+    const etag = raw[ORIGIN_ETAG_META];
+    const lastModified = raw[ORIGIN_LAST_MODIFIED_META];
+    return {
+      size: h.ContentLength ?? 0, etag: (h.ETag ?? '').replace(/^"|"$/g, ''), fromOrigin: raw['x-oss-tag'] !== undefined,
+      origin: { ...(etag !== undefined && { etag }), ...(lastModified !== undefined && { lastModified }) },
+    };
   } catch (err) {
     const c = s3Code(err);
     if (c?.status === 404 && c.code !== 'NoSuchBucket') return undefined;

@@ -2,8 +2,11 @@
  * @module migrate/verify
  * The engine of `osprey verify`: for every key of a source, is the bucket's object there, of the
  * same size, with the same content? Content is compared by MD5 where both sides give one (a plain
- * ETag, Content-MD5), or by hashing both streams with `deep`; otherwise the size alone was checked,
- * and the summary says how many.
+ * ETag, Content-MD5), or by hashing both streams with `deep`. Otherwise the origin's validators
+ * recorded with the copy (ETag, Last-Modified) are compared with the origin's HEAD now: a file
+ * changed at the origin since it was copied is off parity even at the same size, found without
+ * reading it. Where neither side helps, the size alone was checked, and the summary says how many
+ * and why.
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -12,8 +15,9 @@ import type { Readable } from 'node:stream';
 import { backoffMs, describe, FatalError, isTransient, SourceError } from './errors.js';
 import { Progress, runPool } from './progress.js';
 import type { Source, SourceFacts, SourceItem } from './source.js';
-import { md5OfEtag } from './source.js';
+import { compareValidators, md5OfEtag } from './source.js';
 import { headKey } from './target.js';
+import type { BucketObject } from './target.js';
 
 export interface VerifyOptions {
   client: S3Client;
@@ -27,14 +31,15 @@ export interface VerifyOptions {
   logIntervalMs: number;
 }
 
-export type ProblemKind = 'missing' | 'size-mismatch' | 'content-mismatch' | 'source-missing' | 'error';
+export type ProblemKind = 'missing' | 'size-mismatch' | 'content-mismatch' | 'origin-changed' | 'source-missing' | 'error';
 
+/** A key off parity (the report's `failures`). */
 export interface Problem {
   key: string;
   source: string;
   problem: ProblemKind;
   detail: string;
-  bucket?: { size: number; etag: string };
+  bucket?: BucketObject;
   sourceFacts?: SourceFacts;
 }
 
@@ -42,12 +47,21 @@ export interface VerifyResult {
   checked: number;
   /** at parity */
   ok: number;
-  /** of those, content compared by MD5/ETag or hashing (the rest by size only) */
+  /** of those, content compared by MD5/ETag or hashing */
   contentCompared: number;
+  /** of those, unchanged at the origin by the validators recorded with the copy */
+  validated: number;
+  /** the rest: by size only */
   sizeOnly: number;
+  /** of sizeOnly: the origin sent no validator the copy has */
+  noOriginValidator: number;
+  /** of sizeOnly: the copy has no validator recorded (copied by an older Osprey, or written by a client) */
+  noneRecorded: number;
   missing: number;
   sizeMismatch: number;
   contentMismatch: number;
+  /** same size, but the origin's validators changed since the copy */
+  originChanged: number;
   /** source-missing and errors */
   errors: number;
   bytes: number;
@@ -56,10 +70,15 @@ export interface VerifyResult {
   stoppedBy?: string;
 }
 
-type Verdict = { ok: true; content: boolean } | { ok: false; problem: ProblemKind; detail: string; bucket?: { size: number; etag: string }; sourceFacts?: SourceFacts };
+type Verdict =
+  | { ok: true; by: 'content' | 'validators' | 'size'; sizeOnlyWhy?: 'none-recorded' | 'none-from-source' }
+  | { ok: false; problem: ProblemKind; detail: string; bucket?: BucketObject; sourceFacts?: SourceFacts };
 
 export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
-  const r: VerifyResult = { checked: 0, ok: 0, contentCompared: 0, sizeOnly: 0, missing: 0, sizeMismatch: 0, contentMismatch: 0, errors: 0, bytes: 0, problems: [], elapsedMs: 0 };
+  const r: VerifyResult = {
+    checked: 0, ok: 0, contentCompared: 0, validated: 0, sizeOnly: 0, noOriginValidator: 0, noneRecorded: 0,
+    missing: 0, sizeMismatch: 0, contentMismatch: 0, originChanged: 0, errors: 0, bytes: 0, problems: [], elapsedMs: 0,
+  };
   let listed = 0;
   let listing = true;
   const counts = {
@@ -75,7 +94,7 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
     get bytes() {
       return r.bytes;
     },
-    detail: () => `at parity ${r.ok}, missing ${r.missing}, size mismatch ${r.sizeMismatch}, content mismatch ${r.contentMismatch}, errors ${r.errors}`,
+    detail: () => `at parity ${r.ok}, missing ${r.missing}, size mismatch ${r.sizeMismatch}, content mismatch ${r.contentMismatch}, changed at the origin ${r.originChanged}, errors ${r.errors}`,
   };
   const progress = new Progress('verify', counts, { tty: o.tty, intervalMs: o.logIntervalMs });
 
@@ -110,8 +129,15 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
       if (err instanceof SourceError && err.notFound) return { ok: false, problem: 'source-missing', detail: `in the bucket, but ${err.message}`, bucket: have };
       throw err;
     }
-    if (facts.size === undefined && !o.deep) {
-      // the source tells no length (a chunked origin answer): the bytes must be read to know it
+    const ours = md5OfEtag(have.etag);
+    const validators = compareValidators(have.origin, facts);
+    // the origin's file is not the one copied (unless both sides' MD5s prove the bytes the same)
+    if (validators.kind === 'changed' && !o.deep && !(facts.md5 && ours && facts.md5 === ours)) {
+      const sizes = facts.size !== undefined && facts.size !== have.size ? ` (the bucket has ${have.size} bytes, the source ${facts.size})` : '';
+      return { ok: false, problem: 'origin-changed', detail: `${validators.detail}${sizes}`, bucket: have, sourceFacts: facts };
+    }
+    if (facts.size === undefined && !o.deep && validators.kind !== 'same') {
+      // the source tells no length (a chunked origin answer) and no validator vouches for the copy: the bytes must be read
       const counted = await o.source.fetch(item, signal).then((f) => hashStream(f.body));
       facts = { ...facts, size: counted.size, md5: counted.md5 };
     }
@@ -119,22 +145,22 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
       return { ok: false, problem: 'size-mismatch', detail: `the bucket has ${have.size} bytes, the source ${facts.size}`, bucket: have, sourceFacts: facts };
     }
     if (o.deep) {
-      const [ours, theirs] = await Promise.all([
+      const [mine, theirs] = await Promise.all([
         o.client.send(new GetObjectCommand({ Bucket: o.bucket, Key: item.key }), { abortSignal: signal }).then((g) => hashStream(g.Body as Readable)),
         o.source.fetch(item, signal).then((f) => hashStream(f.body)),
       ]);
-      if (ours.size !== theirs.size) return { ok: false, problem: 'size-mismatch', detail: `the bucket has ${ours.size} bytes, the source sent ${theirs.size}`, bucket: have, sourceFacts: facts };
-      if (ours.md5 !== theirs.md5) return { ok: false, problem: 'content-mismatch', detail: `MD5 of the bytes: bucket ${ours.md5}, source ${theirs.md5}`, bucket: have, sourceFacts: facts };
-      return { ok: true, content: true };
+      if (mine.size !== theirs.size) return { ok: false, problem: 'size-mismatch', detail: `the bucket has ${mine.size} bytes, the source sent ${theirs.size}`, bucket: have, sourceFacts: facts };
+      if (mine.md5 !== theirs.md5) return { ok: false, problem: 'content-mismatch', detail: `MD5 of the bytes: bucket ${mine.md5}, source ${theirs.md5}`, bucket: have, sourceFacts: facts };
+      return { ok: true, by: 'content' };
     }
-    const ours = md5OfEtag(have.etag);
     if (facts.md5 && ours) {
       if (facts.md5 !== ours) return { ok: false, problem: 'content-mismatch', detail: `MD5: bucket ${ours}, source ${facts.md5}`, bucket: have, sourceFacts: facts };
-      return { ok: true, content: true };
+      return { ok: true, by: 'content' };
     }
     // identical multipart ETags (same parts) mean the same bytes; different ones prove nothing
-    if (facts.etag && facts.etag === have.etag) return { ok: true, content: true };
-    return { ok: true, content: false };
+    if (facts.etag && facts.etag.replace(/^"|"$/g, '') === have.etag) return { ok: true, by: 'content' };
+    if (validators.kind === 'same') return { ok: true, by: 'validators' };
+    return { ok: true, by: 'size', sizeOnlyWhy: validators.kind === 'unknown' ? validators.why : 'none-recorded' };
   };
 
   const one = async (item: SourceItem): Promise<void> => {
@@ -159,13 +185,19 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
     r.checked++;
     if (verdict.ok) {
       r.ok++;
-      if (verdict.content) r.contentCompared++;
-      else r.sizeOnly++;
+      if (verdict.by === 'content') r.contentCompared++;
+      else if (verdict.by === 'validators') r.validated++;
+      else {
+        r.sizeOnly++;
+        if (verdict.sizeOnlyWhy === 'none-from-source') r.noOriginValidator++;
+        else r.noneRecorded++;
+      }
       return;
     }
     if (verdict.problem === 'missing') r.missing++;
     else if (verdict.problem === 'size-mismatch') r.sizeMismatch++;
     else if (verdict.problem === 'content-mismatch') r.contentMismatch++;
+    else if (verdict.problem === 'origin-changed') r.originChanged++;
     else r.errors++;
     r.problems.push({ key: item.key, source: item.sourceKey, problem: verdict.problem, detail: verdict.detail, ...(verdict.bucket && { bucket: verdict.bucket }), ...(verdict.sourceFacts && { sourceFacts: verdict.sourceFacts }) });
   };

@@ -100,3 +100,29 @@ export function parseMirrorSource(value: string): { url: string } | { problem: s
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return { problem: `${MIRROR_SOURCE_HEADER} must be an http or https URL` };
   return { url: v };
 }
+
+/**
+ * The origin's validators of the copy a mirror fill or an import stored: its `ETag` and
+ * `Last-Modified` as the origin sent them, kept in the object's system metadata under these names
+ * (so returned with the object, as `x-oss-tag` is), from which `osprey verify` and
+ * `osprey import --check` tell a file changed at the origin with a HEAD, without reading it. An
+ * import sends them as request headers of the same names, beside MIRROR_SOURCE_HEADER.
+ */
+export const ORIGIN_ETAG_META = 'x-osprey-origin-etag';
+export const ORIGIN_LAST_MODIFIED_META = 'x-osprey-origin-last-modified';
+
+/** A validator worth recording: printable ASCII, at most 256 characters (anything else is not recorded). */
+function validatorValue(v: string | undefined): string | undefined {
+  const t = v?.trim();
+  return t && t.length <= 256 && /^[\x20-\x7e]+$/.test(t) ? t : undefined;
+}
+
+/** The system-metadata entries recording an origin answer's validators (none for what it did not send). */
+export function originValidators(origin: Headers): Record<string, string> {
+  const out: Record<string, string> = {};
+  const etag = validatorValue(first(origin.etag));
+  const lastModified = validatorValue(first(origin['last-modified']));
+  if (etag !== undefined) out[ORIGIN_ETAG_META] = etag;
+  if (lastModified !== undefined) out[ORIGIN_LAST_MODIFIED_META] = lastModified;
+  return out;
+}

@@ -13,7 +13,7 @@ import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { ObjectInfo, ObjectMeta, StorageDriver } from '../storage/driver.js';
 import { MirrorActivity } from './activity.js';
-import { MIRROR_KEPT_HEADERS, mirrorStoredHeaders, mirrorTag, mirrorUserMeta } from './mirror-meta.js';
+import { MIRROR_KEPT_HEADERS, mirrorStoredHeaders, mirrorTag, mirrorUserMeta, originValidators } from './mirror-meta.js';
 import { signOriginRequest } from './origin-auth.js';
 import type { OriginAuth } from './origin-auth.js';
 import type { FillRecord } from './activity.js';
@@ -412,7 +412,8 @@ export class MirrorEngine {
     // the mapping lives in origin/mirror-meta so `osprey import` stores exactly the same
     const meta: ObjectMeta = { headers: mirrorStoredHeaders(origin), userMeta: req.saveMeta ? mirrorUserMeta(origin) : {}, system: {} };
     meta.system['x-oss-tag'] = mirrorTag(url, this.opts.tagForm);
-    Object.assign(meta.system, req.returnHeaders, req.tagging);
+    // the origin's ETag/Last-Modified of this copy: `osprey verify` tells a later change from them
+    Object.assign(meta.system, originValidators(origin), req.returnHeaders, req.tagging);
     return meta;
   }
 }

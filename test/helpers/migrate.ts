@@ -178,12 +178,15 @@ export interface CliChild {
   exited: Promise<CliResult>;
 }
 
-/** `osprey <args>` as a child process, in `cwd`, with the test owner's key pair in the environment. */
+/**
+ * `osprey <args>` as a child process, in `cwd`, with the test owner's key pair in the environment
+ * and XDG_STATE_HOME under `cwd` (where an import keeps its journal), unless `env` says otherwise.
+ */
 export function spawnCli(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; stdin?: string; timeoutMs?: number }): CliChild {
   // tsx resolved from the checkout: the child runs in another directory (where its state file goes)
   const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'src/main.ts'), ...args], {
     cwd: opts.cwd,
-    env: { ...process.env, OSPREY_ACCESS_KEY_ID: ACCESS_KEY, OSPREY_SECRET_ACCESS_KEY: SECRET_KEY, ...opts.env },
+    env: { ...process.env, OSPREY_ACCESS_KEY_ID: ACCESS_KEY, OSPREY_SECRET_ACCESS_KEY: SECRET_KEY, XDG_STATE_HOME: path.join(opts.cwd, '.state'), ...opts.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -82,8 +82,9 @@ describe('osprey import/verify from a source S3 bucket', () => {
     const ok = await runCli(base, { cwd: dir });
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
     assert.match(ok.stdout, new RegExp(`${COUNT + 1} checked, ${COUNT + 1} at parity \\(100%\\)`));
-    // the multipart source ETag cannot be compared with a single-PUT MD5: size only, said so
-    assert.match(ok.stdout, new RegExp(`content compared for ${COUNT} by MD5/ETag; size only for 1`));
+    // the multipart source ETag cannot be compared with a single-PUT MD5, but it is the validator
+    // recorded with the copy: unchanged at the source, said so
+    assert.match(ok.stdout, new RegExp(`content compared for ${COUNT} by MD5/ETag; unchanged at the origin by ETag/Last-Modified for 1; size only for 0`));
 
     await dst.send(new DeleteObjectCommand({ Bucket: 'new-site', Key: 'css/1.dat' }));
     const truncated = expected.get('css/2.dat') ?? Buffer.alloc(0);
@@ -98,7 +99,7 @@ describe('osprey import/verify from a source S3 bucket', () => {
     const report = path.join(dir, 'verify.json');
     const bad = await runCli([...base, '--report', report], { cwd: dir });
     assert.equal(bad.code, 1, bad.stdout + bad.stderr);
-    assert.match(bad.stdout, /1 missing, 1 size mismatch, 1 content mismatch, 0 errors/);
+    assert.match(bad.stdout, /1 missing, 1 size mismatch, 1 content mismatch, 0 changed at the origin, 0 errors/);
     assert.match(bad.stdout, /parity: NO/);
     const rep = JSON.parse(await readFile(report, 'utf8')) as { parity: boolean; problems: { key: string; problem: string }[] };
     assert.equal(rep.parity, false);

@@ -40,10 +40,13 @@ describe('osprey import', { skip: fsOnly('CI time: the S3 pass keeps to the end-
       keys.push(key);
       origin.files.set(key, {
         body: contentFor(key, 100 + ((i * 37) % 3000)),
-        headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'max-age=300', ...(i % 10 === 0 && { 'content-disposition': `attachment; filename="f${i}.txt"` }) },
+        headers: {
+          'content-type': 'text/plain; charset=utf-8', 'cache-control': 'max-age=300', etag: `"e-${i}"`, 'last-modified': 'Mon, 02 Nov 2026 10:00:00 GMT',
+          ...(i % 10 === 0 && { 'content-disposition': `attachment; filename="f${i}.txt"` }),
+        },
       });
     }
-    origin.files.set('big/known.bin', { body: contentFor('big/known.bin', BIG), headers: { 'content-type': 'application/octet-stream', expires: 'Thu, 01 Jan 2037 00:00:00 GMT' } });
+    origin.files.set('big/known.bin', { body: contentFor('big/known.bin', BIG), headers: { 'content-type': 'application/octet-stream', expires: 'Thu, 01 Jan 2037 00:00:00 GMT', etag: '"big-1"', 'last-modified': 'Tue, 03 Nov 2026 10:00:00 GMT' } });
     origin.files.set('big/chunked.bin', { body: contentFor('big/chunked.bin', CHUNKED), chunked: true, headers: { 'content-type': 'video/mp4' } });
     origin.files.set('flaky.txt', { body: Buffer.from('third time lucky'), fail: { status: 500, times: 2 } });
     keys.push('big/known.bin', 'big/chunked.bin', 'flaky.txt');
@@ -67,7 +70,7 @@ describe('osprey import', { skip: fsOnly('CI time: the S3 pass keeps to the end-
 
   it('copies thousands of keys, large ones streamed (known length and chunked), retrying transient origin errors', async () => {
     const report = path.join(dir, 'report.json');
-    const r = await runCli(['import', ...common(), '--keys', keyFile, '--concurrency', '16', '--multipart-threshold', '32MiB', '--part-size', '5MiB', '--report', report], { cwd: dir });
+    const r = await runCli(['import', ...common(), '--keys', keyFile, '--concurrency', '16', '--multipart-threshold', '32MiB', '--part-size', '5MiB', '--report', report], { cwd: dir, timeoutMs: 400_000 });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, new RegExp(`${keys.length} copied`));
     assert.match(r.stdout, /0 failed/);
@@ -102,11 +105,14 @@ describe('osprey import', { skip: fsOnly('CI time: the S3 pass keeps to the end-
       }
       assert.equal(imported.status, 200);
       assert.equal(mirrored.status, 200);
-      for (const h of ['content-type', 'cache-control', 'content-disposition', 'expires', 'content-length', 'etag', 'x-oss-tag']) {
+      for (const h of ['content-type', 'cache-control', 'content-disposition', 'expires', 'content-length', 'etag', 'x-oss-tag', 'x-osprey-origin-etag', 'x-osprey-origin-last-modified']) {
         assert.equal(imported.headers[h], mirrored.headers[h], `${key}: ${h}`);
       }
       // MIR-34 (amended): the decoded URL as its UTF-8 bytes (Node reads header bytes as latin1)
       assert.equal(Buffer.from(String(imported.headers['x-oss-tag']), 'latin1').toString('utf8'), `MIRROR ${origin.url}${key}`);
+      // the origin's validators of the copy, recorded by the import and by the fill alike
+      assert.equal(imported.headers['x-osprey-origin-etag'], origin.files.get(key)?.headers?.etag, key);
+      assert.equal(imported.headers['x-osprey-origin-last-modified'], origin.files.get(key)?.headers?.['last-modified'], key);
     }
   });
 
