@@ -20,7 +20,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import zlib from 'node:zlib';
-import { s3, startOsprey } from '../helpers/osprey.ts';
+import { ON_S3, s3, startOsprey } from '../helpers/osprey.ts';
 import type { TestServer } from '../helpers/osprey.ts';
 import { rawSigned, xmlField } from '../helpers/raw.ts';
 import { until } from '../helpers/wait.ts';
@@ -241,7 +241,8 @@ describe('checksums and signed chunks over HTTP', () => {
       // the server has finished with the request (it counts it when the exchange closes)
       await until(async () => (await metric()) > before, { what: `the cut PutObject of ${key} to be over` });
       await absent(key);
-      await until(async () => (await readdir(path.join(server.dataDir, 'tmp'))).length === 0, { what: 'the temp file to be removed' });
+      // the embedded store's temp files live in the data dir (the S3 driver's multipart upload is aborted in the store)
+      if (!ON_S3) await until(async () => (await readdir(path.join(server.dataDir, 'tmp'))).length === 0, { what: 'the temp file to be removed' });
     }
   });
 });
