@@ -20,6 +20,16 @@ interface VerifyFlags extends CommonFlags {
   list: string;
 }
 
+/** Why some keys were compared by size alone (terminal and report). */
+function sizeOnlyNote(r: VerifyResult): string | undefined {
+  if (r.sizeOnly === 0) return undefined;
+  const why = [
+    r.noOriginValidator > 0 && `${r.noOriginValidator} without a validator from the origin`,
+    r.noneRecorded > 0 && `${r.noneRecorded} with no validator recorded in the bucket (copied by an older Osprey, or written by a client)`,
+  ].filter(Boolean);
+  return `size only: ${why.join(', ')}; --deep hashes the bytes of both sides`;
+}
+
 function summary(r: VerifyResult, deep: boolean, list: number, report: string | undefined): string {
   const parity = r.problems.length === 0 && !r.stoppedBy;
   const pct = r.checked > 0 ? ((100 * r.ok) / r.checked).toFixed(r.ok === r.checked ? 0 : 2) : '0';
@@ -27,13 +37,8 @@ function summary(r: VerifyResult, deep: boolean, list: number, report: string | 
     `verify finished in ${formatDuration(r.elapsedMs)}: ${r.checked} checked, ${r.ok} at parity (${pct}%), ${r.missing} missing, ${r.sizeMismatch} size mismatch, ${r.contentMismatch} content mismatch, ${r.originChanged} changed at the origin, ${r.errors} errors`,
     `  content compared for ${r.contentCompared}${deep ? ` (bytes hashed: ${formatBytes(r.bytes)})` : ' by MD5/ETag'}; unchanged at the origin by ETag/Last-Modified for ${r.validated}; size only for ${r.sizeOnly}`,
   ];
-  if (r.sizeOnly > 0) {
-    const why = [
-      r.noOriginValidator > 0 && `${r.noOriginValidator} without a validator from the origin`,
-      r.noneRecorded > 0 && `${r.noneRecorded} with no validator recorded in the bucket (copied by an older Osprey, or written by a client)`,
-    ].filter(Boolean);
-    lines.push(`  size only: ${why.join(', ')}; --deep hashes the bytes of both sides`);
-  }
+  const note = sizeOnlyNote(r);
+  if (note !== undefined) lines.push(`  ${note}`);
   for (const p of r.problems.slice(0, list)) lines.push(`  ${p.problem}: ${p.key}: ${p.detail}`);
   if (r.problems.length > list) lines.push(`  … and ${r.problems.length - list} more (${report !== undefined ? 'all in the report' : 'the report could not be written'})`);
   if (r.stoppedBy) lines.push(`stopped: ${r.stoppedBy}`);
@@ -70,6 +75,7 @@ export function verifyCommand(): Command {
             missing: r.missing, sizeMismatch: r.sizeMismatch, contentMismatch: r.contentMismatch, originChanged: r.originChanged, errors: r.errors,
           },
           ...(r.stoppedBy && { stoppedBy: r.stoppedBy }),
+          notes: [sizeOnlyNote(r)].filter((n) => n !== undefined),
           failures: r.problems,
           // the list's earlier name, kept for readers of older reports
           problems: r.problems,

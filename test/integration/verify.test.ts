@@ -143,6 +143,11 @@ describe('osprey verify: every key off parity named; origin changes caught from 
     assert.match(r.stdout, /unchanged at the origin by ETag\/Last-Modified for 31/);
     assert.match(r.stdout, /size only: 1 without a validator from the origin;/);
     assert.equal(getHits(origin), 0, 'no GET of the origin');
+    // the report says it too
+    const rep = JSON.parse(await readFile(/^report: (.+)$/m.exec(r.stdout)?.[1] ?? '', 'utf8')) as { notes: string[]; summary: { validated: number; noOriginValidator: number } };
+    assert.equal(rep.summary.validated, 31);
+    assert.equal(rep.summary.noOriginValidator, 1);
+    assert.match(rep.notes.join('\n'), /size only: 1 without a validator from the origin/);
   });
 
   it('names all 25 keys off parity: 20 on the terminal and how many more, every one in the report (in the state dir by default)', async () => {
