@@ -95,9 +95,10 @@ export function isS3Error(err: unknown): err is S3Error {
 
 /**
  * Out of space (issue #15, defect 4): the file system's ENOSPC, a quota's EDQUOT, SQLite's
- * SQLITE_FULL (its journal or database could not grow), found on the error or its causes.
+ * SQLITE_FULL (its log or database could not grow) and SQLITE_IOERR_SHMSIZE (its WAL index could
+ * not grow, which SQLite documents as a full volume), found on the error or its causes.
  */
-const OUT_OF_SPACE = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
+const OUT_OF_SPACE = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL', 'SQLITE_IOERR_SHMSIZE']);
 
 export function isOutOfSpace(err: unknown): boolean {
   let e = err;
