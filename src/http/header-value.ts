@@ -42,7 +42,6 @@ export function textHeaderValue(text: string): string {
  */
 export function headerValue(value: string): string {
   if (WRITABLE.test(value)) return value;
-  // eslint-disable-next-line no-control-regex
   return /[^\x00-\xff]/.test(value) ? textHeaderValue(value) : escapeControls(value);
 }
 
