@@ -66,6 +66,13 @@ describe('osprey import --check --update, and the journal in the state directory
     const h = await runCli(['import', ...common()], { cwd: dir, env: { XDG_STATE_HOME: '', HOME: home } });
     assert.equal(h.code, 0, h.stdout + h.stderr);
     assert.equal(path.dirname(/^state: (.+)$/m.exec(h.stdout)?.[1] ?? ''), path.join(home, '.local', 'state', 'osprey'));
+    // a journal an earlier version left in the current directory is still found
+    const legacy = path.join(dir, `osprey-import-site-${/-([0-9a-f]{12})\.jsonl$/.exec(m[1])?.[1]}.state.jsonl`);
+    await writeFile(legacy, await readFile(m[1]));
+    const old = await runCli(['import', ...common()], { cwd: dir, env: { XDG_STATE_HOME: path.join(dir, 'fresh-state') } });
+    assert.equal(old.code, 0, old.stdout + old.stderr);
+    assert.match(old.stderr, /note: using the journal .*osprey-import-site-[0-9a-f]{12}\.state\.jsonl, which an earlier version wrote to the current directory/);
+    assert.match(old.stdout, /3 done in an earlier run/);
     // the recorded validators
     const head = await rawSigned(server.url, { method: 'HEAD', path: '/site/page.bin' });
     assert.equal(head.headers['x-osprey-origin-etag'], '"page-v1"');
