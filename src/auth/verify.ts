@@ -47,11 +47,16 @@ function parseLength(v: string): number {
   return Number(v);
 }
 
-/** True when the body is aws-chunked framing (sigv4-streaming.html): by its hash keyword or encoding. */
+/**
+ * True when the body is aws-chunked framing (sigv4-streaming.html): by its hash keyword, or by its
+ * encoding when no payload hash is given. A plain payload hash (hex, UNSIGNED-PAYLOAD) says the
+ * body is plain, whatever Content-Encoding names (S3 and RGW store such a PUT as sent).
+ */
 function isAwsChunked(headers: IncomingHttpHeaders): boolean {
-  const sha = headerValue(headers, 'x-amz-content-sha256') ?? '';
+  const sha = headerValue(headers, 'x-amz-content-sha256');
+  if (sha !== undefined) return sha.startsWith('STREAMING-');
   const enc = headerValue(headers, 'content-encoding') ?? '';
-  return sha.startsWith('STREAMING-') || enc.split(',').some((e) => e.trim().toLowerCase() === 'aws-chunked');
+  return enc.split(',').some((e) => e.trim().toLowerCase() === 'aws-chunked');
 }
 
 /** The length of the body once decoded: x-amz-decoded-content-length for aws-chunked, else Content-Length. */

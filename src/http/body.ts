@@ -95,8 +95,10 @@ export function metaFromHeaders(ctx: Ctx, mirrorTagForm: 'url' | 'bare' = 'url')
     if (STORED_HEADER_NAMES.includes(name)) {
       if (name === 'content-encoding') {
         // aws-chunked is transport framing, not a property of the object.
-        const rest = value.split(',').map((s) => s.trim()).filter((s) => s && s !== 'aws-chunked');
-        if (rest.length > 0) meta.headers[name] = rest.join(',');
+        const codings = value.split(',').map((s) => s.trim());
+        const rest = codings.filter((s) => s && s.toLowerCase() !== 'aws-chunked');
+        // stored as sent when nothing was taken out ('deflate, gzip' keeps its space)
+        if (rest.length > 0) meta.headers[name] = rest.length === codings.length ? value : rest.join(', ');
       } else {
         meta.headers[name] = value;
       }

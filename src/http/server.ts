@@ -103,6 +103,23 @@ async function authorize(ctx: Ctx, deps: Deps): Promise<void> {
   throw new S3Error('AccessDenied');
 }
 
+/** requests that asked `Expect: 100-continue` (server 'checkContinue') */
+const expectsContinue = new WeakSet<http.IncomingMessage>();
+
+/**
+ * Before `100 Continue`: what can refuse a request without its body. The bucket must exist for
+ * a write into it, and a declared size must be within the object size cap.
+ */
+async function checkBeforeBody(ctx: Ctx, deps: Deps): Promise<void> {
+  const ep = ctx.endpoint;
+  if (!ep || ep.bucket === undefined || ep.op === 'CreateBucket') return;
+  if (!(await deps.driver.getBucket(ep.bucket))) throw new S3Error('NoSuchBucket', { bucket: ep.bucket });
+  const declared = Number(header(ctx, 'x-amz-decoded-content-length') ?? header(ctx, 'content-length') ?? 0);
+  if ((ep.op === 'PutObject' || ep.op === 'UploadPart') && declared > deps.config.maxObjectSize) {
+    throw new S3Error('EntityTooLarge', { fields: { ProposedSize: String(declared), MaxSizeAllowed: String(deps.config.maxObjectSize) } });
+  }
+}
+
 function hasOssHeader(headers: http.IncomingHttpHeaders): boolean {
   for (const name in headers) if (name.startsWith('x-oss-')) return true;
   return false;
@@ -119,6 +136,7 @@ export async function handle(ctx: Ctx, deps: Deps): Promise<void> {
     ctx.endpoint = route(method, url, header(ctx, 'host'), deps.config);
     ctx.endpoint = refineOp(ctx.endpoint, req.headers);
     if (ctx.endpoint.op === 'Admin' && isOpenAdminPath(ctx.endpoint.adminPath ?? '')) {
+      if (expectsContinue.has(req)) ctx.res.writeContinue();
       await handleAdmin(ctx, deps);
       return;
     }
@@ -147,6 +165,10 @@ export async function handle(ctx: Ctx, deps: Deps): Promise<void> {
     );
     ctx.dialect = ctx.auth.dialect;
     await authorize(ctx, deps);
+    if (expectsContinue.has(req)) {
+      await checkBeforeBody(ctx, deps);
+      ctx.res.writeContinue();
+    }
     await HANDLERS[ctx.endpoint.op](ctx, deps);
   } catch (err) {
     const e = toS3Error(err);
@@ -219,7 +241,7 @@ export interface RunningServer {
 }
 
 export async function listen(deps: Deps): Promise<RunningServer> {
-  const server = http.createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 }, (req, res) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const ctx: Ctx = { req, res, reqId: newRequestId(), started: process.hrtime.bigint(), dialect: 's3', bytesIn: 0, bytesOut: 0 };
     res.on('close', () => {
       const ms = Number(process.hrtime.bigint() - ctx.started) / 1e6;
@@ -231,7 +253,16 @@ export async function listen(deps: Deps): Promise<RunningServer> {
       }, 'request');
     });
     void handle(ctx, deps);
+  };
+  const server = http.createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 }, onRequest);
+  // Expect: 100-continue: the request is routed, authenticated and checked first (handle()); only
+  // one that will be carried out gets `100 Continue`, a refused one its error without the body.
+  server.on('checkContinue', (req, res) => {
+    expectsContinue.add(req);
+    onRequest(req, res);
   });
+  // Any other Expect value (empty, '200', …): S3 and RGW ignore it; Node's default is 417.
+  server.on('checkExpectation', onRequest);
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     else socket.destroy();

@@ -45,6 +45,17 @@ export async function uploadPart(ctx: Ctx, deps: Deps): Promise<void> {
   sendEmpty(ctx, 200, { ETag: `"${part.etag}"`, ...b.checksums() });
 }
 
+/**
+ * Uploads this process completed lately (at most COMPLETED_KEPT): a repeated
+ * CompleteMultipartUpload is answered from here. Per node and not kept over a restart.
+ */
+const COMPLETED_KEPT = 10_000;
+const completed = new Map<string, { bucket: string; key: string; etag: string }>();
+function remember(uploadId: string, bucket: string, key: string, etag: string): void {
+  completed.set(uploadId, { bucket, key, etag });
+  if (completed.size > COMPLETED_KEPT) completed.delete(completed.keys().next().value as string);
+}
+
 export async function completeMultipartUpload(ctx: Ctx, deps: Deps): Promise<void> {
   const { bucket, key, query: q } = objectTarget(ctx);
   const uploadId = uploadIdOf(q);
@@ -61,14 +72,27 @@ export async function completeMultipartUpload(ctx: Ctx, deps: Deps): Promise<voi
     return { partNumber: Number(n.trim()), etag: etag.trim().replace(/^"|"$/g, '') };
   });
   if (parts.length === 0) throw new S3Error('MalformedXML', { message: 'You must specify at least one part.' });
+  // A part number listed twice in a row: the later entry is the one meant (a part uploaded again
+  // while the first upload was still running; RGW and s3-tests' resend_first_finishes_last)
+  const listed = parts.filter((p, i) => parts[i + 1]?.partNumber !== p.partNumber);
   // If-None-Match: * (S3 conditional writes; `osprey import` sends it): only create. Checked just
   // before the commit, not atomically with it as PutObject's is.
   if (header(ctx, 'if-none-match')?.trim() === '*' && (await deps.driver.headObject(bucket, key)) !== undefined) {
     throw new S3Error('PreconditionFailed', { key, fields: { Condition: 'If-None-Match' } });
   }
-  const info = await deps.driver.completeMultipartUpload(bucket, key, uploadId, parts);
+  let etag: string;
+  try {
+    etag = (await deps.driver.completeMultipartUpload(bucket, key, uploadId, listed)).etag;
+    remember(uploadId, bucket, key, etag);
+  } catch (err) {
+    // CompleteMultipartUpload again of an upload this node completed: 200 with the same ETag
+    // (S3 answers so while the object it made is still there), not NoSuchUpload
+    const done = err instanceof S3Error && err.code === 'NoSuchUpload' ? completed.get(uploadId) : undefined;
+    if (!done || done.bucket !== bucket || done.key !== key || (await deps.driver.headObject(bucket, key))?.etag !== done.etag) throw err;
+    etag = done.etag;
+  }
   sendXml(ctx, 200, {
-    CompleteMultipartUploadResult: { Location: `/${bucket}/${urlEncodeKey(key)}`, Bucket: bucket, Key: key, ETag: `"${info.etag}"` },
+    CompleteMultipartUploadResult: { Location: `/${bucket}/${urlEncodeKey(key)}`, Bucket: bucket, Key: key, ETag: `"${etag}"` },
   });
 }
 
