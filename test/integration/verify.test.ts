@@ -185,10 +185,12 @@ describe('osprey verify: every key off parity named; origin changes caught from 
     origin.files.set(key, { body: changed, headers: { etag: '"7-v2"', 'last-modified': 'Tue, 03 Nov 2026 10:00:00 GMT' } });
     origin.files.set(lmKey, { body: Buffer.from(g.body).reverse(), headers: { 'last-modified': 'Tue, 03 Nov 2026 11:00:00 GMT' } });
     origin.hits.clear();
+    const requests = origin.requests;
     const report = path.join(dir, 'changed.json');
     const r = await runCli([...base(), '--report', report], { cwd: dir, env: env() });
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.equal(getHits(origin), 0, 'no GET of the origin');
+    assert.equal(origin.requests - requests, keys.length + 1, 'the start-up check (a HEAD) and one HEAD per key, nothing else');
     assert.match(r.stdout, /2 changed at the origin/);
     assert.match(r.stdout, /^ {2}origin-changed: v\/07.txt: the origin's ETag is now "7-v2"; it was "7-v1" when copied$/m);
     assert.match(r.stdout, /^ {2}origin-changed: v\/lm-only.txt: the origin's Last-Modified is now Tue, 03 Nov 2026 11:00:00 GMT; it was Mon, 02 Nov 2026 10:00:00 GMT when copied$/m);
