@@ -94,6 +94,10 @@ export async function object(call: ApiCall): Promise<void> {
   if (method === 'PUT') {
     const size = Number(header(ctx, 'content-length') ?? NaN);
     if (!Number.isSafeInteger(size) || size < 0) throw new S3Error('MissingContentLength');
+    // counted without starting the flow (as http/body does): a 'data' listener alone sets the
+    // request flowing, and the bytes it emits before the storage driver attaches its pipe (the S3
+    // driver first awaits its own checks) were lost: 400 IncompleteBody
+    ctx.req.pause();
     ctx.req.on('data', (chunk: Buffer) => {
       ctx.bytesIn += chunk.length;
     });
