@@ -35,7 +35,11 @@ export async function until<T>(fn: () => T | Promise<T>, opts: UntilOptions = {}
   }
 }
 
-/** Ended mirror fills of `bucket` by outcome (`stored`, `failed`, `proxied`, …), from `/-/metrics`. */
+/**
+ * Ended mirror fills of `bucket` by outcome (`stored`, `failed`, `proxied`, …), from `/-/metrics`.
+ * A server labels only its first 100 bucket names (MAX_BUCKET_LABELS): keep a test server's mirror
+ * buckets below that.
+ */
 export async function fillEnds(baseUrl: string, bucket: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${baseUrl}/-/metrics`)).text();
   const out: Record<string, number> = {};
