@@ -207,6 +207,9 @@ function drainBody(ctx: Ctx): void {
     clearTimeout(total);
     clearTimeout(idle);
     Reflect.deleteProperty(socket, 'destroySoon'); // Node's own again, for the connection's later requests
+    // a kept-alive connection outlives this request: its listener goes with it (one per drained
+    // request piled up into Node's MaxListenersExceededWarning)
+    socket.off('close', done);
   };
   const stop = () => {
     done();

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { copyFile, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -162,6 +163,38 @@ describe('what a new user meets first (issue 18)', () => {
     assert.equal(r.code, 2, r.stderr);
     assert.doesNotMatch(r.stderr, /Warning/);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  });
+
+  it('no MaxListenersExceededWarning: bodies refused before they were read, many on one kept-alive connection', async () => {
+    const server = await startOsprey();
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const body = Buffer.alloc(64 * 1024, 1);
+      const sockets = new Set<unknown>();
+      for (let i = 0; i < 15; i++) {
+        // anonymous PUT: refused (403) before the body is read, which the server then drains
+        const status = await new Promise<number>((resolve, reject) => {
+          const req = http.request(`${server.url}/no-such-bucket/k${i}`, { method: 'PUT', agent, headers: { 'content-length': body.length } }, (res) => {
+            sockets.add(res.socket);
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          });
+          req.on('error', reject);
+          req.end(body);
+        });
+        assert.ok(status >= 400, String(status));
+      }
+      assert.equal(sockets.size, 1, 'one connection for every request');
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(warnings.map((w) => `${w.name}: ${w.message}`), []);
+    } finally {
+      process.off('warning', onWarning);
+      agent.destroy();
+      await server.close();
+    }
   });
 
   it('--log-format pretty writes no colour codes when stdout is not a terminal', async () => {
