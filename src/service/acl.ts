@@ -10,7 +10,6 @@
  * public (a website), while an ACL given with the object (x-amz-acl, PutObjectAcl) decides alone.
  */
 import { S3Error } from '../errors.js';
-import { child, children, parseXml, text } from '../http/xml.js';
 
 export const ALL_USERS = 'http://acs.amazonaws.com/groups/global/AllUsers';
 export const AUTHENTICATED_USERS = 'http://acs.amazonaws.com/groups/global/AuthenticatedUsers';
@@ -104,21 +103,21 @@ export function fromBucketAcl(bucketAcl: string): string {
   return isCanned(bucketAcl) ? CANNED[bucketAcl] : '';
 }
 
+/** One grant of an AccessControlPolicy body, as the handler read it. */
+export interface PolicyGrant {
+  uri?: string;
+  id?: string;
+  permission: string;
+}
+
 /**
- * An AccessControlPolicy body -> stored form. Grants to the owner (by canonical ID) are the
+ * An AccessControlPolicy's grants -> stored form. Grants to the owner (by canonical ID) are the
  * implied FULL_CONTROL; grants to AllUsers/AuthenticatedUsers are kept; any other grantee is refused.
  */
-export function aclFromPolicy(xml: string, ownerId: string): string {
-  const doc = parseXml(xml, ['AccessControlPolicy.AccessControlList.Grant']);
-  const policy = doc.AccessControlPolicy;
-  if (policy === undefined) throw new S3Error('MalformedXML', { message: 'The body must be an <AccessControlPolicy> document.' });
+export function aclFromGrants(policy: PolicyGrant[], ownerId: string): string {
   const grants: Grant[] = [];
-  for (const g of children(child(child(policy, 'AccessControlList'), 'Grant'))) {
-    const grantee = child(g, 'Grantee');
-    const permission = text(child(g, 'Permission'))?.trim() ?? '';
+  for (const { uri, id, permission } of policy) {
     if (!(PERMISSIONS as readonly string[]).includes(permission)) throw new S3Error('MalformedXML', { message: `Unknown permission '${permission.slice(0, 40)}'.` });
-    const uri = text(child(grantee, 'URI'))?.trim();
-    const id = text(child(grantee, 'ID'))?.trim();
     if (uri !== undefined) {
       const group = (Object.keys(GROUPS) as Group[]).find((k) => GROUPS[k] === uri);
       if (group === undefined) throw new S3Error('InvalidArgument', { message: `Unsupported grantee group '${uri.slice(0, 100)}'.`, fields: { ArgumentName: 'URI', ArgumentValue: uri.slice(0, 100) } });
