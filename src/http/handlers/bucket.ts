@@ -3,7 +3,7 @@
  * ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation, Get/PutBucketAcl,
  * DeleteObjects.
  */
-import { S3Error } from '../../errors.js';
+import { S3Error, toS3Error } from '../../errors.js';
 import { aclDocument, fromBucketAcl } from '../../service/acl.js';
 import { validateObjectKey } from '../../service/names.js';
 import type { CannedAcl } from '../../storage/driver.js';
@@ -154,7 +154,9 @@ export async function deleteObjects(ctx: Ctx, deps: Deps): Promise<void> {
       await deps.objects.delete(bucket, key);
       if (!quiet) deleted.push({ Key: key });
     } catch (err) {
-      const e = err instanceof S3Error ? err : new S3Error('InternalError');
+      // the one table (errors.ts): out of space is ServiceUnavailable here too, as in every answer
+      const e = toS3Error(err);
+      if (e.code === 'InternalError') deps.log.error({ reqId: ctx.reqId, key, err }, 'internal error deleting a key');
       errors.push({ Key: key, Code: e.code, Message: e.message });
     }
   }
