@@ -15,6 +15,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 passes=${OSPREY_TEST_PASSES:-fs s3}
+# the AWS SDK's documented switch for its NodeVersionSupportWarning (Node 20 is still supported here)
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 bash scripts/install-test-deps.sh
 [ -d node_modules ] || npm ci
 
