@@ -96,18 +96,31 @@ function splitUrl(url: string): { path: string; query: string } {
   return i < 0 ? { path: url, query: '' } : { path: url.slice(0, i), query: url.slice(i + 1) };
 }
 
-/** The signature for one candidate canonical URI (the verifier and Osprey's own CLI client both use it). */
-function signatureFor(input: AuthInput, key: Buffer, scope: string, amzDate: string, signedHeaders: string[], payloadHash: string, uri: string, skipQuery?: string): string {
+/**
+ * The signature for one candidate canonical URI (the verifier and Osprey's own CLI client both use it).
+ * `octets`: hash the canonical request as the octets that arrived (Node gives header values as
+ * latin1 characters, one per octet): what botocore and the AWS CLI sign, and send, for a UTF-8
+ * header value. Otherwise its characters are hashed as UTF-8: what the AWS SDK for JavaScript
+ * signs for a latin1 value ('é' sent as the octet E9 but signed as C3 A9).
+ */
+function signatureFor(input: AuthInput, key: Buffer, scope: string, amzDate: string, signedHeaders: string[], payloadHash: string, uri: string, skipQuery?: string, octets = false): string {
   const canonical = [input.method, uri, canonicalQuery(splitUrl(input.url).query, skipQuery), canonicalHeaders(input, signedHeaders), signedHeaders.join(';'), payloadHash].join('\n');
-  const stringToSign = [ALGORITHM, amzDate, scope, sha256Hex(canonical)].join('\n');
+  const stringToSign = [ALGORITHM, amzDate, scope, sha256Hex(octets ? Buffer.from(canonical, 'latin1') : canonical)].join('\n');
   return hmac(key, stringToSign).toString('hex');
+}
+
+/** Does a signed header carry a non-ASCII octet (then the two ways of hashing it differ)? */
+function nonAsciiSigned(input: AuthInput, signedHeaders: string[]): boolean {
+  return signedHeaders.some((name) => /[\u0080-\u00ff]/.test(headerValue(input.headers, name) ?? ''));
 }
 
 function checkSignature(input: AuthInput, cred: Credential, secret: string, amzDate: string, signedHeaders: string[], payloadHash: string, signature: string, skipQuery?: string): Buffer {
   const key = signingKey(secret, cred.date, cred.region, cred.service);
   const scope = `${cred.date}/${cred.region}/${cred.service}/aws4_request`;
+  const both = nonAsciiSigned(input, signedHeaders);
   for (const uri of canonicalUris(splitUrl(input.url).path)) {
     if (safeEqual(signatureFor(input, key, scope, amzDate, signedHeaders, payloadHash, uri, skipQuery), signature)) return key;
+    if (both && safeEqual(signatureFor(input, key, scope, amzDate, signedHeaders, payloadHash, uri, skipQuery, true), signature)) return key;
   }
   throw new S3Error('SignatureDoesNotMatch');
 }
