@@ -27,7 +27,7 @@ const RELEASE_GRACE_MS = 10_000;
 
 /** The parts of a fill outcome this module makes or reads (mirror.ts's FillOutcome). */
 type Outcome =
-  | { kind: 'stream'; headers: Record<string, string>; size: number | undefined; spool: Spool; stored: Promise<ObjectInfo | undefined> }
+  | { kind: 'stream'; headers: Record<string, string>; userMeta: Record<string, string>; size: number | undefined; spool: Spool; stored: Promise<ObjectInfo | undefined> }
   | { kind: 'not-found' | 'redirect' | 'passthrough' | 'failed' };
 
 export interface CrossNodeRequest {
@@ -84,13 +84,12 @@ async function fromStore(driver: StorageDriver, req: CrossNodeRequest, spoolDir:
   const { info, body } = got;
   const spool = info.size <= MEMORY_MAX ? Spool.memory(info.size) : await Spool.create(path.join(spoolDir, `mirror-${randomBytes(12).toString('hex')}`));
   const headers: Record<string, string> = { ...info.meta.headers, ...info.meta.system, etag: `"${info.etag}"`, 'last-modified': info.lastModified.toUTCString() };
-  for (const [k, v] of Object.entries(info.meta.userMeta)) headers[`x-oss-meta-${k}`] = v;
   const pumped = pump(body, spool);
   // the clients that joined this fill attach their readers after the outcome resolves, and a
   // small object is in the spool long before that: it is given up only after a grace period
   // (a spool frees itself once released and its last reader is done)
   void pumped.finally(() => setTimeout(() => void spool.release(), RELEASE_GRACE_MS).unref());
-  return { kind: 'stream', headers, size: info.size, spool, stored: pumped.then(() => info) };
+  return { kind: 'stream', headers, userMeta: info.meta.userMeta, size: info.size, spool, stored: pumped.then(() => info) };
 }
 
 async function pump(body: Readable, spool: Spool): Promise<void> {

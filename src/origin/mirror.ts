@@ -53,7 +53,8 @@ export interface FillRequest {
 }
 
 export type FillOutcome =
-  | { kind: 'stream'; headers: Record<string, string>; size: number | undefined; spool: Spool; stored: Promise<ObjectInfo | undefined> }
+  /** userMeta: the origin metadata kept (MIR-27), named by the HTTP layer in the request's dialect (x-amz-meta-* / x-oss-meta-*) */
+  | { kind: 'stream'; headers: Record<string, string>; userMeta: Record<string, string>; size: number | undefined; spool: Spool; stored: Promise<ObjectInfo | undefined> }
   | { kind: 'not-found' }
   | { kind: 'redirect'; location: string }
   | { kind: 'passthrough'; status: number; contentType: string; body: Buffer }
@@ -307,7 +308,6 @@ export class MirrorEngine {
     const spool = await this.newSpool(size);
     const meta = this.metaFrom(req, url, res.headers);
     const headers: Record<string, string> = { ...meta.headers, ...meta.system };
-    for (const [k, v] of Object.entries(meta.userMeta)) headers[`x-oss-meta-${k}`] = v;
     const contentMd5 = req.checkMd5 ? headerOf(res.headers, 'content-md5') : undefined;
     if (contentMd5) headers.etag = `"${Buffer.from(contentMd5, 'base64').toString('hex')}"`;
 
@@ -336,7 +336,7 @@ export class MirrorEngine {
       },
     );
     void stored.finally(() => spool.release());
-    return { kind: 'stream', headers, size, spool, stored };
+    return { kind: 'stream', headers, userMeta: meta.userMeta, size, spool, stored };
   }
 
   /** Small bodies of known length are spooled in memory (within a total budget), the rest in a file. */

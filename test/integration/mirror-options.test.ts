@@ -327,6 +327,21 @@ describe('Mirror rule options end to end', () => {
     assert.match(metrics, /^osprey_mirror_fills_in_progress 0$/m);
   });
 
+  it('MIR-27 the fill\'s own answer names origin metadata in the request\'s dialect, as every later GET does', async () => {
+    origin.routes.set('/dialect/meta.txt', text('with metadata', 200, { 'x-oss-meta-owner': 'web', 'x-amz-meta-kind': 'doc' }));
+    await bucketWith(server, 'opt-dialect', rule(`${origin.base}/dialect/`, '<MirrorSaveOssMeta>true</MirrorSaveOssMeta>'));
+    const mark = await fillMark(server.url, 'opt-dialect');
+    const first = await rawSigned(server.url, { path: '/opt-dialect/meta.txt' });
+    assert.equal(first.status, 200, first.body);
+    assert.equal(first.body, 'with metadata');
+    assert.deepEqual(await mark.wait(), { stored: 1 });
+    const later = await rawSigned(server.url, { path: '/opt-dialect/meta.txt' });
+    assert.equal(later.status, 200);
+    const meta = (h: http.IncomingHttpHeaders) => Object.fromEntries(Object.entries(h).filter(([k]) => /^x-(amz|oss)-meta-/.test(k)));
+    assert.deepEqual(meta(later.headers), { 'x-amz-meta-owner': 'web', 'x-amz-meta-kind': 'doc' }, 'a later S3 GET: x-amz-meta-*');
+    assert.deepEqual(meta(first.headers), meta(later.headers), 'the fill\'s own answer: the same names as a later GET');
+  });
+
   it('MIR-03 MIR-04 the origin URL never leaves MirrorURL: a prefix replacement that leaves a ".." segment is refused', async () => {
     origin.routes.set('/public/img/a.txt', text('public a'));
     origin.routes.set('/secret.txt', text('not for the bucket'));

@@ -157,6 +157,9 @@ async function serveMirror(ctx: Ctx, deps: Deps, bucket: string, action: Extract
       throw new S3Error('MirrorFailed', { message: outcome.message, key: action.key });
     case 'stream': {
       const out: Record<string, string> = { ...publicTagHeaders(outcome.headers, ctx.dialect), 'Accept-Ranges': 'bytes' };
+      // MIR-27: the origin metadata kept, named in the request's dialect as a later GET names it (objectHeaders)
+      const metaPrefix = ctx.dialect === 'oss' ? 'x-oss-meta-' : 'x-amz-meta-';
+      for (const [k, v] of Object.entries(outcome.userMeta)) out[metaPrefix + k] = v;
       const range = outcome.size !== undefined ? parseRange(header(ctx, 'range'), outcome.size) : undefined;
       if (range) out['Content-Range'] = `bytes ${range.start}-${range.end}/${outcome.size ?? '*'}`;
       const length = range ? range.end - range.start + 1 : outcome.size;
