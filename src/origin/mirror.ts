@@ -315,6 +315,22 @@ export class MirrorEngine {
     const storing = !partial && !req.proxyOnly;
     // the embedded store takes a file spool as it is (the spool file becomes the blob): the pump hashes for the ETag
     const adopting = storing && spool.memoryBytes === 0 && this.driver.adoptFile !== undefined;
+    // Nothing is stored (MirrorProxyPass, a relayed 206, or the spool found no room for the file the
+    // store would adopt): once the last reader has left, the origin request is aborted rather than
+    // read to its end for nobody. A fill that stores goes on without readers (MIR-25).
+    let abandoned = false;
+    const keeps = () => storing && !(adopting && spool.outOfSpace !== undefined);
+    const abandon = () => {
+      if (abandoned || keeps() || spool.readerCount > 0 || spool.finalSize !== undefined || spool.error !== undefined) return;
+      abandoned = true;
+      const why = new Error('every client left before the end of the body; nothing is stored');
+      spool.fail(why);
+      res.body.destroy(why);
+    };
+    spool.on('idle', abandon);
+    spool.on('outOfSpace', abandon);
+    // an origin body torn down (shutdown, timeout) ends a writer held back by a slow reader at once
+    res.body.on('error', (err: Error) => spool.fail(err));
     const pumped = this.pump(res.body, spool, size, contentMd5, record, adopting);
     const originDate = req.originLastModified ? new Date(headerOf(res.headers, 'last-modified') ?? '') : undefined;
     const lastModified = originDate && !Number.isNaN(originDate.getTime()) ? originDate : undefined;
@@ -330,12 +346,18 @@ export class MirrorEngine {
         return info;
       },
       (err: unknown) => {
+        // a fill that was never going to be stored and lost its last reader just ends ('proxied')
+        if (abandoned && !spool.outOfSpace) return undefined;
         this.stats.failed++;
-        record.error = describe(err);
+        record.error = describe(spool.outOfSpace ?? err);
         return undefined;
       },
     );
-    void stored.finally(() => spool.release());
+    void stored.finally(() => {
+      spool.off('idle', abandon);
+      spool.off('outOfSpace', abandon);
+      return spool.release();
+    });
     return { kind: 'stream', headers, userMeta: meta.userMeta, size, spool, stored };
   }
 
@@ -400,6 +422,8 @@ export class MirrorEngine {
   /** The finished spool file becomes the object (the embedded store: no second copy of the body). */
   private async adopt(req: FillRequest, spool: Spool, md5: Buffer | undefined, meta: ObjectMeta, cancelled: () => boolean, lastModified?: Date): Promise<ObjectInfo | undefined> {
     const adoptFile = this.driver.adoptFile?.bind(this.driver);
+    // out of space, the spool file holds only part of the body: nothing is stored, the fill failed
+    if (spool.outOfSpace) throw spool.outOfSpace;
     if (!adoptFile || !md5 || spool.finalSize === undefined) throw new Error('the fill cannot be stored: its spool is not a finished, hashed file');
     // a PUT or DELETE of the key during the fill wins (MIR-42): asked again inside the commit
     if (cancelled()) return undefined;

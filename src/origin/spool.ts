@@ -9,12 +9,20 @@
  * waits for the next `append`; a failed spool fails every
  * reader that has not yet received all bytes, so no client ever sees a clean, short body.
  * A small body of known length is kept in memory instead (`Spool.memory`): same contract, no file.
+ *
+ * Out of space (issue #15): when the file cannot be created or grown (ENOSPC, EDQUOT: errors.ts
+ * isOutOfSpace), the spool does not fail its readers: it stops writing the file (`outOfSpace` is
+ * set, 'outOfSpace' is emitted) and relays, keeping in memory the bytes its slowest reader still
+ * needs, the writer held back beyond RELAY_MAX. What it holds is no longer a whole body, so it
+ * must not be stored; a reader that has not started yet is refused (`ready` rejects: the caller
+ * answers 503 before sending anything).
  */
 import { EventEmitter } from 'node:events';
 import { open, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { Writable } from 'node:stream';
+import { isOutOfSpace } from '../errors.js';
 import { writePooled } from '../streams.js';
 import type { SelfWriting } from '../streams.js';
 
@@ -26,6 +34,13 @@ const WAKE_BATCH = 256 * 1024;
 const READ_CHUNK = 256 * 1024;
 /** newest bytes kept in memory for readers that keep up (chunks already in the file are dropped beyond it) */
 const TAIL_MAX = 2 * 1024 * 1024;
+/** out of space: most bytes held in memory ahead of the slowest reader before the writer waits */
+const RELAY_MAX = 4 * 1024 * 1024;
+
+/** what the spool knows of a reader: where it is */
+interface ReaderAt {
+  readonly position: number;
+}
 
 export class Spool extends EventEmitter {
   /** bytes durably handed to the file so far */
@@ -35,6 +50,8 @@ export class Spool extends EventEmitter {
   /** total size once the writer finished */
   finalSize: number | undefined;
   error: Error | undefined;
+  /** the file found no room (ENOSPC, EDQUOT): the spool only relays from memory and must not be stored */
+  outOfSpace: Error | undefined;
   private fh: FileHandle | undefined;
   /** the file being opened (file spools) */
   private opening: Promise<void> | undefined;
@@ -47,7 +64,9 @@ export class Spool extends EventEmitter {
   private tailStart = 0;
   private tailBytes = 0;
   private flushing: Promise<void> | undefined;
-  private readers = 0;
+  private readonly readers = new Set<ReaderAt>();
+  /** a writer held back while out of space (wakes when the slowest reader moves or leaves) */
+  private writerWaiting: (() => void) | undefined;
   private released = false;
   /** the file went to the store (StorageDriver.adoptFile): release only closes it */
   private disowned = false;
@@ -65,7 +84,7 @@ export class Spool extends EventEmitter {
       (fh) => {
         s.fh = fh;
       },
-      (err: unknown) => s.fail(err instanceof Error ? err : new Error(String(err))),
+      (err: unknown) => s.lost(err instanceof Error ? err : new Error(String(err))),
     );
     return s;
   }
@@ -97,26 +116,85 @@ export class Spool extends EventEmitter {
       this.emit('progress');
       return;
     }
-    this.queue.push(chunk);
-    this.queued += chunk.length;
     this.tail.push(chunk);
     this.tailBytes += chunk.length;
     this.appended += chunk.length;
+    if (this.outOfSpace) {
+      this.trimRelay();
+      this.emit('progress');
+      // relaying: held back while the slowest reader is RELAY_MAX behind
+      while (!this.error && this.appended - this.lowestReader() > RELAY_MAX) {
+        await new Promise<void>((resolve) => (this.writerWaiting = resolve));
+      }
+      if (this.error) throw this.error;
+      return;
+    }
+    this.queue.push(chunk);
+    this.queued += chunk.length;
     this.flushing ??= this.flush();
     this.emit('progress');
     while (this.queued > QUEUE_HIGH && this.flushing) await this.flushing;
     if (this.error) throw this.error;
   }
 
+  /** where the slowest reader is (all bytes when there is none) */
+  private lowestReader(): number {
+    let low = this.appended;
+    for (const r of this.readers) low = Math.min(low, r.position);
+    return low;
+  }
+
+  /** @internal a reader moved on or left: while relaying, the bytes every reader has are dropped and the writer may go on */
+  moved(): void {
+    if (!this.outOfSpace) return;
+    this.trimRelay();
+    const w = this.writerWaiting;
+    this.writerWaiting = undefined;
+    w?.();
+  }
+
+  /** Relaying: drops the oldest chunks every reader has passed (or that are in the file, beyond TAIL_MAX). */
+  private trimRelay(): void {
+    const low = this.lowestReader();
+    for (;;) {
+      const first = this.tail[0];
+      if (!first) return;
+      const end = this.tailStart + first.length;
+      if (end > low && (this.tailBytes - first.length < TAIL_MAX || end > this.written)) return;
+      this.tail.shift();
+      this.tailBytes -= first.length;
+      this.tailStart = end;
+    }
+  }
+
+  /** A failure of the file: out of space, the spool relays (see the module note); anything else fails it. */
+  private lost(err: Error): void {
+    if (!isOutOfSpace(err) || this.error || this.finalSize !== undefined) {
+      this.fail(err);
+      return;
+    }
+    if (this.outOfSpace) return;
+    this.outOfSpace = err;
+    // the bytes that did not reach the file stay in the tail (it is trimmed only up to `written`)
+    this.queue = [];
+    this.queued = 0;
+    this.trimRelay();
+    this.emit('outOfSpace', err);
+    this.emit('progress');
+  }
+
   private async flush(): Promise<void> {
     try {
-      while (this.queue.length > 0) {
+      while (this.queue.length > 0 && !this.outOfSpace) {
         const batch = this.queue;
         this.queue = [];
         const bytes = batch.reduce((n, b) => n + b.length, 0);
         if (!this.fh) await this.opening;
         const fh = this.fh;
-        if (!fh) throw this.error ?? new Error('spool closed');
+        if (!fh) {
+          if (this.outOfSpace) return;
+          throw this.error ?? new Error('spool closed');
+        }
         let done = 0;
         let pending: Buffer[] = batch;
         while (done < bytes) {
@@ -130,7 +208,7 @@ export class Spool extends EventEmitter {
         this.emit('progress');
       }
     } catch (err) {
-      this.fail(err instanceof Error ? err : new Error(String(err)));
+      this.lost(err instanceof Error ? err : new Error(String(err)));
     } finally {
       this.flushing = undefined;
     }
@@ -170,7 +248,8 @@ export class Spool extends EventEmitter {
     await this.opening;
     while (this.flushing) await this.flushing;
     if (this.error) throw this.error;
-    this.finalSize = this.written;
+    // every byte: in the file, or (out of space) held for the readers
+    this.finalSize = this.appended;
     this.emit('progress');
   }
 
@@ -179,6 +258,9 @@ export class Spool extends EventEmitter {
     if (this.finalSize !== undefined || this.error) return;
     this.error = err;
     this.emit('progress');
+    const w = this.writerWaiting;
+    this.writerWaiting = undefined;
+    w?.();
   }
 
   /**
@@ -186,7 +268,7 @@ export class Spool extends EventEmitter {
    * It reads from the file as the data arrives and ends when it has all it asked for. Written
    * into an HTTP response (`writeInto`), it reuses two buffers instead of one per chunk.
    */
-  reader(start = 0, end?: number): Readable & SelfWriting {
+  reader(start = 0, end?: number): Readable & SelfWriting & { ready(): Promise<void> } {
     return new SpoolReader(this, start, end);
   }
 
@@ -200,14 +282,29 @@ export class Spool extends EventEmitter {
     return this.mem;
   }
 
-  /** @internal a reader starts */
-  attach(): void {
-    this.readers++;
+  /** readers attached now */
+  get readerCount(): number {
+    return this.readers.size;
   }
 
-  /** @internal a reader is done */
-  detach(): void {
-    this.readers--;
+  /** @internal first byte still held in memory (bytes before it are in the file, or gone when out of space) */
+  get memoryStart(): number {
+    return this.tailStart;
+  }
+
+  /** @internal a reader starts */
+  attach(r: ReaderAt): void {
+    this.readers.add(r);
+  }
+
+  /**
+   * @internal a reader is done. When it was the last and the body is still coming, 'idle' is
+   * emitted: whoever fills a spool that nobody stores may stop (origin/mirror, MirrorProxyPass).
+   */
+  detach(r: ReaderAt): void {
+    if (!this.readers.delete(r)) return;
+    this.moved();
+    if (this.readers.size === 0 && this.finalSize === undefined && !this.error) this.emit('idle');
     void this.maybeRelease();
   }
 
@@ -222,14 +319,20 @@ export class Spool extends EventEmitter {
   /** The writer is done with the spool; the file goes once the last reader is done too. */
   async release(): Promise<void> {
     this.released = true;
-    this.tail = [];
-    this.tailBytes = 0;
-    this.tailStart = this.appended;
+    // out of space, readers may still need the bytes held in memory (they are not in the file)
+    if (!this.outOfSpace) this.dropTail();
     await this.maybeRelease();
   }
 
+  private dropTail(): void {
+    this.tail = [];
+    this.tailBytes = 0;
+    this.tailStart = this.appended;
+  }
+
   private async maybeRelease(): Promise<void> {
-    if (!this.released || this.readers > 0) return;
+    if (!this.released || this.readers.size > 0) return;
+    this.dropTail();
     if (this.mem) {
       this.emit('released', this.mem.length);
       this.mem = undefined;
@@ -248,7 +351,7 @@ export class Spool extends EventEmitter {
 const READER_DESTROYED = new Error('reader destroyed');
 
 /** One client's (or the store's) view of a spool: bytes [start, end], as they arrive. */
-class SpoolReader extends Readable implements SelfWriting {
+class SpoolReader extends Readable implements SelfWriting, ReaderAt {
   private pos: number;
   private waiting: (() => void) | undefined;
   private cleaned = false;
@@ -273,7 +376,7 @@ class SpoolReader extends Readable implements SelfWriting {
   ) {
     super({ highWaterMark: READ_CHUNK });
     this.pos = start;
-    spool.attach();
+    spool.attach(this);
     spool.on('progress', this.onProgress);
     this.once('end', () => this.cleanup());
   }
@@ -282,7 +385,29 @@ class SpoolReader extends Readable implements SelfWriting {
     if (this.cleaned) return;
     this.cleaned = true;
     this.spool.off('progress', this.onProgress);
-    this.spool.detach();
+    this.spool.detach(this);
+  }
+
+  get position(): number {
+    return this.pos;
+  }
+
+  /**
+   * Resolves when this reader's first bytes are there (or the body ended, or the fill failed:
+   * `next` tells). Rejects with the spool's out-of-space error when the spool found no room before
+   * anything was read (nothing was sent: the caller answers 503 instead), and with the reader's
+   * own error when it was destroyed meanwhile.
+   */
+  async ready(): Promise<void> {
+    const sp = this.spool;
+    for (;;) {
+      if (this.stopped) throw this.stopped;
+      if (sp.outOfSpace) throw sp.outOfSpace;
+      if (sp.error || sp.finalSize !== undefined || this.pos < sp.appended - 1) return;
+      await new Promise<void>((resolve) => {
+        this.waiting = resolve;
+      });
+    }
   }
 
   /**
@@ -308,6 +433,7 @@ class SpoolReader extends Readable implements SelfWriting {
       const fromTail = this.pos < ready ? sp.fromTail(this.pos, Math.min(ready, limit) - this.pos) : undefined;
       if (fromTail) {
         this.pos += fromTail.length;
+        sp.moved();
         return fromTail;
       }
       // before the tail: those bytes are in the file
@@ -320,9 +446,12 @@ class SpoolReader extends Readable implements SelfWriting {
         const { bytesRead } = await fh.read(into, 0, n, this.pos);
         if (bytesRead === 0) throw new Error('spool file shorter than written');
         this.pos += bytesRead;
+        sp.moved();
         return bytesRead === into.length ? into : into.subarray(0, bytesRead);
       }
       if (sp.error) throw sp.error;
+      // out of space: bytes neither in the file nor still in memory (dropped once every reader then attached had them)
+      if (this.pos < sp.memoryStart && this.pos < ready) throw sp.outOfSpace ?? new Error('spool bytes no longer held');
       // the data ended before the requested range did
       if (sp.finalSize !== undefined) return null;
       await new Promise<void>((resolve) => {

@@ -19,6 +19,7 @@ import { after, before, describe, it } from 'node:test';
 import { startOsprey } from '../helpers/osprey.ts';
 import type { TestServer } from '../helpers/osprey.ts';
 import { rawSigned, xmlField } from '../helpers/raw.ts';
+import { fillMark, until } from '../helpers/wait.ts';
 
 const ON_S3 = process.env.OSPREY_TEST_DRIVER === 's3';
 const SIZE = 48 * 1024 * 1024;
@@ -68,6 +69,31 @@ function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
 }
 
+/** The origin's body for a path: 4 MiB for 'big' (a file spool), 4 KiB for 'small' (a memory spool), else 1000 bytes; text that shows any byte out of place. */
+function originBody(url: string): Buffer {
+  const n = url.includes('big') ? 4 * 1024 * 1024 : url.includes('small') ? 4096 : 1000;
+  const b = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) b[i] = 0x61 + ((i * 7 + (i >> 12)) % 26);
+  return b;
+}
+
+/**
+ * A mirror fill on the full disk gets a proper answer: 503 with an S3 error body when the spool
+ * found no room before its first byte went out, or else (the client was already being served)
+ * the whole origin body, byte for byte; never a cut-off 200.
+ */
+async function expectFillAnswered(res: Promise<{ status: number; body: string }>, path: string): Promise<void> {
+  const r = await res.catch((err: Error) => assert.fail(`the mirror fill of ${path} was cut off: ${err.message}`));
+  if (r.status === 503) {
+    await expectFull(Promise.resolve(r), `the mirror fill of ${path}`);
+    return;
+  }
+  assert.equal(r.status, 200, `the mirror fill of ${path}: ${r.status} ${r.body.slice(0, 300)}`);
+  const want = originBody(path).toString('latin1');
+  assert.equal(r.body.length, want.length, `the mirror fill of ${path}: the whole body`);
+  assert.ok(r.body === want, `the mirror fill of ${path}: the origin's bytes`);
+}
+
 async function expectFull(res: Promise<{ status: number; body: string }>, what: string): Promise<void> {
   const r = await res.catch((err: Error) => assert.fail(`${what}: ${err.message}`));
   assert.equal(r.status, 503, `${what}: ${r.status} ${r.body}`);
@@ -83,13 +109,24 @@ describe('a full disk (issue #15, defect 4)', { skip: 'skip' in mounted ? mounte
   let server: TestServer;
   let origin: http.Server;
   let originUrl = '';
+  /** bytes the origin has sent of the slow body */
+  let slowSent = 0;
 
   before(async () => {
     mkdirSync(dataDir);
     origin = http.createServer((req, res) => {
-      const body = Buffer.alloc(req.url?.includes('big') ? 2 * 1024 * 1024 : 1000, 'o');
+      const body = originBody(req.url ?? '');
       res.writeHead(200, { 'content-length': body.length, 'content-type': 'text/plain' });
-      res.end(body);
+      if (!req.url?.includes('slow')) return void res.end(body);
+      // 64 KiB every 20 ms: a fill that lasts over a second, so a second client can join it
+      const tick = () => {
+        if (res.destroyed) return;
+        if (slowSent >= body.length) return void res.end();
+        res.write(body.subarray(slowSent, slowSent + 64 * 1024));
+        slowSent += 64 * 1024;
+        setTimeout(tick, 20);
+      };
+      tick();
     });
     await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
     originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
@@ -136,15 +173,30 @@ describe('a full disk (issue #15, defect 4)', { skip: 'skip' in mounted ? mounte
     await expectFull(rawSigned(url(), { method: 'POST', path: '/full/multi2', query: { uploads: '' } }), 'a CreateMultipartUpload');
     await expectFull(rawSigned(url(), { method: 'PUT', path: '/newbucket' }), 'a CreateBucket');
     await expectFull(rawSigned(url(), { method: 'PUT', path: '/full', query: { website: '' }, body: website.replace('index.html', 'home.html') }), 'a bucket configuration');
-    // A mirror fill streams to its client while it spools: on a full disk the spool fails at its
-    // first byte and the answer (200, headers already sent) is cut short. Not stored, whatever else.
-    await rawSigned(url(), { method: 'GET', path: '/full/mirrored-big' }).catch(() => undefined);
+    // a mirror fill streams to its client while it spools: a small one (in memory, the store
+    // refuses it) and a large one (its spool file finds no room) both get a proper answer
+    // (expectFillAnswered), the fill ends 'failed', and nothing is stored
+    const fills = await fillMark(url(), 'full');
+    await expectFillAnswered(rawSigned(url(), { method: 'GET', path: '/full/mirrored-small' }), '/full/mirrored-small');
+    await expectFillAnswered(rawSigned(url(), { method: 'GET', path: '/full/mirrored-big' }), '/full/mirrored-big');
+    assert.deepEqual(await fills.wait(2), { failed: 2 });
+    // a client that joins the fill after its spool found no room has had nothing yet: 503, while
+    // the client already being served gets the whole body
+    const slow = await fillMark(url(), 'full');
+    const firstClient = rawSigned(url(), { method: 'GET', path: '/full/mirrored-slow-big' });
+    // a quarter of the body sent: the spool's first write (which fails) was long before
+    await until(() => slowSent >= 1024 * 1024, { what: 'the slow fill under way' });
+    await expectFull(rawSigned(url(), { method: 'GET', path: '/full/mirrored-slow-big' }), 'a client joining the fill after the spool found no room');
+    assert.ok(slowSent < 4 * 1024 * 1024, 'the second client joined while the fill was running');
+    await expectFillAnswered(firstClient, '/full/mirrored-slow-big');
+    assert.deepEqual(await slow.wait(), { failed: 1 });
     // nothing partial: none of the refused keys exists, no temp file is left
-    for (const key of ['new-small', 'new-big', 'new-copy', 'mirrored-big']) {
+    for (const key of ['new-small', 'new-big', 'new-copy', 'mirrored-small', 'mirrored-big', 'mirrored-slow-big']) {
       assert.equal((await rawSigned(url(), { method: 'HEAD', path: `/full/${key}` })).status, 404, key);
     }
     assert.equal((await rawSigned(url(), { method: 'HEAD', path: '/newbucket' })).status, 404);
-    assert.deepEqual(filesUnder(path.join(dataDir, 'tmp')), []);
+    // a spool file goes once its last reader is done (just after the answer ended)
+    await until(() => filesUnder(path.join(dataDir, 'tmp')).length === 0, { what: 'no temp file left' });
     assert.deepEqual(filesUnder(path.join(dataDir, 'blobs')).sort(), blobsBefore, 'no blob file left by a refused write');
     // reads still work
     assert.equal((await rawSigned(url(), { method: 'GET', path: '/full/small-3' })).body, 'small 3'.repeat(50));
@@ -178,5 +230,19 @@ describe('a full disk (issue #15, defect 4)', { skip: 'skip' in mounted ? mounte
     assert.ok(free(root) > 0, 'the deletes freed room');
     assert.equal((await rawSigned(url(), { method: 'PUT', path: '/full/after-restart', body: 'fits' })).status, 200);
     assert.equal((await rawSigned(url(), { method: 'GET', path: '/full/after-restart' })).body, 'fits');
+
+    // with room again, the same mirror fills work and are stored
+    rmSync(filler);
+    const again = await fillMark(url(), 'full');
+    for (const key of ['mirrored-small', 'mirrored-big']) {
+      const r = await rawSigned(url(), { method: 'GET', path: `/full/${key}` });
+      assert.equal(r.status, 200, `${key}: ${r.body.slice(0, 300)}`);
+      assert.ok(r.body === originBody(key).toString('latin1'), `${key}: the origin's bytes`);
+    }
+    assert.deepEqual(await again.wait(2), { stored: 2 });
+    for (const key of ['mirrored-small', 'mirrored-big']) {
+      const r = await rawSigned(url(), { method: 'GET', path: `/full/${key}` });
+      assert.ok(r.status === 200 && r.body === originBody(key).toString('latin1'), `${key} stored whole`);
+    }
   });
 });

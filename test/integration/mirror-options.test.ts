@@ -327,6 +327,33 @@ describe('Mirror rule options end to end', () => {
     assert.match(metrics, /^osprey_mirror_fills_in_progress 0$/m);
   });
 
+  it('MIR-32 with MirrorProxyPass, once the last client has left the origin request is aborted (no egress or disk for nothing)', async () => {
+    // 8 MiB in 64 KiB pieces every 25 ms: about 3 s to send it all; the client leaves after the first piece
+    const body = randomBytes(8 * 1024 * 1024);
+    let sent = 0;
+    let finished: boolean | undefined;
+    origin.routes.set('/abortpp/big.bin', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
+      res.on('close', () => (finished = res.writableFinished));
+      const tick = () => {
+        if (res.destroyed) return;
+        if (sent >= body.length) return void res.end();
+        res.write(body.subarray(sent, sent + 64 * 1024));
+        sent += 64 * 1024;
+        setTimeout(tick, 25);
+      };
+      tick();
+    });
+    await bucketWith(server, 'opt-abort-pp', rule(`${origin.base}/abortpp/`, '<MirrorProxyPass>true</MirrorProxyPass>'));
+    const mark = await fillMark(server.url, 'opt-abort-pp');
+    await getThenLeave(`${server.url}/opt-abort-pp/big.bin`);
+    await until(() => finished !== undefined, { what: 'the origin response to close' });
+    assert.equal(finished, false, `the origin response was closed early (sent ${sent} of ${body.length} bytes), not sent to its end`);
+    assert.ok(sent < body.length);
+    assert.deepEqual(await mark.wait(), { proxied: 1 });
+    assert.equal(await stored(server, '/opt-abort-pp/big.bin'), 404);
+  });
+
   it('MIR-27 the fill\'s own answer names origin metadata in the request\'s dialect, as every later GET does', async () => {
     origin.routes.set('/dialect/meta.txt', text('with metadata', 200, { 'x-oss-meta-owner': 'web', 'x-amz-meta-kind': 'doc' }));
     await bucketWith(server, 'opt-dialect', rule(`${origin.base}/dialect/`, '<MirrorSaveOssMeta>true</MirrorSaveOssMeta>'));

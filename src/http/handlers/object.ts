@@ -2,7 +2,7 @@
  * @module http/handlers/object
  * GetObject, HeadObject, PutObject, CopyObject, DeleteObject.
  */
-import { S3Error, toS3Error } from '../../errors.js';
+import { isOutOfSpace, S3Error, storageFull, toS3Error } from '../../errors.js';
 import type { Action, WebsiteRequest } from '../../website/resolve.js';
 import { resolve } from '../../website/resolve.js';
 import { AUTH_TYPES, authTypeOf, originAuthOf } from '../../origin/origin-auth.js';
@@ -163,7 +163,25 @@ async function serveMirror(ctx: Ctx, deps: Deps, bucket: string, action: Extract
       const range = outcome.size !== undefined ? parseRange(header(ctx, 'range'), outcome.size) : undefined;
       if (range) out['Content-Range'] = `bytes ${range.start}-${range.end}/${outcome.size ?? '*'}`;
       const length = range ? range.end - range.start + 1 : outcome.size;
-      await sendStream(ctx, range ? 206 : 200, out, () => outcome.spool.reader(range?.start ?? 0, range?.end), length);
+      const reader = outcome.spool.reader(range?.start ?? 0, range?.end);
+      // issue #15: when the fill's spool found no room before this client's first byte, the answer
+      // is 503 (nothing was sent yet); once bytes went out, the spool relays the rest (origin/spool)
+      let left = false;
+      const leave = () => {
+        left = true;
+        reader.destroy();
+      };
+      ctx.res.once('close', leave);
+      try {
+        await reader.ready();
+      } catch (err) {
+        reader.destroy();
+        if (left) return true; // the client went away while waiting: nobody to answer
+        throw isOutOfSpace(err) ? storageFull(err, { key: action.key }) : err;
+      } finally {
+        ctx.res.off('close', leave);
+      }
+      await sendStream(ctx, range ? 206 : 200, out, () => reader, length);
       return true;
     }
   }
