@@ -5,6 +5,8 @@
  * complete and checked. One fetch per bucket+key at a time (MIR-41): the first GET leads, later
  * GETs follow the same spool file at their own pace; the fetch belongs to nobody, so a client that
  * goes away never cancels it (MIR-25), and a failure is forgotten at once (the next GET retries).
+ * Only a fill that stores nothing (MirrorProxyPass, a relayed 206, a spool out of space) stops
+ * when its last client has gone: nobody is left to read what it would fetch.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
