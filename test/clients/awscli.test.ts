@@ -85,6 +85,11 @@ describe('aws CLI (Debian awscli v2)', () => {
     await aws('s3api', 'put-bucket-acl', '--bucket', 'cli-bucket', '--acl', 'public-read');
     const acl = JSON.parse((await aws('s3api', 'get-bucket-acl', '--bucket', 'cli-bucket')).stdout) as { Grants: { Permission: string }[] };
     assert.deepEqual(acl.Grants.map((g) => g.Permission).sort(), ['FULL_CONTROL', 'READ']);
+    // object ACLs (issue 17; before, put-object-acl replaced the object with 0 bytes, issue 15)
+    await aws('s3api', 'put-object-acl', '--bucket', 'cli-bucket', '--key', 'meta.txt', '--acl', 'public-read');
+    const objAcl = JSON.parse((await aws('s3api', 'get-object-acl', '--bucket', 'cli-bucket', '--key', 'meta.txt')).stdout) as { Grants: { Permission: string; Grantee: { URI?: string } }[] };
+    assert.deepEqual(objAcl.Grants.map((g) => [g.Grantee.URI ?? 'owner', g.Permission]), [['http://acs.amazonaws.com/groups/global/AllUsers', 'READ'], ['owner', 'FULL_CONTROL']]);
+    assert.equal((JSON.parse((await aws('s3api', 'head-object', '--bucket', 'cli-bucket', '--key', 'meta.txt')).stdout) as { ContentLength: number }).ContentLength, 9);
     const del = JSON.parse((await aws('s3api', 'delete-objects', '--bucket', 'cli-bucket', '--delete', JSON.stringify({ Objects: [{ Key: 'meta.txt' }, { Key: 'big.bin' }] }))).stdout) as { Deleted: { Key: string }[] };
     assert.deepEqual(del.Deleted.map((d) => d.Key).sort(), ['big.bin', 'meta.txt']);
     await assert.rejects(aws('s3', 'rb', 's3://cli-bucket'), /BucketNotEmpty/);
