@@ -4,7 +4,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
@@ -23,6 +23,54 @@ export async function peakRssMiB(pid: number): Promise<number> {
 export async function currentRssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 'NaN') / 1024;
+}
+
+let clockTicks: number | undefined;
+
+/**
+ * CPU time (user + system, seconds) a process and every process under it (nginx's workers, a
+ * cluster's children) have used so far, from /proc/PID/stat (utime, stime; in `getconf CLK_TCK`
+ * ticks). A process that is gone counts as 0. Take it before and after a load: the difference per
+ * request is the figure the shared machine's load does not move much (issue 19).
+ */
+export async function cpuSeconds(pid: number): Promise<number> {
+  clockTicks ??= Number((await sh('getconf', ['CLK_TCK'])).trim()) || 100;
+  let ticks = 0;
+  const seen = new Set<number>();
+  const walk = async (p: number): Promise<void> => {
+    if (seen.has(p)) return;
+    seen.add(p);
+    const stat = await readFile(`/proc/${p}/stat`, 'utf8').catch(() => '');
+    // fields after the ")" that ends the command name: state is field 3, utime 14, stime 15
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(f[11] ?? 0) + Number(f[12] ?? 0);
+    const tasks = await readdir(`/proc/${p}/task`).catch(() => [] as string[]);
+    for (const t of tasks) {
+      const kids = await readFile(`/proc/${p}/task/${t}/children`, 'utf8').catch(() => '');
+      for (const k of kids.split(' ').filter(Boolean)) await walk(Number(k));
+    }
+  };
+  await walk(pid);
+  return ticks / clockTicks;
+}
+
+/** Run `load` and return its result with the CPU µs that `pid` (and its children) spent per operation, `ops(result)` operations. */
+export async function withCpu<T>(pid: number, load: () => Promise<T>, ops: (r: T) => number): Promise<T & { cpuUsPerOp: number }> {
+  const before = await cpuSeconds(pid);
+  const r = await load();
+  const used = (await cpuSeconds(pid)) - before;
+  return { ...r, cpuUsPerOp: (used * 1e6) / ops(r) };
+}
+
+/** median and range of a list, as "median (min–max)" */
+export function spread(values: number[], digits = 0): string {
+  const mid = fmt(median(values), digits);
+  return values.length > 1 ? `${mid} (${fmt(Math.min(...values), digits)}–${fmt(Math.max(...values), digits)})` : mid;
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : ((s[s.length / 2 - 1]! + s[s.length / 2]!) / 2);
 }
 
 export interface Proc {
