@@ -6,7 +6,7 @@
  * whether it exists, and calls again) or a final action that the HTTP layer carries out.
  */
 import type { MatchRequest, Phase, TraceEntry } from '../origin/match.js';
-import { matchRules } from '../origin/match.js';
+import { isErrorRouting, matchRules } from '../origin/match.js';
 import type { MirrorPlan } from '../origin/mirror-plan.js';
 import { mirrorPlan } from '../origin/mirror-plan.js';
 import { buildRedirect, encodeKeyPath, newKey, redirectAll } from '../origin/redirect.js';
@@ -185,6 +185,28 @@ export function decide(cfg: WebsiteConfig | undefined, req: WebsiteRequest, fact
 
   // 5. the error document (WEB-04), unless a transparent 404 was relayed (the mirror engine's job)
   return notFound(req.mirrorNotFound ? 'the origin answered 404 (MIR-16)' : `'${lookupKey || '/'}' does not exist`);
+}
+
+/** per configuration (parsed once per change and frozen, service/website): does it have pre-routing rules? */
+const preRouting = new WeakMap<WebsiteConfig, boolean>();
+
+/**
+ * Issue 19: true when `decide` would serve `req.key` as it is, with 200, if that key exists: no
+ * pre-routing rule (MAT-07: only rules without HttpErrorCodeReturnedEquals apply before the lookup;
+ * error-routing rules, every Mirror rule among them (VAL-08), only change a request that would end
+ * in an error), no RedirectAllRequestsTo and no index document for it (WEB-02, WEB-06). Then the
+ * caller may look the key up first and serve it on that one lookup; when it is missing, `decide`
+ * runs as usual. Computed once per configuration, not per request.
+ */
+export function hitIsFinal(cfg: WebsiteConfig, req: WebsiteRequest): boolean {
+  if (req.key === '' || req.status !== undefined || req.mirrorNotFound || req.rawKey !== undefined) return false;
+  if (req.websiteMode && (cfg.RedirectAllRequestsTo !== undefined || (cfg.IndexDocument !== undefined && req.key.endsWith('/')))) return false;
+  let pre = preRouting.get(cfg);
+  if (pre === undefined) {
+    pre = (cfg.RoutingRules ?? []).some((r) => !isErrorRouting(r));
+    preRouting.set(cfg, pre);
+  }
+  return !pre;
 }
 
 /** Run `decide` to its end, answering lookups with `exists` (at most a handful of lookups). */

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import type { WebsiteConfig } from '../../src/origin/rules.ts';
 import { parseWebsiteXml } from '../../src/origin/rules.ts';
 import type { Action, WebsiteRequest } from '../../src/website/resolve.ts';
-import { decide, resolve } from '../../src/website/resolve.ts';
+import { decide, hitIsFinal, resolve } from '../../src/website/resolve.ts';
 
 const cfg = (xml: string): WebsiteConfig => parseWebsiteXml(`<WebsiteConfiguration>${xml}</WebsiteConfiguration>`, { maxRules: 20 });
 const INDEX = (sub = false, type = 0) => `<IndexDocument><Suffix>index.html</Suffix><SupportSubDir>${sub}</SupportSubDir><Type>${type}</Type></IndexDocument>`;
@@ -74,5 +74,25 @@ describe('website resolver (§5)', () => {
     assert.deepEqual(first.action, { kind: 'lookup', key: 'docs' });
     const second = decide(c, request('docs'), new Map([['docs', false]]));
     assert.deepEqual(second.action, { kind: 'lookup', key: 'docs/index.html' });
+  });
+  it('hitIsFinal (issue 19): whenever it lets an existing key be served first, decide serves that key with 200; a Mirror-only bucket qualifies, pre-routing rules do not', () => {
+    const configs = ['', INDEX(), INDEX(true, 0), INDEX(true, 2) + ERROR, ERROR, rules(MIRROR), rules(MIRROR, OLD, ON500, INTERNAL), INDEX(true) + ERROR + rules(MIRROR, OLD),
+      rules(HIDE), INDEX() + rules(HIDE, MIRROR), '<RedirectAllRequestsTo><HostName>new.example.com</HostName></RedirectAllRequestsTo>'].filter(Boolean);
+    let final = 0;
+    for (const xml of configs) {
+      const c = cfg(xml);
+      for (const key of ['', 'docs/', 'docs', 'page.html', 'private/x', 'm/here.bin', 'a/b.png'])
+        for (const over of [{}, { websiteMode: false }, { method: 'HEAD' }, { query: 'acl' }, { method: 'PUT' }] as Partial<WebsiteRequest>[]) {
+          const r = request(key, over);
+          if (!hitIsFinal(c, r)) continue;
+          final++;
+          const d = decide(c, r, new Map([[key, true]]));
+          assert.deepEqual({ kind: d.action.kind, key: (d.action as { key?: string }).key, status: (d.action as { status?: number }).status }, { kind: 'serve', key, status: 200 }, `${xml} ${JSON.stringify(r)}: ${JSON.stringify(d.action)}`);
+        }
+    }
+    assert.ok(final > 0);
+    assert.equal(hitIsFinal(cfg(rules(MIRROR, OLD, ON500)), request('m/here.bin')), true);
+    assert.equal(hitIsFinal(cfg(INDEX() + rules(MIRROR)), request('docs/')), false);
+    assert.equal(hitIsFinal(cfg(rules(HIDE, MIRROR)), request('m/here.bin')), false);
   });
 });

@@ -4,7 +4,7 @@
  */
 import { isOutOfSpace, S3Error, storageFull, toS3Error } from '../../errors.js';
 import type { Action, WebsiteRequest } from '../../website/resolve.js';
-import { resolve } from '../../website/resolve.js';
+import { hitIsFinal, resolve } from '../../website/resolve.js';
 import { AUTH_TYPES, authTypeOf, originAuthOf } from '../../origin/origin-auth.js';
 import { mirrorTags, publicTagHeaders, tagSystemMeta } from '../../origin/tagging.js';
 import { decodePathPart, validateBucketName, validateObjectKey } from '../../service/names.js';
@@ -63,7 +63,20 @@ export async function readThroughWebsite(ctx: Ctx, deps: Deps, bucket: string, k
   const bare = key.replace(/^\/+/, '');
   if (cfg.dialect === 'oss' && bare !== key && bare !== '' && (await deps.objects.find(bucket, key)) === undefined) req = { ...req, key: bare, rawKey: key };
   try {
-    const d = await resolve(cfg, req, async (k) => (await deps.objects.find(bucket, k)) !== undefined);
+    // issue 19: a hit the configuration cannot change (no pre-routing rule, no index document or
+    // RedirectAllRequestsTo for it) is served on its one lookup, with no rule evaluated; a miss
+    // goes on to the rules, which need not look the key up again
+    let missing: string | undefined;
+    if (hitIsFinal(cfg, req)) {
+      try {
+        await serveObject(ctx, deps, bucket, key, 200);
+        return;
+      } catch (err) {
+        if (ctx.res.headersSent || !(err instanceof S3Error && err.code === 'NoSuchKey')) throw err;
+        missing = key;
+      }
+    }
+    const d = await resolve(cfg, req, async (k) => k !== missing && (await deps.objects.find(bucket, k)) !== undefined);
     if (d.action.kind === 'mirror') {
       const handled = await serveMirror(ctx, deps, bucket, d.action);
       if (handled) return;
