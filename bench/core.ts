@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
-import { curlSpeed, fmt, peakRssMiB, startNginx, startOsprey, wrk } from './lib.ts';
+import { cpuSeconds, curlSpeed, fmt, peakRssMiB, startNginx, startOsprey, withCpu, wrk } from './lib.ts';
 
 const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1] || 10) || 10;
 const KEY = 'BENCHKEY';
@@ -53,21 +53,30 @@ async function main(): Promise<void> {
     for (const d of [work, path.join(work, 'www'), www]) await chmod(d, 0o755);
 
     const results: string[] = [];
-    const oGet = await wrk(`${osprey.url}/bench/small`, { connections: 64, seconds });
-    const nGet = await wrk(`${nginx.url}/bench/small`, { connections: 64, seconds });
-    results.push(`4 KiB GET, 64 connections: osprey ${fmt(oGet.reqPerSec)} req/s, nginx ${fmt(nGet.reqPerSec)} req/s, ratio ${fmt(oGet.reqPerSec / nGet.reqPerSec, 2)} (target >= 0.30)${oGet.non2xx ? `, ${oGet.non2xx} non-2xx!` : ''}`);
+    // every rate with the server's CPU (user + system, /proc) per operation beside it (issue 19)
+    const oPid = osprey.child.pid ?? 0;
+    const nPid = nginx.child.pid ?? 0;
+    const oGet = await withCpu(oPid, () => wrk(`${osprey.url}/bench/small`, { connections: 64, seconds }), (w) => w.requests);
+    const nGet = await withCpu(nPid, () => wrk(`${nginx.url}/bench/small`, { connections: 64, seconds }), (w) => w.requests);
+    results.push(`4 KiB GET, 64 connections (a public-read bucket without rules; bench/hit.ts has the bucket with a Mirror rule): osprey ${fmt(oGet.reqPerSec)} req/s (${fmt(oGet.cpuUsPerOp)} µs CPU/request), nginx ${fmt(nGet.reqPerSec)} req/s (${fmt(nGet.cpuUsPerOp)} µs), ratio ${fmt(oGet.reqPerSec / nGet.reqPerSec, 2)} (target >= 0.30)${oGet.non2xx ? `, ${oGet.non2xx} non-2xx!` : ''}`);
     const oBig: number[] = [];
     const nBig: number[] = [];
+    let oCpu = 0;
+    let nCpu = 0;
     for (let i = 0; i < 3; i++) {
+      const o0 = await cpuSeconds(oPid);
       oBig.push((await curlSpeed(`${osprey.url}/bench/large`)).mbps);
+      oCpu += (await cpuSeconds(oPid)) - o0;
+      const n0 = await cpuSeconds(nPid);
       nBig.push((await curlSpeed(`${nginx.url}/bench/large`)).mbps);
+      nCpu += (await cpuSeconds(nPid)) - n0;
     }
     const best = (a: number[]) => Math.max(...a);
-    results.push(`1 GiB GET (best of 3): osprey ${fmt(best(oBig))} MB/s, nginx ${fmt(best(nBig))} MB/s, ratio ${fmt(best(oBig) / best(nBig), 2)} (target >= 0.70)`);
+    results.push(`1 GiB GET (best of 3): osprey ${fmt(best(oBig))} MB/s (${fmt((oCpu / 3) * 1000)} ms CPU/GiB, mean), nginx ${fmt(best(nBig))} MB/s (${fmt((nCpu / 3) * 1000)} ms CPU/GiB), ratio ${fmt(best(oBig) / best(nBig), 2)} (target >= 0.70)`);
     const script = path.join(work, 'put.lua');
     await writeFile(script, `counter = 0\nrequest = function()\n  counter = counter + 1\n  return wrk.format("PUT", "/bench/put-" .. counter, {["Content-Length"] = "4096"}, string.rep("p", 4096))\nend\n`);
-    const oPut = await wrk(`${osprey.url}`, { connections: 16, seconds, script });
-    results.push(`4 KiB PUT, 16 connections: osprey ${fmt(oPut.reqPerSec)} req/s${oPut.non2xx ? ` (${oPut.non2xx} non-2xx!)` : ''}`);
+    const oPut = await withCpu(oPid, () => wrk(`${osprey.url}`, { connections: 16, seconds, script }), (w) => w.requests);
+    results.push(`4 KiB PUT, 16 connections: osprey ${fmt(oPut.reqPerSec)} req/s (${fmt(oPut.cpuUsPerOp)} µs CPU/request)${oPut.non2xx ? ` (${oPut.non2xx} non-2xx!)` : ''}`);
     results.push(`osprey peak RSS over the whole run: ${fmt(await peakRssMiB(osprey.child.pid ?? 0))} MiB (target < 150)`);
     process.stdout.write(`\nOsprey core benchmark (${seconds}s per load, ${os.cpus().length} cores, node ${process.version})\n` + results.map((l) => `- ${l}`).join('\n') + '\n');
   } finally {
