@@ -19,7 +19,8 @@ import { pipeline } from 'node:stream/promises';
 import { Agent, request } from 'undici';
 import { signRequestV4 } from '../src/auth/sigv4.ts';
 import { createHash } from 'node:crypto';
-import { curlSpeed, fmt, peakRssMiB, startFloor, startNginx, startOsprey } from './lib.ts';
+import type { Proc } from './lib.ts';
+import { cpuSeconds, curlSpeed, fmt, peakRssMiB, startFloor, startNginx, startOsprey } from './lib.ts';
 
 const N = Number(process.argv[process.argv.indexOf('--objects') + 1] || 2000) || 2000;
 const KEY = 'BENCHKEY';
@@ -67,6 +68,13 @@ async function herd(url: string): Promise<number> {
   return times[50] ?? NaN;
 }
 
+/** a public-read bucket 'site' with one Mirror rule (404 -> origin), as migrated sites have */
+async function siteWithMirror(base: string, originUrl: string): Promise<void> {
+  if ((await signed(base, 'PUT', '/site', '', { 'x-amz-acl': 'public-read' })) !== 200) throw new Error('create bucket');
+  const rules = `<WebsiteConfiguration><RoutingRules><RoutingRule><RuleNumber>1</RuleNumber><Condition><HttpErrorCodeReturnedEquals>404</HttpErrorCodeReturnedEquals></Condition><Redirect><RedirectType>Mirror</RedirectType><MirrorURL>${originUrl}/</MirrorURL></Redirect></RoutingRule></RoutingRules></WebsiteConfiguration>`;
+  if ((await signed(base, 'PUT', '/site?website', rules)) !== 200) throw new Error('put rules');
+}
+
 async function main(): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'osprey-mbench-'));
   const www = path.join(work, 'www');
@@ -92,17 +100,21 @@ async function main(): Promise<void> {
   const floor2 = await startFloor('pull', origin.url, path.join(work, 'floor2'), 2);
   const osprey = await startOsprey(path.join(work, 'data'), port + 3, ['--origin-allow', '127.0.0.0/8'], { OSPREY_ACCESS_KEY_ID: KEY, OSPREY_SECRET_ACCESS_KEY: SECRET });
   try {
-    if ((await signed(osprey.url, 'PUT', '/site', '', { 'x-amz-acl': 'public-read' })) !== 200) throw new Error('create bucket');
-    const rules = `<WebsiteConfiguration><RoutingRules><RoutingRule><RuleNumber>1</RuleNumber><Condition><HttpErrorCodeReturnedEquals>404</HttpErrorCodeReturnedEquals></Condition><Redirect><RedirectType>Mirror</RedirectType><MirrorURL>${origin.url}/</MirrorURL></Redirect></RoutingRule></RoutingRules></WebsiteConfiguration>`;
-    if ((await signed(osprey.url, 'PUT', '/site?website', rules)) !== 200) throw new Error('put rules');
+    await siteWithMirror(osprey.url, origin.url);
     const lines: string[] = [];
-    const o = await coldPass(`${osprey.url}/site/`, 'files/');
-    const s = await coldPass(`${pstore.url}/`, 'files/');
-    const c = await coldPass(`${pcache.url}/`, 'files/');
-    const f = await coldPass(`${floor.url}/`, 'files/');
-    const f2 = await coldPass(`${floor2.url}/`, 'files/');
-    lines.push(`cold mirror of ${N} x 4 KiB, 16-way: osprey ${fmt(o)} objects/s, proxy_store ${fmt(s)}, proxy_cache ${fmt(c)}; osprey/proxy_store ${fmt(o / s, 2)} (target >= 0.8)`);
-    lines.push(`  (the floor, a bare Node.js pull-through with no auth, rules, metadata or fsync: ${fmt(f)} objects/s, ${fmt(f / s, 2)}x proxy_store; osprey/floor ${fmt(o / f, 2)}; the same in two processes, as nginx runs two workers: ${fmt(f2)} objects/s, ${fmt(f2 / s, 2)}x)`);
+    // each rate with the server's CPU (user + system from /proc, with its children) per object beside it (issue 19)
+    const perObject = async (p: Proc, base: string): Promise<[number, number]> => {
+      const c0 = await cpuSeconds(p.child.pid ?? 0);
+      const rate = await coldPass(base, 'files/');
+      return [rate, (((await cpuSeconds(p.child.pid ?? 0)) - c0) * 1e6) / N];
+    };
+    const [o, oc] = await perObject(osprey, `${osprey.url}/site/`);
+    const [s, sc] = await perObject(pstore, `${pstore.url}/`);
+    const [c, cc] = await perObject(pcache, `${pcache.url}/`);
+    const [f, fc] = await perObject(floor, `${floor.url}/`);
+    const [f2, f2c] = await perObject(floor2, `${floor2.url}/`);
+    lines.push(`cold mirror of ${N} x 4 KiB, 16-way: osprey ${fmt(o)} objects/s (${fmt(oc)} µs CPU/object), proxy_store ${fmt(s)} (${fmt(sc)} µs), proxy_cache ${fmt(c)} (${fmt(cc)} µs); osprey/proxy_store ${fmt(o / s, 2)} (target >= 0.8)`);
+    lines.push(`  (the floor, a bare Node.js pull-through with no auth, rules, metadata or fsync: ${fmt(f)} objects/s (${fmt(fc)} µs CPU/object), ${fmt(f / s, 2)}x proxy_store; osprey/floor ${fmt(o / f, 2)}; the same in two processes, as nginx runs two workers: ${fmt(f2)} objects/s (${fmt(f2c)} µs), ${fmt(f2 / s, 2)}x)`);
     const before = await originHits(originLog, '/files/f');
     await coldPass(`${osprey.url}/site/`, 'files/');
     lines.push(`second pass over the ${N} keys through osprey: ${(await originHits(originLog, '/files/f')) - before} origin requests (target 0)`);
@@ -111,11 +123,28 @@ async function main(): Promise<void> {
     await curlSpeed(`${osprey.url}/site/files/warm.bin`);
     await curlSpeed(`${pstore.url}/files/warm.bin`);
     const direct = await curlSpeed(`${origin.url}/files/big.bin`);
-    const ob = await curlSpeed(`${osprey.url}/site/files/big.bin`);
-    const sb = await curlSpeed(`${pstore.url}/files/big.bin`);
+    const perGiB = async (p: Proc, url: string): Promise<{ mbps: number; ttfbMs: number; cpuMs: number }> => {
+      const c0 = await cpuSeconds(p.child.pid ?? 0);
+      const r = await curlSpeed(url);
+      return { ...r, cpuMs: ((await cpuSeconds(p.child.pid ?? 0)) - c0) * 1000 };
+    };
+    const ob = await perGiB(osprey, `${osprey.url}/site/files/big.bin`);
+    const sb = await perGiB(pstore, `${pstore.url}/files/big.bin`);
     const fb = await curlSpeed(`${floor.url}/files/big.bin`);
-    lines.push(`cold 1 GiB: osprey ${fmt(ob.mbps)} MB/s (TTFB ${fmt(ob.ttfbMs, 1)} ms), proxy_store ${fmt(sb.mbps)} MB/s (TTFB ${fmt(sb.ttfbMs, 1)} ms), origin direct ${fmt(direct.mbps)} MB/s (TTFB ${fmt(direct.ttfbMs, 1)} ms); osprey/proxy_store ${fmt(ob.mbps / sb.mbps, 2)} (target >= 1.0), TTFB overhead ${fmt(ob.ttfbMs - direct.ttfbMs, 1)} ms (target <= 5)`);
+    lines.push(`cold 1 GiB: osprey ${fmt(ob.mbps)} MB/s (TTFB ${fmt(ob.ttfbMs, 1)} ms, ${fmt(ob.cpuMs)} ms CPU), proxy_store ${fmt(sb.mbps)} MB/s (TTFB ${fmt(sb.ttfbMs, 1)} ms, ${fmt(sb.cpuMs)} ms CPU), origin direct ${fmt(direct.mbps)} MB/s (TTFB ${fmt(direct.ttfbMs, 1)} ms); osprey/proxy_store ${fmt(ob.mbps / sb.mbps, 2)} (target >= 1.0), TTFB overhead ${fmt(ob.ttfbMs - direct.ttfbMs, 1)} ms (target <= 5)`);
     lines.push(`  (the floor: ${fmt(fb.mbps)} MB/s, ${fmt(fb.mbps / sb.mbps, 2)}x proxy_store; osprey/floor ${fmt(ob.mbps / fb.mbps, 2)})`);
+    {
+      // the same cold 1 GiB on a just-started Osprey (its own data directory, no warm-up fill): what
+      // the first user after a restart gets (issue 19)
+      const fresh = await startOsprey(path.join(work, 'data-fresh'), port + 4, ['--origin-allow', '127.0.0.0/8'], { OSPREY_ACCESS_KEY_ID: KEY, OSPREY_SECRET_ACCESS_KEY: SECRET });
+      try {
+        await siteWithMirror(fresh.url, origin.url);
+        const fr = await perGiB(fresh, `${fresh.url}/site/files/big.bin`);
+        lines.push(`cold 1 GiB on a just-started osprey: ${fmt(fr.mbps)} MB/s (TTFB ${fmt(fr.ttfbMs, 1)} ms, ${fmt(fr.cpuMs)} ms CPU); /proxy_store above ${fmt(fr.mbps / sb.mbps, 2)} (target >= 1.0), TTFB overhead ${fmt(fr.ttfbMs - direct.ttfbMs, 1)} ms (target <= 5)`);
+      } finally {
+        await fresh.stop();
+      }
+    }
     const single = performance.now();
     await get(`${origin.url}/slow/one.bin`);
     const one = performance.now() - single;
