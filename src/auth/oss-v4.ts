@@ -155,7 +155,8 @@ export function signRequestOssV4(
   headers['x-oss-content-sha256'] = 'UNSIGNED-PAYLOAD';
   const input: AuthInput = { method: req.method, url: req.url, headers, now, ...(req.bucket !== undefined && { bucket: req.bucket }), ...(req.key !== undefined && { key: req.key }) };
   const qi = req.url.indexOf('?');
-  const query = canonicalQuery(queryPairs(qi < 0 ? '' : req.url.slice(qi + 1)), 'equals', undefined);
+  // an empty value is written as the bare name ("k"), as Alibaba's SDKs sign (the verifier accepts both)
+  const query = canonicalQuery(queryPairs(qi < 0 ? '' : req.url.slice(qi + 1)), 'bare', undefined);
   const scope = `${day}/${region}/${PRODUCT}/aliyun_v4_request`;
   const sig = signatureFor(req.method, canonicalParts(input, []), query, [], 'UNSIGNED-PAYLOAD', signingKey(creds.secretAccessKey, day, region, PRODUCT), stamp, scope);
   return { ...headers, authorization: `${ALGORITHM} Credential=${creds.accessKeyId}/${scope}, Signature=${sig}` };

@@ -81,13 +81,10 @@ describe('OSS V4 (OSS4-HMAC-SHA256) against the Go SDK v2 vectors', () => {
     });
   }
 
-  // Osprey's V4 signer writes a parameter with an empty value as "k=" in the canonical query; the
-  // Go SDK (and so, presumably, OSS itself) as "k" alone (recomputed by hand: "k" gives the
-  // published e21d18da…, "k=" gives what Osprey signs). Its verifier accepts both, so only a
-  // published vector shows it. Left to the owner of src/auth/oss-v4.ts (reported in issue #20's note).
-  it('default signed headers: Osprey\'s signer (MirrorAuth AuthType ossv4) produces the published signature', {
-    todo: 'src/auth/oss-v4.ts signRequestOssV4 signs an empty query value as "k=", the Go SDK as "k"',
-  }, () => {
+  // A parameter with an empty value is written as "k" alone in the canonical query, as the Go SDK
+  // (and so, presumably, OSS itself) does; Osprey's signer wrote "k=" until this vector showed it
+  // (its verifier accepts both, so only a published vector could).
+  it('default signed headers: Osprey\'s signer (MirrorAuth AuthType ossv4) produces the published signature', () => {
     const c = cases[0];
     assert.ok(c);
     const signed = signRequestOssV4({ method: 'PUT', url: URL_, headers: base, bucket: 'bucket', key: KEY }, { accessKeyId: AK, secretAccessKey: SK }, 'cn-hangzhou', c.now);

@@ -31,7 +31,7 @@ export async function getObjectAcl(ctx: Ctx, deps: Deps): Promise<void> {
 export async function putObjectAcl(ctx: Ctx, deps: Deps): Promise<void> {
   const { bucket, key } = objectTarget(ctx);
   let acl = objectAclFromHeaders(ctx.req.headers);
-  const body = await readCapped(ctx.req, MAX_XML);
+  const body = await readCapped(ctx.req, MAX_XML, ctx);
   if (acl === undefined && body.length > 0) acl = aclFromGrants(policyGrants(body.toString('utf8')), deps.ownerId);
   if (acl === undefined && !('x-oss-object-acl' in ctx.req.headers)) {
     throw new S3Error('InvalidArgument', { message: 'Give a canned ACL in x-amz-acl or an AccessControlPolicy body.' });

@@ -17,7 +17,7 @@ export async function putBucketCors(ctx: Ctx, deps: Deps): Promise<void> {
   const bucket = bucketOf(ctx);
   let body: Buffer;
   try {
-    body = await readCapped(ctx.req, MAX_CORS_XML);
+    body = await readCapped(ctx.req, MAX_CORS_XML, ctx);
   } catch (err) {
     if (err instanceof S3Error && err.code === 'MaxMessageLengthExceeded') throw new S3Error('MalformedXML', { message: `The CORS configuration must be at most ${MAX_CORS_XML} bytes.` });
     throw err;
