@@ -15,6 +15,10 @@ import type { App } from '../../src/app.ts';
 import type { RawSettings } from '../../src/config.ts';
 import { buildConfig } from '../../src/config.ts';
 
+// The AWS SDK's documented switch for its NodeVersionSupportWarning (Node 20 is still supported
+// here); scripts/test.sh sets it too, this covers a test file run on its own.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 export const ACCESS_KEY = 'OSPREYTESTKEY';
 export const SECRET_KEY = 'osprey-test-secret-key-0123456789';
 export const ROOT = path.resolve(import.meta.dirname, '../..');
