@@ -12,14 +12,14 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { CreateBucketCommand, PutBucketAclCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { curlSpeed, fmt, peakRssMiB, ROOT, startFloor, startOsprey, wrk } from './lib.ts';
+import { cpuSeconds, curlSpeed, fmt, peakRssMiB, ROOT, startFloor, startOsprey, wrk } from './lib.ts';
 import type { Proc, WrkResult } from './lib.ts';
 
 const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1] || 10) || 10;
@@ -87,6 +87,29 @@ async function wrkAll(urls: string[], connections: number, script?: string): Pro
   return { reqPerSec: rs.reduce((n, r) => n + r.reqPerSec, 0), non2xx: rs.reduce((n, r) => n + r.non2xx, 0), requests: rs.reduce((n, r) => n + r.requests, 0) };
 }
 
+/** the PIDs of the cluster's gateways (radosgw) and OSDs, from the pid files scripts/ceph.sh's configuration names */
+async function cephPids(dir: string): Promise<{ rgw: number[]; osd: number[] }> {
+  const run = path.join(dir, 'run');
+  const files = (await readdir(run).catch(() => [] as string[])).filter((f) => f.endsWith('.pid'));
+  const pid = async (f: string) => Number((await readFile(path.join(run, f), 'utf8').catch(() => '')).trim());
+  return {
+    rgw: (await Promise.all(files.filter((f) => f.startsWith('client.rgw.')).map(pid))).filter((n) => n > 0),
+    osd: (await Promise.all(files.filter((f) => f.startsWith('osd.')).map(pid))).filter((n) => n > 0),
+  };
+}
+
+/** server CPU (user + system, /proc) per request of one load, for each group of PIDs: µs */
+async function cpuPerRequest<T extends WrkResult>(groups: Record<string, number[]>, load: () => Promise<T>): Promise<T & { cpu: Record<string, number> }> {
+  const sum = async (pids: number[]) => (await Promise.all(pids.map((p) => cpuSeconds(p)))).reduce((a, b) => a + b, 0);
+  const before = Object.fromEntries(await Promise.all(Object.entries(groups).map(async ([k, v]) => [k, await sum(v)] as const)));
+  const r = await load();
+  const cpu: Record<string, number> = {};
+  for (const [k, v] of Object.entries(groups)) cpu[k] = (((await sum(v)) - (before[k] ?? 0)) * 1e6) / r.requests;
+  return { ...r, cpu };
+}
+
+const cpuText = (cpu: Record<string, number>) => Object.entries(cpu).map(([k, v]) => `${k} ${fmt(v)}`).join(', ');
+
 async function main(): Promise<void> {
   const dir = path.join(ROOT, `.osprey-test-bench-${randomBytes(4).toString('hex')}`);
   const nodes: Proc[] = [];
@@ -134,16 +157,20 @@ async function main(): Promise<void> {
         (two === undefined ? '' : `; 2 nodes ${fmt(two, 0)} (${fmt(two / direct, 2)}x)`) + (target ? `  [target ${target}]` : ''));
 
     // 4 KiB GET, anonymous, 64 connections in all
-    const dGet = await wrkAll([`${gateways[0]}/direct/small`], 64);
+    // CPU per request (issue 19): RGW's own (radosgw, both gateways) and the OSDs', and Osprey's
+    const pids = await cephPids(dir);
+    const groups = (...osprey: Proc[]) => ({ rgw: pids.rgw, osd: pids.osd, ...(osprey.length > 0 && { osprey: osprey.map((o) => o.child.pid ?? 0) }) });
+    const dGet = await cpuPerRequest(groups(), () => wrkAll([`${gateways[0]}/direct/small`], 64));
     const dGet2 = await wrkAll(gateways.map((g) => `${g}/direct/small`), 64);
     // context, not a target: the same GET signed (a presigned URL), as every request Osprey sends
     // to its private store bucket is; RGW spends more per signed request than per anonymous one
     const dGetSigned = await wrkAll([await presignedGet(gateways[0] ?? '', creds, '/direct/small')], 64);
-    const oGet = await wrkAll([`${n1.url}/bench/small`], 64);
+    const oGet = await cpuPerRequest(groups(n1), () => wrkAll([`${n1.url}/bench/small`], 64));
     const oGet2 = await wrkAll([`${n1.url}/bench/small`, `${n2.url}/bench/small`], 64);
     const fGetTcp = await wrkAll([`${relay.url}/direct/small`], 64);
     const fGetHttp = await wrkAll([`${hproxy.url}/direct/small`], 64);
     row('4 KiB GET req/s (64 conns)', dGet.reqPerSec, oGet.reqPerSec, oGet2.reqPerSec, 'req/s', '>= 0.8x');
+    say(`  server CPU µs/request: straight to RGW: ${cpuText(dGet.cpu)}; through 1 node: ${cpuText(oGet.cpu)}`);
     say(`  (RGW through both gateways: ${fmt(dGet2.reqPerSec)} req/s; 2 nodes vs that: ${fmt(oGet2.reqPerSec / dGet2.reqPerSec, 2)}x)`);
     say(`  (RGW with signed GETs, a presigned URL: ${fmt(dGetSigned.reqPerSec)} req/s; 1 node vs that: ${fmt(oGet.reqPerSec / dGetSigned.reqPerSec, 2)}x)`);
     say(`  (the floor, anonymous GETs to RGW through a bare Node.js process: a byte relay ${fmt(fGetTcp.reqPerSec)} req/s (${fmt(fGetTcp.reqPerSec / dGet.reqPerSec, 2)}x), an HTTP proxy over undici ${fmt(fGetHttp.reqPerSec)} req/s (${fmt(fGetHttp.reqPerSec / dGet.reqPerSec, 2)}x))`);
@@ -152,10 +179,11 @@ async function main(): Promise<void> {
     // 4 KiB PUT, anonymous into public-read-write buckets, 16 connections, rotating keys
     const lua = path.join(dir, 'put.lua');
     await writeFile(lua, `local n = 0\nwrk.method = "PUT"\nwrk.body = string.rep("p", 4096)\nrequest = function()\n  n = n + 1\n  return wrk.format(nil, wrk.path .. "-" .. (n % 256))\nend\n`);
-    const dPut = await wrkAll([`${gateways[0]}/direct/put`], 16, lua);
-    const oPut = await wrkAll([`${n1.url}/bench/put`], 16, lua);
+    const dPut = await cpuPerRequest(groups(), () => wrkAll([`${gateways[0]}/direct/put`], 16, lua));
+    const oPut = await cpuPerRequest(groups(n1), () => wrkAll([`${n1.url}/bench/put`], 16, lua));
     const oPut2 = await wrkAll([`${n1.url}/bench/put`, `${n2.url}/bench/put`], 16, lua);
     row('4 KiB PUT req/s (16 conns)', dPut.reqPerSec, oPut.reqPerSec, oPut2.reqPerSec, 'req/s');
+    say(`  server CPU µs/request: straight to RGW: ${cpuText(dPut.cpu)}; through 1 node: ${cpuText(oPut.cpu)}`);
     for (const [n, w] of [['rgw', dPut], ['1 node', oPut], ['2 nodes', oPut2]] as const) if (w.non2xx) say(`  ${n} PUT: ${w.non2xx} non-2xx responses!`);
 
     // 1 GiB GET, one stream, best of two
