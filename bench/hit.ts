@@ -8,7 +8,9 @@
  *
  *   node --import tsx bench/hit.ts [--seconds 5] [--reps 3] [--only osprey]
  *
- * --only osprey runs the two Osprey buckets alone (for before/after comparisons of Osprey's code).
+ * --only osprey runs the Osprey buckets alone (for before/after comparisons of Osprey's code; with
+ * OSPREY_BENCH_BUILD=DIR, the compiled server of another checkout). A third Osprey bucket has a
+ * pre-routing rule that does not match the key beside the Mirror rule: its hits go through the rules.
  */
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -56,14 +58,18 @@ async function main(): Promise<void> {
   const osprey = await startOsprey(path.join(work, 'data'), 0, ['--origin-allow', '127.0.0.0/8'], { OSPREY_ACCESS_KEY_ID: KEY, OSPREY_SECRET_ACCESS_KEY: SECRET });
   try {
     const rules = `<WebsiteConfiguration><RoutingRules><RoutingRule><RuleNumber>1</RuleNumber><Condition><HttpErrorCodeReturnedEquals>404</HttpErrorCodeReturnedEquals></Condition><Redirect><RedirectType>Mirror</RedirectType><MirrorURL>${nginx.url}/</MirrorURL></Redirect></RoutingRule></RoutingRules></WebsiteConfiguration>`;
-    for (const b of ['rules', 'plain']) {
+    for (const b of ['rules', 'plain', 'pre']) {
       await signed(osprey.url, 'PUT', `/${b}`, '', { 'x-amz-acl': 'public-read' });
       await signed(osprey.url, 'PUT', `/${b}/files/small.bin`, small.toString());
     }
     await signed(osprey.url, 'PUT', '/rules?website', rules);
+    // a pre-routing rule (no HttpErrorCodeReturnedEquals) applies before the lookup, so here the rules are evaluated on every hit
+    const hide = '<RoutingRule><RuleNumber>2</RuleNumber><Condition><KeyPrefixEquals>private/</KeyPrefixEquals></Condition><Redirect><RedirectType>External</RedirectType><HostName>login.example.com</HostName><HttpRedirectCode>302</HttpRedirectCode></Redirect></RoutingRule>';
+    await signed(osprey.url, 'PUT', '/pre?website', rules.replace('<RoutingRules>', `<RoutingRules>${hide}`));
     const targets: Target[] = [
       { name: 'osprey, bucket with a Mirror rule', url: `${osprey.url}/rules/files/small.bin`, proc: osprey },
       { name: 'osprey, bucket without rules', url: `${osprey.url}/plain/files/small.bin`, proc: osprey },
+      { name: 'osprey, bucket with a pre-routing rule (not matching) and a Mirror rule', url: `${osprey.url}/pre/files/small.bin`, proc: osprey },
       ...(floor ? [{ name: 'naive Node.js pull-through (floor pull), hit', url: `${floor.url}/files/small.bin`, proc: floor }] : []),
       ...(only === 'osprey' ? [] : [{ name: 'nginx static', url: `${nginx.url}/files/small.bin`, proc: nginx }]),
     ];

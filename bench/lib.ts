@@ -81,13 +81,16 @@ export interface Proc {
 
 /** Benchmarks measure what `npm start` runs: the compiled server (built here if needed). */
 export async function startOsprey(dataDir: string, port: number, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Proc> {
-  await sh('npx', ['tsc', '-p', path.join(ROOT, 'tsconfig.build.json')]);
+  // OSPREY_BENCH_BUILD: run the compiled server of another checkout as it is (its dist/, not rebuilt),
+  // to compare two builds with the same benchmark code
+  const root = process.env.OSPREY_BENCH_BUILD ?? ROOT;
+  if (!process.env.OSPREY_BENCH_BUILD) await sh('npx', ['tsc', '-p', path.join(ROOT, 'tsconfig.build.json')]);
   // the same V8 settings as `npm start` (a smaller young generation: ~20 MiB less peak RSS, same req/s;
   // a slower-growing old generation: a node on Ceph peaked at 123 instead of 194 MiB, same req/s)
   // OSPREY_BENCH_NODE_ARGS: extra node flags for profiling a run, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
   const nodeArgs = (process.env.OSPREY_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, ['--max-semi-space-size=4', '--heap-growing-percent=25', ...nodeArgs, path.join(ROOT, 'dist/main.js'), 'serve', '--address', `127.0.0.1:${port}`, '--data', dataDir, '--log-level', 'warn', ...extra], {
-    cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'],
+  const child = spawn(process.execPath, ['--max-semi-space-size=4', '--heap-growing-percent=25', ...nodeArgs, path.join(root, 'dist/main.js'), 'serve', '--address', `127.0.0.1:${port}`, '--data', dataDir, '--log-level', 'warn', ...extra], {
+    cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'],
   });
   return { child, url: await listening(child, 'osprey'), stop: () => stopChild(child) };
 }

@@ -62,11 +62,13 @@ export async function readThroughWebsite(ctx: Ctx, deps: Deps, bucket: string, k
   // slashed key (S3 allows it) is still served as it is.
   const bare = key.replace(/^\/+/, '');
   if (cfg.dialect === 'oss' && bare !== key && bare !== '' && (await deps.objects.find(bucket, key)) === undefined) req = { ...req, key: bare, rawKey: key };
+  const held = new Map<string, Opened>();
   try {
     // issue 19: a hit the configuration cannot change (no pre-routing rule, no index document or
     // RedirectAllRequestsTo for it) is served on its one lookup, with no rule evaluated; a miss
     // goes on to the rules, which need not look the key up again
     let missing: string | undefined;
+    const plainGet = ctx.req.method !== 'HEAD' && header(ctx, 'range') === undefined;
     if (hitIsFinal(cfg, req)) {
       try {
         await serveObject(ctx, deps, bucket, key, 200);
@@ -76,7 +78,21 @@ export async function readThroughWebsite(ctx: Ctx, deps: Deps, bucket: string, k
         missing = key;
       }
     }
-    const d = await resolve(cfg, req, async (k) => k !== missing && (await deps.objects.find(bucket, k)) !== undefined);
+    // a plain GET's lookups open the object, so the key the rules serve is served as it was opened
+    const exists = async (k: string): Promise<boolean> => {
+      if (k === missing) return false;
+      if (!plainGet) return (await deps.objects.find(bucket, k)) !== undefined;
+      const got = await deps.objects.open(bucket, k).catch((err: unknown) => {
+        if (err instanceof S3Error && err.code === 'NoSuchKey') return undefined;
+        throw err;
+      });
+      if (got) {
+        held.get(k)?.body.destroy();
+        held.set(k, got);
+      }
+      return got !== undefined;
+    };
+    const d = await resolve(cfg, req, exists);
     if (d.action.kind === 'mirror') {
       const handled = await serveMirror(ctx, deps, bucket, d.action);
       if (handled) return;
@@ -85,7 +101,7 @@ export async function readThroughWebsite(ctx: Ctx, deps: Deps, bucket: string, k
       await carryOut(ctx, deps, bucket, after.action);
       return;
     }
-    await carryOut(ctx, deps, bucket, d.action);
+    await carryOut(ctx, deps, bucket, d.action, held);
   } catch (err) {
     // RED-05: an error status Osprey itself produced (5xx from storage, …) still goes through error-routing rules
     const e = toS3Error(err);
@@ -93,14 +109,23 @@ export async function readThroughWebsite(ctx: Ctx, deps: Deps, bucket: string, k
     const d = await resolve(cfg, { ...req, status: e.status }, async (k) => (await deps.objects.find(bucket, k)) !== undefined).catch(() => undefined);
     if (!d || d.action.kind === 'error' || d.action.kind === 'lookup' || d.action.kind === 'mirror') throw e;
     await carryOut(ctx, deps, bucket, d.action);
+  } finally {
+    // opened by a lookup and not served (a directory index answered with a redirect, …)
+    for (const o of held.values()) o.body.destroy();
   }
 }
 
-async function carryOut(ctx: Ctx, deps: Deps, bucket: string, action: Action): Promise<void> {
+type Opened = Awaited<ReturnType<Deps['objects']['open']>>;
+
+/** `held`: objects the lookups opened (a plain GET), by key; the one served is taken from it */
+async function carryOut(ctx: Ctx, deps: Deps, bucket: string, action: Action, held?: Map<string, Opened>): Promise<void> {
   switch (action.kind) {
-    case 'serve':
-      await serveObject(ctx, deps, bucket, action.key, action.status);
+    case 'serve': {
+      const opened = held?.get(action.key);
+      held?.delete(action.key);
+      await serveObject(ctx, deps, bucket, action.key, action.status, opened);
       return;
+    }
     case 'redirect':
       deps.metrics.redirect(action.redirectKind);
       // RED-04: empty body, no error document
@@ -201,12 +226,12 @@ async function serveMirror(ctx: Ctx, deps: Deps, bucket: string, action: Extract
 }
 
 /** Serve a stored object. status 200: conditionals and Range apply; another status (an error document) is sent as is. */
-async function serveObject(ctx: Ctx, deps: Deps, bucket: string, key: string, status: number): Promise<void> {
+async function serveObject(ctx: Ctx, deps: Deps, bucket: string, key: string, status: number, lookedUp?: Opened): Promise<void> {
   const query = ctx.endpoint?.query ?? new Map<string, string>();
   const plain = status === 200;
   if (ctx.req.method !== 'HEAD' && header(ctx, 'range') === undefined) {
     // the common GET: one lookup, conditionals checked on what was opened
-    const got = await deps.objects.open(bucket, key);
+    const got = lookedUp ?? (await deps.objects.open(bucket, key));
     try {
       checkObjectAcl(ctx, got.info);
       if (plain) checkConditions(ctx, got.info);
