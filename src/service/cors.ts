@@ -15,6 +15,7 @@ import { S3Error } from '../errors.js';
 import type { XmlNode, XmlObject } from '../http/xml.js';
 import { children, parseXml, text } from '../http/xml.js';
 import type { StorageDriver } from '../storage/driver.js';
+import { ConfigCache } from './config-cache.js';
 
 const NAME = 'cors';
 /** S3: "The CORS configuration … can have up to 100 rules" and a 64 KB document. */
@@ -24,9 +25,6 @@ export const MAX_CORS_RULES = { s3: 100, oss: 10 } as const;
 /** The methods S3 and OSS accept in AllowedMethod (case-sensitive, as S3 has them). */
 export const CORS_METHODS: readonly string[] = ['GET', 'PUT', 'HEAD', 'POST', 'DELETE'];
 const MAX_ID = 255;
-/** buckets whose parsed configuration is kept (beyond that, the map starts again) */
-const PARSED_MAX = 1024;
-
 export interface CorsRule {
   id?: string;
   allowedOrigins: string[];
@@ -253,33 +251,16 @@ function fromStored(text: string): CorsConfig {
   return s.cfg;
 }
 
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
-}
-
 export class CorsService {
-  constructor(private readonly driver: StorageDriver) {}
+  private readonly configs: ConfigCache<CorsConfig>;
 
-  /** the last configuration parsed per bucket, with the stored text it came from */
-  private readonly parsed = new Map<string, { text: string; cfg: CorsConfig }>();
+  constructor(private readonly driver: StorageDriver) {
+    this.configs = new ConfigCache(driver, NAME, fromStored);
+  }
 
   /** undefined when the bucket has none. Throws NoSuchBucket. */
-  async get(bucket: string): Promise<CorsConfig | undefined> {
-    const text = await this.driver.getBucketConfig(bucket, NAME);
-    if (text === undefined) {
-      this.parsed.delete(bucket);
-      return undefined;
-    }
-    const hit = this.parsed.get(bucket);
-    if (hit?.text === text) return hit.cfg;
-    const cfg = deepFreeze(fromStored(text));
-    if (this.parsed.size >= PARSED_MAX) this.parsed.clear();
-    this.parsed.set(bucket, { text, cfg });
-    return cfg;
+  get(bucket: string): Promise<CorsConfig | undefined> {
+    return this.configs.get(bucket);
   }
 
   async require(bucket: string): Promise<CorsConfig> {

@@ -9,18 +9,9 @@ import { S3Error } from '../errors.js';
 import type { WebsiteConfig } from '../origin/rules.js';
 import { fromStored, keepMaskedSecrets, parseWebsiteXml, toStored } from '../origin/rules.js';
 import type { StorageDriver } from '../storage/driver.js';
+import { ConfigCache } from './config-cache.js';
 
 const NAME = 'website';
-/** buckets whose parsed configuration is kept (beyond that, the map starts again) */
-const PARSED_MAX = 1024;
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
-}
 
 export class WebsiteService {
   constructor(
@@ -28,23 +19,14 @@ export class WebsiteService {
     private readonly maxRules: number,
     /** VAL-16: refuses literal loopback/link-local/metadata origins unless allowed */
     private readonly originGuard?: (url: URL) => string | undefined,
-  ) {}
+  ) {
+    this.configs = new ConfigCache(driver, NAME, fromStored);
+  }
 
-  /** the last configuration parsed per bucket, with the stored text it came from */
-  private readonly parsed = new Map<string, { text: string; cfg: WebsiteConfig }>();
+  private readonly configs: ConfigCache<WebsiteConfig>;
 
-  async get(bucket: string): Promise<WebsiteConfig | undefined> {
-    const text = await this.driver.getBucketConfig(bucket, NAME);
-    if (text === undefined) {
-      this.parsed.delete(bucket);
-      return undefined;
-    }
-    const hit = this.parsed.get(bucket);
-    if (hit?.text === text) return hit.cfg;
-    const cfg = deepFreeze(fromStored(text));
-    if (this.parsed.size >= PARSED_MAX) this.parsed.clear();
-    this.parsed.set(bucket, { text, cfg });
-    return cfg;
+  get(bucket: string): Promise<WebsiteConfig | undefined> {
+    return this.configs.get(bucket);
   }
 
   async require(bucket: string): Promise<WebsiteConfig> {
