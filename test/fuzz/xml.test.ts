@@ -256,7 +256,9 @@ describe('fuzz: XML bodies', () => {
         const { deps, completed } = fakeDeps();
         const r = await resultOrS3ErrorAsync(() => settlesWithin(completeMultipartUpload(ctx, deps), 2000, 'completeMultipartUpload'));
         assert.ok(r.ok, `refused: ${r.ok ? '' : r.err.message}\n${xml}`);
-        assert.deepEqual(completed, [parts.map(([n, e]) => ({ partNumber: n, etag: e }))]);
+        // a part number listed twice in a row counts once, the later entry wins (issue 17, as RGW does)
+        const listed = parts.filter((p, i) => parts[i + 1]?.[0] !== p[0]);
+        assert.deepEqual(completed, [listed.map(([n, e]) => ({ partNumber: n, etag: e }))]);
         assert.equal(res.statusCode, 200);
       }),
       { ms: 400, minRuns: 30 },
