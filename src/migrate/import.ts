@@ -201,12 +201,10 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
       o.print(`copy ${item.key}`);
       return { kind: 'would-copy' };
     }
-    const f = await o.source.fetch(item, signal);
     try {
-      const { etag, bytes } = await put(item, f, signal, false);
+      const { etag, bytes } = await copy(item, signal, false);
       return { kind: 'copied', bytes, ...(etag && { etag }) };
     } catch (err) {
-      f.body.destroy();
       // If-None-Match: * lost: a mirror fill or a client wrote the key meanwhile; theirs stays
       if (s3Code(err)?.status === 412) {
         const now = await headKey(o.client, o.bucket, item.key, signal);
@@ -256,10 +254,15 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
       o.print(`update ${item.key}`);
       return { kind: 'would-copy' };
     }
+    const { etag, bytes } = await copy(item, signal, true);
+    return { kind: 'updated', bytes, ...(etag && { etag }) };
+  };
+
+  /** The source's bytes for `item` put into the bucket; on any failure the source body is let go. */
+  const copy = async (item: SourceItem, signal: AbortSignal, overwrite: boolean) => {
     const f = await o.source.fetch(item, signal);
     try {
-      const { etag, bytes } = await put(item, f, signal, true);
-      return { kind: 'updated', bytes, ...(etag && { etag }) };
+      return await put(item, f, signal, overwrite);
     } catch (err) {
       f.body.destroy();
       throw err;
