@@ -12,7 +12,7 @@ import { Metrics } from './metrics/index.js';
 import { CorsService } from './service/cors.js';
 import { ObjectService } from './service/objects.js';
 import { WebsiteService } from './service/website.js';
-import { MirrorEngine } from './origin/mirror.js';
+import { MirrorEngine } from './mirror/engine.js';
 import { guardedDispatcher } from './origin/connect-guard.js';
 import { originGuard } from './origin/origin-guard.js';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';

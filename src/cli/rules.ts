@@ -8,9 +8,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request } from 'undici';
 import { signRequestV4 } from '../auth/sigv4.js';
-import { errorBody } from '../http/xml.js';
-import type { Explanation } from '../origin/explain.js';
-import { formatExplanation } from '../origin/explain.js';
+import { errorBody } from '../codec/xml.js';
+import type { Explanation } from '../rules/explain.js';
+import { formatExplanation } from '../rules/explain.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 

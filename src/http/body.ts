@@ -12,7 +12,7 @@ import type { Ctx } from './context.js';
 import { passed } from '../young-gc.js';
 import { header } from './context.js';
 import { STORED_HEADER_NAMES } from './respond.js';
-import { MIRROR_SOURCE_HEADER, mirrorTag, ORIGIN_ETAG_META, ORIGIN_LAST_MODIFIED_META, originValidators, parseMirrorSource } from '../origin/mirror-meta.js';
+import { MIRROR_SOURCE_HEADER, mirrorTag, ORIGIN_ETAG_META, ORIGIN_LAST_MODIFIED_META, originValidators, parseMirrorSource } from '../mirror/meta.js';
 
 export interface RequestBody {
   body: Readable;

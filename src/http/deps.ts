@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { KeyStore } from '../auth/types.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics/index.js';
-import type { MirrorEngine } from '../origin/mirror.js';
+import type { MirrorEngine } from '../mirror/engine.js';
 import type { CorsService } from '../service/cors.js';
 import type { ObjectService } from '../service/objects.js';
 import type { WebsiteService } from '../service/website.js';

@@ -10,8 +10,8 @@ import { S3Error } from '../errors.js';
 import type { ByteRange, ObjectInfo } from '../storage/driver.js';
 import type { Ctx } from './context.js';
 import { header } from './context.js';
-import { headerValue, textHeaderValue } from './header-value.js';
-import { buildXml } from './xml.js';
+import { headerValue, textHeaderValue } from '../codec/header-value.js';
+import { buildXml } from '../codec/xml.js';
 
 export const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
@@ -25,7 +25,7 @@ function commonHeaders(ctx: Ctx): void {
 
 /**
  * Every header this module writes goes through here: values built from data (keys, metadata,
- * origin answers) are made writable, never thrown on (http/header-value). `x-oss-tag` is stored
+ * origin answers) are made writable, never thrown on (codec/header-value). `x-oss-tag` is stored
  * as text (the decoded origin URL, MIR-34) and goes out as its UTF-8 octets.
  */
 function setHeaders(res: Ctx['res'], headers: Record<string, string>): void {

@@ -6,7 +6,7 @@
  * MAX_BUCKET_LABELS distinct names (the rest count as "_other"), and keys are never labels.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { FillOutcomeKind, FillRecord, MirrorActivity } from '../origin/activity.js';
+import type { FillOutcomeKind, FillRecord, MirrorActivity } from '../mirror/activity.js';
 
 export const MAX_BUCKET_LABELS = 100;
 

@@ -15,7 +15,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { createHash } from 'node:crypto';
 import { pipeline, Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
-import { MIRROR_SOURCE_HEADER, originValidators } from '../origin/mirror-meta.js';
+import { MIRROR_SOURCE_HEADER, originValidators } from '../mirror/meta.js';
 import { backoffMs, describe, FatalError, isTransient, s3Code, SourceError } from './errors.js';
 import type { Journal } from './journal.js';
 import { Progress, runPool } from './progress.js';

@@ -4,15 +4,15 @@
  * `MirrorURL + key` (spec §3.2, through the same pure `mirrorPlan` when the origin comes from the
  * bucket's own rule: ReplaceKeyWith, EnableReplacePrefix, MirrorHeaders Set/Host, MirrorAuth),
  * redirects followed up to 10 hops, 5xx failing over to MirrorURLSlave and alternates (MIR-37),
- * and what is kept from the answer is what the mirror keeps (origin/mirror-meta).
+ * and what is kept from the answer is what the mirror keeps (mirror/meta).
  */
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
-import { mirrorStoredHeaders, mirrorUserMeta } from '../origin/mirror-meta.js';
-import { isOriginFailure, MAX_ORIGIN_REDIRECTS, mirrorPlan } from '../origin/mirror-plan.js';
+import { mirrorStoredHeaders, mirrorUserMeta } from '../mirror/meta.js';
+import { isOriginFailure, MAX_ORIGIN_REDIRECTS, mirrorPlan } from '../rules/mirror-plan.js';
 import { signOriginRequest } from '../origin/origin-auth.js';
 import type { OriginAuth } from '../origin/origin-auth.js';
-import type { RoutingRule } from '../origin/rules.js';
+import type { RoutingRule } from '../rules/rules.js';
 import { encodeKeyPath } from '../origin/uri.js';
 import { describe, FatalError, networkProblem, SourceError } from './errors.js';
 import type { Fetched, Source, SourceFacts, SourceItem } from './source.js';

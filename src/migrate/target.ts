@@ -7,7 +7,7 @@
 import { CreateMultipartUploadCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { ORIGIN_ETAG_META, ORIGIN_LAST_MODIFIED_META } from '../origin/mirror-meta.js';
+import { ORIGIN_ETAG_META, ORIGIN_LAST_MODIFIED_META } from '../mirror/meta.js';
 import { describe, FatalError, isCredentialError, s3Code } from './errors.js';
 import type { Validators } from './source.js';
 
@@ -70,10 +70,15 @@ export async function headKey(client: S3Client, bucket: string, key: string, sig
   command.middlewareStack.add(
     (next) => async (args) => {
       const out = await next(args);
-      raw = (out.response as { headers?: Record<string, string | undefined> } | undefined)?.headers ?? {};
+      const response = out.response as { statusCode?: number; headers?: Record<string, string | undefined>; body?: { resume?: () => void } } | undefined;
+      raw = response?.headers ?? {};
+      // the SDK never reads the (empty) body of a HEAD's error answer (404): read here, else its
+      // connection never goes back to the pool and every missing key costs a new one
+      if ((response?.statusCode ?? 200) >= 300) response?.body?.resume?.();
       return out;
     },
-    { step: 'deserialize', name: 'ospreyRawHeaders' },
+    // low: next to the raw answer, inside the SDK's deserializer
+    { step: 'deserialize', name: 'ospreyRawHeaders', priority: 'low' },
   );
   try {
     const h = await client.send(command, { abortSignal: signal });

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { signRequestOssV1 } from '../auth/oss-v1.js';
 import { signRequestOssV4 } from '../auth/oss-v4.js';
 import { signRequestV4 } from '../auth/sigv4.js';
-import type { RoutingRule } from './rules.js';
+import type { RoutingRule } from '../rules/rules.js';
 
 /** AWS SigV4 (service s3); OSS V1 (HMAC-SHA1, `Authorization: OSS ak:sig`); OSS V4 (OSS4-HMAC-SHA256). */
 export type OriginAuthType = 's3v4' | 'oss' | 'ossv4';

@@ -12,8 +12,8 @@
  * AllowedHeader stands for any run of characters (at most one per value).
  */
 import { S3Error } from '../errors.js';
-import type { XmlNode, XmlObject } from '../http/xml.js';
-import { children, parseXml, text } from '../http/xml.js';
+import type { XmlNode, XmlObject } from '../codec/xml.js';
+import { children, parseXml, text } from '../codec/xml.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { ConfigCache } from './config-cache.js';
 

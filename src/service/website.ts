@@ -6,8 +6,8 @@
  * the parsed configuration is frozen, as every request shares it.
  */
 import { S3Error } from '../errors.js';
-import type { WebsiteConfig } from '../origin/rules.js';
-import { fromStored, keepMaskedSecrets, parseWebsiteXml, toStored } from '../origin/rules.js';
+import type { WebsiteConfig } from '../rules/rules.js';
+import { fromStored, keepMaskedSecrets, parseWebsiteXml, toStored } from '../rules/rules.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { ConfigCache } from './config-cache.js';
 

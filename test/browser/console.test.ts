@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildConsole } from '../../scripts/build-console.ts';
-import { issueSession, SESSION_COOKIE } from '../../src/console/session.ts';
+import { issueSession, SESSION_COOKIE } from '../../src/http/console/session.ts';
 import { ACCESS_KEY, ROOT, SECRET_KEY, startOsprey } from '../helpers/osprey.ts';
 import type { TestServer } from '../helpers/osprey.ts';
 import { rawSigned, xmlField } from '../helpers/raw.ts';

@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { matchRules } from '../../src/origin/match.ts';
-import type { MatchRequest, Phase } from '../../src/origin/match.ts';
-import { mirrorPlan } from '../../src/origin/mirror-plan.ts';
-import { buildRedirect } from '../../src/origin/redirect.ts';
-import type { RoutingRule } from '../../src/origin/rules.ts';
+import { matchRules } from '../../src/rules/match.ts';
+import type { MatchRequest, Phase } from '../../src/rules/match.ts';
+import { mirrorPlan } from '../../src/rules/mirror-plan.ts';
+import { buildRedirect } from '../../src/rules/redirect.ts';
+import type { RoutingRule } from '../../src/rules/rules.ts';
 import { isAuthParam } from '../../src/origin/uri.ts';
 import { fuzz } from './budget.ts';
 

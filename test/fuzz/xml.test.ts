@@ -16,8 +16,8 @@ import type { Ctx } from '../../src/http/context.ts';
 import type { Deps } from '../../src/http/deps.ts';
 import { deleteObjects } from '../../src/http/handlers/bucket.ts';
 import { completeMultipartUpload } from '../../src/http/handlers/multipart.ts';
-import { parseXml, readCapped } from '../../src/http/xml.ts';
-import { parseWebsiteXml } from '../../src/origin/rules.ts';
+import { parseXml, readCapped } from '../../src/codec/xml.ts';
+import { parseWebsiteXml } from '../../src/rules/rules.ts';
 import { validateObjectKey } from '../../src/service/names.ts';
 import { fuzz, resultOrS3Error, resultOrS3ErrorAsync, settlesWithin } from './budget.ts';
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { S3Error } from '../../src/errors.ts';
-import { buildXml } from '../../src/http/xml.ts';
+import { buildXml } from '../../src/codec/xml.ts';
 import { allowHeaders, corsDocument, matchCors, parseCorsXml, requestedHeaders, varyOf, wildcardMatch } from '../../src/service/cors.ts';
 
 const S3 = (rules: string) => `<CORSConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${rules}</CORSConfiguration>`;

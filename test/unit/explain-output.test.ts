@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { explain, formatExplanation } from '../../src/origin/explain.ts';
-import { parseWebsiteXml } from '../../src/origin/rules.ts';
-import type { WebsiteRequest } from '../../src/website/resolve.ts';
+import { explain, formatExplanation } from '../../src/rules/explain.ts';
+import { parseWebsiteXml } from '../../src/rules/rules.ts';
+import type { WebsiteRequest } from '../../src/rules/resolve.ts';
 
 const CFG = parseWebsiteXml(`<WebsiteConfiguration>
   <IndexDocument><Suffix>index.html</Suffix><SupportSubDir>true</SupportSubDir><Type>0</Type></IndexDocument>

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { Md5OffThread } from '../../src/origin/hasher.ts';
+import { Md5OffThread } from '../../src/mirror/hasher.ts';
 
 describe('MD5 on the hashing thread (origin/hasher)', () => {
   it('MIR-29 gives the same MD5 as hashing inline, for chunks of every size, and for several hashes at once', async () => {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { describe, it } from 'node:test';
-import { attachmentDisposition, headerValue, locationValue, textHeaderValue } from '../../src/http/header-value.ts';
+import { attachmentDisposition, headerValue, locationValue, textHeaderValue } from '../../src/codec/header-value.ts';
 
 /** Would Node's http write this value? (the check setHeader makes) */
 function writable(v: string): boolean {

@@ -3,11 +3,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { matchRules } from '../../src/origin/match.ts';
-import type { MatchRequest, Phase } from '../../src/origin/match.ts';
-import { mirrorPlan, originHeaders, originQuery } from '../../src/origin/mirror-plan.ts';
-import { buildRedirect, newKey } from '../../src/origin/redirect.ts';
-import type { Redirect, RoutingRule } from '../../src/origin/rules.ts';
+import { matchRules } from '../../src/rules/match.ts';
+import type { MatchRequest, Phase } from '../../src/rules/match.ts';
+import { mirrorPlan, originHeaders, originQuery } from '../../src/rules/mirror-plan.ts';
+import { buildRedirect, newKey } from '../../src/rules/redirect.ts';
+import type { Redirect, RoutingRule } from '../../src/rules/rules.ts';
 
 const rule = (n: number, cond: RoutingRule['Condition'], redirect: Partial<Redirect> = {}): RoutingRule => ({
   RuleNumber: n, Condition: cond, Redirect: { RedirectType: 'External', Protocol: 'https', HostName: 'h.example.com', ...redirect },

@@ -4,9 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { headerValue, isErrorRouting, matchRules } from '../../src/origin/match.ts';
-import type { RoutingRule } from '../../src/origin/rules.ts';
-import { parseWebsiteXml } from '../../src/origin/rules.ts';
+import { headerValue, isErrorRouting, matchRules } from '../../src/rules/match.ts';
+import type { RoutingRule } from '../../src/rules/rules.ts';
+import { parseWebsiteXml } from '../../src/rules/rules.ts';
 
 const rule = (n: number, cond: RoutingRule['Condition'], type: RoutingRule['Redirect']['RedirectType'] = 'External'): RoutingRule => ({
   RuleNumber: n, Condition: cond, Redirect: { RedirectType: type, Protocol: 'https', HostName: 'h.example.com', ...(type === 'Mirror' && { MirrorURL: 'http://o/' }) },

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mirrorStoredHeaders, mirrorTag, mirrorUserMeta, parseMirrorSource } from '../../src/origin/mirror-meta.ts';
+import { mirrorStoredHeaders, mirrorTag, mirrorUserMeta, parseMirrorSource } from '../../src/mirror/meta.ts';
 
 describe('mirror-meta', () => {
   const origin = {

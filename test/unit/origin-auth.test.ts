@@ -8,7 +8,7 @@ import { verifyRequest } from '../../src/auth/verify.ts';
 import { S3Error } from '../../src/errors.ts';
 import { authTypeOf, originAuthOf, ossBucketAndKey, signOriginRequest } from '../../src/origin/origin-auth.ts';
 import type { OriginAuthType } from '../../src/origin/origin-auth.ts';
-import type { RoutingRule } from '../../src/origin/rules.ts';
+import type { RoutingRule } from '../../src/rules/rules.ts';
 
 const KEYS = { secretFor: (id: string) => (id === 'AKORIGIN' ? 'origin-secret' : undefined) };
 

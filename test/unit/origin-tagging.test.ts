@@ -3,7 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TAG_COUNT_META, TAG_SET_META, decodeTagSet, encodeTagSet, publicTagHeaders, tagSetProblem, tagSystemMeta } from '../../src/origin/tagging.ts';
+import { TAG_COUNT_META, TAG_SET_META, decodeTagSet, encodeTagSet, publicTagHeaders, tagSetProblem, tagSystemMeta } from '../../src/rules/tagging.ts';
 
 describe('MIR-30 object tags in system metadata', () => {
   it('round-trips keys and values with reserved characters and unicode', () => {

@@ -6,13 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildRedirect, encodeKeyPath, newKey, redirectAll } from '../../src/origin/redirect.ts';
-import type { RedirectRequest } from '../../src/origin/redirect.ts';
-import type { Redirect, RoutingRule } from '../../src/origin/rules.ts';
-import { parseWebsiteXml } from '../../src/origin/rules.ts';
+import { buildRedirect, encodeKeyPath, newKey, redirectAll } from '../../src/rules/redirect.ts';
+import type { RedirectRequest } from '../../src/rules/redirect.ts';
+import type { Redirect, RoutingRule } from '../../src/rules/rules.ts';
+import { parseWebsiteXml } from '../../src/rules/rules.ts';
 import { stripAuthParams, withQuery } from '../../src/origin/uri.ts';
-import { decide } from '../../src/website/resolve.ts';
-import type { WebsiteRequest } from '../../src/website/resolve.ts';
+import { decide } from '../../src/rules/resolve.ts';
+import type { WebsiteRequest } from '../../src/rules/resolve.ts';
 
 const ext = (cond: RoutingRule['Condition'], redirect: Partial<Redirect> = {}): RoutingRule => ({
   RuleNumber: 1, Condition: cond, Redirect: { RedirectType: 'External', Protocol: 'https', HostName: 'h.example.com', ...redirect },

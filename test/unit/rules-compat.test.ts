@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { S3Error } from '../../src/errors.ts';
-import { originQuery } from '../../src/origin/mirror-plan.ts';
+import { originQuery } from '../../src/rules/mirror-plan.ts';
 import { addressProblem, originGuard } from '../../src/origin/origin-guard.ts';
-import type { ParseOptions } from '../../src/origin/rules.ts';
+import type { ParseOptions } from '../../src/rules/rules.ts';
 import {
   MASKED_SECRET, MAX_RULES_OSS, MAX_RULES_S3, fromStored, keepMaskedSecrets, parseWebsiteXml, serializeWebsiteXml, toStored, validateMaxRoutingRules,
-} from '../../src/origin/rules.ts';
+} from '../../src/rules/rules.ts';
 
 const W = (inner: string, attrs = '') => `<WebsiteConfiguration${attrs}>${inner}</WebsiteConfiguration>`;
 const INDEX = '<IndexDocument><Suffix>index.html</Suffix></IndexDocument>';

@@ -9,10 +9,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { XmlNode } from '../../src/http/xml.ts';
-import { parseXml } from '../../src/http/xml.ts';
-import type { WebsiteConfig } from '../../src/origin/rules.ts';
-import { MASKED_SECRET, fromStored, parseWebsiteXml, serializeWebsiteXml, toStored } from '../../src/origin/rules.ts';
+import type { XmlNode } from '../../src/codec/xml.ts';
+import { parseXml } from '../../src/codec/xml.ts';
+import type { WebsiteConfig } from '../../src/rules/rules.ts';
+import { MASKED_SECRET, fromStored, parseWebsiteXml, serializeWebsiteXml, toStored } from '../../src/rules/rules.ts';
 
 const DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/website');
 const read = (name: string) => readFileSync(path.join(DIR, name), 'utf8');

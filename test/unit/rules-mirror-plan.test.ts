@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_ORIGIN_REDIRECTS, isOriginFailure, mirrorPlan, originHeaderPlan, originKey } from '../../src/origin/mirror-plan.ts';
-import type { Redirect, RoutingRule } from '../../src/origin/rules.ts';
+import { MAX_ORIGIN_REDIRECTS, isOriginFailure, mirrorPlan, originHeaderPlan, originKey } from '../../src/rules/mirror-plan.ts';
+import type { Redirect, RoutingRule } from '../../src/rules/rules.ts';
 
 const m = (redirect: Partial<Redirect> = {}, cond: RoutingRule['Condition'] = { HttpErrorCodeReturnedEquals: 404 }): RoutingRule => ({
   RuleNumber: 1, Condition: cond, Redirect: { RedirectType: 'Mirror', MirrorURL: 'https://example.com/', ...redirect },

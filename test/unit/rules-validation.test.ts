@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { S3Error } from '../../src/errors.ts';
-import { fromStored, parseWebsiteXml, serializeWebsiteXml, toStored } from '../../src/origin/rules.ts';
+import { fromStored, parseWebsiteXml, serializeWebsiteXml, toStored } from '../../src/rules/rules.ts';
 
 const wrap = (rules: string, extra = '<IndexDocument><Suffix>index.html</Suffix></IndexDocument>') =>
   `<WebsiteConfiguration>${extra}<RoutingRules>${rules}</RoutingRules></WebsiteConfiguration>`;

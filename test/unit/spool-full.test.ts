@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { isOutOfSpace } from '../../src/errors.ts';
-import { Spool } from '../../src/origin/spool.ts';
+import { Spool } from '../../src/mirror/spool.ts';
 
 async function drain(r: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];

@@ -7,8 +7,8 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { getThenLeave } from '../helpers/streams.ts';
-import { SingleFlight } from '../../src/origin/single-flight.ts';
-import { Spool } from '../../src/origin/spool.ts';
+import { SingleFlight } from '../../src/mirror/single-flight.ts';
+import { Spool } from '../../src/mirror/spool.ts';
 
 async function drain(r: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];

@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { WebsiteConfig } from '../../src/origin/rules.ts';
-import { parseWebsiteXml } from '../../src/origin/rules.ts';
-import type { Action, Decision, WebsiteRequest } from '../../src/website/resolve.ts';
-import { decide } from '../../src/website/resolve.ts';
+import type { WebsiteConfig } from '../../src/rules/rules.ts';
+import { parseWebsiteXml } from '../../src/rules/rules.ts';
+import type { Action, Decision, WebsiteRequest } from '../../src/rules/resolve.ts';
+import { decide } from '../../src/rules/resolve.ts';
 
 const NS = ' xmlns="http://s3.amazonaws.com/doc/2006-03-01/"';
 const cfg = (xml: string, attrs = ''): WebsiteConfig => parseWebsiteXml(`<WebsiteConfiguration${attrs}>${xml}</WebsiteConfiguration>`, { maxRules: 20 });

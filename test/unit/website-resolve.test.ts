@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { WebsiteConfig } from '../../src/origin/rules.ts';
-import { parseWebsiteXml } from '../../src/origin/rules.ts';
-import type { Action, WebsiteRequest } from '../../src/website/resolve.ts';
-import { decide, hitIsFinal, resolve } from '../../src/website/resolve.ts';
+import type { WebsiteConfig } from '../../src/rules/rules.ts';
+import { parseWebsiteXml } from '../../src/rules/rules.ts';
+import type { Action, WebsiteRequest } from '../../src/rules/resolve.ts';
+import { decide, hitIsFinal, resolve } from '../../src/rules/resolve.ts';
 
 const cfg = (xml: string): WebsiteConfig => parseWebsiteXml(`<WebsiteConfiguration>${xml}</WebsiteConfiguration>`, { maxRules: 20 });
 const INDEX = (sub = false, type = 0) => `<IndexDocument><Suffix>index.html</Suffix><SupportSubDir>${sub}</SupportSubDir><Type>${type}</Type></IndexDocument>`;

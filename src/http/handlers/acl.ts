@@ -8,7 +8,7 @@ import type { Ctx } from '../context.js';
 import { objectTarget } from '../context.js';
 import type { Deps } from '../deps.js';
 import { sendEmpty, sendXml } from '../respond.js';
-import { child, children, parseXml, readCapped, text } from '../xml.js';
+import { child, children, parseXml, readCapped, text } from '../../codec/xml.js';
 
 const MAX_XML = 64 * 1024;
 

@@ -5,12 +5,12 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { S3Error } from '../../errors.js';
-import { explain } from '../../origin/explain.js';
+import { explain } from '../../rules/explain.js';
 import type { Ctx } from '../context.js';
 import { header } from '../context.js';
 import type { Deps } from '../deps.js';
 import { sendBody } from '../respond.js';
-import { readCapped } from '../xml.js';
+import { readCapped } from '../../codec/xml.js';
 import { handleConsole, isConsolePath } from './console.js';
 
 /**

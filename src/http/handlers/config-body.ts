@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { S3Error } from '../../errors.js';
 import type { Ctx } from '../context.js';
 import { header } from '../context.js';
-import { readCapped } from '../xml.js';
+import { readCapped } from '../../codec/xml.js';
 
 export async function readConfigBody(ctx: Ctx, limit: number, what: string): Promise<string> {
   let body: Buffer;

@@ -4,9 +4,9 @@
  * the JSON API under /-/console/api/ (session cookie; see console/session). The console does its
  * own authentication, so admin.ts lets these paths past the S3 signature check.
  */
-import { handleApi } from '../../console/api.js';
-import { ConsoleError, sendConsoleError } from '../../console/http.js';
-import { serveStatic } from '../../console/static.js';
+import { handleApi } from '../console/api.js';
+import { ConsoleError, sendConsoleError } from '../console/http.js';
+import { serveStatic } from '../console/static.js';
 import type { Ctx } from '../context.js';
 import type { Deps } from '../deps.js';
 import { sendEmpty } from '../respond.js';

@@ -10,7 +10,7 @@ import { header, objectTarget } from '../context.js';
 import type { Deps } from '../deps.js';
 import { metaFromHeaders, requestBody } from '../body.js';
 import { sendEmpty, sendXml } from '../respond.js';
-import { child, children, parseXml, readCapped, text } from '../xml.js';
+import { child, children, parseXml, readCapped, text } from '../../codec/xml.js';
 import { maxKeysParam, urlEncodeKey } from './list.js';
 
 

@@ -3,10 +3,10 @@
  * GetObject, HeadObject, PutObject, CopyObject, DeleteObject.
  */
 import { isOutOfSpace, S3Error, storageFull, toS3Error } from '../../errors.js';
-import type { Action, WebsiteRequest } from '../../website/resolve.js';
-import { hitIsFinal, resolve } from '../../website/resolve.js';
+import type { Action, WebsiteRequest } from '../../rules/resolve.js';
+import { hitIsFinal, resolve } from '../../rules/resolve.js';
 import { AUTH_TYPES, authTypeOf, originAuthOf } from '../../origin/origin-auth.js';
-import { mirrorTags, publicTagHeaders, tagSystemMeta } from '../../origin/tagging.js';
+import { mirrorTags, publicTagHeaders, tagSystemMeta } from '../../rules/tagging.js';
 import { decodePathPart, validateBucketName, validateObjectKey } from '../../service/names.js';
 import { anonymousMayRead, objectAclFromHeaders } from '../../service/acl.js';
 import type { ObjectInfo } from '../../storage/driver.js';
@@ -15,7 +15,7 @@ import { header, objectTarget } from '../context.js';
 import type { Deps } from '../deps.js';
 import { metaFromHeaders, requestBody } from '../body.js';
 import { checkConditions, objectHeaders, parseRange, sendBody, sendEmpty, sendStream, sendXml } from '../respond.js';
-import { locationValue } from '../header-value.js';
+import { locationValue } from '../../codec/header-value.js';
 
 
 export async function getObject(ctx: Ctx, deps: Deps): Promise<void> {
@@ -203,7 +203,7 @@ async function serveMirror(ctx: Ctx, deps: Deps, bucket: string, action: Extract
       const length = range ? range.end - range.start + 1 : outcome.size;
       const reader = outcome.spool.reader(range?.start ?? 0, range?.end);
       // issue #15: when the fill's spool found no room before this client's first byte, the answer
-      // is 503 (nothing was sent yet); once bytes went out, the spool relays the rest (origin/spool)
+      // is 503 (nothing was sent yet); once bytes went out, the spool relays the rest (mirror/spool)
       let left = false;
       const leave = () => {
         left = true;

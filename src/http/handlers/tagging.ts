@@ -1,11 +1,11 @@
 /**
  * @module http/handlers/tagging
  * GetObjectTagging (`GET /bucket/key?tagging`): the tags stored with an object, which today come
- * from a Mirror rule's MirrorTaggings (MIR-30, origin/tagging.ts). Put/DeleteObjectTagging are
+ * from a Mirror rule's MirrorTaggings (MIR-30, rules/tagging.ts). Put/DeleteObjectTagging are
  * not implemented and say so (501) instead of falling through to PutObject/DeleteObject.
  */
 import { S3Error } from '../../errors.js';
-import { TAG_SET_META, decodeTagSet } from '../../origin/tagging.js';
+import { TAG_SET_META, decodeTagSet } from '../../rules/tagging.js';
 import type { Ctx } from '../context.js';
 import { objectTarget } from '../context.js';
 import type { Deps } from '../deps.js';

@@ -2,7 +2,7 @@
  * @module http/handlers/website-config
  * PutBucketWebsite, GetBucketWebsite, DeleteBucketWebsite (spec §1.1, API-01..API-08).
  */
-import { MAX_WEBSITE_XML, serializeWebsiteXml } from '../../origin/rules.js';
+import { MAX_WEBSITE_XML, serializeWebsiteXml } from '../../rules/rules.js';
 import type { Ctx } from '../context.js';
 import { bucketOf } from '../context.js';
 import type { Deps } from '../deps.js';

@@ -1,13 +1,13 @@
 /**
- * @module console/api
+ * @module http/console/api
  * The console's JSON API under /-/console/api/: sign-in and sign-out, then every other call behind
  * the session cookie. State-changing calls (anything but GET/HEAD) also need the CSRF header and
  * must not come from another site (Origin / Sec-Fetch-Site), on top of the cookie's SameSite=Strict.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { header } from '../http/context.js';
-import type { Ctx } from '../http/context.js';
-import type { Deps } from '../http/deps.js';
+import { header } from '../context.js';
+import type { Ctx } from '../context.js';
+import type { Deps } from '../deps.js';
 import { buckets, download, listObjects, object, uploads } from './api-objects.js';
 import { activity, simulate, website } from './api-origin.js';
 import type { ApiCall } from './http.js';

@@ -1,5 +1,5 @@
 /**
- * @module http/header-value
+ * @module codec/header-value
  * Response header values built from data (keys, metadata, origin answers, rule text) made into
  * values Node writes, never throws on (MIR-34, amended). Node writes a header string as latin1
  * and refuses any character outside HTAB, SP, VCHAR and obs-text (U+0080-U+00FF), so a JS string

@@ -1,11 +1,11 @@
 /**
- * @module origin/redirect
+ * @module rules/redirect
  * The new key and the Location of a redirect rule (spec §4), and S3's RedirectAllRequestsTo; pure.
  */
 import type { RoutingRule, WebsiteConfig } from './rules.js';
-import { encodeKeyPath, stripAuthParams, withQuery } from './uri.js';
+import { encodeKeyPath, stripAuthParams, withQuery } from '../origin/uri.js';
 
-export { encodeKeyPath } from './uri.js';
+export { encodeKeyPath } from '../origin/uri.js';
 
 export interface RedirectRequest {
   /** decoded object key, no leading '/' */

@@ -1,5 +1,5 @@
 /**
- * @module origin/mirror
+ * @module mirror/engine
  * The mirroring engine (spec §3): fetch `MirrorURL + key` from the origin, stream it to every
  * client that asks for the key while it is written to the store, and commit it only when it is
  * complete and checked. One fetch per bucket+key at a time (MIR-41): the first GET leads, later
@@ -15,9 +15,9 @@ import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { ObjectInfo, ObjectMeta, StorageDriver } from '../storage/driver.js';
 import { MirrorActivity } from './activity.js';
-import { MIRROR_KEPT_HEADERS, mirrorStoredHeaders, mirrorTag, mirrorUserMeta, originValidators } from './mirror-meta.js';
-import { signOriginRequest } from './origin-auth.js';
-import type { OriginAuth } from './origin-auth.js';
+import { MIRROR_KEPT_HEADERS, mirrorStoredHeaders, mirrorTag, mirrorUserMeta, originValidators } from './meta.js';
+import { signOriginRequest } from '../origin/origin-auth.js';
+import type { OriginAuth } from '../origin/origin-auth.js';
 import type { FillRecord } from './activity.js';
 import { fillAcrossNodes } from './cross-node.js';
 import { Md5OffThread } from './hasher.js';
@@ -46,7 +46,7 @@ export interface FillRequest {
   saveMeta: boolean;
   /** extra system headers stored and returned (MirrorReturnHeaders, MIR-31) */
   returnHeaders: Record<string, string>;
-  /** MIR-30: system metadata that tags the stored object (MirrorTaggings, origin/tagging.ts) */
+  /** MIR-30: system metadata that tags the stored object (MirrorTaggings, rules/tagging.ts) */
   tagging?: Record<string, string>;
   /** MIR-28: the stored object keeps the origin's Last-Modified (MirrorUserLastModified) */
   originLastModified: boolean;
@@ -80,7 +80,7 @@ export interface MirrorOptions {
   probeIntervalMs?: number;
 }
 
-/** MIR-26: origin headers stored with the object and returned (origin/mirror-meta, shared with `osprey import`). */
+/** MIR-26: origin headers stored with the object and returned (mirror/meta, shared with `osprey import`). */
 const KEPT_HEADERS = MIRROR_KEPT_HEADERS;
 const MAX_HOPS = 10;
 /** bodies up to this size (with a Content-Length) are spooled in memory */
@@ -381,7 +381,7 @@ export class MirrorEngine {
    */
   private async pump(body: Readable, spool: Spool, size: number | undefined, contentMd5: string | undefined, record: FillRecord, hash: boolean): Promise<Buffer | undefined> {
     const wanted = hash || contentMd5 !== undefined;
-    // a body in a file spool is large (or of unknown size): hashed on the hashing thread (origin/hasher)
+    // a body in a file spool is large (or of unknown size): hashed on the hashing thread (mirror/hasher)
     const offThread = wanted && spool.memoryBytes === 0 ? new Md5OffThread() : undefined;
     const inline = wanted && !offThread ? createHash('md5') : undefined;
     let received = 0;
@@ -435,7 +435,7 @@ export class MirrorEngine {
   }
 
   private metaFrom(req: FillRequest, url: string, origin: Record<string, string | string[] | undefined>): ObjectMeta {
-    // the mapping lives in origin/mirror-meta so `osprey import` stores exactly the same
+    // the mapping lives in mirror/meta so `osprey import` stores exactly the same
     const meta: ObjectMeta = { headers: mirrorStoredHeaders(origin), userMeta: req.saveMeta ? mirrorUserMeta(origin) : {}, system: {} };
     meta.system['x-oss-tag'] = mirrorTag(url, this.opts.tagForm);
     // the origin's ETag/Last-Modified of this copy: `osprey verify` tells a later change from them

@@ -1,5 +1,5 @@
 /**
- * @module console/session
+ * @module http/console/session
  * Stateless console sessions: the cookie carries the access key id, an expiry and a nonce, MACed
  * with a key derived from that access key's secret. Any Osprey node that knows the key pair (all
  * nodes of one store do) can check it, so no session table is shared between nodes. Changing the
@@ -8,7 +8,7 @@
  * header with every state-changing call; another site can neither read nor forge it.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { KeyStore } from '../auth/types.js';
+import type { KeyStore } from '../../auth/types.js';
 
 export const SESSION_COOKIE = 'osprey_console';
 /** How long a sign-in lasts; the cookie's Max-Age and the token's expiry say the same. */

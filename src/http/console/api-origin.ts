@@ -1,16 +1,16 @@
 /**
- * @module console/api-origin
+ * @module http/console/api-origin
  * The console's back-to-origin calls: a bucket's website configuration as the rule model (read,
  * replace from the edited model or from XML, export, delete), the rule simulator, and the mirror
  * activity feed. Every write goes through WebsiteService.put, i.e. through the same XML parser and
  * validator as PUT ?website, so the console shows the API's own messages.
  */
-import { S3Error } from '../errors.js';
-import { buildXml } from '../http/xml.js';
-import { explain } from '../origin/explain.js';
-import { WEBSITE, firstOssOnlyElement, writeXml } from '../origin/rules-schema.js';
-import type { WebsiteConfig } from '../origin/rules.js';
-import { MASKED_SECRET, serializeWebsiteXml } from '../origin/rules.js';
+import { S3Error } from '../../errors.js';
+import { buildXml } from '../../codec/xml.js';
+import { explain } from '../../rules/explain.js';
+import { WEBSITE, firstOssOnlyElement, writeXml } from '../../rules/schema.js';
+import type { WebsiteConfig } from '../../rules/rules.js';
+import { MASKED_SECRET, serializeWebsiteXml } from '../../rules/rules.js';
 import type { ApiCall } from './http.js';
 import { bucketParam, methodNotAllowed, readJsonBody, sendJson, str } from './http.js';
 

@@ -1,5 +1,5 @@
 /**
- * @module origin/hasher
+ * @module mirror/hasher
  * MD5 of large mirror bodies on a worker thread. Hashing was the biggest single cost of a large
  * fill on the event loop (measured: ~2.3 s of main-thread CPU per GiB on the 2-core bench
  * machine, about half of the fill's main-thread time); on a thread of its own it runs on the

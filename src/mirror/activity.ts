@@ -1,5 +1,5 @@
 /**
- * @module origin/activity
+ * @module mirror/activity
  * What the mirror engine reports about each origin fetch: a record per fill, opened when the
  * fetch starts and closed once with its outcome. `MirrorActivity` keeps the fills in progress and
  * a bounded ring of recent ones for the console; any number of listeners (metrics) see every

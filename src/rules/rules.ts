@@ -1,21 +1,21 @@
 /**
- * @module origin/rules
+ * @module rules/rules
  * The back-to-origin rule model in OSS vocabulary (spec §1): parse a PUT ?website body in either
  * dialect (XML-05), validate it exactly as §1.5 says, answer GET in canonical form (§1.6), and
  * store it as JSON. Both dialects map onto one model (XML-06); the dialect is remembered.
  */
 import { S3Error } from '../errors.js';
-import { buildXml, parseXml } from '../http/xml.js';
-import type { Infer, RedirectType } from './rules-schema.js';
-import { CONDITION, REDIRECT, ROUTING_RULE, WEBSITE, firstOssOnlyElement, isRedirectType, readJson, readXml, writeXml } from './rules-schema.js';
-import { validateOssRule, validateS3Rule } from './rules-validate.js';
+import { buildXml, parseXml } from '../codec/xml.js';
+import type { Infer, RedirectType } from './schema.js';
+import { CONDITION, REDIRECT, ROUTING_RULE, WEBSITE, firstOssOnlyElement, isRedirectType, readJson, readXml, writeXml } from './schema.js';
+import { validateOssRule, validateS3Rule } from './validate.js';
 
 // ---- the typed model (OSS element names; inferred from the schema so the two cannot drift) --------
 
 export type Condition = Infer<typeof CONDITION.type>;
 export type IncludeHeader = NonNullable<Condition['IncludeHeader']>[number];
-export type { RedirectType } from './rules-schema.js';
-export { REDIRECT_TYPES, isRedirectType } from './rules-schema.js';
+export type { RedirectType } from './schema.js';
+export { REDIRECT_TYPES, isRedirectType } from './schema.js';
 export type Redirect = Omit<Infer<typeof REDIRECT.type>, 'RedirectType'> & { RedirectType: RedirectType };
 export type MirrorHeaders = NonNullable<Redirect['MirrorHeaders']>;
 export type KeyValue = NonNullable<MirrorHeaders['Set']>[number];

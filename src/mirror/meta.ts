@@ -1,5 +1,5 @@
 /**
- * @module origin/mirror-meta
+ * @module mirror/meta
  * What a mirror fill stores from an origin answer (spec §3.6, §3.7), pure: the kept response
  * headers (MIR-26), the origin's user metadata (MIR-27, MirrorSaveOssMeta) and the `x-oss-tag`
  * origin marker (MIR-34). The mirror engine and `osprey import` both use it, so an imported object
@@ -77,7 +77,7 @@ export function decodeOriginUrl(url: string): string {
 
 /**
  * MIR-34: `MIRROR <URL-decoded origin URL>`, or bare `MIRROR`. This is text (stored as such): the
- * header writer sends it as UTF-8 octets with controls escaped (http/header-value), so a tag
+ * header writer sends it as UTF-8 octets with controls escaped (codec/header-value), so a tag
  * stored before that writer existed reads the same.
  */
 export function mirrorTag(originUrl: string, form: 'url' | 'bare'): string {

@@ -1,13 +1,13 @@
 /**
- * @module origin/explain
+ * @module rules/explain
  * The rule simulator (no peer has one): for a bucket's configuration and a request, which rule
  * fires and why each earlier one did not, and what would happen — the redirect Location and code,
  * the origin URLs and headers a mirror would fetch with, or the index/error document served.
  * Nothing is fetched and nothing changes: object existence comes from the caller.
  */
-import { locationValue } from '../http/header-value.js';
-import type { Decision, WebsiteRequest } from '../website/resolve.js';
-import { resolve } from '../website/resolve.js';
+import { locationValue } from '../codec/header-value.js';
+import type { Decision, WebsiteRequest } from './resolve.js';
+import { resolve } from './resolve.js';
 import type { MirrorPlan } from './mirror-plan.js';
 import type { WebsiteConfig } from './rules.js';
 
@@ -42,7 +42,7 @@ export function explainDecision(cfg: WebsiteConfig | undefined, req: WebsiteRequ
     case 'lookup':
       throw new Error(`explainDecision: the decision still needs a lookup of '${a.key}'`);
     case 'redirect':
-      // the Location exactly as the server writes it (http/header-value)
+      // the Location exactly as the server writes it (codec/header-value)
       outcome = { ...a, location: locationValue(a.location) };
       break;
     default:

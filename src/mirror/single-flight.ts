@@ -1,5 +1,5 @@
 /**
- * @module origin/single-flight
+ * @module mirror/single-flight
  * At most one origin fetch per bucket+key at a time (spec MIR-41; STYLE §2.13). The first GET
  * starts the fill; later GETs join it and stream from its spool at their own pace. The entry is
  * removed in `finally`, so a failure is never remembered: the next GET tries again. The fill runs

@@ -1,13 +1,13 @@
 /**
- * @module origin/rules-validate
+ * @module rules/validate
  * Per-rule validation of spec §1.5 (VAL-02…VAL-16, LIM-03) for both dialects, turning a parsed
  * RoutingRule into the typed model. Messages name the rule (`RoutingRule 3` by RuleNumber,
  * `RoutingRule #2` by position when it has none) and the field; values are InvalidArgument.
  */
 import { S3Error } from '../errors.js';
-import type { Infer, RedirectType, ROUTING_RULE } from './rules-schema.js';
-import { REDIRECT_TYPES, isRedirectType } from './rules-schema.js';
-import { AUTH_TYPES, authTypeOf } from './origin-auth.js';
+import type { Infer, RedirectType, ROUTING_RULE } from './schema.js';
+import { REDIRECT_TYPES, isRedirectType } from './schema.js';
+import { AUTH_TYPES, authTypeOf } from '../origin/origin-auth.js';
 import { tagSetProblem } from './tagging.js';
 import type { Condition, Redirect, RoutingRule } from './rules.js';
 

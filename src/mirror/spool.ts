@@ -1,5 +1,5 @@
 /**
- * @module origin/spool
+ * @module mirror/spool
  * A growing file that one writer fills and any number of readers follow, each at its own pace
  * (spec MIR-41: followers stream from the in-progress data at once instead of waiting for the
  * fill to finish). The writer never waits for readers: bytes go to disk, readers catch up from
@@ -299,7 +299,7 @@ export class Spool extends EventEmitter {
 
   /**
    * @internal a reader is done. When it was the last and the body is still coming, 'idle' is
-   * emitted: whoever fills a spool that nobody stores may stop (origin/mirror, MirrorProxyPass).
+   * emitted: whoever fills a spool that nobody stores may stop (mirror/engine, MirrorProxyPass).
    */
   detach(r: ReaderAt): void {
     if (!this.readers.delete(r)) return;

@@ -1,12 +1,12 @@
 /**
- * @module origin/rules-schema
+ * @module rules/schema
  * The WebsiteConfiguration element tree of spec §1.2 as ONE typed schema, and the generic walkers
  * that read it from parsed XML (PUT), write it back in canonical order (GET, §1.6) and narrow
  * stored JSON (fromStored). The model types in rules.ts are inferred from it, so a field cannot be
  * parsed, stored or echoed without being declared here (XML-02: this is the allow-list).
  */
 import { S3Error } from '../errors.js';
-import type { XmlNode } from '../http/xml.js';
+import type { XmlNode } from '../codec/xml.js';
 
 export type Scalar = 'string' | 'bool' | 'int';
 export interface NodeSchema {
@@ -137,7 +137,7 @@ function scalarFromText(type: Scalar, raw: string, where: string): string | bool
 }
 
 /**
- * Parsed XML (http/xml parseXml) -> plain values per `schema`. Unknown elements, stray text and
+ * Parsed XML (codec/xml parseXml) -> plain values per `schema`. Unknown elements, stray text and
  * repeated singletons are MalformedXML (XML-02); bad booleans/integers are InvalidArgument.
  */
 export function readXml<S extends NodeSchema>(xml: XmlNode | undefined, schema: S, where: string): Infer<S> {
@@ -175,7 +175,7 @@ function leaf(where: string): string {
   return (where.split('/').pop() ?? where).replace(/\[\d+\]$/, '');
 }
 
-/** Model value -> an object for http/xml buildXml, elements in schema order (GET canonical form). */
+/** Model value -> an object for codec/xml buildXml, elements in schema order (GET canonical form). */
 export function writeXml(value: unknown, schema: NodeSchema): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (value === null || typeof value !== 'object') return out;

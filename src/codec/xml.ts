@@ -1,5 +1,5 @@
 /**
- * @module http/xml
+ * @module codec/xml
  * Size-capped XML parsing and building (fast-xml-parser). Every request body that is parsed
  * goes through `parseXmlBody`, which refuses DOCTYPE/entity declarations, bodies over the cap and
  * absurd nesting, answering MalformedXML / MaxMessageLengthExceeded.

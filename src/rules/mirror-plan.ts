@@ -1,12 +1,12 @@
 /**
- * @module origin/mirror-plan
+ * @module rules/mirror-plan
  * What a Mirror rule would fetch for a request (spec §3.2, §3.3), pure: the origin URLs (primary,
  * secondary, alternates), the query and the headers sent to the origin, and the rule's fetch
  * settings. The mirror engine carries the plan out; the rule simulator prints it. No networking.
  */
 import type { RoutingRule } from './rules.js';
-import { encodeKeyPath, stripAuthParams, withQuery } from './uri.js';
-import { textHeaderValue } from '../http/header-value.js';
+import { encodeKeyPath, stripAuthParams, withQuery } from '../origin/uri.js';
+import { textHeaderValue } from '../codec/header-value.js';
 
 export const MIRROR_USER_AGENT = 'osprey-mirror/0.1.0';
 /** LIM-03: origin redirects followed at most this many times (more is a failure). */
@@ -144,7 +144,7 @@ export function originHeaderPlan(rule: RoutingRule, client: MirrorRequest['heade
     }
     const no = refusal(name);
     if (no) dropped.set(name, `Set ignored: ${no}`);
-    // rule text: its UTF-8 octets, controls escaped (http/header-value; undici refused '日' and the fill failed)
+    // rule text: its UTF-8 octets, controls escaped (codec/header-value; undici refused '日' and the fill failed)
     else out[name] = textHeaderValue(kv.Value);
   }
   // MIR-14: Osprey identifies itself unless a passed/Set User-Agent says otherwise; identity encoding

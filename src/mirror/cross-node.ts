@@ -1,5 +1,5 @@
 /**
- * @module origin/cross-node
+ * @module mirror/cross-node
  * Single-flight across nodes (issue #7). Inside one process the mirror engine's SingleFlight
  * already makes one fill per key; with several nodes on one shared store, the store arbitrates:
  * the node that creates the key's lease object (a create-only PUT, atomic in the store) fills it,

@@ -1,16 +1,16 @@
 /**
- * @module console/static
+ * @module http/console/static
  * The console's built files (scripts/build-console.ts writes them to dist/web/console/): index.html
  * revalidated on every visit, content-hashed assets cached for a year. Nothing else on disk is
  * reachable: asset names are checked against a strict pattern before any path is built.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Ctx } from '../http/context.js';
-import { sendBody } from '../http/respond.js';
+import type { Ctx } from '../context.js';
+import { sendBody } from '../respond.js';
 
-/** src/console and dist/console (compiled) are both two levels below the project root. */
-export const CONSOLE_DIR = path.resolve(import.meta.dirname, '../../dist/web/console');
+/** src/http/console and dist/http/console (compiled) are both three levels below the project root. */
+export const CONSOLE_DIR = path.resolve(import.meta.dirname, '../../../dist/web/console');
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

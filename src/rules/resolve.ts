@@ -1,16 +1,16 @@
 /**
- * @module website/resolve
+ * @module rules/resolve
  * The one pure function that decides what happens to a GET/HEAD of an object key (spec §5 WEB-05,
  * with §2 matching, §3 mirror plans and §4 redirects). Object lookups are I/O, so `decide` is a step
  * function over facts: it answers `{ kind: 'lookup', key }` (the caller looks the key up, records
  * whether it exists, and calls again) or a final action that the HTTP layer carries out.
  */
-import type { MatchRequest, Phase, TraceEntry } from '../origin/match.js';
-import { isErrorRouting, matchRules } from '../origin/match.js';
-import type { MirrorPlan } from '../origin/mirror-plan.js';
-import { mirrorPlan } from '../origin/mirror-plan.js';
-import { buildRedirect, encodeKeyPath, newKey, redirectAll } from '../origin/redirect.js';
-import type { RoutingRule, WebsiteConfig } from '../origin/rules.js';
+import type { MatchRequest, Phase, TraceEntry } from './match.js';
+import { isErrorRouting, matchRules } from './match.js';
+import type { MirrorPlan } from './mirror-plan.js';
+import { mirrorPlan } from './mirror-plan.js';
+import { buildRedirect, encodeKeyPath, newKey, redirectAll } from './redirect.js';
+import type { RoutingRule, WebsiteConfig } from './rules.js';
 
 export interface WebsiteRequest {
   method: string;

@@ -1,5 +1,5 @@
 /**
- * @module origin/match
+ * @module rules/match
  * Ordered first-match of routing rules (spec §2), pure. One call walks the rules in ascending
  * RuleNumber (MAT-01) for one phase (MAT-07): 'pre' considers only rules without
  * HttpErrorCodeReturnedEquals, before the object lookup; an error phase considers only rules whose

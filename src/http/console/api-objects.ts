@@ -1,16 +1,16 @@
 /**
- * @module console/api-objects
+ * @module http/console/api-objects
  * The console's buckets and objects calls. Each one is a thin adapter over the same driver and
  * ObjectService calls the S3 handlers make, so names, limits and errors are the API's own.
  */
-import { S3Error } from '../errors.js';
-import { metaFromHeaders } from '../http/body.js';
-import { header } from '../http/context.js';
-import { attachmentDisposition } from '../http/header-value.js';
-import { objectHeaders, sendStream } from '../http/respond.js';
-import type { CannedAcl, ObjectInfo } from '../storage/driver.js';
-import { CANNED_ACLS } from '../storage/driver.js';
-import { validateBucketName } from '../service/names.js';
+import { S3Error } from '../../errors.js';
+import { metaFromHeaders } from '../body.js';
+import { header } from '../context.js';
+import { attachmentDisposition } from '../../codec/header-value.js';
+import { objectHeaders, sendStream } from '../respond.js';
+import type { CannedAcl, ObjectInfo } from '../../storage/driver.js';
+import { CANNED_ACLS } from '../../storage/driver.js';
+import { validateBucketName } from '../../service/names.js';
 import type { ApiCall } from './http.js';
 import { bucketParam, keyParam, methodNotAllowed, readJsonBody, sendJson, str } from './http.js';
 
@@ -113,7 +113,7 @@ export async function object(call: ApiCall): Promise<void> {
   throw methodNotAllowed(call);
 }
 
-/** RFC 6266 filename*: the last path segment of the key (http/header-value). */
+/** RFC 6266 filename*: the last path segment of the key (codec/header-value). */
 function contentDisposition(key: string): string {
   return attachmentDisposition(key.split('/').filter(Boolean).pop() ?? 'download');
 }

@@ -1,5 +1,5 @@
 /**
- * @module origin/tagging
+ * @module rules/tagging
  * MIR-30 MirrorTaggings: the tags a Mirror rule puts on the objects it stores, and how object tags
  * live in an object's system metadata. The tag set is kept as one URL-encoded `k=v&k2=v2` string
  * (the form of S3's `x-amz-tagging` request header) under an internal name that is never sent as a

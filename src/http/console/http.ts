@@ -1,15 +1,15 @@
 /**
- * @module console/http
+ * @module http/console/http
  * What the console API handlers share: the request bundle, JSON in and out, and errors in the
  * shape the page shows (`{error: {code, message, status, requestId}}`): S3 errors keep the API's
  * own code and words (BucketNotEmpty, the rule validator's messages).
  */
-import { S3Error } from '../errors.js';
-import type { Ctx } from '../http/context.js';
-import type { Deps } from '../http/deps.js';
-import { sendBody } from '../http/respond.js';
-import { validateBucketName, validateObjectKey } from '../service/names.js';
-import { readCapped } from '../http/xml.js';
+import { S3Error } from '../../errors.js';
+import type { Ctx } from '../context.js';
+import type { Deps } from '../deps.js';
+import { sendBody } from '../respond.js';
+import { validateBucketName, validateObjectKey } from '../../service/names.js';
+import { readCapped } from '../../codec/xml.js';
 import type { Session } from './session.js';
 
 export interface ApiCall {
