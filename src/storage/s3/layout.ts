@@ -90,6 +90,13 @@ export class Layout {
   }
 }
 
+/** A multipart upload document (b/<name>/u/<uploadId>). */
+export interface UploadDoc {
+  key: string;
+  initiated: number;
+  meta: ObjectMeta;
+}
+
 interface MetaDoc {
   h?: Record<string, string>;
   u?: Record<string, string>;
