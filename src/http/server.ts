@@ -20,7 +20,8 @@ import * as bucket from './handlers/bucket.js';
 import * as cors from './handlers/cors.js';
 import * as list from './handlers/list.js';
 import * as multipart from './handlers/multipart.js';
-import * as object from './handlers/object.js';
+import * as objectRead from './handlers/object-read.js';
+import * as objectWrite from './handlers/object-write.js';
 import * as tagging from './handlers/tagging.js';
 import * as website from './handlers/website-config.js';
 import { sendError } from './respond.js';
@@ -48,11 +49,11 @@ export const HANDLERS: Record<Op, Handler> = {
   PutBucketCors: cors.putBucketCors,
   DeleteBucketCors: cors.deleteBucketCors,
   OptionsObject: cors.optionsObject,
-  GetObject: object.getObject,
-  HeadObject: object.headObject,
-  PutObject: object.putObject,
-  CopyObject: object.copyObject,
-  DeleteObject: object.deleteObject,
+  GetObject: objectRead.getObject,
+  HeadObject: objectRead.headObject,
+  PutObject: objectWrite.putObject,
+  CopyObject: objectWrite.copyObject,
+  DeleteObject: objectWrite.deleteObject,
   GetObjectTagging: tagging.getObjectTagging,
   PutObjectTagging: tagging.putObjectTagging,
   DeleteObjectTagging: tagging.deleteObjectTagging,
@@ -88,7 +89,7 @@ async function authorize(ctx: Ctx, deps: Deps): Promise<void> {
   if (auth.principal.kind === 'owner') return;
   // Anonymous: what the bucket's canned ACL opens (public-read: read; public-read-write: read + write),
   // and the reading of an object whose own ACL grants AllUsers READ. An object with an ACL of its
-  // own that does not is refused when it is served (handlers/object.ts checkObjectAcl).
+  // own that does not is refused when it is served (handlers/object-read.ts checkObjectAcl).
   if (ep.bucket !== undefined) {
     const info = await deps.driver.getBucket(ep.bucket);
     // S3 and RGW tell anyone that a bucket does not exist

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Ctx } from '../../src/http/context.ts';
-import { parseCopySource } from '../../src/http/handlers/object.ts';
+import { parseCopySource } from '../../src/http/handlers/object-write.ts';
 import { checkConditions } from '../../src/http/respond.ts';
 import { S3Error } from '../../src/errors.ts';
 import type { ObjectInfo } from '../../src/storage/driver.ts';

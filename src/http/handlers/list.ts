@@ -9,7 +9,7 @@ import type { Ctx } from '../context.js';
 import { bucketOf } from '../context.js';
 import type { Deps } from '../deps.js';
 import { sendXml } from '../respond.js';
-import { readThroughWebsite } from './object.js';
+import { readThroughWebsite } from './object-read.js';
 
 async function isWebsiteRoot(ctx: Ctx, deps: Deps, bucket: string): Promise<boolean> {
   if (ctx.auth?.principal.kind !== 'anonymous' && ctx.endpoint?.style !== 'bound') return false;
