@@ -120,7 +120,11 @@ export function sendError(ctx: Ctx, err: S3Error): void {
     return;
   }
   if (ctx.req.method === 'HEAD') {
+    // the GET's headers without its body: with no Content-Length, Node.js's HTTP client (the AWS
+    // SDK's) takes the answer to run to the connection's end and closes it (issue 19)
     commonHeaders(ctx);
+    res.setHeader('Content-Type', 'application/xml');
+    res.setHeader('Content-Length', String(Buffer.byteLength(xml)));
     setHeaders(res, headers);
     corsHeaders(ctx);
     res.statusCode = err.status;
