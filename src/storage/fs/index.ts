@@ -21,6 +21,7 @@ import type {
   BucketInfo, ByteRange, CannedAcl, DriverCapabilities, ListOptions, ListResult, ListUploadsOptions, MultipartUpload,
   AdoptOptions, ObjectInfo, ObjectMeta, PartInfo, PutOptions, StorageDriver,
 } from '../driver.js';
+import { MIN_PART_SIZE } from '../multipart.js';
 import { Blobs, isCode } from './blobs.js';
 import { keptInline, place, receive } from './commit.js';
 import type { ReceiveOptions, Received } from './commit.js';
@@ -96,7 +97,7 @@ export class FsDriver implements StorageDriver {
       const reserve = new Reserve(paths.reserve, opts.reserveBytes);
       await reserve.releaseIfLow(paths.root);
       db = openDb(paths.db);
-      const driver = new FsDriver(paths, db, opts.minPartSize ?? 5 * 1024 * 1024, lock, reserve);
+      const driver = new FsDriver(paths, db, opts.minPartSize ?? MIN_PART_SIZE, lock, reserve);
       await driver.blobs.recover();
       // before the first request, so that a disk that fills up right away still has it (a stat
       // when it is whole; 8 MiB written once when it is not)

@@ -26,6 +26,7 @@ import type {
   BucketInfo, ByteRange, CannedAcl, DriverCapabilities, LeaseHandle, ListOptions, ListResult, ListUploadsOptions, MultipartUpload,
   ObjectInfo, ObjectMeta, PartInfo, PutOptions, StorageDriver,
 } from '../driver.js';
+import { MIN_PART_SIZE } from '../multipart.js';
 import { Buckets } from './buckets.js';
 import { describeStoreError, fromStore, isNotFound } from './errors.js';
 import { Layout } from './layout.js';
@@ -86,7 +87,7 @@ export class S3Driver implements StorageDriver {
     this.store = new Store(opts);
     this.buckets = new Buckets(this.store, this.layout, opts.cacheTtlMs);
     this.objects = new Objects(this.store, this.layout, this.buckets, new BodyWriter(this.store, opts.singlePutMax ?? SINGLE_PUT_MAX));
-    this.uploads = new Uploads(this.store, this.layout, this.buckets, opts.minPartSize ?? 5 * 1024 * 1024, opts.spoolDir ?? os.tmpdir());
+    this.uploads = new Uploads(this.store, this.layout, this.buckets, opts.minPartSize ?? MIN_PART_SIZE, opts.spoolDir ?? os.tmpdir());
     this.staleUploadMs = opts.staleUploadMs ?? 6 * 60 * 60 * 1000;
   }
 

@@ -16,6 +16,8 @@ import { createHash } from 'node:crypto';
 import { S3Error } from '../../errors.js';
 import type { ObjectMeta } from '../driver.js';
 
+export { bareEtag } from '../multipart.js';
+
 /** The store's longest key (S3 and RGW: 1024 bytes of UTF-8). */
 export const STORE_MAX_KEY = 1024;
 /**
@@ -139,8 +141,4 @@ export function decodeMeta(value: string | undefined): { meta: ObjectMeta; lastM
   Object.assign(meta.system, doc.s);
   if (typeof doc.a === 'string') meta.acl = doc.a;
   return { meta, ...(typeof doc.lm === 'number' && { lastModified: new Date(doc.lm) }) };
-}
-
-export function bareEtag(etag: string | undefined): string {
-  return (etag ?? '').trim().replace(/^"(.*)"$/, '$1').toLowerCase();
 }

@@ -6,7 +6,7 @@
  * every uploaded part, in order).
  */
 import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,6 +14,8 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { S3Error } from '../../errors.js';
 import type { MultipartUpload, ObjectInfo, ObjectMeta, PartInfo, PutOptions } from '../driver.js';
+import { checkPartList, chooseParts, multipartEtag } from '../multipart.js';
+import type { ListedPart } from '../multipart.js';
 import type { Buckets } from './buckets.js';
 import { BodyChecker } from './checker.js';
 import { fromStore } from './errors.js';
@@ -108,25 +110,12 @@ export class Uploads {
     return this.store.parts(this.layout.object(bucket, key), uploadId, opts.partNumberMarker, Math.max(0, opts.maxParts));
   }
 
-  async complete(bucket: string, key: string, uploadId: string, listed: { partNumber: number; etag: string }[]): Promise<ObjectInfo> {
+  async complete(bucket: string, key: string, uploadId: string, listed: ListedPart[]): Promise<ObjectInfo> {
     const doc = await this.doc(bucket, key, uploadId);
     const sk = this.layout.object(bucket, key);
-    // S3's order of checks: the list's order, then each part exists with that ETag, then sizes
-    if (listed.length === 0) throw new S3Error('MalformedXML', { message: 'You must specify at least one part.' });
-    for (let i = 1; i < listed.length; i++) {
-      if ((listed[i]?.partNumber ?? 0) <= (listed[i - 1]?.partNumber ?? 0)) throw new S3Error('InvalidPartOrder');
-    }
+    checkPartList(listed);
     const stored = new Map((await this.store.parts(sk, uploadId, 0, 10_000)).parts.map((p) => [p.partNumber, p]));
-    const chosen = listed.map((p) => {
-      const part = stored.get(p.partNumber);
-      if (!part || part.etag !== bareEtag(p.etag)) throw new S3Error('InvalidPart', { fields: { PartNumber: String(p.partNumber), ETag: p.etag } });
-      return part;
-    });
-    chosen.forEach((part, i) => {
-      if (i < chosen.length - 1 && part.size < this.minPartSize) {
-        throw new S3Error('EntityTooSmall', { fields: { PartNumber: String(part.partNumber), ProposedSize: String(part.size), MinSizeAllowed: String(this.minPartSize) } });
-      }
-    });
+    const chosen = chooseParts(listed, stored, this.minPartSize);
     const unlisted = [...stored.keys()].find((n) => !listed.some((p) => p.partNumber === n));
     if (unlisted !== undefined) {
       // RGW completes only with every uploaded part, in order: refused clearly, not half-done
@@ -135,7 +124,7 @@ export class Uploads {
         fields: { PartNumber: String(unlisted) },
       });
     }
-    const etag = `${createHash('md5').update(Buffer.concat(chosen.map((p) => Buffer.from(p.etag, 'hex')))).digest('hex')}-${chosen.length}`;
+    const etag = multipartEtag(chosen.map((p) => p.etag));
     const done = await this.store.call(() => this.store.client.send(new CompleteMultipartUploadCommand({
       Bucket: this.store.bucket, Key: sk, UploadId: uploadId, MultipartUpload: { Parts: chosen.map((p) => ({ PartNumber: p.partNumber, ETag: `"${p.etag}"` })) },
     })), { bucket, key });

@@ -8,11 +8,11 @@
  * multipart upload is completed only after that and aborted on any failure.
  */
 import { CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { S3Error } from '../../errors.js';
 import type { ObjectMeta, PutOptions } from '../driver.js';
+import { multipartEtag } from '../multipart.js';
 import { BodyChecker } from './checker.js';
 import { fromStore } from './errors.js';
 import { bareEtag, encodeMeta } from './layout.js';
@@ -194,8 +194,7 @@ export class BodyWriter {
       // RGW ignores If-None-Match on CompleteMultipartUpload: checked just before instead
       if (createOnly && (await exists())) throw new S3Error('PreconditionFailed', { key: what.key, fields: { Condition: 'If-None-Match' } });
       const done = await this.store.streamClient.send(new CompleteMultipartUploadCommand({ Bucket, Key: sk, UploadId, MultipartUpload: { Parts: parts } }));
-      const md5s = Buffer.concat(parts.map((p) => Buffer.from(bareEtag(p.ETag), 'hex')));
-      return bareEtag(done.ETag) || `${createHash('md5').update(md5s).digest('hex')}-${parts.length}`;
+      return bareEtag(done.ETag) || multipartEtag(parts.map((p) => bareEtag(p.ETag)));
     } catch (err) {
       await inFlight?.catch(() => {});
       await this.store.abortUpload(sk, UploadId).catch(() => {});
