@@ -12,7 +12,7 @@ import { signRequestV4 } from '../auth/sigv4.js';
 import { S3Error } from '../errors.js';
 import { errorBody } from '../codec/xml.js';
 import { MIRROR_USER_AGENT } from '../rules/mirror-plan.js';
-import { originAuthOf } from '../origin/origin-auth.js';
+import { originAuthOf } from '../rules/mirror-auth.js';
 import type { RoutingRule } from '../rules/rules.js';
 import { MASKED_SECRET, parseWebsiteXml } from '../rules/rules.js';
 import { encodeKeyPath } from '../origin/uri.js';

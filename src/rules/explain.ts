@@ -9,7 +9,7 @@ import { locationValue } from '../codec/header-value.js';
 import type { Decision, WebsiteRequest } from './resolve.js';
 import { resolve } from './resolve.js';
 import type { MirrorPlan } from './mirror-plan.js';
-import type { WebsiteConfig } from './rules.js';
+import type { WebsiteConfig } from './model.js';
 
 /** A plain JSON-able answer (the /-/rules/explain body; `osprey rules explain --json` prints it). */
 export interface Explanation {

@@ -6,7 +6,7 @@
  * HttpErrorCodeReturnedEquals equals the status the request would otherwise end with (MAT-06).
  * The trace says why each rule did or did not fire: it is what the rule simulator prints.
  */
-import type { RoutingRule } from './rules.js';
+import type { RoutingRule } from './model.js';
 
 export interface MatchRequest {
   /** decoded object key, no leading '/' ('' addresses the bucket: never matched, MAT-09) */

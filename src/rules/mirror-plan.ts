@@ -4,7 +4,7 @@
  * secondary, alternates), the query and the headers sent to the origin, and the rule's fetch
  * settings. The mirror engine carries the plan out; the rule simulator prints it. No networking.
  */
-import type { RoutingRule } from './rules.js';
+import type { RoutingRule } from './model.js';
 import { encodeKeyPath, stripAuthParams, withQuery } from '../origin/uri.js';
 import { textHeaderValue } from '../codec/header-value.js';
 

@@ -2,7 +2,7 @@
  * @module rules/redirect
  * The new key and the Location of a redirect rule (spec §4), and S3's RedirectAllRequestsTo; pure.
  */
-import type { RoutingRule, WebsiteConfig } from './rules.js';
+import type { RoutingRule, WebsiteConfig } from './model.js';
 import { encodeKeyPath, stripAuthParams, withQuery } from '../origin/uri.js';
 
 export { encodeKeyPath } from '../origin/uri.js';

@@ -10,7 +10,7 @@ import { isErrorRouting, matchRules } from './match.js';
 import type { MirrorPlan } from './mirror-plan.js';
 import { mirrorPlan } from './mirror-plan.js';
 import { buildRedirect, encodeKeyPath, newKey, redirectAll } from './redirect.js';
-import type { RoutingRule, WebsiteConfig } from './rules.js';
+import type { RoutingRule, WebsiteConfig } from './model.js';
 
 export interface WebsiteRequest {
   method: string;

@@ -7,30 +7,12 @@
 import { S3Error } from '../errors.js';
 import { buildXml, parseXml } from '../codec/xml.js';
 import type { Infer, RedirectType } from './schema.js';
-import { CONDITION, REDIRECT, ROUTING_RULE, WEBSITE, firstOssOnlyElement, isRedirectType, readJson, readXml, writeXml } from './schema.js';
+import { ROUTING_RULE, WEBSITE, firstOssOnlyElement, isRedirectType, readJson, readXml, writeXml } from './schema.js';
 import { validateOssRule, validateS3Rule } from './validate.js';
 
-// ---- the typed model (OSS element names; inferred from the schema so the two cannot drift) --------
-
-export type Condition = Infer<typeof CONDITION.type>;
-export type IncludeHeader = NonNullable<Condition['IncludeHeader']>[number];
-export type { RedirectType } from './schema.js';
+export type { Condition, IncludeHeader, RedirectType, Redirect, MirrorHeaders, KeyValue, RoutingRule, WebsiteConfig } from './model.js';
 export { REDIRECT_TYPES, isRedirectType } from './schema.js';
-export type Redirect = Omit<Infer<typeof REDIRECT.type>, 'RedirectType'> & { RedirectType: RedirectType };
-export type MirrorHeaders = NonNullable<Redirect['MirrorHeaders']>;
-export type KeyValue = NonNullable<MirrorHeaders['Set']>[number];
-type RawRule = Infer<typeof ROUTING_RULE.type>;
-export type RoutingRule = Omit<RawRule, 'RuleNumber' | 'Redirect'> & { RuleNumber: number; Redirect: Redirect };
-
-export interface WebsiteConfig {
-  /** the dialect the configuration was PUT in; GET answers in it (XML-06) */
-  dialect: 'oss' | 's3';
-  IndexDocument?: { Suffix: string; SupportSubDir?: boolean; Type?: number };
-  ErrorDocument?: { Key: string; HttpStatus?: number };
-  /** ascending RuleNumber (S3 rules are numbered in document order) */
-  RoutingRules: RoutingRule[];
-  RedirectAllRequestsTo?: { HostName: string; Protocol?: string };
-}
+import type { RoutingRule, WebsiteConfig } from './model.js';
 
 /** LIM-02: today's OSS allows 20 rules, S3 allows 50; the seed's (and Osprey's default) cap is 5. */
 export const MAX_RULES_OSS = 20;

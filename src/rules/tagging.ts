@@ -6,7 +6,7 @@
  * header, next to `x-amz-tagging-count`, which GET and HEAD return as S3 does
  * (`x-oss-tagging-count` to OSS-signed clients). GetObjectTagging reads the set back.
  */
-import type { RoutingRule } from './rules.js';
+import type { RoutingRule } from './model.js';
 
 /** System-metadata name of the tag set; internal: stripped from every response. */
 export const TAG_SET_META = 'x-osprey-tagging';

@@ -7,9 +7,9 @@
 import { S3Error } from '../errors.js';
 import type { Infer, RedirectType, ROUTING_RULE } from './schema.js';
 import { REDIRECT_TYPES, isRedirectType } from './schema.js';
-import { AUTH_TYPES, authTypeOf } from '../origin/origin-auth.js';
+import { AUTH_TYPES, authTypeOf } from './mirror-auth.js';
 import { tagSetProblem } from './tagging.js';
-import type { Condition, Redirect, RoutingRule } from './rules.js';
+import type { Condition, Redirect, RoutingRule } from './model.js';
 
 type RawRule = Infer<typeof ROUTING_RULE.type>;
 type RawRedirect = NonNullable<RawRule['Redirect']>;

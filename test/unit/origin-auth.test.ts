@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { verifyRequest } from '../../src/auth/verify.ts';
 import { S3Error } from '../../src/errors.ts';
-import { authTypeOf, originAuthOf, ossBucketAndKey, signOriginRequest } from '../../src/origin/origin-auth.ts';
+import { ossBucketAndKey, signOriginRequest } from '../../src/origin/origin-auth.ts';
+import { authTypeOf, originAuthOf } from '../../src/rules/mirror-auth.ts';
 import type { OriginAuthType } from '../../src/origin/origin-auth.ts';
 import type { RoutingRule } from '../../src/rules/rules.ts';
 

@@ -5,7 +5,7 @@
 import { isOutOfSpace, S3Error, storageFull, toS3Error } from '../../errors.js';
 import type { Action, WebsiteRequest } from '../../rules/resolve.js';
 import { hitIsFinal, resolve } from '../../rules/resolve.js';
-import { AUTH_TYPES, authTypeOf, originAuthOf } from '../../origin/origin-auth.js';
+import { AUTH_TYPES, authTypeOf, originAuthOf } from '../../rules/mirror-auth.js';
 import { mirrorTags, publicTagHeaders, tagSystemMeta } from '../../rules/tagging.js';
 import { anonymousMayRead } from '../../service/acl.js';
 import type { ObjectInfo } from '../../storage/driver.js';
