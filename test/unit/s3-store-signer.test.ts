@@ -1,12 +1,14 @@
 /**
- * The S3 driver's own signer for store GET/HEAD (src/storage/s3/reader.ts StoreSigner) against
- * AWS's signer (@smithy/signature-v4): the same request at the same instant must carry the same
- * Authorization, across days (the cached signing key) and within one second (the cached date).
+ * The S3 driver's lean signer for store GET/HEAD (src/storage/s3/reader.ts StoreSigner) against
+ * AWS's signer (@smithy/signature-v4) and the project's own (auth/sigv4.ts signRequestV4): the
+ * same request at the same instant must carry the same Authorization, across days (the cached
+ * signing key) and within one second (the cached date).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { signRequestV4 } from '../../src/auth/sigv4.ts';
 import { StoreSigner } from '../../src/storage/s3/reader.ts';
 
 const creds = { accessKeyId: 'STOREKEY0123', secretAccessKey: 'store/Secret+Key=abc' };
@@ -33,6 +35,9 @@ describe('storage/s3 StoreSigner', () => {
       const at = new Date('2026-12-02T18:00:07.250Z');
       const h = signer.sign(c.method, c.path, c.range, at.getTime());
       assert.equal(h.authorization, await awsAuthorization(c.method, c.path, c.range, at, 'us-east-1'));
+      // and as the project's own signer does (auth/sigv4.ts)
+      const own = signRequestV4({ method: c.method, url: c.path, headers: { host: HOST, ...(c.range !== undefined && { range: c.range }) } }, creds, EMPTY_SHA256, at, 'us-east-1');
+      assert.equal(h.authorization, own.authorization);
       assert.equal(h['x-amz-date'], '20261202T180007Z');
       assert.equal(h.host, HOST);
       assert.equal(h.range, c.range);
