@@ -22,7 +22,7 @@ import type { FillRecord } from './activity.js';
 import { fillAcrossNodes } from './cross-node.js';
 import { Md5OffThread } from './hasher.js';
 import { passed } from '../young-gc.js';
-import { OriginProbes } from './probe.js';
+import { OriginProbes } from '../origin/probe.js';
 import { SingleFlight } from './single-flight.js';
 import { Spool } from './spool.js';
 

@@ -1,5 +1,5 @@
 /**
- * @module mirror/probe
+ * @module origin/probe
  * MIR-38: the primary origin's health, as its rule's MirrorURLProbe tells it. Each probe URL a
  * fill asks about is fetched (GET) every `intervalMs`; a 2xx answer means up, anything else (other
  * statuses, timeouts, connection and DNS errors, SSRF refusals) means down. While a probe is down,
