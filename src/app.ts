@@ -51,13 +51,13 @@ export function makeLogger(config: Pick<Config, 'logFormat' | 'logLevel'>): Logg
 export async function startApp(config: Readonly<Config>, log: Logger = makeLogger(config)): Promise<App> {
   const { driver, credentials, spoolDir } = await openStorage(config);
   if (!driver.capabilities.createOnly) log.warn('the store ignores create-only PUTs (If-None-Match: *): with several nodes, two may fill one key and a PUT during a fill may be overwritten');
-  const objects = new ObjectService(driver, { maxObjectSize: config.maxObjectSize });
   const website = new WebsiteService(driver, config.maxRoutingRules, originGuard(config.originAllow));
   const mirror = new MirrorEngine(driver, {
     spoolDir, headersTimeoutMs: config.mirrorTimeoutMs, idleTimeoutMs: config.mirrorIdleTimeoutMs, maxObjectSize: config.maxObjectSize,
     tagForm: config.mirrorTag, maxPerOrigin: config.mirrorMaxPerOrigin, dispatcher: guardedDispatcher(config), probeIntervalMs: config.mirrorProbeIntervalMs,
   });
-  objects.onWrite = (bucket, key) => mirror.forget(bucket, key);
+  // the one write path: every write or delete of a key tells the mirror engine first (MIR-42)
+  const objects = new ObjectService(driver, mirror, { maxObjectSize: config.maxObjectSize });
   const metrics = new Metrics(mirror.activity);
   const running = await listen({ config, driver, objects, website, cors: new CorsService(driver), mirror, metrics, keys: keyStore(credentials), log, ownerId: credentials.accessKeyId });
   const host = running.address.family === 'IPv6' ? `[${running.address.address}]` : running.address.address;

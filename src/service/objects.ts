@@ -1,23 +1,32 @@
 /**
  * @module service/objects
  * Object operations above the storage driver: the S3 semantics that do not belong to HTTP
- * (copy, batch delete, size caps). The back-to-origin engine hooks in here: a GET that finds
- * nothing is where mirroring starts.
+ * (copy, batch delete, size caps). It is the one write path: every write or delete of a key,
+ * whatever the front end (S3, OSS, the console), goes through `put`, `copy`, `delete` or
+ * `completeUpload`, which tell the mirror engine first, so that a fill of that key in progress does
+ * not store over it (MIR-42), and apply the create-only rule (If-None-Match: *).
  */
 import type { Readable } from 'node:stream';
 import { S3Error } from '../errors.js';
+import type { ListedPart } from '../storage/multipart.js';
 import type { ByteRange, ObjectInfo, ObjectMeta, PutOptions, StorageDriver } from '../storage/driver.js';
 
 export interface ObjectServiceOptions {
   maxObjectSize: number;
 }
 
-export class ObjectService {
-  /** told of every write and delete of a key (the mirror engine: a PUT or DELETE wins over a fill, MIR-42) */
-  onWrite: (bucket: string, key: string) => void = () => {};
+/**
+ * What is told of every write and delete of a key before it is made: the mirror engine
+ * (MirrorEngine.forget), whose fill of that key in progress must then not store (MIR-42).
+ */
+export interface KeyWrites {
+  forget(bucket: string, key: string): void;
+}
 
+export class ObjectService {
   constructor(
     private readonly driver: StorageDriver,
+    private readonly writes: KeyWrites,
     private readonly opts: ObjectServiceOptions,
   ) {}
 
@@ -43,7 +52,7 @@ export class ObjectService {
       body.resume();
       throw new S3Error('EntityTooLarge', { fields: { ProposedSize: String(opts.size), MaxSizeAllowed: String(this.opts.maxObjectSize) } });
     }
-    this.onWrite(bucket, key);
+    this.writes.forget(bucket, key);
     return this.driver.putObject(bucket, key, body, { ...opts, maxSize: this.opts.maxObjectSize });
   }
 
@@ -67,13 +76,26 @@ export class ObjectService {
     }
     const { acl: _sourceAcl, ...kept } = replaceMeta ?? { ...got.info.meta, system: withoutChecksums(got.info.meta.system) };
     const meta: ObjectMeta = acl === undefined ? kept : { ...kept, acl };
-    this.onWrite(dst.bucket, dst.key);
+    this.writes.forget(dst.bucket, dst.key);
     return this.driver.putObject(dst.bucket, dst.key, got.body, { meta, size: got.info.size });
   }
 
   async delete(bucket: string, key: string): Promise<void> {
-    this.onWrite(bucket, key);
+    this.writes.forget(bucket, key);
     await this.driver.deleteObject(bucket, key);
+  }
+
+  /**
+   * CompleteMultipartUpload: the upload becomes the object, as a PUT would make it (a fill of the
+   * key in progress does not store over it). `ifNoneMatch` (S3 conditional writes; `osprey import`
+   * sends it): only create; checked just before the commit, not atomically with it as PutObject's is.
+   */
+  async completeUpload(bucket: string, key: string, uploadId: string, parts: ListedPart[], opts: { ifNoneMatch?: boolean } = {}): Promise<ObjectInfo> {
+    if (opts.ifNoneMatch && (await this.driver.headObject(bucket, key)) !== undefined) {
+      throw new S3Error('PreconditionFailed', { key, fields: { Condition: 'If-None-Match' } });
+    }
+    this.writes.forget(bucket, key);
+    return this.driver.completeMultipartUpload(bucket, key, uploadId, parts);
   }
 }
 

@@ -171,8 +171,8 @@ export async function uploads(call: ApiCall): Promise<void> {
       if (typeof o.partNumber !== 'number' || typeof o.etag !== 'string') throw new S3Error('InvalidArgument', { message: 'Each part needs a partNumber and an etag.' });
       return { partNumber: o.partNumber, etag: o.etag };
     });
-    deps.objects.onWrite(bucket, key); // a completed upload wins over a mirror fill of the key, as a PUT does
-    const info = await deps.driver.completeMultipartUpload(bucket, key, uploadId, list);
+    // the write path: a completed upload wins over a mirror fill of the key, as a PUT does (MIR-42)
+    const info = await deps.objects.completeUpload(bucket, key, uploadId, list);
     sendJson(ctx, 200, objectSummary(info));
     return;
   }

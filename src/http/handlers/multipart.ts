@@ -75,20 +75,18 @@ export async function completeMultipartUpload(ctx: Ctx, deps: Deps): Promise<voi
   // A part number listed twice in a row: the later entry is the one meant (a part uploaded again
   // while the first upload was still running; RGW and s3-tests' resend_first_finishes_last)
   const listed = parts.filter((p, i) => parts[i + 1]?.partNumber !== p.partNumber);
-  // If-None-Match: * (S3 conditional writes; `osprey import` sends it): only create. Checked just
-  // before the commit, not atomically with it as PutObject's is.
-  if (header(ctx, 'if-none-match')?.trim() === '*' && (await deps.driver.headObject(bucket, key)) !== undefined) {
-    throw new S3Error('PreconditionFailed', { key, fields: { Condition: 'If-None-Match' } });
-  }
+  // If-None-Match: * (S3 conditional writes; `osprey import` sends it): only create
+  const ifNoneMatch = header(ctx, 'if-none-match')?.trim() === '*';
   let etag: string;
   try {
-    etag = (await deps.driver.completeMultipartUpload(bucket, key, uploadId, listed)).etag;
+    // the write path: a mirror fill of the key in progress does not store over the upload (MIR-42)
+    etag = (await deps.objects.completeUpload(bucket, key, uploadId, listed, { ifNoneMatch })).etag;
     remember(uploadId, bucket, key, etag);
   } catch (err) {
     // CompleteMultipartUpload again of an upload this node completed: 200 with the same ETag
     // (S3 answers so while the object it made is still there), not NoSuchUpload
     const done = err instanceof S3Error && err.code === 'NoSuchUpload' ? completed.get(uploadId) : undefined;
-    if (!done || done.bucket !== bucket || done.key !== key || (await deps.driver.headObject(bucket, key))?.etag !== done.etag) throw err;
+    if (!done || done.bucket !== bucket || done.key !== key || (await deps.objects.find(bucket, key))?.etag !== done.etag) throw err;
     etag = done.etag;
   }
   sendXml(ctx, 200, {
