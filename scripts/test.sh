@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, on both storage drivers (issue #20):
+#   0. lints first (`npm run lint`: ESLint, then `prettier --check`), and stops there if that fails;
 #   1. installs the Debian clients and Ceph the tests drive when they are missing, type-checks;
 #   2. starts ONE throwaway Ceph RGW (scripts/ceph.sh), stopped by its PID files when this script
 #      exits in any way (and by its own watcher if this script is killed: --owner-pid);
@@ -10,6 +11,7 @@
 # Both passes print the test runner's summary; the exit status is non-zero if either failed.
 #
 #   OSPREY_TEST_PASSES="fs s3" (default) | fs | s3     which passes to run
+#   OSPREY_TEST_LINT=0                                  skip step 0 (the lint)
 # Tests that need "another S3 store" (a MirrorAuth origin, an import source) use the same Ceph
 # in both passes (OSPREY_TEST_S3_*). Works with whichever node is on PATH (20.19+ or 22.12+).
 set -euo pipefail
@@ -17,8 +19,23 @@ cd "$(dirname "$0")/.."
 passes=${OSPREY_TEST_PASSES:-fs s3}
 # the AWS SDK's documented switch for its NodeVersionSupportWarning (Node 20 is still supported here)
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
-bash scripts/install-test-deps.sh
 [ -d node_modules ] || npm ci
+
+# step 0: one line when the lint passes; its report and how to fix it when it fails
+if [ "${OSPREY_TEST_LINT:-1}" != 0 ]; then
+  lint_started=$SECONDS lint_out=$(mktemp) lint_rc=0
+  npm run --silent lint >"$lint_out" 2>&1 || lint_rc=$?
+  if [ $lint_rc -eq 0 ]; then
+    echo "=== lint (ESLint, Prettier): passed in $((SECONDS - lint_started)) s"
+    rm -f "$lint_out"
+  else
+    cat "$lint_out"; rm -f "$lint_out"
+    echo "=== lint (ESLint, Prettier): FAILED (exit $lint_rc) in $((SECONDS - lint_started)) s; 'npm run format' rewrites the files Prettier lists, 'npm run lint:fix' fixes what ESLint can"
+    exit 1
+  fi
+fi
+
+bash scripts/install-test-deps.sh
 
 ceph_dir="$PWD/.osprey-test-ceph-run-$$"
 ceph_pid=""
