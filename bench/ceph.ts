@@ -143,7 +143,7 @@ async function main(): Promise<void> {
     if (r.status !== 200) throw new Error(`create bucket: ${r.status} ${await r.text()}`);
     await fetch(`${n1.url}/bench/small`, { method: 'PUT', body: Buffer.alloc(4096, 'a') });
     const tPut = Date.now();
-    const put = await fetch(`${n1.url}/bench/large`, { method: 'PUT', body: Readable.toWeb(gen(GiB)) as ReadableStream, duplex: 'half', headers: { 'content-length': String(GiB) } } as RequestInit);
+    const put = await fetch(`${n1.url}/bench/large`, { method: 'PUT', body: Readable.toWeb(gen(GiB)) as ReadableStream, duplex: 'half', headers: { 'content-length': String(GiB) } });
     if (put.status !== 200) throw new Error(`large PUT: ${put.status} ${await put.text()}`);
     const putMBps = GiB / 1e6 / ((Date.now() - tPut) / 1000);
 

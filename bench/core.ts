@@ -46,7 +46,7 @@ async function main(): Promise<void> {
       const chunk = Buffer.alloc(1024 * 1024, 'z');
       return new Readable({ read() { if (sent >= GiB) this.push(null); else { sent += chunk.length; this.push(chunk); } } });
     };
-    const put = await fetch(`${osprey.url}/bench/large`, { method: 'PUT', body: Readable.toWeb(gen()) as ReadableStream, duplex: 'half', headers: { 'content-length': String(GiB) } } as RequestInit);
+    const put = await fetch(`${osprey.url}/bench/large`, { method: 'PUT', body: Readable.toWeb(gen()) as ReadableStream, duplex: 'half', headers: { 'content-length': String(GiB) } });
     if (put.status !== 200) throw new Error(`large PUT: ${put.status}`);
     await pipeline(gen(), createWriteStream(path.join(www, 'large')));
     // nginx's workers run as an unprivileged user: let them reach the files

@@ -83,7 +83,7 @@ export async function resultOrS3ErrorAsync<T>(fn: () => Promise<T>): Promise<{ o
 export function assertS3Error(err: unknown): asserts err is S3Error {
   if (!(err instanceof S3Error)) {
     const e = err as { name?: unknown; message?: unknown } | null;
-    throw new Error(`expected an S3Error, got ${String(e?.name ?? typeof err)}: ${String(e?.message ?? err)}`, { cause: err });
+    throw new Error(`expected an S3Error, got ${typeof e?.name === 'string' ? e.name : typeof err}: ${String(e?.message ?? err)}`, { cause: err });
   }
   assert.ok(err.status >= 400 && err.status < 500, `a client error was expected, got ${err.code} (${err.status}): ${err.message}`);
 }

@@ -66,8 +66,8 @@ const ruleArb = (n: number) => fc.record({
     ...(r.code !== undefined && { HttpErrorCodeReturnedEquals: r.code }),
     ...(r.headers.length > 0 && { IncludeHeader: r.headers }),
   },
-  Redirect: { RedirectType: r.type as 'Mirror', ...(r.type === 'Mirror' ? { MirrorURL: 'http://o.example/', MirrorAllowHeadObject: r.headAllowed } : { HostName: 'h.example' }) },
-}) as RoutingRule);
+  Redirect: { RedirectType: r.type, ...(r.type === 'Mirror' ? { MirrorURL: 'http://o.example/', MirrorAllowHeadObject: r.headAllowed } : { HostName: 'h.example' }) },
+}));
 
 const rulesArb = fc.uniqueArray(fc.integer({ min: 1, max: 60 }), { minLength: 1, maxLength: 6 }).chain((numbers) => fc.tuple(...numbers.map(ruleArb)));
 

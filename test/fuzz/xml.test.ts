@@ -234,7 +234,7 @@ describe('fuzz: XML bodies', () => {
       fc.array(xmlText, { maxLength: 5 }).chain((keys) => mutate(`<Delete>${keys.map((k) => `<Object><Key>${esc(k)}</Key></Object>`).join('')}</Delete>`)),
     );
     await fuzz(
-      fc.asyncProperty(body, fc.constantFrom('DeleteObjects', 'CompleteMultipartUpload') as fc.Arbitrary<'DeleteObjects' | 'CompleteMultipartUpload'>, async (xml, op) => {
+      fc.asyncProperty(body, fc.constantFrom<'DeleteObjects' | 'CompleteMultipartUpload'>('DeleteObjects', 'CompleteMultipartUpload'), async (xml, op) => {
         const { ctx } = fakeCtx(Buffer.from(xml), op);
         const { deps } = fakeDeps();
         await resultOrS3ErrorAsync(() => settlesWithin((op === 'DeleteObjects' ? deleteObjects : completeMultipartUpload)(ctx, deps), 2000, op));

@@ -44,7 +44,7 @@ describe('journal', () => {
     assert.equal(again.resumed, true);
     assert.deepEqual([...again.done].sort(), ['a', 'b', 'e']);
     assert.deepEqual([...again.leftoverUploads], [['d', ['U1']]]);
-    assert.equal(JSON.parse(readFileSync(file, 'utf8').split('\n')[0] ?? '').kind, 'osprey-import');
+    assert.equal((JSON.parse(readFileSync(file, 'utf8').split('\n')[0] ?? '') as { kind?: unknown }).kind, 'osprey-import');
   });
   it("refuses another import's file, and a file that is no journal", async () => {
     const dir = await tmpDir('osprey-journal-');

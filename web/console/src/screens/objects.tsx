@@ -99,7 +99,7 @@ export function ObjectsScreen({ bucket, prefix }: { bucket: string; prefix: stri
       </p>
       <div class="upload">
         <label for="upload-files">Upload files to <code>{bucket}/{prefix}</code></label>
-        <input id="upload-files" ref={fileInput} type="file" multiple onChange={(e) => void upload((e.currentTarget as HTMLInputElement).files)} />
+        <input id="upload-files" ref={fileInput} type="file" multiple onChange={(e) => void upload((e.currentTarget).files)} />
         {uploadsList.length > 0 && (
           <ul class="uploads" aria-label="Uploads">
             {uploadsList.map((u) => (

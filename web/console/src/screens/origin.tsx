@@ -156,7 +156,7 @@ export function OriginScreen({ bucket }: { bucket: string }) {
                 <div class="field">
                   <label for="import-file">Or load a file</label>
                   <input id="import-file" type="file" accept=".xml,application/xml,text/xml" onChange={(e) => {
-                    const f = (e.currentTarget as HTMLInputElement).files?.[0];
+                    const f = (e.currentTarget).files?.[0];
                     if (f) void f.text().then(setImportXml);
                   }} />
                 </div>
@@ -182,7 +182,7 @@ function Documents({ cfg, onSave }: { cfg: WebsiteConfig; onSave: (c: WebsiteCon
     const next: WebsiteConfig = { ...cfg };
     delete next.IndexDocument;
     delete next.ErrorDocument;
-    if (suffix.trim() !== '') next.IndexDocument = { ...cfg.IndexDocument, Suffix: suffix.trim(), ...(subDir ? { SupportSubDir: true } : { SupportSubDir: undefined }), Type: type === '' ? undefined : Number(type) } as WebsiteConfig['IndexDocument'];
+    if (suffix.trim() !== '') next.IndexDocument = { ...cfg.IndexDocument, Suffix: suffix.trim(), ...(subDir ? { SupportSubDir: true } : { SupportSubDir: undefined }), Type: type === '' ? undefined : Number(type) };
     if (errKey.trim() !== '') next.ErrorDocument = { Key: errKey.trim(), ...(errStatus !== '' && { HttpStatus: Number(errStatus) }) };
     onSave(JSON.parse(JSON.stringify(next)) as WebsiteConfig);
   };
