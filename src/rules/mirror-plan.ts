@@ -1,12 +1,17 @@
 /**
  * @module rules/mirror-plan
  * What a Mirror rule would fetch for a request (spec §3.2, §3.3), pure: the origin URLs (primary,
- * secondary, alternates), the query and the headers sent to the origin, and the rule's fetch
- * settings. The mirror engine carries the plan out; the rule simulator prints it. No networking.
+ * secondary, alternates), the query and the headers sent to the origin, and the rule's fetch and
+ * store settings, computed once per request. `originRequest` is the one conversion of a plan into
+ * what origin/walker asks (fills, the mirror's HEAD, `osprey import`); the rule simulator prints
+ * the plan. No networking.
  */
 import type { RoutingRule } from './model.js';
+import type { OriginAuth } from '../origin/origin-auth.js';
 import { encodeKeyPath, stripAuthParams, withQuery } from '../origin/uri.js';
 import { textHeaderValue } from '../codec/header-value.js';
+import { AUTH_TYPES, authTypeOf, originAuthOf } from './mirror-auth.js';
+import { mirrorTags, tagSystemMeta } from './tagging.js';
 
 export const MIRROR_USER_AGENT = 'osprey-mirror/0.1.0';
 /** LIM-03: origin redirects followed at most this many times (more is a failure). */
@@ -64,8 +69,16 @@ export interface MirrorPlan {
   asyncStatus?: number;
   /** TransparentMirrorResponseCodes: origin statuses relayed with their body (404 here disables the ErrorDocument) */
   transparentStatuses: number[];
-  /** MIR-15: how to sign the origin request (the secret stays in the rule) */
+  /** MIR-15: how to sign the origin request (the secret stays in the rule; `originRequest` joins it) */
   auth?: { type: string; region?: string; accessKeyId: string };
+  /** MIR-27: the origin's user metadata is kept (MirrorSaveOssMeta) */
+  saveMeta: boolean;
+  /** MIR-28: the stored object keeps the origin's Last-Modified (MirrorUserLastModified) */
+  originLastModified: boolean;
+  /** MIR-31: MirrorReturnHeaders (lower-case names), stored with the object and returned */
+  returnHeaders: Record<string, string>;
+  /** MIR-30: the system metadata that tags the stored object (MirrorTaggings, rules/tagging) */
+  tagging: Record<string, string>;
   /**
    * Why there is no origin to ask (then `urls` is empty): the origin key has a '.' or '..' segment
    * (a prefix replacement such as `img` -> '' turns the key `img../x` into `../x`), which every URL
@@ -166,6 +179,52 @@ export function isOriginFailure(answer: number | 'network', switchAllErrors: boo
   return answer >= 500;
 }
 
+/**
+ * What the origin walker (origin/walker) is given: the origin part of a plan, with MirrorAuth's key
+ * pair joined (it is kept out of MirrorPlan, which the rule simulator shows).
+ */
+export interface OriginRequest {
+  method: 'GET' | 'HEAD';
+  /** in the order to try them (MIR-37, MIR-39) */
+  urls: string[];
+  /** MIR-38 */
+  probeUrl?: string;
+  /** sent to every origin, Host included when Set names it (MIR-10…MIR-14, MIR-13a) */
+  headers: Record<string, string>;
+  /** MIR-16, MIR-17 */
+  followRedirects: boolean;
+  maxRedirects: number;
+  /** MIR-37: MirrorSwitchAllErrors, any unexpected status fails over (not only 5xx and network errors) */
+  switchAllErrors: boolean;
+  /** MIR-15 */
+  auth?: OriginAuth;
+}
+
+/**
+ * The one conversion of a plan into the request the walker makes (fill, HEAD and `osprey import`),
+ * or why there is none: an origin key with a dot segment (MIR-03), or a MirrorAuth whose AuthType
+ * Osprey cannot sign with (PUT ?website refuses those; a configuration stored before may have one).
+ */
+export function originRequest(rule: RoutingRule, plan: MirrorPlan): OriginRequest | { refused: string } {
+  if (plan.refused !== undefined) return { refused: plan.refused };
+  const ma = rule.Redirect.MirrorAuth;
+  if (ma?.AccessKeyId && ma.AccessKeySecret && authTypeOf(ma.AuthType) === undefined) {
+    return { refused: `Mirroring failed, please check your mirror configuration: MirrorAuth AuthType '${ma.AuthType ?? ''}' is not supported (use ${AUTH_TYPES}).` };
+  }
+  const auth = originAuthOf(rule);
+  return {
+    method: plan.method, urls: plan.urls, ...(plan.probeUrl !== undefined && { probeUrl: plan.probeUrl }), headers: plan.headers,
+    followRedirects: plan.followRedirects, maxRedirects: MAX_ORIGIN_REDIRECTS, switchAllErrors: plan.failover === 'any-unexpected-status', ...(auth && { auth }),
+  };
+}
+
+/** MIR-31: MirrorReturnHeaders as lower-case name → value. */
+function returnHeadersOf(rule: RoutingRule): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const h of rule.Redirect.MirrorReturnHeaders?.ReturnHeader ?? []) if (h.Key && h.Value !== undefined) out[h.Key.toLowerCase()] = h.Value;
+  return out;
+}
+
 export function mirrorPlan(rule: RoutingRule, req: MirrorRequest): MirrorPlan {
   const r = rule.Redirect;
   const key = originKey(rule, req.key, req.rawKey);
@@ -200,6 +259,10 @@ export function mirrorPlan(rule: RoutingRule, req: MirrorRequest): MirrorPlan {
     ...(r.MirrorAsyncStatus !== undefined && { asyncStatus: r.MirrorAsyncStatus }),
     transparentStatuses: (r.TransparentMirrorResponseCodes ?? '').split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0),
     ...(auth?.AccessKeyId && { auth: { type: auth.AuthType ?? '', ...(auth.Region && { region: auth.Region }), accessKeyId: auth.AccessKeyId } }),
+    saveMeta: r.MirrorSaveOssMeta === true,
+    originLastModified: r.MirrorUserLastModified === true,
+    returnHeaders: returnHeadersOf(rule),
+    tagging: tagSystemMeta(mirrorTags(rule)),
     ...(refused !== undefined && { refused }),
   };
 }
