@@ -9,7 +9,7 @@
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { mirrorStoredHeaders, mirrorUserMeta } from '../mirror/meta.js';
-import { isOriginFailure, MAX_ORIGIN_REDIRECTS, mirrorPlan } from '../rules/mirror-plan.js';
+import { isOriginFailure, MAX_ORIGIN_REDIRECTS, mirrorPlan, originRequest } from '../rules/mirror-plan.js';
 import { signOriginRequest } from '../origin/origin-auth.js';
 import type { OriginAuth } from '../origin/origin-auth.js';
 import type { RoutingRule } from '../rules/rules.js';
@@ -30,6 +30,8 @@ export interface OriginFetchPlan {
   /** MirrorSwitchAllErrors */
   switchAllErrors: boolean;
   auth?: OriginAuth;
+  /** why a fill would ask no origin for this key (MIR-03 dot segment, an AuthType Osprey cannot sign with) */
+  refused?: string;
 }
 
 export type Planner = (key: string) => OriginFetchPlan;
@@ -51,9 +53,11 @@ export function rulePlanner(rule: RoutingRule, userAgent: string, auth: OriginAu
   return (key) => {
     const plan = mirrorPlan(rule, { key, query: '', headers: {}, userAgent });
     const headers = { ...plan.headers, ...(plan.hostOverride !== undefined && { host: plan.hostOverride }) };
+    const asked = originRequest(rule, plan);
     return {
       urls: plan.urls, headers, followRedirects: plan.followRedirects, checkMd5: plan.checkMd5,
       saveMeta: rule.Redirect.MirrorSaveOssMeta === true, switchAllErrors: plan.failover === 'any-unexpected-status', ...(auth && { auth }),
+      ...('refused' in asked && { refused: asked.refused }),
     };
   };
 }
@@ -163,6 +167,7 @@ export class HttpOriginSource implements Source {
   /** The mirror's walk (MIR-16, MIR-37): each origin in turn, redirects followed; a 200 answer or a SourceError. */
   private async open(plan: OriginFetchPlan, method: 'GET' | 'HEAD', signal: AbortSignal): Promise<{ res: Dispatcher.ResponseData; url: string }> {
     // made when needed: an error's stack trace per fetch was ~2 % of an import's CPU (issue 19)
+    if (plan.refused !== undefined) throw new SourceError(plan.refused, false);
     let failure: SourceError | undefined;
     for (const first of plan.urls) {
       let url = first;
@@ -174,9 +179,16 @@ export class HttpOriginSource implements Source {
           if (status >= 300 && status < 400 && status !== 304) {
             const location = headerOf(res.headers, 'location');
             await res.body.dump();
-            if (!location) throw new SourceError(`the origin answered ${status} without a Location`, false);
-            if (!plan.followRedirects) throw new SourceError(`the origin redirected to ${location} and the rule does not follow redirects (a mirror would answer 302 and store nothing)`, false);
-            if (hop + 1 >= MAX_ORIGIN_REDIRECTS) throw new SourceError(`the origin redirected more than ${MAX_ORIGIN_REDIRECTS} times`, false);
+            // as in a fill: a 3xx without Location and a redirect loop fail over to the next origin
+            if (!location) {
+              failure = new SourceError(`the origin answered ${status} without a Location`, false);
+              break;
+            }
+            if (!plan.followRedirects) throw new SourceError(`the origin redirected to ${new URL(location, url).toString()} and the rule does not follow redirects (a mirror would answer 302 and store nothing)`, false);
+            if (hop + 1 >= MAX_ORIGIN_REDIRECTS) {
+              failure = new SourceError(`the origin redirected more than ${MAX_ORIGIN_REDIRECTS} times`, false);
+              break;
+            }
             url = new URL(location, url).toString();
             continue;
           }
