@@ -34,13 +34,21 @@ const agent = new Agent({ connections: 4 });
 
 async function signed(base: string, method: string, p: string, body = '', headers: Record<string, string> = {}): Promise<void> {
   const u = new URL(base);
-  const h = signRequestV4({ method, url: p, headers: { host: u.host, ...headers } }, { accessKeyId: KEY, secretAccessKey: SECRET }, createHash('sha256').update(body).digest('hex'));
+  const h = signRequestV4(
+    { method, url: p, headers: { host: u.host, ...headers } },
+    { accessKeyId: KEY, secretAccessKey: SECRET },
+    createHash('sha256').update(body).digest('hex'),
+  );
   const res = await request(base + p, { method: method as 'PUT', headers: h, body: body || undefined, dispatcher: agent });
   const text = await res.body.text();
   if (res.statusCode !== 200) throw new Error(`${method} ${p}: ${res.statusCode} ${text}`);
 }
 
-interface Target { name: string; url: string; proc: Proc }
+interface Target {
+  name: string;
+  url: string;
+  proc: Proc;
+}
 
 async function main(): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'osprey-hbench-'));
@@ -55,7 +63,10 @@ async function main(): Promise<void> {
   const port = 25000 + Math.floor(Math.random() * 5000);
   const nginx = await startNginx(path.join(work, 'nginx'), port, `root ${www};`);
   const floor = only === 'osprey' ? undefined : await startFloor('pull', nginx.url, floorDir);
-  const osprey = await startOsprey(path.join(work, 'data'), 0, ['--origin-allow', '127.0.0.0/8'], { OSPREY_ACCESS_KEY_ID: KEY, OSPREY_SECRET_ACCESS_KEY: SECRET });
+  const osprey = await startOsprey(path.join(work, 'data'), 0, ['--origin-allow', '127.0.0.0/8'], {
+    OSPREY_ACCESS_KEY_ID: KEY,
+    OSPREY_SECRET_ACCESS_KEY: SECRET,
+  });
   try {
     const rules = `<WebsiteConfiguration><RoutingRules><RoutingRule><RuleNumber>1</RuleNumber><Condition><HttpErrorCodeReturnedEquals>404</HttpErrorCodeReturnedEquals></Condition><Redirect><RedirectType>Mirror</RedirectType><MirrorURL>${nginx.url}/</MirrorURL></Redirect></RoutingRule></RoutingRules></WebsiteConfiguration>`;
     for (const b of ['rules', 'plain', 'pre']) {
@@ -64,12 +75,17 @@ async function main(): Promise<void> {
     }
     await signed(osprey.url, 'PUT', '/rules?website', rules);
     // a pre-routing rule (no HttpErrorCodeReturnedEquals) applies before the lookup, so here the rules are evaluated on every hit
-    const hide = '<RoutingRule><RuleNumber>2</RuleNumber><Condition><KeyPrefixEquals>private/</KeyPrefixEquals></Condition><Redirect><RedirectType>External</RedirectType><HostName>login.example.com</HostName><HttpRedirectCode>302</HttpRedirectCode></Redirect></RoutingRule>';
+    const hide =
+      '<RoutingRule><RuleNumber>2</RuleNumber><Condition><KeyPrefixEquals>private/</KeyPrefixEquals></Condition><Redirect><RedirectType>External</RedirectType><HostName>login.example.com</HostName><HttpRedirectCode>302</HttpRedirectCode></Redirect></RoutingRule>';
     await signed(osprey.url, 'PUT', '/pre?website', rules.replace('<RoutingRules>', `<RoutingRules>${hide}`));
     const targets: Target[] = [
       { name: 'osprey, bucket with a Mirror rule', url: `${osprey.url}/rules/files/small.bin`, proc: osprey },
       { name: 'osprey, bucket without rules', url: `${osprey.url}/plain/files/small.bin`, proc: osprey },
-      { name: 'osprey, bucket with a pre-routing rule (not matching) and a Mirror rule', url: `${osprey.url}/pre/files/small.bin`, proc: osprey },
+      {
+        name: 'osprey, bucket with a pre-routing rule (not matching) and a Mirror rule',
+        url: `${osprey.url}/pre/files/small.bin`,
+        proc: osprey,
+      },
       ...(floor ? [{ name: 'naive Node.js pull-through (floor pull), hit', url: `${floor.url}/files/small.bin`, proc: floor }] : []),
       ...(only === 'osprey' ? [] : [{ name: 'nginx static', url: `${nginx.url}/files/small.bin`, proc: nginx }]),
     ];
@@ -84,7 +100,11 @@ async function main(): Promise<void> {
       const order = r % 2 ? [targets[1]!, targets[0]!, ...targets.slice(2)] : targets;
       const got = new Map<string, number>();
       for (const t of order) {
-        const w = await withCpu(t.proc.child.pid ?? 0, () => wrk(t.url, { connections: 64, seconds }), (x) => x.requests);
+        const w = await withCpu(
+          t.proc.child.pid ?? 0,
+          () => wrk(t.url, { connections: 64, seconds }),
+          (x) => x.requests,
+        );
         if (w.non2xx) throw new Error(`${t.name}: ${w.non2xx} non-2xx answers`);
         rate.get(t.name)!.push(w.reqPerSec);
         cpu.get(t.name)!.push(w.cpuUsPerOp);
@@ -95,8 +115,13 @@ async function main(): Promise<void> {
     const lines = targets.map((t) => `${t.name}: ${spread(rate.get(t.name)!)} req/s, server CPU ${spread(cpu.get(t.name)!)} µs/request`);
     lines.push(`with rules / without, per repetition: ${spread(ratio, 2)} (target >= 0.95)`);
     const ng = rate.get('nginx static');
-    if (ng) lines.push(`osprey with rules / nginx static: ${fmt(median(rate.get(targets[0]!.name)!) / median(ng), 2)} (target >= 0.30); without rules / nginx: ${fmt(median(rate.get(targets[1]!.name)!) / median(ng), 2)}`);
-    process.stdout.write(`\nOsprey 4 KiB hit benchmark (wrk 64 connections, ${seconds}s x ${reps} interleaved, medians (ranges); ${os.cpus().length} cores, node ${process.version})\n${lines.map((l) => `- ${l}`).join('\n')}\n`);
+    if (ng)
+      lines.push(
+        `osprey with rules / nginx static: ${fmt(median(rate.get(targets[0]!.name)!) / median(ng), 2)} (target >= 0.30); without rules / nginx: ${fmt(median(rate.get(targets[1]!.name)!) / median(ng), 2)}`,
+      );
+    process.stdout.write(
+      `\nOsprey 4 KiB hit benchmark (wrk 64 connections, ${seconds}s x ${reps} interleaved, medians (ranges); ${os.cpus().length} cores, node ${process.version})\n${lines.map((l) => `- ${l}`).join('\n')}\n`,
+    );
   } finally {
     await osprey.stop();
     await Promise.all([nginx.stop(), floor?.stop()]);

@@ -26,7 +26,9 @@ export async function buildConsole(opts: { check?: boolean; outDir?: string } = 
   const outDir = opts.outDir ?? CONSOLE_OUT;
   if (opts.check !== false) {
     // esbuild strips types without checking them; tsc does the checking (strict, own tsconfig)
-    execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(SRC, 'tsconfig.json')], { stdio: 'inherit' });
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(SRC, 'tsconfig.json')], {
+      stdio: 'inherit',
+    });
   }
   // build next to the target and swap, so a running server never serves half a build
   const tmp = `${outDir}.tmp-${process.pid}`;
@@ -67,7 +69,9 @@ export async function buildConsole(opts: { check?: boolean; outDir?: string } = 
 async function tree(dir: string): Promise<Map<string, Buffer> | undefined> {
   let names: string[];
   try {
-    names = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((d) => d.isFile()).map((d) => path.relative(dir, path.join(d.parentPath, d.name)));
+    names = (await readdir(dir, { recursive: true, withFileTypes: true }))
+      .filter((d) => d.isFile())
+      .map((d) => path.relative(dir, path.join(d.parentPath, d.name)));
   } catch {
     return undefined;
   }
@@ -100,6 +104,7 @@ async function install(tmp: string, outDir: string): Promise<void> {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const r = await buildConsole({ check: !process.argv.includes('--no-check') });
-  for (const f of r.files) if (!f.name.endsWith('.map')) console.log(`  ${path.relative(ROOT, path.join(r.outDir, f.name))}  ${(f.bytes / 1024).toFixed(1)} KiB`);
+  for (const f of r.files)
+    if (!f.name.endsWith('.map')) console.log(`  ${path.relative(ROOT, path.join(r.outDir, f.name))}  ${(f.bytes / 1024).toFixed(1)} KiB`);
   console.log(`console built in ${r.ms} ms -> ${path.relative(ROOT, r.outDir)}/`);
 }

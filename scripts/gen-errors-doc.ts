@@ -6,7 +6,9 @@ import { writeFileSync } from 'node:fs';
 import { ERRORS } from '../src/errors.ts';
 
 export function renderErrorsDoc(): string {
-  const rows = Object.entries(ERRORS).map(([code, row]) => `| \`${code}\` | ${row.status} | ${row.ec} | ${row.message.replace(/\|/g, '\\|')} |`);
+  const rows = Object.entries(ERRORS).map(
+    ([code, row]) => `| \`${code}\` | ${row.status} | ${row.ec} | ${row.message.replace(/\|/g, '\\|')} |`,
+  );
   return [
     '# Error codes',
     '',

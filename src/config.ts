@@ -56,7 +56,10 @@ export interface Config {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly setting: string, message: string) {
+  constructor(
+    readonly setting: string,
+    message: string,
+  ) {
     super(`invalid setting '${setting}': ${message}`);
     this.name = 'ConfigError';
   }
@@ -88,11 +91,33 @@ export const DEFAULTS: Config = {
 export type RawSettings = Partial<Record<keyof Config | 'address', unknown>>;
 
 const KEYS: readonly (keyof Config | 'address')[] = [
-  'host', 'port', 'address', 'dataDir', 'domains', 'bindDomains', 'accessKeyId', 'secretAccessKey', 'region',
+  'host',
+  'port',
+  'address',
+  'dataDir',
+  'domains',
+  'bindDomains',
+  'accessKeyId',
+  'secretAccessKey',
+  'region',
   'mirrorProbeIntervalMs',
-  'logFormat', 'logLevel', 'maxRoutingRules', 'maxObjectSize', 'minPartSize', 'originAllow', 'mirrorTimeoutMs', 'mirrorIdleTimeoutMs', 'mirrorTag', 'mirrorMaxPerOrigin',
-  'metricsToken', 'shutdownTimeoutMs',
-  'storage', 'storageEndpoint', 'storageRegion', 'storageAccessKeyId', 'storageSecretAccessKey',
+  'logFormat',
+  'logLevel',
+  'maxRoutingRules',
+  'maxObjectSize',
+  'minPartSize',
+  'originAllow',
+  'mirrorTimeoutMs',
+  'mirrorIdleTimeoutMs',
+  'mirrorTag',
+  'mirrorMaxPerOrigin',
+  'metricsToken',
+  'shutdownTimeoutMs',
+  'storage',
+  'storageEndpoint',
+  'storageRegion',
+  'storageAccessKeyId',
+  'storageSecretAccessKey',
 ];
 
 /** Read a config file: `.toml` as TOML, anything else as JSON. Keys as in Config (camelCase) or kebab-case. */
@@ -138,7 +163,10 @@ export function envSettings(env: NodeJS.ProcessEnv): RawSettings {
   if (env.OSPREY_STORAGE_REGION) out.storageRegion = env.OSPREY_STORAGE_REGION;
   if (env.OSPREY_STORAGE_ACCESS_KEY_ID) out.storageAccessKeyId = env.OSPREY_STORAGE_ACCESS_KEY_ID;
   if (env.OSPREY_STORAGE_SECRET_ACCESS_KEY) out.storageSecretAccessKey = env.OSPREY_STORAGE_SECRET_ACCESS_KEY;
-  if (env.OSPREY_ORIGIN_ALLOW) out.originAllow = env.OSPREY_ORIGIN_ALLOW.split(',').map((s) => s.trim()).filter(Boolean);
+  if (env.OSPREY_ORIGIN_ALLOW)
+    out.originAllow = env.OSPREY_ORIGIN_ALLOW.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   return out;
 }
 
@@ -160,7 +188,8 @@ export function buildConfig(...layers: RawSettings[]): Readonly<Config> {
   c.dataDir = path.resolve(c.dataDir);
   if (merged.domains !== undefined) c.domains = strList('domains', merged.domains).map((d) => d.toLowerCase());
   for (const d of c.domains) {
-    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(d)) throw new ConfigError('domain', `'${d}' is not a host name`);
+    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(d))
+      throw new ConfigError('domain', `'${d}' is not a host name`);
   }
   if (merged.bindDomains !== undefined) c.bindDomains = bindings(merged.bindDomains);
   if (merged.accessKeyId !== undefined) c.accessKeyId = str('accessKeyId', merged.accessKeyId);
@@ -171,7 +200,8 @@ export function buildConfig(...layers: RawSettings[]): Readonly<Config> {
   if (c.accessKeyId !== undefined && !/^[A-Za-z0-9_.-]{3,128}$/.test(c.accessKeyId)) {
     throw new ConfigError('accessKeyId', 'must be 3-128 characters of letters, digits, _ . -');
   }
-  if (c.secretAccessKey !== undefined && c.secretAccessKey.length < 8) throw new ConfigError('secretAccessKey', 'must be at least 8 characters');
+  if (c.secretAccessKey !== undefined && c.secretAccessKey.length < 8)
+    throw new ConfigError('secretAccessKey', 'must be at least 8 characters');
   if (merged.region !== undefined) c.region = str('region', merged.region);
   if (merged.logFormat !== undefined) {
     const f = str('logFormat', merged.logFormat);
@@ -180,22 +210,28 @@ export function buildConfig(...layers: RawSettings[]): Readonly<Config> {
   }
   if (merged.logLevel !== undefined) {
     const l = str('logLevel', merged.logLevel);
-    if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(l)) throw new ConfigError('logLevel', `unknown level '${l}'`);
+    if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(l))
+      throw new ConfigError('logLevel', `unknown level '${l}'`);
     c.logLevel = l;
   }
   if (merged.maxRoutingRules !== undefined) c.maxRoutingRules = int('maxRoutingRules', merged.maxRoutingRules, 1, 50);
   if (merged.maxObjectSize !== undefined) c.maxObjectSize = int('maxObjectSize', merged.maxObjectSize, 1, Number.MAX_SAFE_INTEGER);
   if (merged.minPartSize !== undefined) c.minPartSize = int('minPartSize', merged.minPartSize, 1, 5 * 1024 ** 3);
   if (merged.originAllow !== undefined) {
-    c.originAllow = strList('originAllow', merged.originAllow).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+    c.originAllow = strList('originAllow', merged.originAllow)
+      .flatMap((v) => v.split(','))
+      .map((v) => v.trim())
+      .filter(Boolean);
     for (const e of c.originAllow) {
       const cidr = /^(\d+\.\d+\.\d+\.\d+)\/(\d{1,2})$/.exec(e);
       if (cidr && Number(cidr[2]) > 32) throw new ConfigError('originAllow', `'${e}' is not a valid CIDR`);
     }
   }
   if (merged.mirrorTimeoutMs !== undefined) c.mirrorTimeoutMs = int('mirrorTimeoutMs', merged.mirrorTimeoutMs, 100, 600_000);
-  if (merged.mirrorIdleTimeoutMs !== undefined) c.mirrorIdleTimeoutMs = int('mirrorIdleTimeoutMs', merged.mirrorIdleTimeoutMs, 100, 600_000);
-  if (merged.mirrorProbeIntervalMs !== undefined) c.mirrorProbeIntervalMs = int('mirrorProbeIntervalMs', merged.mirrorProbeIntervalMs, 100, 3_600_000);
+  if (merged.mirrorIdleTimeoutMs !== undefined)
+    c.mirrorIdleTimeoutMs = int('mirrorIdleTimeoutMs', merged.mirrorIdleTimeoutMs, 100, 600_000);
+  if (merged.mirrorProbeIntervalMs !== undefined)
+    c.mirrorProbeIntervalMs = int('mirrorProbeIntervalMs', merged.mirrorProbeIntervalMs, 100, 3_600_000);
   if (merged.mirrorMaxPerOrigin !== undefined) c.mirrorMaxPerOrigin = int('mirrorMaxPerOrigin', merged.mirrorMaxPerOrigin, 1, 100_000);
   if (merged.mirrorTag !== undefined) {
     const t = str('mirrorTag', merged.mirrorTag);
@@ -216,9 +252,11 @@ function storageSettings(c: Config, merged: RawSettings): void {
   if (merged.storageRegion !== undefined) c.storageRegion = str('storageRegion', merged.storageRegion);
   if (merged.storage === undefined) return;
   const url = str('storage', merged.storage);
-  if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(url)) throw new ConfigError('storage', `'${url}' is not s3://BUCKET[/PREFIX]`);
+  if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(url))
+    throw new ConfigError('storage', `'${url}' is not s3://BUCKET[/PREFIX]`);
   c.storage = url;
-  if (merged.storageEndpoint === undefined) throw new ConfigError('storageEndpoint', 'is required with --storage s3://… (the store\'s URL, e.g. http://10.0.0.5:7480)');
+  if (merged.storageEndpoint === undefined)
+    throw new ConfigError('storageEndpoint', "is required with --storage s3://… (the store's URL, e.g. http://10.0.0.5:7480)");
   const endpoint = str('storageEndpoint', merged.storageEndpoint);
   let parsed: URL | undefined;
   try {
@@ -226,10 +264,14 @@ function storageSettings(c: Config, merged: RawSettings): void {
   } catch {
     parsed = undefined;
   }
-  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) throw new ConfigError('storageEndpoint', `'${endpoint}' is not an http(s) URL`);
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:'))
+    throw new ConfigError('storageEndpoint', `'${endpoint}' is not an http(s) URL`);
   c.storageEndpoint = endpoint;
   if (merged.storageAccessKeyId === undefined || merged.storageSecretAccessKey === undefined) {
-    throw new ConfigError(merged.storageAccessKeyId === undefined ? 'storageAccessKeyId' : 'storageSecretAccessKey', 'the store\'s key pair is required with --storage s3://… (OSPREY_STORAGE_ACCESS_KEY_ID / OSPREY_STORAGE_SECRET_ACCESS_KEY)');
+    throw new ConfigError(
+      merged.storageAccessKeyId === undefined ? 'storageAccessKeyId' : 'storageSecretAccessKey',
+      "the store's key pair is required with --storage s3://… (OSPREY_STORAGE_ACCESS_KEY_ID / OSPREY_STORAGE_SECRET_ACCESS_KEY)",
+    );
   }
   c.storageAccessKeyId = str('storageAccessKeyId', merged.storageAccessKeyId);
   c.storageSecretAccessKey = str('storageSecretAccessKey', merged.storageSecretAccessKey);
@@ -258,7 +300,8 @@ function int(name: string, v: unknown, min: number, max: number): number {
 
 function strList(name: string, v: unknown): string[] {
   const list = typeof v === 'string' ? [v] : v;
-  if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' && x !== '')) throw new ConfigError(name, 'must be a list of strings');
+  if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' && x !== ''))
+    throw new ConfigError(name, 'must be a list of strings');
   return list as string[];
 }
 

@@ -15,7 +15,8 @@ export interface Credentials {
 }
 
 export function loadCredentials(dataDir: string, given?: { accessKeyId?: string; secretAccessKey?: string }): Credentials {
-  if (given?.accessKeyId && given.secretAccessKey) return { accessKeyId: given.accessKeyId, secretAccessKey: given.secretAccessKey, generated: false };
+  if (given?.accessKeyId && given.secretAccessKey)
+    return { accessKeyId: given.accessKeyId, secretAccessKey: given.secretAccessKey, generated: false };
   const file = path.join(dataDir, 'credentials.json');
   try {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as { accessKeyId?: unknown; secretAccessKey?: unknown };

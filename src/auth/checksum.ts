@@ -103,7 +103,10 @@ const NOT_CHECKSUMS = new Set(['algorithm', 'type', 'mode']);
  * The checksums a request announces: `x-amz-checksum-<alg>` headers with their values, and the
  * algorithms whose values `x-amz-trailer` says will follow the body. Unknown algorithms dropped.
  */
-export function announcedChecksums(headers: Record<string, string | string[] | undefined>): { headers: Map<string, string>; trailerAlgorithms: string[] } {
+export function announcedChecksums(headers: Record<string, string | string[] | undefined>): {
+  headers: Map<string, string>;
+  trailerAlgorithms: string[];
+} {
   const values = new Map<string, string>();
   for (const [name, value] of Object.entries(headers)) {
     const alg = /^x-amz-checksum-([a-z0-9]+)$/.exec(name.toLowerCase())?.[1];
@@ -151,7 +154,9 @@ export class ChecksumVerifier extends Transform {
       }
       const actual = digest.base64();
       if (actual !== expected.trim()) {
-        cb(new S3Error('XAmzContentChecksumMismatch', { message: `The provided 'x-amz-checksum-${alg}' does not match what was computed.` }));
+        cb(
+          new S3Error('XAmzContentChecksumMismatch', { message: `The provided 'x-amz-checksum-${alg}' does not match what was computed.` }),
+        );
         return;
       }
       this.verified[`x-amz-checksum-${alg}`] = actual;

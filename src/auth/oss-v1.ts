@@ -19,16 +19,87 @@ const MAX_SKEW_MS = 15 * 60 * 1000;
  * Other query parameters (prefix, marker, max-keys…) are not signed by V1.
  */
 export const OSS_SUB_RESOURCES: ReadonlySet<string> = new Set([
-  'acl', 'uploads', 'location', 'cors', 'logging', 'website', 'referer', 'lifecycle', 'delete', 'append', 'tagging', 'objectMeta',
-  'uploadId', 'partNumber', 'security-token', 'position', 'img', 'style', 'styleName', 'replication', 'replicationProgress',
-  'replicationLocation', 'cname', 'bucketInfo', 'comp', 'qos', 'live', 'status', 'vod', 'startTime', 'endTime', 'symlink',
-  'x-oss-process', 'response-content-type', 'response-content-language', 'response-expires', 'response-cache-control',
-  'response-content-disposition', 'response-content-encoding', 'udf', 'udfName', 'udfImage', 'udfId', 'udfImageDesc',
-  'udfApplication', 'udfApplicationLog', 'restore', 'callback', 'callback-var', 'qosInfo', 'policy', 'stat', 'encryption',
-  'versions', 'versioning', 'versionId', 'requestPayment', 'x-oss-request-payer', 'sequential', 'inventory', 'inventoryId',
-  'continuation-token', 'asyncFetch', 'worm', 'wormId', 'wormExtend', 'withHashContext', 'x-oss-enable-md5',
-  'x-oss-enable-sha1', 'x-oss-enable-sha256', 'x-oss-hash-ctx', 'x-oss-md5-ctx', 'transferAcceleration', 'regionList',
-  'cloudboxes', 'metaQuery', 'resourceGroup', 'rtc', 'x-oss-async-process', 'responseHeader', 'x-oss-traffic-limit',
+  'acl',
+  'uploads',
+  'location',
+  'cors',
+  'logging',
+  'website',
+  'referer',
+  'lifecycle',
+  'delete',
+  'append',
+  'tagging',
+  'objectMeta',
+  'uploadId',
+  'partNumber',
+  'security-token',
+  'position',
+  'img',
+  'style',
+  'styleName',
+  'replication',
+  'replicationProgress',
+  'replicationLocation',
+  'cname',
+  'bucketInfo',
+  'comp',
+  'qos',
+  'live',
+  'status',
+  'vod',
+  'startTime',
+  'endTime',
+  'symlink',
+  'x-oss-process',
+  'response-content-type',
+  'response-content-language',
+  'response-expires',
+  'response-cache-control',
+  'response-content-disposition',
+  'response-content-encoding',
+  'udf',
+  'udfName',
+  'udfImage',
+  'udfId',
+  'udfImageDesc',
+  'udfApplication',
+  'udfApplicationLog',
+  'restore',
+  'callback',
+  'callback-var',
+  'qosInfo',
+  'policy',
+  'stat',
+  'encryption',
+  'versions',
+  'versioning',
+  'versionId',
+  'requestPayment',
+  'x-oss-request-payer',
+  'sequential',
+  'inventory',
+  'inventoryId',
+  'continuation-token',
+  'asyncFetch',
+  'worm',
+  'wormId',
+  'wormExtend',
+  'withHashContext',
+  'x-oss-enable-md5',
+  'x-oss-enable-sha1',
+  'x-oss-enable-sha256',
+  'x-oss-hash-ctx',
+  'x-oss-md5-ctx',
+  'transferAcceleration',
+  'regionList',
+  'cloudboxes',
+  'metaQuery',
+  'resourceGroup',
+  'rtc',
+  'x-oss-async-process',
+  'responseHeader',
+  'x-oss-traffic-limit',
 ]);
 
 function canonicalResource(input: AuthInput): string {
@@ -76,7 +147,14 @@ export function signRequestOssV1(
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = v;
   headers.date = now.toUTCString();
-  const input: AuthInput = { method: req.method, url: req.url, headers, now, ...(req.bucket !== undefined && { bucket: req.bucket }), ...(req.key !== undefined && { key: req.key }) };
+  const input: AuthInput = {
+    method: req.method,
+    url: req.url,
+    headers,
+    now,
+    ...(req.bucket !== undefined && { bucket: req.bucket }),
+    ...(req.key !== undefined && { key: req.key }),
+  };
   return { ...headers, authorization: `OSS ${creds.accessKeyId}:${sign(creds.secretAccessKey, input, headers.date)}` };
 }
 
@@ -86,7 +164,8 @@ const NO_PAYLOAD_CLAIM: PayloadPlan = { kind: 'none' };
 /** Authorization: OSS AccessKeyId:Signature */
 export function verifyOssV1Header(input: AuthInput, authorization: string, keys: KeyStore): AuthResult {
   const m = /^OSS ([^:\s]+):(\S+)$/.exec(authorization.trim());
-  if (!m?.[1] || !m[2]) throw new S3Error('AuthorizationHeaderMalformed', { message: 'The OSS authorization header must be "OSS AccessKeyId:Signature".' });
+  if (!m?.[1] || !m[2])
+    throw new S3Error('AuthorizationHeaderMalformed', { message: 'The OSS authorization header must be "OSS AccessKeyId:Signature".' });
   const secret = keys.secretFor(m[1]);
   if (secret === undefined) throw new S3Error('InvalidAccessKeyId');
   // The Date line is the Date header; ali-oss (which cannot set Date in browsers) sends only
@@ -96,7 +175,8 @@ export function verifyOssV1Header(input: AuthInput, authorization: string, keys:
   const ossDate = headerValue(input.headers, 'x-oss-date');
   const stamp = ossDate ?? date;
   const when = stamp === undefined ? NaN : new Date(stamp).getTime();
-  if (stamp === undefined || Number.isNaN(when)) throw new S3Error('AccessDenied', { message: 'OSS authentication requires a valid Date or x-oss-date header.' });
+  if (stamp === undefined || Number.isNaN(when))
+    throw new S3Error('AccessDenied', { message: 'OSS authentication requires a valid Date or x-oss-date header.' });
   if (Math.abs(input.now.getTime() - when) > MAX_SKEW_MS) throw new S3Error('RequestTimeTooSkewed');
   const lines = [...new Set([date, ossDate].filter((d): d is string => d !== undefined))];
   // every candidate is computed, so the time taken does not tell which one matched
@@ -110,7 +190,8 @@ export function verifyOssV1Url(input: AuthInput, q: Map<string, string>, keys: K
   const id = q.get('OSSAccessKeyId') ?? '';
   const expires = q.get('Expires') ?? '';
   const signature = q.get('Signature') ?? '';
-  if (!/^\d+$/.test(expires) || !signature) throw new S3Error('AccessDenied', { message: 'A signed URL needs OSSAccessKeyId, Expires and Signature.' });
+  if (!/^\d+$/.test(expires) || !signature)
+    throw new S3Error('AccessDenied', { message: 'A signed URL needs OSSAccessKeyId, Expires and Signature.' });
   const secret = keys.secretFor(id);
   if (secret === undefined) throw new S3Error('InvalidAccessKeyId');
   if (input.now.getTime() > Number(expires) * 1000) throw new S3Error('AccessDenied', { message: 'Request has expired' });

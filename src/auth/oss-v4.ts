@@ -74,7 +74,8 @@ interface V4Claim {
 
 function parseCredential(value: string | undefined, bad: (why: string) => S3Error): Omit<V4Claim, 'stamp' | 'additional' | 'signature'> {
   const parts = (value ?? '').split('/');
-  if (parts.length !== 5 || parts[4] !== 'aliyun_v4_request' || !/^\d{8}$/.test(parts[1] ?? '') || !parts[0]) throw bad('the credential must be AccessKeyId/yyyymmdd/region/oss/aliyun_v4_request');
+  if (parts.length !== 5 || parts[4] !== 'aliyun_v4_request' || !/^\d{8}$/.test(parts[1] ?? '') || !parts[0])
+    throw bad('the credential must be AccessKeyId/yyyymmdd/region/oss/aliyun_v4_request');
   const [accessKeyId = '', day = '', region = '', product = ''] = parts;
   if (product !== PRODUCT) throw bad(`the credential is scoped to "${product.slice(0, 40)}", not "${PRODUCT}"`);
   return { accessKeyId, day, region, product };
@@ -109,7 +110,16 @@ function canonicalParts(input: AuthInput, additional: string[]): { canonicalHead
 }
 
 /** One signature: canonical request -> string to sign -> HMAC with the day's signing key (verifier and signer). */
-function signatureFor(method: string, parts: { canonicalHeaders: string; uri: string }, query: string, additional: string[], payload: string, key: Buffer, stamp: string, scope: string): string {
+function signatureFor(
+  method: string,
+  parts: { canonicalHeaders: string; uri: string },
+  query: string,
+  additional: string[],
+  payload: string,
+  key: Buffer,
+  stamp: string,
+  scope: string,
+): string {
   const canonical = [method, parts.uri, query, parts.canonicalHeaders, additional.join(';'), payload].join('\n');
   const stringToSign = [ALGORITHM, stamp, scope, sha256Hex(canonical)].join('\n');
   return createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex');
@@ -129,7 +139,11 @@ function check(input: AuthInput, claim: V4Claim, secret: string): AuthResult {
       return {
         principal: { kind: 'owner', accessKeyId: claim.accessKeyId },
         dialect: 'oss',
-        payload: /^[0-9a-f]{64}$/.test(payload) ? { kind: 'sha256', expected: payload } : payload === 'UNSIGNED-PAYLOAD' ? { kind: 'unsigned' } : { kind: 'none' },
+        payload: /^[0-9a-f]{64}$/.test(payload)
+          ? { kind: 'sha256', expected: payload }
+          : payload === 'UNSIGNED-PAYLOAD'
+            ? { kind: 'unsigned' }
+            : { kind: 'none' },
       };
     }
   }
@@ -147,23 +161,49 @@ export function signRequestOssV4(
   region: string,
   now = new Date(),
 ): Record<string, string> {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
   const day = stamp.slice(0, 8);
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = v;
   headers['x-oss-date'] = stamp;
   headers['x-oss-content-sha256'] = 'UNSIGNED-PAYLOAD';
-  const input: AuthInput = { method: req.method, url: req.url, headers, now, ...(req.bucket !== undefined && { bucket: req.bucket }), ...(req.key !== undefined && { key: req.key }) };
+  const input: AuthInput = {
+    method: req.method,
+    url: req.url,
+    headers,
+    now,
+    ...(req.bucket !== undefined && { bucket: req.bucket }),
+    ...(req.key !== undefined && { key: req.key }),
+  };
   const qi = req.url.indexOf('?');
   // an empty value is written as the bare name ("k"), as Alibaba's SDKs sign (the verifier accepts both)
   const query = canonicalQuery(queryPairs(qi < 0 ? '' : req.url.slice(qi + 1)), 'bare', undefined);
   const scope = `${day}/${region}/${PRODUCT}/aliyun_v4_request`;
-  const sig = signatureFor(req.method, canonicalParts(input, []), query, [], 'UNSIGNED-PAYLOAD', signingKey(creds.secretAccessKey, day, region, PRODUCT), stamp, scope);
+  const sig = signatureFor(
+    req.method,
+    canonicalParts(input, []),
+    query,
+    [],
+    'UNSIGNED-PAYLOAD',
+    signingKey(creds.secretAccessKey, day, region, PRODUCT),
+    stamp,
+    scope,
+  );
   return { ...headers, authorization: `${ALGORITHM} Credential=${creds.accessKeyId}/${scope}, Signature=${sig}` };
 }
 
 function additionalList(v: string | undefined): string[] {
-  return [...new Set((v ?? '').split(';').map((h) => h.trim().toLowerCase()).filter(Boolean))].sort();
+  return [
+    ...new Set(
+      (v ?? '')
+        .split(';')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  ].sort();
 }
 
 /** Authorization: OSS4-HMAC-SHA256 Credential=AK/yyyymmdd/region/oss/aliyun_v4_request, AdditionalHeaders=h1;h2, Signature=hex */
@@ -183,7 +223,9 @@ export function verifyOssV4Header(input: AuthInput, authorization: string, keys:
   const stamp = headerValue(input.headers, 'x-oss-date') ?? '';
   const when = parseStamp(stamp);
   if (when === undefined || stamp.slice(0, 8) !== cred.day) {
-    throw new S3Error('AccessDenied', { message: 'OSS V4 authentication requires an x-oss-date header (yyyymmddTHHMMSSZ) on the day of the credential.' });
+    throw new S3Error('AccessDenied', {
+      message: 'OSS V4 authentication requires an x-oss-date header (yyyymmddTHHMMSSZ) on the day of the credential.',
+    });
   }
   if (Math.abs(input.now.getTime() - when) > MAX_SKEW_MS) throw new S3Error('RequestTimeTooSkewed');
   return check(input, { ...cred, stamp, additional: additionalList(fields.get('AdditionalHeaders')), signature }, secret);
@@ -198,7 +240,8 @@ export function verifyOssV4Query(input: AuthInput, q: Map<string, string>, keys:
   const when = parseStamp(stamp);
   if (when === undefined || stamp.slice(0, 8) !== cred.day) throw bad('x-oss-date must be yyyymmddTHHMMSSZ on the day of the credential');
   const expires = q.get('x-oss-expires') ?? '';
-  if (!/^\d{1,7}$/.test(expires) || Number(expires) < 1 || Number(expires) > MAX_EXPIRES) throw bad(`x-oss-expires must be between 1 and ${MAX_EXPIRES} seconds`);
+  if (!/^\d{1,7}$/.test(expires) || Number(expires) < 1 || Number(expires) > MAX_EXPIRES)
+    throw bad(`x-oss-expires must be between 1 and ${MAX_EXPIRES} seconds`);
   const signature = q.get('x-oss-signature');
   if (!signature) throw bad('x-oss-signature is required');
   const secret = keys.secretFor(cred.accessKeyId);

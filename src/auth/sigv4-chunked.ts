@@ -68,7 +68,11 @@ export class AwsChunkedDecoder extends Transform {
     const declared = this.options.decodedLength;
     if (this.state !== 'done') cb(new S3Error('IncompleteBody', { message: 'The aws-chunked body ended before its final chunk.' }));
     else if (declared !== undefined && declared !== this.decodedBytes) {
-      cb(new S3Error('IncompleteBody', { message: `The aws-chunked body decoded to ${this.decodedBytes} bytes, not the ${declared} of x-amz-decoded-content-length.` }));
+      cb(
+        new S3Error('IncompleteBody', {
+          message: `The aws-chunked body decoded to ${this.decodedBytes} bytes, not the ${declared} of x-amz-decoded-content-length.`,
+        }),
+      );
     } else cb();
   }
 
@@ -129,14 +133,17 @@ export class AwsChunkedDecoder extends Transform {
     if (size > MAX_CHUNK) throw this.malformed('chunk larger than 5 GiB');
     const declared = this.options.decodedLength;
     if (declared !== undefined && this.decodedBytes + size > declared) {
-      throw new S3Error('IncompleteBody', { message: `The aws-chunked body holds more than the ${declared} bytes of x-amz-decoded-content-length.` });
+      throw new S3Error('IncompleteBody', {
+        message: `The aws-chunked body holds more than the ${declared} bytes of x-amz-decoded-content-length.`,
+      });
     }
     this.chunkSig = '';
     for (const e of ext) {
       const [k, v] = e.split('=');
       if (k?.trim() === 'chunk-signature') this.chunkSig = (v ?? '').trim();
     }
-    if (this.signing && !this.chunkSig) throw new S3Error('SignatureDoesNotMatch', { message: 'A chunk of a signed aws-chunked body carries no chunk-signature.' });
+    if (this.signing && !this.chunkSig)
+      throw new S3Error('SignatureDoesNotMatch', { message: 'A chunk of a signed aws-chunked body carries no chunk-signature.' });
     this.chunkHash = createHash('sha256');
     if (size > 0) {
       this.remaining = size;
@@ -151,9 +158,12 @@ export class AwsChunkedDecoder extends Transform {
   private verifyChunk(): void {
     if (!this.signing) return;
     const s = this.signing;
-    const stringToSign = ['AWS4-HMAC-SHA256-PAYLOAD', s.amzDate, s.scope, this.prevSig, EMPTY_SHA256, this.chunkHash.digest('hex')].join('\n');
+    const stringToSign = ['AWS4-HMAC-SHA256-PAYLOAD', s.amzDate, s.scope, this.prevSig, EMPTY_SHA256, this.chunkHash.digest('hex')].join(
+      '\n',
+    );
     const expected = hmac(s.signingKey, stringToSign).toString('hex');
-    if (!safeEqual(expected, this.chunkSig)) throw new S3Error('SignatureDoesNotMatch', { message: 'A chunk signature of the aws-chunked body does not match.' });
+    if (!safeEqual(expected, this.chunkSig))
+      throw new S3Error('SignatureDoesNotMatch', { message: 'A chunk signature of the aws-chunked body does not match.' });
     this.prevSig = this.chunkSig;
   }
 

@@ -46,7 +46,10 @@ export function parseAmzDate(s: string | undefined): Date | undefined {
 }
 
 function toAmzDate(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 interface Credential {
@@ -65,7 +68,10 @@ function parseCredential(s: string, malformed: () => S3Error): Credential {
 
 /** The candidate canonical URIs: the path exactly as sent, then each segment decoded and re-encoded the AWS way. */
 function canonicalUris(rawPath: string): string[] {
-  const reencoded = rawPath.split('/').map((seg) => uriEncode(lenientDecode(seg), false)).join('/');
+  const reencoded = rawPath
+    .split('/')
+    .map((seg) => uriEncode(lenientDecode(seg), false))
+    .join('/');
   return reencoded === rawPath ? [rawPath] : [rawPath, reencoded];
 }
 
@@ -103,8 +109,25 @@ function splitUrl(url: string): { path: string; query: string } {
  * header value. Otherwise its characters are hashed as UTF-8: what the AWS SDK for JavaScript
  * signs for a latin1 value ('é' sent as the octet E9 but signed as C3 A9).
  */
-function signatureFor(input: AuthInput, key: Buffer, scope: string, amzDate: string, signedHeaders: string[], payloadHash: string, uri: string, skipQuery?: string, octets = false): string {
-  const canonical = [input.method, uri, canonicalQuery(splitUrl(input.url).query, skipQuery), canonicalHeaders(input, signedHeaders), signedHeaders.join(';'), payloadHash].join('\n');
+function signatureFor(
+  input: AuthInput,
+  key: Buffer,
+  scope: string,
+  amzDate: string,
+  signedHeaders: string[],
+  payloadHash: string,
+  uri: string,
+  skipQuery?: string,
+  octets = false,
+): string {
+  const canonical = [
+    input.method,
+    uri,
+    canonicalQuery(splitUrl(input.url).query, skipQuery),
+    canonicalHeaders(input, signedHeaders),
+    signedHeaders.join(';'),
+    payloadHash,
+  ].join('\n');
   const stringToSign = [ALGORITHM, amzDate, scope, sha256Hex(octets ? Buffer.from(canonical, 'latin1') : canonical)].join('\n');
   return hmac(key, stringToSign).toString('hex');
 }
@@ -114,13 +137,23 @@ function nonAsciiSigned(input: AuthInput, signedHeaders: string[]): boolean {
   return signedHeaders.some((name) => /[\u0080-\u00ff]/.test(headerValue(input.headers, name) ?? ''));
 }
 
-function checkSignature(input: AuthInput, cred: Credential, secret: string, amzDate: string, signedHeaders: string[], payloadHash: string, signature: string, skipQuery?: string): Buffer {
+function checkSignature(
+  input: AuthInput,
+  cred: Credential,
+  secret: string,
+  amzDate: string,
+  signedHeaders: string[],
+  payloadHash: string,
+  signature: string,
+  skipQuery?: string,
+): Buffer {
   const key = signingKey(secret, cred.date, cred.region, cred.service);
   const scope = `${cred.date}/${cred.region}/${cred.service}/aws4_request`;
   const both = nonAsciiSigned(input, signedHeaders);
   for (const uri of canonicalUris(splitUrl(input.url).path)) {
     if (safeEqual(signatureFor(input, key, scope, amzDate, signedHeaders, payloadHash, uri, skipQuery), signature)) return key;
-    if (both && safeEqual(signatureFor(input, key, scope, amzDate, signedHeaders, payloadHash, uri, skipQuery, true), signature)) return key;
+    if (both && safeEqual(signatureFor(input, key, scope, amzDate, signedHeaders, payloadHash, uri, skipQuery, true), signature))
+      return key;
   }
   throw new S3Error('SignatureDoesNotMatch');
 }
@@ -129,17 +162,28 @@ function checkSignature(input: AuthInput, cred: Credential, secret: string, amzD
  * Sign a request of Osprey's own (the CLI talking to a server): returns the headers to add.
  * `headers` must hold host; the body's SHA-256 is given as `payloadHash`.
  */
-export function signRequestV4(req: { method: string; url: string; headers: Record<string, string> }, creds: { accessKeyId: string; secretAccessKey: string }, payloadHash: string, now = new Date(), region = 'us-east-1'): Record<string, string> {
+export function signRequestV4(
+  req: { method: string; url: string; headers: Record<string, string> },
+  creds: { accessKeyId: string; secretAccessKey: string },
+  payloadHash: string,
+  now = new Date(),
+  region = 'us-east-1',
+): Record<string, string> {
   const amzDate = toAmzDate(now);
   const date = amzDate.slice(0, 8);
   const headers: Record<string, string> = { ...req.headers, 'x-amz-date': amzDate, 'x-amz-content-sha256': payloadHash };
-  const signed = Object.keys(headers).map((h) => h.toLowerCase()).sort();
+  const signed = Object.keys(headers)
+    .map((h) => h.toLowerCase())
+    .sort();
   const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
   const scope = `${date}/${region}/s3/aws4_request`;
   const key = signingKey(creds.secretAccessKey, date, region, 's3');
   const uri = canonicalUris(splitUrl(req.url).path).at(-1) ?? '/';
   const sig = signatureFor({ method: req.method, url: req.url, headers: lower, now }, key, scope, amzDate, signed, payloadHash, uri);
-  return { ...headers, authorization: `${ALGORITHM} Credential=${creds.accessKeyId}/${scope}, SignedHeaders=${signed.join(';')}, Signature=${sig}` };
+  return {
+    ...headers,
+    authorization: `${ALGORITHM} Credential=${creds.accessKeyId}/${scope}, SignedHeaders=${signed.join(';')}, Signature=${sig}`,
+  };
 }
 
 /**
@@ -161,13 +205,18 @@ export function payloadPlanFor(hash: string | undefined, signing?: ChunkSigning)
       return { kind: 'aws-chunked-unsigned-trailer' };
     default:
       if (/^[0-9a-f]{64}$/.test(hash)) return { kind: 'sha256', expected: hash };
-      throw new S3Error('InvalidArgument', { message: `x-amz-content-sha256 must be a hex SHA-256 or a known keyword, not '${hash.slice(0, 80)}'.` });
+      throw new S3Error('InvalidArgument', {
+        message: `x-amz-content-sha256 must be a hex SHA-256 or a known keyword, not '${hash.slice(0, 80)}'.`,
+      });
   }
 }
 
 /** Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=… */
 export function verifyHeaderV4(input: AuthInput, authorization: string, keys: KeyStore): AuthResult {
-  const malformed = () => new S3Error('AuthorizationHeaderMalformed', { message: 'The authorization header is malformed; expected Credential, SignedHeaders and Signature.' });
+  const malformed = () =>
+    new S3Error('AuthorizationHeaderMalformed', {
+      message: 'The authorization header is malformed; expected Credential, SignedHeaders and Signature.',
+    });
   const fields = new Map<string, string>();
   for (const part of authorization.slice(ALGORITHM.length).split(',')) {
     const i = part.indexOf('=');
@@ -193,7 +242,8 @@ export function verifyHeaderV4(input: AuthInput, authorization: string, keys: Ke
   const payloadHash = headerValue(input.headers, 'x-amz-content-sha256');
   const key = checkSignature(input, cred, secret, stamp, names, payloadHash ?? sha256Hex(''), signature);
   // S3 requires the header with header auth; checked after the signature, as AWS does.
-  if (payloadHash === undefined) throw new S3Error('InvalidRequest', { message: 'Missing required header for this request: x-amz-content-sha256' });
+  if (payloadHash === undefined)
+    throw new S3Error('InvalidRequest', { message: 'Missing required header for this request: x-amz-content-sha256' });
   const scope = `${cred.date}/${cred.region}/${cred.service}/aws4_request`;
   return {
     principal: { kind: 'owner', accessKeyId: cred.accessKeyId },
@@ -217,21 +267,32 @@ export function verifyPresignedV4(input: AuthInput, q: Map<string, string>, keys
   const expires = q.get('X-Amz-Expires');
   const signedHeaders = q.get('X-Amz-SignedHeaders');
   const signature = q.get('X-Amz-Signature');
-  if (!credential || !amzDate || !expires || !signedHeaders || !signature) throw bad('X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature are required');
+  if (!credential || !amzDate || !expires || !signedHeaders || !signature)
+    throw bad('X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature are required');
   const cred = parseCredential(credential, () => bad('X-Amz-Credential is malformed'));
   if (cred.service !== SERVICE) throw new S3Error('AuthorizationQueryParametersError', { message: wrongService(cred.service) });
   const date = parseAmzDate(amzDate);
   if (!date || amzDate.slice(0, 8) !== cred.date) throw bad('X-Amz-Date is malformed');
   if (!/^-?\d+$/.test(expires)) throw bad('X-Amz-Expires must be a whole number of seconds');
   // a number out of range is refused as S3 and RGW refuse it: 403 (not the 400 of a malformed URL)
-  if (Number(expires) < 1 || Number(expires) > MAX_EXPIRES) throw new S3Error('AccessDenied', { message: `X-Amz-Expires must be between 1 and ${MAX_EXPIRES} seconds.` });
+  if (Number(expires) < 1 || Number(expires) > MAX_EXPIRES)
+    throw new S3Error('AccessDenied', { message: `X-Amz-Expires must be between 1 and ${MAX_EXPIRES} seconds.` });
   const secret = keys.secretFor(cred.accessKeyId);
   if (secret === undefined) throw new S3Error('InvalidAccessKeyId');
   if (input.now.getTime() > date.getTime() + Number(expires) * 1000) throw new S3Error('AccessDenied', { message: 'Request has expired' });
   if (date.getTime() - input.now.getTime() > MAX_SKEW_MS) throw new S3Error('AccessDenied', { message: 'Request is not valid yet' });
   // A payload hash signed into the URL (X-Amz-Content-Sha256) binds the body too.
   const payloadHash = q.get('X-Amz-Content-Sha256') ?? headerValue(input.headers, 'x-amz-content-sha256') ?? 'UNSIGNED-PAYLOAD';
-  const key = checkSignature(input, cred, secret, amzDate, signedHeaders.split(';'), q.get('X-Amz-Content-Sha256') ?? 'UNSIGNED-PAYLOAD', signature, 'X-Amz-Signature');
+  const key = checkSignature(
+    input,
+    cred,
+    secret,
+    amzDate,
+    signedHeaders.split(';'),
+    q.get('X-Amz-Content-Sha256') ?? 'UNSIGNED-PAYLOAD',
+    signature,
+    'X-Amz-Signature',
+  );
   const scope = `${cred.date}/${cred.region}/${cred.service}/aws4_request`;
   return {
     principal: { kind: 'owner', accessKeyId: cred.accessKeyId },

@@ -28,13 +28,19 @@ export function verifyRequest(input: AuthInput, keys: KeyStore): AuthResult {
     if (authorization.startsWith('AWS4-HMAC-SHA256 ')) return verifyHeaderV4(input, authorization, keys);
     if (authorization.startsWith('OSS4-HMAC-SHA256 ')) return verifyOssV4Header(input, authorization, keys);
     if (authorization.startsWith('OSS ')) return verifyOssV1Header(input, authorization, keys);
-    if (authorization.startsWith('AWS ')) throw new S3Error('InvalidRequest', { message: 'Signature Version 2 is not supported; use AWS Signature Version 4.' });
-    throw new S3Error('AuthorizationHeaderMalformed', { message: 'Unsupported Authorization header: use AWS4-HMAC-SHA256, OSS or OSS4-HMAC-SHA256.' });
+    if (authorization.startsWith('AWS '))
+      throw new S3Error('InvalidRequest', { message: 'Signature Version 2 is not supported; use AWS Signature Version 4.' });
+    throw new S3Error('AuthorizationHeaderMalformed', {
+      message: 'Unsupported Authorization header: use AWS4-HMAC-SHA256, OSS or OSS4-HMAC-SHA256.',
+    });
   }
-  if (query.has('X-Amz-Algorithm') || query.has('X-Amz-Signature') || query.has('X-Amz-Credential')) return verifyPresignedV4(input, query, keys);
-  if (query.has('x-oss-signature-version') || query.has('x-oss-signature') || query.has('x-oss-credential')) return verifyOssV4Query(input, query, keys);
+  if (query.has('X-Amz-Algorithm') || query.has('X-Amz-Signature') || query.has('X-Amz-Credential'))
+    return verifyPresignedV4(input, query, keys);
+  if (query.has('x-oss-signature-version') || query.has('x-oss-signature') || query.has('x-oss-credential'))
+    return verifyOssV4Query(input, query, keys);
   if (query.has('OSSAccessKeyId')) return verifyOssV1Url(input, query, keys);
-  if (query.has('AWSAccessKeyId')) throw new S3Error('InvalidRequest', { message: 'Signature Version 2 is not supported; use AWS Signature Version 4.' });
+  if (query.has('AWSAccessKeyId'))
+    throw new S3Error('InvalidRequest', { message: 'Signature Version 2 is not supported; use AWS Signature Version 4.' });
   const oss = Object.keys(input.headers).some((h) => h.toLowerCase().startsWith('x-oss-'));
   // An anonymous body may still be aws-chunked (an SDK with anonymous credentials streams with
   // STREAMING-UNSIGNED-PAYLOAD-TRAILER) or carry a hash: decode and check it all the same.
@@ -70,14 +76,20 @@ export function decodedLength(headers: IncomingHttpHeaders): number | undefined 
  * verify the signed SHA-256 and the x-amz-checksum-* values), and the checksums they verified:
  * `checksums()` is complete once the last transform has ended without error.
  */
-export function bodyVerifier(auth: AuthResult, headers: IncomingHttpHeaders): { transforms: Transform[]; checksums(): Record<string, string> } {
+export function bodyVerifier(
+  auth: AuthResult,
+  headers: IncomingHttpHeaders,
+): { transforms: Transform[]; checksums(): Record<string, string> } {
   const transforms: Transform[] = [];
   const p = auth.payload;
   let decoder: AwsChunkedDecoder | undefined;
   if (p.kind === 'aws-chunked-signed' || p.kind === 'aws-chunked-unsigned-trailer') {
     const declared = headerValue(headers, 'x-amz-decoded-content-length');
     const options = declared === undefined ? {} : { decodedLength: parseLength(declared) };
-    decoder = p.kind === 'aws-chunked-signed' ? new AwsChunkedDecoder(p.signing, p.trailer, options) : new AwsChunkedDecoder(undefined, true, options);
+    decoder =
+      p.kind === 'aws-chunked-signed'
+        ? new AwsChunkedDecoder(p.signing, p.trailer, options)
+        : new AwsChunkedDecoder(undefined, true, options);
     transforms.push(decoder);
   }
   const announced = announcedChecksums(headers);

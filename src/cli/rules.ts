@@ -36,12 +36,18 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-
 /** One SigV4-signed request to the server with the owner's key pair; exits 2 with the S3 error on failure. */
-async function signedCall(opts: ConnectOptions, method: string, pathAndQuery: string, body = '', contentType = 'application/xml'): Promise<string> {
+async function signedCall(
+  opts: ConnectOptions,
+  method: string,
+  pathAndQuery: string,
+  body = '',
+  contentType = 'application/xml',
+): Promise<string> {
   const accessKeyId = opts.accessKeyId ?? process.env.OSPREY_ACCESS_KEY_ID;
   const secretAccessKey = opts.secretAccessKey ?? process.env.OSPREY_SECRET_ACCESS_KEY;
-  if (!accessKeyId || !secretAccessKey) fail("invalid setting 'accessKeyId': give --access-key-id/--secret-access-key or OSPREY_ACCESS_KEY_ID/OSPREY_SECRET_ACCESS_KEY");
+  if (!accessKeyId || !secretAccessKey)
+    fail("invalid setting 'accessKeyId': give --access-key-id/--secret-access-key or OSPREY_ACCESS_KEY_ID/OSPREY_SECRET_ACCESS_KEY");
   let url: URL;
   try {
     url = new URL(pathAndQuery, opts.endpoint);
@@ -119,9 +125,18 @@ export function rulesCommand(): Command {
       let status: number | undefined;
       if (opts.status !== undefined) {
         status = Number(opts.status);
-        if (!Number.isInteger(status) || status < 100 || status > 599) fail(`invalid setting 'status': '${opts.status}' is not an HTTP status`);
+        if (!Number.isInteger(status) || status < 100 || status > 599)
+          fail(`invalid setting 'status': '${opts.status}' is not an HTTP status`);
       }
-      const body = JSON.stringify({ bucket: opts.bucket, key: opts.key.replace(/^\/+/, ''), method: opts.method, headers, status, query: opts.query ?? '', website: opts.website === true });
+      const body = JSON.stringify({
+        bucket: opts.bucket,
+        key: opts.key.replace(/^\/+/, ''),
+        method: opts.method,
+        headers,
+        status,
+        query: opts.query ?? '',
+        website: opts.website === true,
+      });
       const text = await signedCall(opts, 'POST', '/-/rules/explain', body, 'application/json');
       process.stdout.write(opts.json ? `${text}\n` : `${formatExplanation(JSON.parse(text) as Explanation)}\n`);
     });

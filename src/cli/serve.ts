@@ -17,7 +17,10 @@ export function serveCommand(): Command {
     .description('start the Osprey server')
     .option('--address <host:port>', 'address to listen on (default 127.0.0.1:9000)')
     .option('--data <dir>', 'data directory of the embedded store (default ./data)')
-    .option('--storage <url>', 's3://BUCKET[/PREFIX]: keep everything in an S3-compatible store (several nodes can share it); key pair from OSPREY_STORAGE_ACCESS_KEY_ID / OSPREY_STORAGE_SECRET_ACCESS_KEY')
+    .option(
+      '--storage <url>',
+      's3://BUCKET[/PREFIX]: keep everything in an S3-compatible store (several nodes can share it); key pair from OSPREY_STORAGE_ACCESS_KEY_ID / OSPREY_STORAGE_SECRET_ACCESS_KEY',
+    )
     .option('--storage-endpoint <url>', "the store's endpoint URL (with --storage)")
     .option('--storage-region <region>', "the store's region (default us-east-1)")
     .option('--domain <domain>', 'base domain for virtual-hosted-style requests (repeatable)', collect)
@@ -40,11 +43,25 @@ export function serveCommand(): Command {
       try {
         const file: RawSettings = typeof opts.config === 'string' ? readConfigFile(opts.config) : {};
         const flags: RawSettings = {
-          address: opts.address, dataDir: opts.data, domains: opts.domain, bindDomains: opts.bindDomain, region: opts.region,
-          maxRoutingRules: opts.maxRoutingRules, maxObjectSize: opts.maxObjectSize, logFormat: opts.logFormat, logLevel: opts.logLevel,
-          originAllow: opts.originAllow, mirrorTimeoutMs: opts.mirrorTimeout, mirrorIdleTimeoutMs: opts.mirrorIdleTimeout, mirrorTag: opts.mirrorTag, mirrorMaxPerOrigin: opts.mirrorMaxPerOrigin,
-          metricsToken: opts.metricsToken, shutdownTimeoutMs: opts.shutdownTimeout,
-          storage: opts.storage, storageEndpoint: opts.storageEndpoint, storageRegion: opts.storageRegion,
+          address: opts.address,
+          dataDir: opts.data,
+          domains: opts.domain,
+          bindDomains: opts.bindDomain,
+          region: opts.region,
+          maxRoutingRules: opts.maxRoutingRules,
+          maxObjectSize: opts.maxObjectSize,
+          logFormat: opts.logFormat,
+          logLevel: opts.logLevel,
+          originAllow: opts.originAllow,
+          mirrorTimeoutMs: opts.mirrorTimeout,
+          mirrorIdleTimeoutMs: opts.mirrorIdleTimeout,
+          mirrorTag: opts.mirrorTag,
+          mirrorMaxPerOrigin: opts.mirrorMaxPerOrigin,
+          metricsToken: opts.metricsToken,
+          shutdownTimeoutMs: opts.shutdownTimeout,
+          storage: opts.storage,
+          storageEndpoint: opts.storageEndpoint,
+          storageRegion: opts.storageRegion,
         };
         const config = buildConfig(file, envSettings(process.env), flags);
         app = await startApp(config);

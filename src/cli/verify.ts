@@ -40,14 +40,19 @@ function summary(r: VerifyResult, deep: boolean, list: number, report: string | 
   const note = sizeOnlyNote(r);
   if (note !== undefined) lines.push(`  ${note}`);
   for (const p of r.problems.slice(0, list)) lines.push(`  ${p.problem}: ${p.key}: ${p.detail}`);
-  if (r.problems.length > list) lines.push(`  … and ${r.problems.length - list} more (${report !== undefined ? 'all in the report' : 'the report could not be written'})`);
+  if (r.problems.length > list)
+    lines.push(
+      `  … and ${r.problems.length - list} more (${report !== undefined ? 'all in the report' : 'the report could not be written'})`,
+    );
   if (r.stoppedBy) lines.push(`stopped: ${r.stoppedBy}`);
   lines.push(parity ? 'parity: yes' : 'parity: NO');
   return `${lines.join('\n')}\n`;
 }
 
 export function verifyCommand(): Command {
-  const cmd = new Command('verify').description('compare a source with an Osprey bucket: missing, size and content mismatches, files changed at the origin since they were copied');
+  const cmd = new Command('verify').description(
+    'compare a source with an Osprey bucket: missing, size and content mismatches, files changed at the origin since they were copied',
+  );
   commonOptions(cmd)
     .option('--deep', 'hash the bytes of both sides instead of trusting MD5/ETag and validators (reads every object twice)')
     .option('--list <n>', 'keys off parity shown on the terminal (all of them are in the report)', '20')
@@ -55,24 +60,52 @@ export function verifyCommand(): Command {
       const started = new Date();
       try {
         const list = Number(flags.list);
-        if (!Number.isSafeInteger(list) || list < 0) throw new FatalError(`invalid setting 'list': '${flags.list}' is not a whole number of at least 0`);
+        if (!Number.isSafeInteger(list) || list < 0)
+          throw new FatalError(`invalid setting 'list': '${flags.list}' is not a whole number of at least 0`);
         // the engines and the AWS SDK load only when the command runs
         const { setUp } = await import('../migrate/setup.js');
         const c = await setUp(flags);
         for (const note of c.notes) process.stderr.write(`osprey: note: ${note}\n`);
         const { runVerify } = await import('../migrate/verify.js');
-        const r = await runVerify({ client: c.client, bucket: c.bucket, source: c.source, concurrency: c.concurrency, retries: c.retries, objectTimeoutMs: c.objectTimeoutMs, deep: flags.deep === true, tty: c.tty, logIntervalMs: c.logIntervalMs });
+        const r = await runVerify({
+          client: c.client,
+          bucket: c.bucket,
+          source: c.source,
+          concurrency: c.concurrency,
+          retries: c.retries,
+          objectTimeoutMs: c.objectTimeoutMs,
+          deep: flags.deep === true,
+          tty: c.tty,
+          logIntervalMs: c.logIntervalMs,
+        });
         await c.source.close();
         const parity = r.problems.length === 0 && !r.stoppedBy;
         // every key off parity is named somewhere: in the report, by default the state directory's
         const reportPath = c.report ?? defaultReportPath(c.endpoint, c.bucket, c.source.description);
         const written = writeReport(reportPath, {
-          command: 'verify', bucket: c.bucket, endpoint: c.endpoint, source: c.source.description, deep: flags.deep === true, parity,
-          started: started.toISOString(), finished: new Date().toISOString(), elapsedMs: r.elapsedMs,
+          command: 'verify',
+          bucket: c.bucket,
+          endpoint: c.endpoint,
+          source: c.source.description,
+          deep: flags.deep === true,
+          parity,
+          started: started.toISOString(),
+          finished: new Date().toISOString(),
+          elapsedMs: r.elapsedMs,
           summary: {
-            checked: r.checked, ok: r.ok, failed: r.problems.length, contentCompared: r.contentCompared, validated: r.validated, sizeOnly: r.sizeOnly,
-            noOriginValidator: r.noOriginValidator, noneRecorded: r.noneRecorded,
-            missing: r.missing, sizeMismatch: r.sizeMismatch, contentMismatch: r.contentMismatch, originChanged: r.originChanged, errors: r.errors,
+            checked: r.checked,
+            ok: r.ok,
+            failed: r.problems.length,
+            contentCompared: r.contentCompared,
+            validated: r.validated,
+            sizeOnly: r.sizeOnly,
+            noOriginValidator: r.noOriginValidator,
+            noneRecorded: r.noneRecorded,
+            missing: r.missing,
+            sizeMismatch: r.sizeMismatch,
+            contentMismatch: r.contentMismatch,
+            originChanged: r.originChanged,
+            errors: r.errors,
           },
           ...(r.stoppedBy && { stoppedBy: r.stoppedBy }),
           notes: [sizeOnlyNote(r)].filter((n) => n !== undefined),
@@ -85,7 +118,16 @@ export function verifyCommand(): Command {
         process.exit(r.stoppedBy ? 2 : parity ? 0 : 1);
       } catch (err) {
         if (!(err instanceof FatalError)) throw err;
-        if (flags.report !== undefined) writeReport(flags.report, { command: 'verify', bucket: flags.bucket, started: started.toISOString(), fatal: err.message, parity: false, failures: [], problems: [] });
+        if (flags.report !== undefined)
+          writeReport(flags.report, {
+            command: 'verify',
+            bucket: flags.bucket,
+            started: started.toISOString(),
+            fatal: err.message,
+            parity: false,
+            failures: [],
+            problems: [],
+          });
         fatal(err.message);
       }
     });

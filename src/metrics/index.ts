@@ -30,21 +30,62 @@ export class Metrics {
   constructor(activity: MirrorActivity, opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'osprey_' });
-    this.requests = new Counter({ name: 'osprey_requests_total', help: 'Requests answered, by S3 operation and HTTP status', labelNames: ['op', 'status'], registers });
-    this.latency = new Histogram({ name: 'osprey_request_duration_seconds', help: 'Time from request to the end of the response, by operation', labelNames: ['op'], buckets: LATENCY_BUCKETS, registers });
-    this.bytesIn = new Counter({ name: 'osprey_request_bytes_total', help: 'Body bytes received from clients, by operation', labelNames: ['op'], registers });
-    this.bytesOut = new Counter({ name: 'osprey_response_bytes_total', help: 'Body bytes sent to clients, by operation', labelNames: ['op'], registers });
+    this.requests = new Counter({
+      name: 'osprey_requests_total',
+      help: 'Requests answered, by S3 operation and HTTP status',
+      labelNames: ['op', 'status'],
+      registers,
+    });
+    this.latency = new Histogram({
+      name: 'osprey_request_duration_seconds',
+      help: 'Time from request to the end of the response, by operation',
+      labelNames: ['op'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.bytesIn = new Counter({
+      name: 'osprey_request_bytes_total',
+      help: 'Body bytes received from clients, by operation',
+      labelNames: ['op'],
+      registers,
+    });
+    this.bytesOut = new Counter({
+      name: 'osprey_response_bytes_total',
+      help: 'Body bytes sent to clients, by operation',
+      labelNames: ['op'],
+      registers,
+    });
     this.fetches = new Counter({
       name: 'osprey_mirror_fetches_total',
       help: 'Origin fetches by outcome (stored, proxied, not-found, redirect, passthrough, failed, qos) and failure reason',
       labelNames: ['bucket', 'outcome', 'reason'],
       registers,
     });
-    this.originStatus = new Counter({ name: 'osprey_mirror_origin_responses_total', help: 'Origin HTTP responses by status code', labelNames: ['code'], registers });
-    this.originTtfb = new Histogram({ name: 'osprey_mirror_origin_ttfb_seconds', help: "Time from a fill's start to the origin's response headers", buckets: LATENCY_BUCKETS, registers });
-    this.fillDuration = new Histogram({ name: 'osprey_mirror_fill_duration_seconds', help: 'Time from the start of a fill to its end, by outcome', labelNames: ['outcome'], buckets: LATENCY_BUCKETS, registers });
+    this.originStatus = new Counter({
+      name: 'osprey_mirror_origin_responses_total',
+      help: 'Origin HTTP responses by status code',
+      labelNames: ['code'],
+      registers,
+    });
+    this.originTtfb = new Histogram({
+      name: 'osprey_mirror_origin_ttfb_seconds',
+      help: "Time from a fill's start to the origin's response headers",
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.fillDuration = new Histogram({
+      name: 'osprey_mirror_fill_duration_seconds',
+      help: 'Time from the start of a fill to its end, by outcome',
+      labelNames: ['outcome'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
     this.mirrorBytes = new Counter({ name: 'osprey_mirror_bytes_total', help: 'Body bytes received from origins', registers });
-    this.followers = new Counter({ name: 'osprey_mirror_followers_total', help: 'GETs that joined a fill already in flight instead of fetching again', registers });
+    this.followers = new Counter({
+      name: 'osprey_mirror_followers_total',
+      help: 'GETs that joined a fill already in flight instead of fetching again',
+      registers,
+    });
     new Gauge({
       name: 'osprey_mirror_fills_in_progress',
       help: 'Origin fetches under way',
@@ -53,7 +94,12 @@ export class Metrics {
         this.set(activity.inflightCount);
       },
     });
-    this.redirects = new Counter({ name: 'osprey_redirects_total', help: 'Redirects answered, by kind (the rule RedirectType, All, Directory)', labelNames: ['kind'], registers });
+    this.redirects = new Counter({
+      name: 'osprey_redirects_total',
+      help: 'Redirects answered, by kind (the rule RedirectType, All, Directory)',
+      labelNames: ['kind'],
+      registers,
+    });
 
     activity.listen({
       onFollower: () => this.followers.inc(),
@@ -63,7 +109,11 @@ export class Metrics {
       },
       onBytes: (n: number) => this.mirrorBytes.inc(n),
       onEnd: (fill: FillRecord, outcome: FillOutcomeKind, ms: number, reason?: string) => {
-        this.fetches.inc({ bucket: this.bucketLabel(fill.bucket), outcome, reason: outcome === 'failed' || outcome === 'qos' ? failureReason(reason) : '' });
+        this.fetches.inc({
+          bucket: this.bucketLabel(fill.bucket),
+          outcome,
+          reason: outcome === 'failed' || outcome === 'qos' ? failureReason(reason) : '',
+        });
         this.fillDuration.observe({ outcome }, ms / 1000);
       },
     });
@@ -103,7 +153,13 @@ export function failureReason(message: string | undefined): string {
   if (m.includes('qos')) return 'qos';
   if (m.includes('timed out') || m.includes('in time') || m.includes('stopped sending')) return 'timeout';
   if (m.includes('which is refused') || m.includes(' is refused:')) return 'forbidden-address';
-  if (m.includes('resolved') || m.includes('refused the connection') || m.includes('could not be reached') || m.includes('closed the connection')) return 'connect';
+  if (
+    m.includes('resolved') ||
+    m.includes('refused the connection') ||
+    m.includes('could not be reached') ||
+    m.includes('closed the connection')
+  )
+    return 'connect';
   if (/answered 5\d\d/.test(m)) return 'origin-5xx';
   if (/answered \d{3}/.test(m)) return 'origin-status';
   if (m.includes('md5')) return 'md5-mismatch';

@@ -41,7 +41,13 @@ function chunksOf(payload: Buffer, sizes: number[]): Buffer[] {
 }
 
 /** hex-size;chunk-signature=SIG\r\n DATA \r\n … 0;chunk-signature=SIG\r\n [trailers + x-amz-trailer-signature] \r\n */
-function encodeSigned(payload: Buffer, sizes: number[], s: ChunkSigning, trailers: [string, string][] | undefined, upperHex: boolean): Buffer {
+function encodeSigned(
+  payload: Buffer,
+  sizes: number[],
+  s: ChunkSigning,
+  trailers: [string, string][] | undefined,
+  upperHex: boolean,
+): Buffer {
   const parts: Buffer[] = [];
   let prev = s.seedSignature;
   for (const chunk of [...chunksOf(payload, sizes), Buffer.alloc(0)]) {
@@ -96,7 +102,11 @@ const signing = seed.map((seedSignature): ChunkSigning => ({ signingKey: SIGNING
 /** edits to the encoded bytes: flip a byte, insert or delete bytes, cut the tail, duplicate a slice */
 const corruption = fc.oneof(
   fc.tuple(fc.constant('flip' as const), fc.nat(), fc.integer({ min: 1, max: 255 })),
-  fc.tuple(fc.constant('insert' as const), fc.nat(), fc.constantFrom('\r\n', '\n', ';', '0', 'f', ':', ' ', 'x', '0\r\n\r\n', ';chunk-signature=')),
+  fc.tuple(
+    fc.constant('insert' as const),
+    fc.nat(),
+    fc.constantFrom('\r\n', '\n', ';', '0', 'f', ':', ' ', 'x', '0\r\n\r\n', ';chunk-signature='),
+  ),
   fc.tuple(fc.constant('delete' as const), fc.nat(), fc.integer({ min: 1, max: 4 })),
   fc.tuple(fc.constant('cut' as const), fc.nat(), fc.constant(0)),
   fc.tuple(fc.constant('dup' as const), fc.nat(), fc.integer({ min: 1, max: 80 })),
@@ -123,16 +133,27 @@ function corrupt(buf: Buffer, [kind, at, arg]: [string, number, number | string]
 describe('fuzz: aws-chunked decoder', () => {
   it('signed: a correct encoding in random pieces decodes to exactly the original bytes', async () => {
     await fuzz(
-      fc.asyncProperty(payload, chunkSizes, splitPoints, signing, fc.boolean(), fc.boolean(), fc.boolean(), async (body, sizes, points, s, withTrailer, upperHex, declare) => {
-        const trailers: [string, string][] | undefined = withTrailer ? [['x-amz-checksum-sha256', createHash('sha256').update(body).digest('base64')]] : undefined;
-        const encoded = encodeSigned(body, sizes, s, trailers, upperHex);
-        const decoder = new AwsChunkedDecoder(s, withTrailer, declare ? { decodedLength: body.length } : {});
-        const r = await decode([decoder], splitAt(encoded, points));
-        assert.ok(r.ok, r.ok ? '' : `${r.err.code}: ${r.err.message}`);
-        assert.ok(r.value.equals(body), `decoded ${r.value.length} bytes, sent ${body.length}`);
-        assert.equal(decoder.decodedBytes, body.length);
-        assert.deepEqual([...decoder.trailers], trailers ?? []);
-      }),
+      fc.asyncProperty(
+        payload,
+        chunkSizes,
+        splitPoints,
+        signing,
+        fc.boolean(),
+        fc.boolean(),
+        fc.boolean(),
+        async (body, sizes, points, s, withTrailer, upperHex, declare) => {
+          const trailers: [string, string][] | undefined = withTrailer
+            ? [['x-amz-checksum-sha256', createHash('sha256').update(body).digest('base64')]]
+            : undefined;
+          const encoded = encodeSigned(body, sizes, s, trailers, upperHex);
+          const decoder = new AwsChunkedDecoder(s, withTrailer, declare ? { decodedLength: body.length } : {});
+          const r = await decode([decoder], splitAt(encoded, points));
+          assert.ok(r.ok, r.ok ? '' : `${r.err.code}: ${r.err.message}`);
+          assert.ok(r.value.equals(body), `decoded ${r.value.length} bytes, sent ${body.length}`);
+          assert.equal(decoder.decodedBytes, body.length);
+          assert.deepEqual([...decoder.trailers], trailers ?? []);
+        },
+      ),
       { ms: 800, minRuns: 30 },
     );
   });
@@ -142,8 +163,14 @@ describe('fuzz: aws-chunked decoder', () => {
       fc.asyncProperty(payload, chunkSizes, splitPoints, fc.boolean(), async (body, sizes, points, declare) => {
         const sum = createHash('sha256').update(body).digest('base64');
         const encoded = encodeUnsigned(body, sizes, [['x-amz-checksum-sha256', sum]]);
-        const headers = { 'x-amz-trailer': 'x-amz-checksum-sha256', ...(declare && { 'x-amz-decoded-content-length': String(body.length) }) };
-        const chain = bodyVerifier({ principal: { kind: 'anonymous' }, dialect: 's3', payload: { kind: 'aws-chunked-unsigned-trailer' } }, headers);
+        const headers = {
+          'x-amz-trailer': 'x-amz-checksum-sha256',
+          ...(declare && { 'x-amz-decoded-content-length': String(body.length) }),
+        };
+        const chain = bodyVerifier(
+          { principal: { kind: 'anonymous' }, dialect: 's3', payload: { kind: 'aws-chunked-unsigned-trailer' } },
+          headers,
+        );
         const r = await decode(chain.transforms, splitAt(encoded, points));
         assert.ok(r.ok, r.ok ? '' : `${r.err.code}: ${r.err.message}`);
         assert.ok(r.value.equals(body));
@@ -155,13 +182,21 @@ describe('fuzz: aws-chunked decoder', () => {
 
   it('signed: corrupted framing, data or signatures end in an S3Error, or in exactly the original bytes', async () => {
     await fuzz(
-      fc.asyncProperty(payload, chunkSizes, splitPoints, signing, fc.boolean(), corruption, async (body, sizes, points, s, withTrailer, edit) => {
-        const trailers: [string, string][] | undefined = withTrailer ? [['x-amz-checksum-crc32', 'AAAAAA==']] : undefined;
-        const encoded = encodeSigned(body, sizes, s, trailers, false);
-        const bad = corrupt(encoded, edit);
-        const r = await decode([new AwsChunkedDecoder(s, withTrailer)], splitAt(bad, points));
-        if (r.ok) assert.ok(r.value.equals(body), `a corrupted signed body (${edit.join(' ')}) decoded to other bytes`);
-      }),
+      fc.asyncProperty(
+        payload,
+        chunkSizes,
+        splitPoints,
+        signing,
+        fc.boolean(),
+        corruption,
+        async (body, sizes, points, s, withTrailer, edit) => {
+          const trailers: [string, string][] | undefined = withTrailer ? [['x-amz-checksum-crc32', 'AAAAAA==']] : undefined;
+          const encoded = encodeSigned(body, sizes, s, trailers, false);
+          const bad = corrupt(encoded, edit);
+          const r = await decode([new AwsChunkedDecoder(s, withTrailer)], splitAt(bad, points));
+          if (r.ok) assert.ok(r.value.equals(body), `a corrupted signed body (${edit.join(' ')}) decoded to other bytes`);
+        },
+      ),
       { ms: 1000, minRuns: 50 },
     );
   });
@@ -170,7 +205,10 @@ describe('fuzz: aws-chunked decoder', () => {
     await fuzz(
       fc.asyncProperty(payload, chunkSizes, splitPoints, corruption, async (body, sizes, points, edit) => {
         const encoded = encodeUnsigned(body, sizes, [['x-amz-checksum-sha256', createHash('sha256').update(body).digest('base64')]]);
-        const chain = bodyVerifier({ principal: { kind: 'anonymous' }, dialect: 's3', payload: { kind: 'aws-chunked-unsigned-trailer' } }, { 'x-amz-trailer': 'x-amz-checksum-sha256' });
+        const chain = bodyVerifier(
+          { principal: { kind: 'anonymous' }, dialect: 's3', payload: { kind: 'aws-chunked-unsigned-trailer' } },
+          { 'x-amz-trailer': 'x-amz-checksum-sha256' },
+        );
         const r = await decode(chain.transforms, splitAt(corrupt(encoded, edit), points));
         if (r.ok) assert.ok(r.value.equals(body), `a corrupted body (${edit.join(' ')}) passed its checksum with other bytes`);
       }),
@@ -180,26 +218,49 @@ describe('fuzz: aws-chunked decoder', () => {
 
   it('any strict prefix of a body is refused, and a wrong x-amz-decoded-content-length too', async () => {
     await fuzz(
-      fc.asyncProperty(payload, chunkSizes, signing, fc.nat(), fc.integer({ min: -3, max: 3 }).filter((d) => d !== 0), async (body, sizes, s, cut, delta) => {
-        const encoded = encodeSigned(body, sizes, s, undefined, false);
-        const prefix = encoded.subarray(0, cut % encoded.length);
-        const r1 = await decode([new AwsChunkedDecoder(s, false)], [prefix]);
-        assert.equal(r1.ok, false, `a body cut to ${prefix.length} of ${encoded.length} bytes was accepted`);
-        if (body.length + delta < 0) return;
-        const r2 = await decode([new AwsChunkedDecoder(s, false, { decodedLength: body.length + delta })], [encoded]);
-        assert.equal(r2.ok, false, `decodedLength ${body.length + delta} accepted for ${body.length} bytes`);
-        if (!r2.ok) assert.equal(r2.err.code, 'IncompleteBody');
-      }),
+      fc.asyncProperty(
+        payload,
+        chunkSizes,
+        signing,
+        fc.nat(),
+        fc.integer({ min: -3, max: 3 }).filter((d) => d !== 0),
+        async (body, sizes, s, cut, delta) => {
+          const encoded = encodeSigned(body, sizes, s, undefined, false);
+          const prefix = encoded.subarray(0, cut % encoded.length);
+          const r1 = await decode([new AwsChunkedDecoder(s, false)], [prefix]);
+          assert.equal(r1.ok, false, `a body cut to ${prefix.length} of ${encoded.length} bytes was accepted`);
+          if (body.length + delta < 0) return;
+          const r2 = await decode([new AwsChunkedDecoder(s, false, { decodedLength: body.length + delta })], [encoded]);
+          assert.equal(r2.ok, false, `decodedLength ${body.length + delta} accepted for ${body.length} bytes`);
+          if (!r2.ok) assert.equal(r2.err.code, 'IncompleteBody');
+        },
+      ),
       { ms: 600, minRuns: 30 },
     );
   });
 
   it('arbitrary bytes end in an S3Error or decode (unsigned), never another exception', async () => {
-    const soup = fc.array(fc.oneof(fc.constantFrom('0', '1', 'a', 'F', '\r\n', '\n', ';', 'chunk-signature=', '=', ':', 'x-amz-checksum-crc32:', ' '), fc.string({ maxLength: 4 })), { maxLength: 30 }).map((p) => Buffer.from(p.join(''), 'latin1'));
+    const soup = fc
+      .array(
+        fc.oneof(
+          fc.constantFrom('0', '1', 'a', 'F', '\r\n', '\n', ';', 'chunk-signature=', '=', ':', 'x-amz-checksum-crc32:', ' '),
+          fc.string({ maxLength: 4 }),
+        ),
+        { maxLength: 30 },
+      )
+      .map((p) => Buffer.from(p.join(''), 'latin1'));
     await fuzz(
-      fc.asyncProperty(fc.oneof(soup, fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a))), splitPoints, fc.option(signing, { nil: undefined }), async (bytes, points, s) => {
-        await decode([new AwsChunkedDecoder(s, true)], splitAt(bytes, points));
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          soup,
+          fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)),
+        ),
+        splitPoints,
+        fc.option(signing, { nil: undefined }),
+        async (bytes, points, s) => {
+          await decode([new AwsChunkedDecoder(s, true)], splitAt(bytes, points));
+        },
+      ),
       { ms: 500, minRuns: 50 },
     );
   });

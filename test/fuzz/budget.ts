@@ -54,7 +54,10 @@ export async function fuzz<Ts>(prop: fc.IRawProperty<Ts, boolean>, budget: Budge
   // so a property always covers at least `min` cases (slower, never flaky)
   const rest = await fc.check(prop as fc.IRawProperty<Ts, true>, { numRuns: min - details.numRuns, seed: details.seed + 1 });
   if (rest.failed) throw new Error(fc.defaultReportMessage(rest));
-  assert.ok(details.numRuns + rest.numRuns >= min, `only ${details.numRuns + rest.numRuns} cases ran (seed ${details.seed}); at least ${min} were expected`);
+  assert.ok(
+    details.numRuns + rest.numRuns >= min,
+    `only ${details.numRuns + rest.numRuns} cases ran (seed ${details.seed}); at least ${min} were expected`,
+  );
 }
 
 /**
@@ -83,7 +86,9 @@ export async function resultOrS3ErrorAsync<T>(fn: () => Promise<T>): Promise<{ o
 export function assertS3Error(err: unknown): asserts err is S3Error {
   if (!(err instanceof S3Error)) {
     const e = err as { name?: unknown; message?: unknown } | null;
-    throw new Error(`expected an S3Error, got ${typeof e?.name === 'string' ? e.name : typeof err}: ${String(e?.message ?? err)}`, { cause: err });
+    throw new Error(`expected an S3Error, got ${typeof e?.name === 'string' ? e.name : typeof err}: ${String(e?.message ?? err)}`, {
+      cause: err,
+    });
   }
   assert.ok(err.status >= 400 && err.status < 500, `a client error was expected, got ${err.code} (${err.status}): ${err.message}`);
 }

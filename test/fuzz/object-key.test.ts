@@ -97,13 +97,16 @@ describe('fuzz: object keys', () => {
       fc.string({ unit: 'binary', maxLength: 4 }),
     );
     await fuzz(
-      fc.property(fc.array(rawChar, { maxLength: 30 }).map((p) => p.join('')), (raw) => {
-        const r = resultOrS3Error(() => decodePathPart(raw));
-        if (r.ok) assert.equal(typeof r.value, 'string');
-        else assert.equal(r.err.code, 'InvalidObjectName');
-        // printable ASCII without '%' is taken as it is
-        if (/^[\x21-\x24\x26-\x7e]*$/.test(raw)) assert.deepEqual(r, { ok: true, value: raw });
-      }),
+      fc.property(
+        fc.array(rawChar, { maxLength: 30 }).map((p) => p.join('')),
+        (raw) => {
+          const r = resultOrS3Error(() => decodePathPart(raw));
+          if (r.ok) assert.equal(typeof r.value, 'string');
+          else assert.equal(r.err.code, 'InvalidObjectName');
+          // printable ASCII without '%' is taken as it is
+          if (/^[\x21-\x24\x26-\x7e]*$/.test(raw)) assert.deepEqual(r, { ok: true, value: raw });
+        },
+      ),
       { ms: 700, minRuns: 50 },
     );
   });

@@ -26,7 +26,8 @@ interface Captured {
   headers: http.IncomingHttpHeaders;
 }
 
-const ACL_XML = '<?xml version="1.0" encoding="UTF-8"?><AccessControlPolicy><Owner><ID>1</ID><DisplayName>1</DisplayName></Owner><AccessControlList><Grant>private</Grant></AccessControlList></AccessControlPolicy>';
+const ACL_XML =
+  '<?xml version="1.0" encoding="UTF-8"?><AccessControlPolicy><Owner><ID>1</ID><DisplayName>1</DisplayName></Owner><AccessControlList><Grant>private</Grant></AccessControlList></AccessControlPolicy>';
 const LIST_XML = `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>${BUCKET}</Name><Prefix>dir/</Prefix><Marker></Marker><MaxKeys>10</MaxKeys><Delimiter></Delimiter><IsTruncated>false</IsTruncated></ListBucketResult>`;
 
 let server: http.Server;
@@ -42,7 +43,12 @@ before(async () => {
       const { key } = route(url);
       const xml = url.includes('?acl') ? ACL_XML : req.method === 'GET' && key === undefined ? LIST_XML : undefined;
       const body = req.method === 'DELETE' ? '' : (xml ?? (req.method === 'GET' ? 'hello' : ''));
-      res.writeHead(req.method === 'DELETE' ? 204 : 200, { 'content-type': xml ? 'application/xml' : 'text/plain', 'content-length': Buffer.byteLength(body), etag: '"0123456789ABCDEF0123456789ABCDEF"', 'x-oss-request-id': 'req-1' });
+      res.writeHead(req.method === 'DELETE' ? 204 : 200, {
+        'content-type': xml ? 'application/xml' : 'text/plain',
+        'content-length': Buffer.byteLength(body),
+        etag: '"0123456789ABCDEF0123456789ABCDEF"',
+        'x-oss-request-id': 'req-1',
+      });
       res.end(req.method === 'HEAD' || req.method === 'DELETE' ? undefined : body);
     });
   });
@@ -66,7 +72,16 @@ function inputOf(c: Captured, now = new Date()): AuthInput {
 }
 
 function makeClient(v4: boolean, secret = SK): OSS {
-  const options = { accessKeyId: AK, accessKeySecret: secret, bucket: BUCKET, endpoint: `http://localhost:${port}`, sldEnable: true, authorizationV4: v4, region: 'oss-cn-hangzhou', secure: false };
+  const options = {
+    accessKeyId: AK,
+    accessKeySecret: secret,
+    bucket: BUCKET,
+    endpoint: `http://localhost:${port}`,
+    sldEnable: true,
+    authorizationV4: v4,
+    region: 'oss-cn-hangzhou',
+    secure: false,
+  };
   return new OSS(options);
 }
 
@@ -95,7 +110,14 @@ function expectOwner(c: Captured): void {
 for (const v4 of [false, true]) {
   describe(`auth with ali-oss: signature ${v4 ? 'V4 (OSS4-HMAC-SHA256)' : 'V1 (OSS AK:sig)'} in the Authorization header`, () => {
     const calls: { name: string; call: (c: OSS) => Promise<unknown> }[] = [
-      { name: 'put with content-type and x-oss-meta-*', call: (c) => c.put(KEY, Buffer.from('hello'), { headers: { 'Content-Type': 'text/plain' }, meta: { owner: 'ops', uid: 1 } as unknown as OSS.UserMeta }) },
+      {
+        name: 'put with content-type and x-oss-meta-*',
+        call: (c) =>
+          c.put(KEY, Buffer.from('hello'), {
+            headers: { 'Content-Type': 'text/plain' },
+            meta: { owner: 'ops', uid: 1 } as unknown as OSS.UserMeta,
+          }),
+      },
       { name: 'get (Content-Type guessed from the extension and signed)', call: (c) => c.get(KEY) },
       { name: 'head', call: (c) => c.head(KEY) },
       { name: 'delete', call: (c) => c.delete(KEY) },
@@ -106,7 +128,10 @@ for (const v4 of [false, true]) {
     for (const t of calls) {
       it(`${t.name}: verifies; wrong secret -> SignatureDoesNotMatch`, async () => {
         const c = await capture(() => t.call(makeClient(v4)));
-        assert.match(String(c.headers.authorization), v4 ? /^OSS4-HMAC-SHA256 Credential=LTAIOSPREYTEST\/\d{8}\/cn-hangzhou\/oss\/aliyun_v4_request/ : /^OSS LTAIOSPREYTEST:/);
+        assert.match(
+          String(c.headers.authorization),
+          v4 ? /^OSS4-HMAC-SHA256 Credential=LTAIOSPREYTEST\/\d{8}\/cn-hangzhou\/oss\/aliyun_v4_request/ : /^OSS LTAIOSPREYTEST:/,
+        );
         expectOwner(c);
         assert.throws(() => verifyRequest(inputOf(c), wrongKeys), isS3('SignatureDoesNotMatch'));
       });
@@ -123,7 +148,10 @@ for (const v4 of [false, true]) {
       assert.throws(() => verifyRequest({ ...input, key: `${KEY}2` }, keys), isS3('SignatureDoesNotMatch'));
       assert.throws(() => verifyRequest({ ...input, bucket: 'other' }, keys), isS3('SignatureDoesNotMatch'));
       assert.throws(() => verifyRequest({ ...input, method: 'DELETE' }, keys), isS3('SignatureDoesNotMatch'));
-      assert.throws(() => verifyRequest({ ...input, headers: { ...input.headers, 'x-oss-meta-owner': 'eve' } }, keys), isS3('SignatureDoesNotMatch'));
+      assert.throws(
+        () => verifyRequest({ ...input, headers: { ...input.headers, 'x-oss-meta-owner': 'eve' } }, keys),
+        isS3('SignatureDoesNotMatch'),
+      );
     });
 
     it('unknown access key -> InvalidAccessKeyId; 16 minutes of skew -> RequestTimeTooSkewed', async () => {
@@ -162,8 +190,14 @@ describe('auth with ali-oss: V1 signed URL (signatureUrl)', () => {
     expectOwner(c);
     assert.throws(() => verifyRequest(inputOf(c, new Date(Date.now() + 601_000)), keys), isS3('AccessDenied', 'Request has expired'));
     const expires = /Expires=(\d+)/.exec(c.url)?.[1] ?? '';
-    assert.throws(() => verifyRequest({ ...inputOf(c), url: c.url.replace(`Expires=${expires}`, `Expires=${Number(expires) + 1}`) }, keys), isS3('SignatureDoesNotMatch'));
-    assert.throws(() => verifyRequest({ ...inputOf(c), url: c.url.replace('text%2Fplain', 'text%2Fhtml') }, keys), isS3('SignatureDoesNotMatch'));
+    assert.throws(
+      () => verifyRequest({ ...inputOf(c), url: c.url.replace(`Expires=${expires}`, `Expires=${Number(expires) + 1}`) }, keys),
+      isS3('SignatureDoesNotMatch'),
+    );
+    assert.throws(
+      () => verifyRequest({ ...inputOf(c), url: c.url.replace('text%2Fplain', 'text%2Fhtml') }, keys),
+      isS3('SignatureDoesNotMatch'),
+    );
     assert.throws(() => verifyRequest(inputOf(c), wrongKeys), isS3('SignatureDoesNotMatch'));
   });
 
@@ -171,7 +205,10 @@ describe('auth with ali-oss: V1 signed URL (signatureUrl)', () => {
     const url = makeClient(false).signatureUrl(KEY, { method: 'PUT', expires: 600, 'Content-Type': 'text/plain' });
     const c = await fetchSigned(url, { method: 'PUT', body: 'hello', headers: { 'content-type': 'text/plain' } });
     expectOwner(c);
-    assert.throws(() => verifyRequest({ ...inputOf(c), headers: { ...c.headers, 'content-type': 'text/html' } }, keys), isS3('SignatureDoesNotMatch'));
+    assert.throws(
+      () => verifyRequest({ ...inputOf(c), headers: { ...c.headers, 'content-type': 'text/html' } }, keys),
+      isS3('SignatureDoesNotMatch'),
+    );
   });
 });
 
@@ -194,7 +231,10 @@ describe('auth with ali-oss: V4 signed URL (signatureUrlV4)', () => {
   it('after x-oss-expires -> AccessDenied "Request has expired"; tampered -> SignatureDoesNotMatch', async () => {
     const c = await signedV4({}, 60);
     assert.throws(() => verifyRequest(inputOf(c, new Date(Date.now() + 61_000)), keys), isS3('AccessDenied', 'Request has expired'));
-    assert.throws(() => verifyRequest({ ...inputOf(c), url: c.url.replace('x-oss-expires=60', 'x-oss-expires=600') }, keys), isS3('SignatureDoesNotMatch'));
+    assert.throws(
+      () => verifyRequest({ ...inputOf(c), url: c.url.replace('x-oss-expires=60', 'x-oss-expires=600') }, keys),
+      isS3('SignatureDoesNotMatch'),
+    );
     assert.throws(() => verifyRequest({ ...inputOf(c), key: 'other' }, keys), isS3('SignatureDoesNotMatch'));
     assert.throws(() => verifyRequest(inputOf(c), wrongKeys), isS3('SignatureDoesNotMatch'));
   });

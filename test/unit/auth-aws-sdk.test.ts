@@ -49,7 +49,13 @@ before(async () => {
 after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 function client(extra: Partial<ConstructorParameters<typeof S3Client>[0]> = {}): S3Client {
-  return new S3Client({ region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, credentials: { accessKeyId: AK, secretAccessKey: SK }, ...extra });
+  return new S3Client({
+    region: 'us-east-1',
+    endpoint: `http://127.0.0.1:${port}`,
+    forcePathStyle: true,
+    credentials: { accessKeyId: AK, secretAccessKey: SK },
+    ...extra,
+  });
 }
 
 /** Run one SDK call and return the single request it sent. */
@@ -149,7 +155,16 @@ describe('auth with AWS SDK v3: PutObject with a Buffer body (signed sha256 + ch
 describe('auth with AWS SDK v3: PutObject with a stream body (aws-chunked, unsigned payload, trailer)', () => {
   it('sends STREAMING-UNSIGNED-PAYLOAD-TRAILER; decodes byte by byte; the crc32 trailer verifies', async () => {
     const body = data(200_000, 2);
-    const c = await capture(() => client().send(new PutObjectCommand({ Bucket: 'bkt', Key: 'streamed', Body: Readable.from([body.subarray(0, 70_000), body.subarray(70_000)]), ContentLength: body.length })));
+    const c = await capture(() =>
+      client().send(
+        new PutObjectCommand({
+          Bucket: 'bkt',
+          Key: 'streamed',
+          Body: Readable.from([body.subarray(0, 70_000), body.subarray(70_000)]),
+          ContentLength: body.length,
+        }),
+      ),
+    );
     assert.equal(c.headers['x-amz-content-sha256'], 'STREAMING-UNSIGNED-PAYLOAD-TRAILER');
     assert.equal(c.headers['x-amz-trailer'], 'x-amz-checksum-crc32');
     assert.match(String(c.headers['content-encoding']), /aws-chunked/);
@@ -164,7 +179,9 @@ describe('auth with AWS SDK v3: PutObject with a stream body (aws-chunked, unsig
 
   it('a changed data byte -> XAmzContentChecksumMismatch; a changed trailer -> XAmzContentChecksumMismatch', async () => {
     const body = data(30_000, 3);
-    const c = await capture(() => client().send(new PutObjectCommand({ Bucket: 'bkt', Key: 'streamed', Body: Readable.from([body]), ContentLength: body.length })));
+    const c = await capture(() =>
+      client().send(new PutObjectCommand({ Bucket: 'bkt', Key: 'streamed', Body: Readable.from([body]), ContentLength: body.length })),
+    );
     const flipped = Buffer.from(c.body);
     const at = c.body.indexOf('\r\n') + 2 + 10;
     flipped[at] = flipped[at]! ^ 1;
@@ -178,7 +195,9 @@ describe('auth with AWS SDK v3: PutObject with a stream body (aws-chunked, unsig
 
   it('a truncated body or a body shorter than x-amz-decoded-content-length -> IncompleteBody', async () => {
     const body = data(10_000, 4);
-    const c = await capture(() => client().send(new PutObjectCommand({ Bucket: 'bkt', Key: 'streamed', Body: Readable.from([body]), ContentLength: body.length })));
+    const c = await capture(() =>
+      client().send(new PutObjectCommand({ Bucket: 'bkt', Key: 'streamed', Body: Readable.from([body]), ContentLength: body.length })),
+    );
     await assert.rejects(verifyBody(c, [c.body.subarray(0, 5000)]), isS3('IncompleteBody'));
     // (the header is signed: the check is exercised with the verified plan and edited headers)
     const auth = verifyRequest(inputOf(c), keys);
@@ -190,7 +209,17 @@ describe('auth with AWS SDK v3: PutObject with a stream body (aws-chunked, unsig
 
   it('CRC64NVME trailer (the SDK computes it; Osprey agrees)', async () => {
     const body = data(100_003, 5);
-    const c = await capture(() => client().send(new PutObjectCommand({ Bucket: 'bkt', Key: 's', Body: Readable.from([body]), ContentLength: body.length, ChecksumAlgorithm: 'CRC64NVME' })));
+    const c = await capture(() =>
+      client().send(
+        new PutObjectCommand({
+          Bucket: 'bkt',
+          Key: 's',
+          Body: Readable.from([body]),
+          ContentLength: body.length,
+          ChecksumAlgorithm: 'CRC64NVME',
+        }),
+      ),
+    );
     assert.equal(c.headers['x-amz-trailer'], 'x-amz-checksum-crc64nvme');
     const pieces: Buffer[] = [];
     for (let i = 0; i < c.body.length; i += 1 + (i % 13)) pieces.push(c.body.subarray(i, i + 1 + (i % 13)));
@@ -201,15 +230,21 @@ describe('auth with AWS SDK v3: PutObject with a stream body (aws-chunked, unsig
 
   it('one 20 MiB chunk (a stream yielding one big Buffer) is decoded: no small fixed chunk cap', async () => {
     const body = Buffer.alloc(20 * 1024 * 1024, 7);
-    const c = await capture(() => client().send(new PutObjectCommand({ Bucket: 'bkt', Key: 'big', Body: Readable.from([body]), ContentLength: body.length })));
+    const c = await capture(() =>
+      client().send(new PutObjectCommand({ Bucket: 'bkt', Key: 'big', Body: Readable.from([body]), ContentLength: body.length })),
+    );
     assert.ok(c.body.toString('latin1', 0, 16).startsWith('1400000\r\n'), 'one chunk of 20 MiB');
     const { out } = await verifyBody(c, [c.body.subarray(0, 1000), c.body.subarray(1000)]);
     assert.equal(out.length, body.length);
   });
 
-  it("requestChecksumCalculation WHEN_REQUIRED: UNSIGNED-PAYLOAD and a plain body", async () => {
+  it('requestChecksumCalculation WHEN_REQUIRED: UNSIGNED-PAYLOAD and a plain body', async () => {
     const body = data(1000, 6);
-    const c = await capture(() => client({ requestChecksumCalculation: 'WHEN_REQUIRED' }).send(new PutObjectCommand({ Bucket: 'bkt', Key: 's', Body: Readable.from([body]), ContentLength: body.length })));
+    const c = await capture(() =>
+      client({ requestChecksumCalculation: 'WHEN_REQUIRED' }).send(
+        new PutObjectCommand({ Bucket: 'bkt', Key: 's', Body: Readable.from([body]), ContentLength: body.length }),
+      ),
+    );
     assert.deepEqual(verifyRequest(inputOf(c), keys).payload, { kind: 'unsigned' });
     const { out } = await verifyBody(c);
     assert.ok(out.equals(body));
@@ -218,7 +253,11 @@ describe('auth with AWS SDK v3: PutObject with a stream body (aws-chunked, unsig
 
 describe('auth with AWS SDK v3: presigned GET URL (@aws-sdk/s3-request-presigner)', () => {
   async function presignedGet(expiresIn: number): Promise<Captured> {
-    const url = await getSignedUrl(client(), new GetObjectCommand({ Bucket: 'bkt', Key: 'dir/ü b+c.txt', ResponseContentType: 'text/plain; charset=utf-8' }), { expiresIn });
+    const url = await getSignedUrl(
+      client(),
+      new GetObjectCommand({ Bucket: 'bkt', Key: 'dir/ü b+c.txt', ResponseContentType: 'text/plain; charset=utf-8' }),
+      { expiresIn },
+    );
     return capture(async () => (await fetch(url)).arrayBuffer());
   }
 
@@ -232,14 +271,23 @@ describe('auth with AWS SDK v3: presigned GET URL (@aws-sdk/s3-request-presigner
 
   it('after X-Amz-Expires -> AccessDenied "Request has expired"; tampered -> SignatureDoesNotMatch', async () => {
     const c = await presignedGet(60);
-    assert.throws(() => verifyRequest(inputOf(c, new Date(Date.now() + 61_000)), keys), (e: unknown) => isS3('AccessDenied')(e) && (e as S3Error).message === 'Request has expired');
-    assert.throws(() => verifyRequest({ ...inputOf(c), url: c.url.replace('X-Amz-Expires=60', 'X-Amz-Expires=600') }, keys), isS3('SignatureDoesNotMatch'));
+    assert.throws(
+      () => verifyRequest(inputOf(c, new Date(Date.now() + 61_000)), keys),
+      (e: unknown) => isS3('AccessDenied')(e) && (e as S3Error).message === 'Request has expired',
+    );
+    assert.throws(
+      () => verifyRequest({ ...inputOf(c), url: c.url.replace('X-Amz-Expires=60', 'X-Amz-Expires=600') }, keys),
+      isS3('SignatureDoesNotMatch'),
+    );
     assert.throws(() => verifyRequest({ ...inputOf(c), method: 'DELETE' }, keys), isS3('SignatureDoesNotMatch'));
     assert.throws(() => verifyRequest(inputOf(c), wrongKeys), isS3('SignatureDoesNotMatch'));
   });
 
   it('X-Amz-Expires over 604800 -> AccessDenied (403, as S3 and RGW)', async () => {
     const c = await presignedGet(60);
-    assert.throws(() => verifyRequest({ ...inputOf(c), url: c.url.replace('X-Amz-Expires=60', 'X-Amz-Expires=604801') }, keys), isS3('AccessDenied'));
+    assert.throws(
+      () => verifyRequest({ ...inputOf(c), url: c.url.replace('X-Amz-Expires=60', 'X-Amz-Expires=604801') }, keys),
+      isS3('AccessDenied'),
+    );
   });
 });

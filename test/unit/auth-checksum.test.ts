@@ -45,7 +45,7 @@ const run = runThrough;
 function pieces(b: Buffer, seed: number): Buffer[] {
   const out: Buffer[] = [];
   let x = seed;
-  for (let i = 0; i < b.length; ) {
+  for (let i = 0; i < b.length;) {
     x = (x * 1103515245 + 12345) >>> 0;
     const n = 1 + (x % 23);
     out.push(b.subarray(i, i + n));
@@ -112,7 +112,11 @@ describe('auth checksum: CRC-64/NVME and CRC-32C', () => {
 
   it('a crc64nvme trailer of an unsigned aws-chunked body verifies; a wrong one is refused', async () => {
     const body = randomBytes(5000);
-    const headers = { 'x-amz-trailer': 'x-amz-checksum-crc64nvme', 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': '5000' };
+    const headers = {
+      'x-amz-trailer': 'x-amz-checksum-crc64nvme',
+      'content-encoding': 'aws-chunked',
+      'x-amz-decoded-content-length': '5000',
+    };
     const v = bodyVerifier(unsignedTrailer, headers);
     const wire = unsignedChunked(body, 1024, [`x-amz-checksum-crc64nvme:${checksumOf('crc64nvme', body)}`]);
     assert.ok((await run(v.transforms, pieces(wire, 3))).equals(body));
@@ -139,12 +143,20 @@ describe('auth checksum: names that are not (known) checksums', () => {
   });
 
   it('x-amz-checksum-algorithm / -type / -mode are not checksums', () => {
-    const v = bodyVerifier(anonymousNone, { 'x-amz-checksum-algorithm': 'CRC32', 'x-amz-checksum-type': 'FULL_OBJECT', 'x-amz-checksum-mode': 'ENABLED' });
+    const v = bodyVerifier(anonymousNone, {
+      'x-amz-checksum-algorithm': 'CRC32',
+      'x-amz-checksum-type': 'FULL_OBJECT',
+      'x-amz-checksum-mode': 'ENABLED',
+    });
     assert.equal(v.transforms.length, 0);
   });
 
   it('the signed SHA-256 is checked before the checksums, and reported as XAmzContentSHA256Mismatch', async () => {
-    const verifier = new ChecksumVerifier({ payloadSha256: '0'.repeat(64), headers: new Map([['crc32', 'AAAAAA==']]), trailerAlgorithms: [] });
+    const verifier = new ChecksumVerifier({
+      payloadSha256: '0'.repeat(64),
+      headers: new Map([['crc32', 'AAAAAA==']]),
+      trailerAlgorithms: [],
+    });
     await assert.rejects(run([verifier], [Buffer.from('x')]), isS3('XAmzContentSHA256Mismatch'));
   });
 });
@@ -181,7 +193,12 @@ describe('auth chunked: lengths and framing limits', () => {
   });
 
   it('a body signed without trailers (STREAMING-AWS4-HMAC-SHA256-PAYLOAD) may not smuggle unsigned ones', async () => {
-    const signing = { signingKey: randomBytes(32), amzDate: '20240101T000000Z', scope: '20240101/us-east-1/s3/aws4_request', seedSignature: 'a'.repeat(64) };
+    const signing = {
+      signingKey: randomBytes(32),
+      amzDate: '20240101T000000Z',
+      scope: '20240101/us-east-1/s3/aws4_request',
+      seedSignature: 'a'.repeat(64),
+    };
     const empty = createHash('sha256').update('').digest('hex');
     const sts = ['AWS4-HMAC-SHA256-PAYLOAD', signing.amzDate, signing.scope, signing.seedSignature, empty, empty].join('\n');
     const sig = createHmac('sha256', signing.signingKey).update(sts).digest('hex');

@@ -79,7 +79,8 @@ function encodeSigned(payload: Buffer, chunkSize: number, s: Signing, trailers?:
 /** hex-size\r\n DATA \r\n ... 0\r\n trailers \r\n */
 function encodeUnsigned(payload: Buffer, chunkSize: number, trailers: [string, string][]): Buffer {
   const parts: Buffer[] = [];
-  for (const chunk of splitPayload(payload, chunkSize)) parts.push(Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n'));
+  for (const chunk of splitPayload(payload, chunkSize))
+    parts.push(Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n'));
   parts.push(Buffer.from('0\r\n'));
   for (const [k, v] of trailers) parts.push(Buffer.from(`${k}:${v}\r\n`));
   parts.push(Buffer.from('\r\n'));
@@ -140,7 +141,7 @@ function randomSplits(seed: number, max: number): Feeder {
     split: (b) => {
       const r = prng(seed);
       const out: Buffer[] = [];
-      for (let i = 0; i < b.length; ) {
+      for (let i = 0; i < b.length;) {
         const n = 1 + Math.floor(r() * max);
         out.push(b.subarray(i, i + n));
         i += n;
@@ -179,10 +180,20 @@ function isS3(code: string, message?: RegExp) {
   };
 }
 
-const awsSigner = new SignatureV4({ credentials: { accessKeyId: AK, secretAccessKey: SK }, region: 'us-east-1', service: 's3', sha256: Sha256, uriEscapePath: false });
+const awsSigner = new SignatureV4({
+  credentials: { accessKeyId: AK, secretAccessKey: SK },
+  region: 'us-east-1',
+  service: 's3',
+  sha256: Sha256,
+  uriEscapePath: false,
+});
 
 /** A streaming PUT signed by AWS's signer, verified, with the seed taken from its Authorization header. */
-async function streamingPut(contentSha256: string, decodedLen: number, extra: Record<string, string> = {}): Promise<{ input: AuthInput; auth: AuthResult; signing: Signing }> {
+async function streamingPut(
+  contentSha256: string,
+  decodedLen: number,
+  extra: Record<string, string> = {},
+): Promise<{ input: AuthInput; auth: AuthResult; signing: Signing }> {
   const req = await awsSigner.sign(
     {
       method: 'PUT',
@@ -190,7 +201,13 @@ async function streamingPut(contentSha256: string, decodedLen: number, extra: Re
       hostname: HOST,
       path: '/bucket/streamed%20object.bin',
       query: {},
-      headers: { host: HOST, 'content-encoding': 'aws-chunked', 'x-amz-content-sha256': contentSha256, 'x-amz-decoded-content-length': String(decodedLen), ...extra },
+      headers: {
+        host: HOST,
+        'content-encoding': 'aws-chunked',
+        'x-amz-content-sha256': contentSha256,
+        'x-amz-decoded-content-length': String(decodedLen),
+        ...extra,
+      },
     },
     { signingDate: NOW },
   );
@@ -199,7 +216,12 @@ async function streamingPut(contentSha256: string, decodedLen: number, extra: Re
   const auth = verifyRequest(input, keys);
   const seed = /Signature=([0-9a-f]{64})/.exec(String(headers.authorization))?.[1];
   assert.ok(seed);
-  const signing: Signing = { key: deriveKey(SK, '20240615'), amzDate: '20240615T083000Z', scope: '20240615/us-east-1/s3/aws4_request', seed };
+  const signing: Signing = {
+    key: deriveKey(SK, '20240615'),
+    amzDate: '20240615T083000Z',
+    scope: '20240615/us-east-1/s3/aws4_request',
+    seed,
+  };
   return { input, auth, signing };
 }
 
@@ -210,7 +232,11 @@ describe('auth chunked: AWS documented example (golden vector)', () => {
   const exKeys: KeyStore = { secretFor: (id) => (id === 'AKIAIOSFODNN7EXAMPLE' ? EX_SK : undefined) };
   const EX_NOW = new Date('2013-05-24T00:00:00Z');
   const SEED = '4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9';
-  const SIGS = ['ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648', '0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497', 'b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9'];
+  const SIGS = [
+    'ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648',
+    '0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497',
+    'b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9',
+  ];
   const payload = Buffer.alloc(66560, 'a');
   const wire = Buffer.concat([
     Buffer.from(`10000;chunk-signature=${SIGS[0]}\r\n`),
@@ -219,7 +245,12 @@ describe('auth chunked: AWS documented example (golden vector)', () => {
     payload.subarray(65536),
     Buffer.from(`\r\n0;chunk-signature=${SIGS[2]}\r\n\r\n`),
   ]);
-  const exSigning: Signing = { key: deriveKey(EX_SK, '20130524'), amzDate: '20130524T000000Z', scope: '20130524/us-east-1/s3/aws4_request', seed: SEED };
+  const exSigning: Signing = {
+    key: deriveKey(EX_SK, '20130524'),
+    amzDate: '20130524T000000Z',
+    scope: '20130524/us-east-1/s3/aws4_request',
+    seed: SEED,
+  };
   const exInput: AuthInput = {
     method: 'PUT',
     url: '/examplebucket/chunkObject.txt',
@@ -240,7 +271,7 @@ describe('auth chunked: AWS documented example (golden vector)', () => {
     assert.equal(wire.length, 66824);
   });
 
-  it('this file\'s chunk signer reproduces the documented chunk signatures', () => {
+  it("this file's chunk signer reproduces the documented chunk signatures", () => {
     assert.equal(chunkSignature(exSigning, SEED, payload.subarray(0, 65536)), SIGS[0]);
     assert.equal(chunkSignature(exSigning, SIGS[0]!, payload.subarray(65536)), SIGS[1]);
     assert.equal(chunkSignature(exSigning, SIGS[1]!, Buffer.alloc(0)), SIGS[2]);
@@ -277,7 +308,10 @@ describe('auth chunked: AWS documented example (golden vector)', () => {
     { name: 'one data byte of chunk 1 changed', body: () => Buffer.from(wire).fill('b', 100, 101) },
     { name: 'one data byte of chunk 2 changed', body: () => Buffer.from(wire).fill('b', wire.length - 200, wire.length - 199) },
     { name: 'first chunk signature changed', body: () => Buffer.from(wire.toString('latin1').replace(SIGS[0]!, SIGS[1]!), 'latin1') },
-    { name: 'final chunk signature changed', body: () => Buffer.from(wire.toString('latin1').replace(SIGS[2]!, 'c' + SIGS[2]!.slice(1)), 'latin1') },
+    {
+      name: 'final chunk signature changed',
+      body: () => Buffer.from(wire.toString('latin1').replace(SIGS[2]!, 'c' + SIGS[2]!.slice(1)), 'latin1'),
+    },
   ];
   for (const t of tampers) {
     it(`${t.name} -> SignatureDoesNotMatch`, async () => {
@@ -288,7 +322,11 @@ describe('auth chunked: AWS documented example (golden vector)', () => {
 
   // AWS's trailer example (sigv4-streaming-trailers.html): same payload, crc32c trailer, signed trailer.
   const TSEED = '106e2a8a18243abcf37539882f36619c00e2dfc72633413f02d3b74544bfeb8e';
-  const TSIGS = ['b474d8862b1487a5145d686f57f013e54db672cee1c953b3010fb58501ef5aa2', '1c1344b170168f8e65b41376b44b20fe354e373826ccbbe2c1d40a8cae51e5c7', '2ca2aba2005185cf7159c6277faf83795951dd77a3a99e6e65d5c9f85863f992'];
+  const TSIGS = [
+    'b474d8862b1487a5145d686f57f013e54db672cee1c953b3010fb58501ef5aa2',
+    '1c1344b170168f8e65b41376b44b20fe354e373826ccbbe2c1d40a8cae51e5c7',
+    '2ca2aba2005185cf7159c6277faf83795951dd77a3a99e6e65d5c9f85863f992',
+  ];
   const TRAILER_SIG = 'd81f82fc3505edab99d459891051a732e8730629a2e4a59689829ca17fe2e435';
   const twire = Buffer.concat([
     Buffer.from(`10000;chunk-signature=${TSIGS[0]}\r\n`),
@@ -297,8 +335,17 @@ describe('auth chunked: AWS documented example (golden vector)', () => {
     payload.subarray(65536),
     Buffer.from(`\r\n0;chunk-signature=${TSIGS[2]}\r\nx-amz-checksum-crc32c:sOO8/Q==\r\nx-amz-trailer-signature:${TRAILER_SIG}\r\n\r\n`),
   ]);
-  const tSigning: ChunkSigning = { signingKey: exSigning.key, amzDate: '20130524T000000Z', scope: '20130524/us-east-1/s3/aws4_request', seedSignature: TSEED };
-  const tAuth: AuthResult = { principal: { kind: 'owner', accessKeyId: 'AKIAIOSFODNN7EXAMPLE' }, dialect: 's3', payload: { kind: 'aws-chunked-signed', signing: tSigning, trailer: true } };
+  const tSigning: ChunkSigning = {
+    signingKey: exSigning.key,
+    amzDate: '20130524T000000Z',
+    scope: '20130524/us-east-1/s3/aws4_request',
+    seedSignature: TSEED,
+  };
+  const tAuth: AuthResult = {
+    principal: { kind: 'owner', accessKeyId: 'AKIAIOSFODNN7EXAMPLE' },
+    dialect: 's3',
+    payload: { kind: 'aws-chunked-signed', signing: tSigning, trailer: true },
+  };
   const tHeaders = { 'x-amz-trailer': 'x-amz-checksum-crc32c', 'content-encoding': 'aws-chunked' };
 
   it('trailer example: the documented crc32c sOO8/Q== is the crc32c of the payload (independently computed)', () => {
@@ -395,27 +442,83 @@ describe('auth chunked: signed bodies built from AWS-signed requests', () => {
 
   const payload = patterned(10_000, 5);
   const tampers: { name: string; body: (b: Buffer, s: Signing) => Buffer; code: string }[] = [
-    { name: 'one changed data byte in the first chunk', body: (b) => flipByte(b, b.indexOf('\r\n') + 2 + 10), code: 'SignatureDoesNotMatch' },
-    { name: 'one changed data byte in the last data chunk', body: (b) => flipByte(b, b.lastIndexOf(';chunk-signature=') - 30), code: 'SignatureDoesNotMatch' },
-    { name: 'chunks signed with another seed', body: (_b, s) => encodeSigned(payload, 4096, { ...s, seed: 'f'.repeat(64) }), code: 'SignatureDoesNotMatch' },
-    { name: 'chunks signed with another key', body: (_b, s) => encodeSigned(payload, 4096, { ...s, key: deriveKey('other', '20240615') }), code: 'SignatureDoesNotMatch' },
-    { name: 'chunk without chunk-signature', body: (b) => Buffer.from(b.toString('latin1').replace(/^1000;chunk-signature=[0-9a-f]{64}/, '1000'), 'latin1'), code: 'SignatureDoesNotMatch' },
-    { name: 'final chunk without chunk-signature', body: (b) => Buffer.from(b.toString('latin1').replace(/\r\n0;chunk-signature=[0-9a-f]{64}/, '\r\n0'), 'latin1'), code: 'SignatureDoesNotMatch' },
+    {
+      name: 'one changed data byte in the first chunk',
+      body: (b) => flipByte(b, b.indexOf('\r\n') + 2 + 10),
+      code: 'SignatureDoesNotMatch',
+    },
+    {
+      name: 'one changed data byte in the last data chunk',
+      body: (b) => flipByte(b, b.lastIndexOf(';chunk-signature=') - 30),
+      code: 'SignatureDoesNotMatch',
+    },
+    {
+      name: 'chunks signed with another seed',
+      body: (_b, s) => encodeSigned(payload, 4096, { ...s, seed: 'f'.repeat(64) }),
+      code: 'SignatureDoesNotMatch',
+    },
+    {
+      name: 'chunks signed with another key',
+      body: (_b, s) => encodeSigned(payload, 4096, { ...s, key: deriveKey('other', '20240615') }),
+      code: 'SignatureDoesNotMatch',
+    },
+    {
+      name: 'chunk without chunk-signature',
+      body: (b) => Buffer.from(b.toString('latin1').replace(/^1000;chunk-signature=[0-9a-f]{64}/, '1000'), 'latin1'),
+      code: 'SignatureDoesNotMatch',
+    },
+    {
+      name: 'final chunk without chunk-signature',
+      body: (b) => Buffer.from(b.toString('latin1').replace(/\r\n0;chunk-signature=[0-9a-f]{64}/, '\r\n0'), 'latin1'),
+      code: 'SignatureDoesNotMatch',
+    },
     { name: 'chunks reordered (same sizes)', body: (_b, s) => swapFirstTwoChunks(payload, s), code: 'SignatureDoesNotMatch' },
     { name: 'final chunk dropped', body: (b) => b.subarray(0, b.lastIndexOf('0;chunk-signature=')), code: 'IncompleteBody' },
     { name: 'truncated in the middle of data', body: (b) => b.subarray(0, 5000), code: 'IncompleteBody' },
     { name: 'truncated in a chunk header', body: (b) => b.subarray(0, b.indexOf(';chunk-signature=', 100) + 5), code: 'IncompleteBody' },
     { name: 'truncated before the closing CRLF', body: (b) => b.subarray(0, b.length - 2), code: 'IncompleteBody' },
     { name: 'truncated to nothing', body: () => Buffer.alloc(0), code: 'IncompleteBody' },
-    { name: 'bad hex chunk size', body: (b) => Buffer.from(b.toString('latin1').replace(/^1000;/, 'zz00;'), 'latin1'), code: 'IncompleteBody' },
+    {
+      name: 'bad hex chunk size',
+      body: (b) => Buffer.from(b.toString('latin1').replace(/^1000;/, 'zz00;'), 'latin1'),
+      code: 'IncompleteBody',
+    },
     { name: 'empty chunk size', body: (b) => Buffer.from(b.toString('latin1').replace(/^1000;/, ';'), 'latin1'), code: 'IncompleteBody' },
-    { name: 'negative chunk size', body: (b) => Buffer.from(b.toString('latin1').replace(/^1000;/, '-1000;'), 'latin1'), code: 'IncompleteBody' },
-    { name: 'chunk size over the declared decoded length', body: (b) => Buffer.from(b.toString('latin1').replace(/^1000;/, '4000001;'), 'latin1'), code: 'IncompleteBody' },
-    { name: 'chunk size larger than the data sent', body: (b) => Buffer.from(b.toString('latin1').replace(/^1000;/, '1001;'), 'latin1'), code: 'IncompleteBody' },
-    { name: 'header line ending in LF only', body: (b) => Buffer.from(b.toString('latin1').replace(/^(1000;chunk-signature=[0-9a-f]{64})\r\n/, '$1\n'), 'latin1'), code: 'IncompleteBody' },
-    { name: 'data not followed by CRLF', body: (b) => { const c = Buffer.from(b); c[c.indexOf('\r\n') + 2 + 4096] = 0x41; return c; }, code: 'IncompleteBody' },
+    {
+      name: 'negative chunk size',
+      body: (b) => Buffer.from(b.toString('latin1').replace(/^1000;/, '-1000;'), 'latin1'),
+      code: 'IncompleteBody',
+    },
+    {
+      name: 'chunk size over the declared decoded length',
+      body: (b) => Buffer.from(b.toString('latin1').replace(/^1000;/, '4000001;'), 'latin1'),
+      code: 'IncompleteBody',
+    },
+    {
+      name: 'chunk size larger than the data sent',
+      body: (b) => Buffer.from(b.toString('latin1').replace(/^1000;/, '1001;'), 'latin1'),
+      code: 'IncompleteBody',
+    },
+    {
+      name: 'header line ending in LF only',
+      body: (b) => Buffer.from(b.toString('latin1').replace(/^(1000;chunk-signature=[0-9a-f]{64})\r\n/, '$1\n'), 'latin1'),
+      code: 'IncompleteBody',
+    },
+    {
+      name: 'data not followed by CRLF',
+      body: (b) => {
+        const c = Buffer.from(b);
+        c[c.indexOf('\r\n') + 2 + 4096] = 0x41;
+        return c;
+      },
+      code: 'IncompleteBody',
+    },
     { name: 'garbage after the final chunk', body: (b) => Buffer.concat([b, Buffer.from('extra')]), code: 'IncompleteBody' },
-    { name: 'over-long chunk header line', body: (b) => Buffer.concat([Buffer.from('1000;' + 'x'.repeat(5000) + '\r\n'), b]), code: 'IncompleteBody' },
+    {
+      name: 'over-long chunk header line',
+      body: (b) => Buffer.concat([Buffer.from('1000;' + 'x'.repeat(5000) + '\r\n'), b]),
+      code: 'IncompleteBody',
+    },
   ];
   for (const t of tampers) {
     for (const f of [whole, randomSplits(17, 64)]) {
@@ -471,7 +574,9 @@ describe('auth chunked: signed bodies with trailers (STREAMING-AWS4-HMAC-SHA256-
     for (const f of [whole, bytewise, randomSplits(31, 50)]) {
       it(`x-amz-checksum-${a.alg} trailer verified, ${f.name}`, async () => {
         const name = `x-amz-checksum-${a.alg}`;
-        const { input, auth, signing } = await streamingPut('STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', payload.length, { 'x-amz-trailer': name });
+        const { input, auth, signing } = await streamingPut('STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', payload.length, {
+          'x-amz-trailer': name,
+        });
         assert.ok(auth.payload.kind === 'aws-chunked-signed' && auth.payload.trailer);
         const body = encodeSigned(payload, 4000, signing, [[name, a.value(payload)]]);
         const v = bodyVerifier(auth, input.headers);
@@ -483,13 +588,17 @@ describe('auth chunked: signed bodies with trailers (STREAMING-AWS4-HMAC-SHA256-
   }
 
   it('a wrong (but correctly signed) trailer checksum -> XAmzContentChecksumMismatch', async () => {
-    const { input, auth, signing } = await streamingPut('STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', payload.length, { 'x-amz-trailer': 'x-amz-checksum-crc32' });
+    const { input, auth, signing } = await streamingPut('STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', payload.length, {
+      'x-amz-trailer': 'x-amz-checksum-crc32',
+    });
     const body = encodeSigned(payload, 4000, signing, [['x-amz-checksum-crc32', crc32b64(Buffer.from('other'))]]);
     await assert.rejects(run(bodyVerifier(auth, input.headers).transforms, [body]), isS3('XAmzContentChecksumMismatch'));
   });
 
   it('a trailer value changed after signing -> SignatureDoesNotMatch', async () => {
-    const { input, auth, signing } = await streamingPut('STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', payload.length, { 'x-amz-trailer': 'x-amz-checksum-crc32' });
+    const { input, auth, signing } = await streamingPut('STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', payload.length, {
+      'x-amz-trailer': 'x-amz-checksum-crc32',
+    });
     const right = crc32b64(payload);
     const body = encodeSigned(payload, 4000, signing, [['x-amz-checksum-crc32', right]]);
     const bad = Buffer.from(body.toString('latin1').replace(`x-amz-checksum-crc32:${right}`, 'x-amz-checksum-crc32:AAAAAA=='), 'latin1');
@@ -497,14 +606,18 @@ describe('auth chunked: signed bodies with trailers (STREAMING-AWS4-HMAC-SHA256-
   });
 
   it('a missing trailer signature -> SignatureDoesNotMatch', async () => {
-    const { input, auth, signing } = await streamingPut('STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', payload.length, { 'x-amz-trailer': 'x-amz-checksum-crc32' });
+    const { input, auth, signing } = await streamingPut('STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', payload.length, {
+      'x-amz-trailer': 'x-amz-checksum-crc32',
+    });
     const body = encodeSigned(payload, 4000, signing, [['x-amz-checksum-crc32', crc32b64(payload)]]);
     const bad = Buffer.from(body.toString('latin1').replace(/x-amz-trailer-signature:[0-9a-f]{64}\r\n/, ''), 'latin1');
     await assert.rejects(run(bodyVerifier(auth, input.headers).transforms, [bad]), isS3('SignatureDoesNotMatch'));
   });
 
   it('the announced trailer never arrives -> InvalidRequest', async () => {
-    const { input, auth, signing } = await streamingPut('STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', payload.length, { 'x-amz-trailer': 'x-amz-checksum-crc32' });
+    const { input, auth, signing } = await streamingPut('STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', payload.length, {
+      'x-amz-trailer': 'x-amz-checksum-crc32',
+    });
     const body = encodeSigned(payload, 4000, signing, []);
     await assert.rejects(run(bodyVerifier(auth, input.headers).transforms, [body]), isS3('InvalidRequest', /x-amz-checksum-crc32/));
   });
@@ -522,7 +635,9 @@ describe('auth chunked: STREAMING-UNSIGNED-PAYLOAD-TRAILER', () => {
   for (const c of cases) {
     for (const f of FEEDERS) {
       it(`${c.name}: right crc32 trailer -> verified, ${f.name}`, async () => {
-        const { input, auth } = await streamingPut('STREAMING-UNSIGNED-PAYLOAD-TRAILER', c.payload.length, { 'x-amz-trailer': 'x-amz-checksum-crc32' });
+        const { input, auth } = await streamingPut('STREAMING-UNSIGNED-PAYLOAD-TRAILER', c.payload.length, {
+          'x-amz-trailer': 'x-amz-checksum-crc32',
+        });
         assert.deepEqual(auth.payload, { kind: 'aws-chunked-unsigned-trailer' });
         const body = encodeUnsigned(c.payload, c.chunk, [['x-amz-checksum-crc32', crc32b64(c.payload)]]);
         const v = bodyVerifier(auth, input.headers);
@@ -532,9 +647,14 @@ describe('auth chunked: STREAMING-UNSIGNED-PAYLOAD-TRAILER', () => {
       });
     }
     it(`${c.name}: wrong crc32 trailer -> XAmzContentChecksumMismatch`, async () => {
-      const { input, auth } = await streamingPut('STREAMING-UNSIGNED-PAYLOAD-TRAILER', c.payload.length, { 'x-amz-trailer': 'x-amz-checksum-crc32' });
+      const { input, auth } = await streamingPut('STREAMING-UNSIGNED-PAYLOAD-TRAILER', c.payload.length, {
+        'x-amz-trailer': 'x-amz-checksum-crc32',
+      });
       const body = encodeUnsigned(c.payload, c.chunk, [['x-amz-checksum-crc32', crc32b64(Buffer.concat([c.payload, Buffer.from('!')]))]]);
-      await assert.rejects(run(bodyVerifier(auth, input.headers).transforms, [body]), isS3('XAmzContentChecksumMismatch', /x-amz-checksum-crc32/));
+      await assert.rejects(
+        run(bodyVerifier(auth, input.headers).transforms, [body]),
+        isS3('XAmzContentChecksumMismatch', /x-amz-checksum-crc32/),
+      );
     });
   }
 
@@ -567,7 +687,10 @@ describe('auth chunked: STREAMING-UNSIGNED-PAYLOAD-TRAILER', () => {
       const v = bodyVerifier(auth, input.headers);
       assert.ok((await run(v.transforms, [encodeUnsigned(p, 2000, [[name, a.value(p)]])])).equals(p));
       assert.deepEqual(v.checksums(), { [name]: a.value(p) });
-      await assert.rejects(run(bodyVerifier(auth, input.headers).transforms, [encodeUnsigned(p, 2000, [[name, a.value(p.subarray(1))]])]), isS3('XAmzContentChecksumMismatch'));
+      await assert.rejects(
+        run(bodyVerifier(auth, input.headers).transforms, [encodeUnsigned(p, 2000, [[name, a.value(p.subarray(1))]])]),
+        isS3('XAmzContentChecksumMismatch'),
+      );
     });
   }
 
@@ -575,7 +698,11 @@ describe('auth chunked: STREAMING-UNSIGNED-PAYLOAD-TRAILER', () => {
     const p = Buffer.from('case test');
     const { input, auth } = await streamingPut('STREAMING-UNSIGNED-PAYLOAD-TRAILER', p.length, { 'x-amz-trailer': 'X-Amz-Checksum-CRC32' });
     const v = bodyVerifier(auth, input.headers);
-    const body = Buffer.concat([Buffer.from(`${p.length.toString(16)}\r\n`), p, Buffer.from(`\r\n0\r\nX-Amz-Checksum-Crc32:  ${crc32b64(p)}  \r\n\r\n`)]);
+    const body = Buffer.concat([
+      Buffer.from(`${p.length.toString(16)}\r\n`),
+      p,
+      Buffer.from(`\r\n0\r\nX-Amz-Checksum-Crc32:  ${crc32b64(p)}  \r\n\r\n`),
+    ]);
     assert.ok((await run(v.transforms, [body])).equals(p));
     assert.deepEqual(v.checksums(), { 'x-amz-checksum-crc32': crc32b64(p) });
   });
@@ -589,7 +716,10 @@ describe('auth chunked: STREAMING-UNSIGNED-PAYLOAD-TRAILER', () => {
   const malformed: { name: string; body: Buffer }[] = [
     { name: 'truncated (no final chunk)', body: Buffer.from('5\r\nhello\r\n') },
     { name: 'truncated in data', body: Buffer.from('5\r\nhel') },
-    { name: 'truncated after final chunk (no trailer terminator)', body: Buffer.from('5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n') },
+    {
+      name: 'truncated after final chunk (no trailer terminator)',
+      body: Buffer.from('5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n'),
+    },
     { name: 'bad hex size', body: Buffer.from('g\r\nhello\r\n0\r\n\r\n') },
     { name: 'hex size with 0x prefix', body: Buffer.from('0x5\r\nhello\r\n0\r\n\r\n') },
     { name: 'size with spaces', body: Buffer.from(' 5\r\nhello\r\n0\r\n\r\n') },
@@ -605,7 +735,10 @@ describe('auth chunked: STREAMING-UNSIGNED-PAYLOAD-TRAILER', () => {
 
   it('decoder on its own: trailers exposed, decodedBytes counted', async () => {
     const decoder = new AwsChunkedDecoder(undefined, true);
-    const out = await run([decoder], [Buffer.from('5\r\nhello\r\n6\r\n world\r\n0\r\nx-amz-checksum-crc32:abc=\r\nx-amz-meta-extra: v \r\n\r\n')]);
+    const out = await run(
+      [decoder],
+      [Buffer.from('5\r\nhello\r\n6\r\n world\r\n0\r\nx-amz-checksum-crc32:abc=\r\nx-amz-meta-extra: v \r\n\r\n')],
+    );
     assert.equal(out.toString(), 'hello world');
     assert.equal(decoder.decodedBytes, 11);
     assert.deepEqual(Object.fromEntries(decoder.trailers), { 'x-amz-checksum-crc32': 'abc=', 'x-amz-meta-extra': 'v' });
@@ -628,7 +761,11 @@ describe('auth chunked: STREAMING-UNSIGNED-PAYLOAD-TRAILER', () => {
 
 describe('auth chunked: bodyVerifier for plain (non-chunked) bodies', () => {
   const body = patterned(50_000, 99);
-  const ownerAuth = (payload: AuthResult['payload']): AuthResult => ({ principal: { kind: 'owner', accessKeyId: AK }, dialect: 's3', payload });
+  const ownerAuth = (payload: AuthResult['payload']): AuthResult => ({
+    principal: { kind: 'owner', accessKeyId: AK },
+    dialect: 's3',
+    payload,
+  });
 
   it('unsigned plan, no checksum headers -> no transforms', async () => {
     const v = bodyVerifier(ownerAuth({ kind: 'unsigned' }), { 'content-length': '5' });
@@ -658,7 +795,17 @@ describe('auth chunked: bodyVerifier for plain (non-chunked) bodies', () => {
   }
 
   it('end to end: AWS-signed PUT with a hex x-amz-content-sha256 and the wrong body -> XAmzContentSHA256Mismatch', async () => {
-    const req = await awsSigner.sign({ method: 'PUT', protocol: 'http:', hostname: HOST, path: '/bucket/k', query: {}, headers: { host: HOST, 'x-amz-content-sha256': sha256hex(body) } }, { signingDate: NOW });
+    const req = await awsSigner.sign(
+      {
+        method: 'PUT',
+        protocol: 'http:',
+        hostname: HOST,
+        path: '/bucket/k',
+        query: {},
+        headers: { host: HOST, 'x-amz-content-sha256': sha256hex(body) },
+      },
+      { signingDate: NOW },
+    );
     const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), v]));
     const auth = verifyRequest({ method: 'PUT', url: '/bucket/k', headers, now: NOW }, keys);
     assert.deepEqual(auth.payload, { kind: 'sha256', expected: sha256hex(body) });
@@ -689,9 +836,15 @@ describe('auth chunked: bodyVerifier for plain (non-chunked) bodies', () => {
 
   it('crc32c and sha256 of the empty body', async () => {
     const empty = Buffer.alloc(0);
-    const v = bodyVerifier(ownerAuth({ kind: 'sha256', expected: EMPTY_SHA256 }), { 'x-amz-checksum-crc32c': crc32cb64(empty), 'x-amz-checksum-sha256': sha256b64(empty) });
+    const v = bodyVerifier(ownerAuth({ kind: 'sha256', expected: EMPTY_SHA256 }), {
+      'x-amz-checksum-crc32c': crc32cb64(empty),
+      'x-amz-checksum-sha256': sha256b64(empty),
+    });
     assert.equal((await run(v.transforms, [])).length, 0);
-    assert.deepEqual(v.checksums(), { 'x-amz-checksum-crc32c': 'AAAAAA==', 'x-amz-checksum-sha256': '47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=' });
+    assert.deepEqual(v.checksums(), {
+      'x-amz-checksum-crc32c': 'AAAAAA==',
+      'x-amz-checksum-sha256': '47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=',
+    });
   });
 
   it('crc32c known value: "The quick brown fox jumps over the lazy dog"', async () => {
@@ -705,7 +858,11 @@ describe('auth chunked: bodyVerifier for plain (non-chunked) bodies', () => {
   });
 
   it('several checksum headers plus the signed hash at once', async () => {
-    const headers = { 'x-amz-checksum-crc32c': crc32cb64(body), 'x-amz-checksum-sha256': sha256b64(body), 'x-amz-checksum-crc32': crc32b64(body) };
+    const headers = {
+      'x-amz-checksum-crc32c': crc32cb64(body),
+      'x-amz-checksum-sha256': sha256b64(body),
+      'x-amz-checksum-crc32': crc32b64(body),
+    };
     const v = bodyVerifier(ownerAuth({ kind: 'sha256', expected: sha256hex(body) }), headers);
     assert.ok((await run(v.transforms, bytewise.split(body.subarray(0, 3000)).concat([body.subarray(3000)]))).equals(body));
     assert.deepEqual(v.checksums(), headers);
@@ -713,7 +870,10 @@ describe('auth chunked: bodyVerifier for plain (non-chunked) bodies', () => {
 
   it('one wrong checksum among several -> XAmzContentChecksumMismatch', async () => {
     const headers = { 'x-amz-checksum-crc32c': crc32cb64(body), 'x-amz-checksum-sha256': sha256b64(Buffer.from('nope')) };
-    await assert.rejects(run(bodyVerifier(ownerAuth({ kind: 'unsigned' }), headers).transforms, [body]), isS3('XAmzContentChecksumMismatch', /sha256/));
+    await assert.rejects(
+      run(bodyVerifier(ownerAuth({ kind: 'unsigned' }), headers).transforms, [body]),
+      isS3('XAmzContentChecksumMismatch', /sha256/),
+    );
   });
 
   it('signed hash mismatch is reported before checksum mismatch', async () => {
@@ -727,7 +887,7 @@ describe('auth chunked: bodyVerifier for plain (non-chunked) bodies', () => {
     assert.deepEqual(v.checksums(), {});
   });
 
-  it('a wrong x-amz-checksum-crc64nvme header (S3\'s fifth algorithm, now computed) -> XAmzContentChecksumMismatch', async () => {
+  it("a wrong x-amz-checksum-crc64nvme header (S3's fifth algorithm, now computed) -> XAmzContentChecksumMismatch", async () => {
     // README: "x-amz-checksum-* (header or trailer) are verified; a mismatch stores nothing".
     const v = bodyVerifier(ownerAuth({ kind: 'unsigned' }), { 'x-amz-checksum-crc64nvme': 'AAAAAAAAAAA=' });
     await assert.rejects(run(v.transforms, [body]), isS3('XAmzContentChecksumMismatch'));
@@ -735,7 +895,9 @@ describe('auth chunked: bodyVerifier for plain (non-chunked) bodies', () => {
 
   it('checksum headers on an aws-chunked signed body are checked against the decoded bytes', async () => {
     const p = patterned(12_345, 12);
-    const { input, auth, signing } = await streamingPut('STREAMING-AWS4-HMAC-SHA256-PAYLOAD', p.length, { 'x-amz-checksum-crc32c': crc32cb64(p) });
+    const { input, auth, signing } = await streamingPut('STREAMING-AWS4-HMAC-SHA256-PAYLOAD', p.length, {
+      'x-amz-checksum-crc32c': crc32cb64(p),
+    });
     const v = bodyVerifier(auth, input.headers);
     assert.equal(v.transforms.length, 2);
     assert.ok((await run(v.transforms, randomSplits(8, 500).split(encodeSigned(p, 4096, signing)))).equals(p));
@@ -744,15 +906,27 @@ describe('auth chunked: bodyVerifier for plain (non-chunked) bodies', () => {
 
   it('a wrong checksum header on an aws-chunked signed body -> XAmzContentChecksumMismatch', async () => {
     const p = patterned(12_345, 13);
-    const { input, auth, signing } = await streamingPut('STREAMING-AWS4-HMAC-SHA256-PAYLOAD', p.length, { 'x-amz-checksum-crc32c': crc32cb64(p.subarray(1)) });
-    await assert.rejects(run(bodyVerifier(auth, input.headers).transforms, [encodeSigned(p, 4096, signing)]), isS3('XAmzContentChecksumMismatch'));
+    const { input, auth, signing } = await streamingPut('STREAMING-AWS4-HMAC-SHA256-PAYLOAD', p.length, {
+      'x-amz-checksum-crc32c': crc32cb64(p.subarray(1)),
+    });
+    await assert.rejects(
+      run(bodyVerifier(auth, input.headers).transforms, [encodeSigned(p, 4096, signing)]),
+      isS3('XAmzContentChecksumMismatch'),
+    );
   });
 });
 
 describe('auth chunked: decodedLength', () => {
   const cases: { headers: Record<string, string>; want: number | undefined | 'error' }[] = [
     { headers: { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': '66560', 'content-length': '66824' }, want: 66560 },
-    { headers: { 'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', 'x-amz-decoded-content-length': '5', 'transfer-encoding': 'chunked' }, want: 5 },
+    {
+      headers: {
+        'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+        'x-amz-decoded-content-length': '5',
+        'transfer-encoding': 'chunked',
+      },
+      want: 5,
+    },
     { headers: { 'content-encoding': 'gzip, aws-chunked', 'x-amz-decoded-content-length': '7', 'content-length': '99' }, want: 7 },
     // aws-chunked without a decoded length: the encoded Content-Length is not the object's size
     { headers: { 'content-encoding': 'aws-chunked', 'content-length': '99' }, want: undefined },

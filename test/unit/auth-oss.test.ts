@@ -13,8 +13,22 @@ import { verifyRequest } from '../../src/auth/verify.ts';
 import { S3Error } from '../../src/errors.ts';
 
 interface SignUtils {
-  authorizationV4(ak: string, sk: string, region: string, method: string, request: { headers: Record<string, string>; queries?: Record<string, string | null> }, bucket?: string, object?: string, additionalHeaders?: string[]): string;
-  buildCanonicalString(method: string, resource: string, request: { headers: Record<string, string>; parameters?: Record<string, string | null> }, expires?: string): string;
+  authorizationV4(
+    ak: string,
+    sk: string,
+    region: string,
+    method: string,
+    request: { headers: Record<string, string>; queries?: Record<string, string | null> },
+    bucket?: string,
+    object?: string,
+    additionalHeaders?: string[],
+  ): string;
+  buildCanonicalString(
+    method: string,
+    resource: string,
+    request: { headers: Record<string, string>; parameters?: Record<string, string | null> },
+    expires?: string,
+  ): string;
   computeSignature(secret: string, canonical: string): string;
 }
 const signUtils = createRequire(import.meta.url)('ali-oss/lib/common/signUtils.js') as SignUtils;
@@ -37,25 +51,71 @@ function isS3(code: string) {
 const enc = (s: string) => encodeURIComponent(s);
 
 /** A V4-signed request as ali-oss's signer signs it; `query` is sent as `k=v` (`k=` when empty or null). */
-function v4(o: { method?: string; bucket?: string; key?: string; headers?: Record<string, string>; queries?: Record<string, string | null>; additional?: string[] }): AuthInput {
+function v4(o: {
+  method?: string;
+  bucket?: string;
+  key?: string;
+  headers?: Record<string, string>;
+  queries?: Record<string, string | null>;
+  additional?: string[];
+}): AuthInput {
   const method = o.method ?? 'GET';
-  const headers: Record<string, string> = { host: 'osprey.local', 'x-oss-date': STAMP, 'x-oss-content-sha256': 'UNSIGNED-PAYLOAD', ...o.headers };
-  headers.authorization = signUtils.authorizationV4(AK, SK, 'cn-hangzhou', method, { headers, queries: o.queries ?? {} }, o.bucket, o.key, o.additional);
-  const qs = Object.entries(o.queries ?? {}).map(([k, v]) => `${enc(k)}=${v === null ? '' : enc(v)}`).join('&');
+  const headers: Record<string, string> = {
+    host: 'osprey.local',
+    'x-oss-date': STAMP,
+    'x-oss-content-sha256': 'UNSIGNED-PAYLOAD',
+    ...o.headers,
+  };
+  headers.authorization = signUtils.authorizationV4(
+    AK,
+    SK,
+    'cn-hangzhou',
+    method,
+    { headers, queries: o.queries ?? {} },
+    o.bucket,
+    o.key,
+    o.additional,
+  );
+  const qs = Object.entries(o.queries ?? {})
+    .map(([k, v]) => `${enc(k)}=${v === null ? '' : enc(v)}`)
+    .join('&');
   const path = `/${o.bucket ? `${o.bucket}/` : ''}${(o.key ?? '').split('/').map(enc).join('/')}`;
-  return { method, url: qs ? `${path}?${qs}` : path, headers, now: NOW, ...(o.bucket !== undefined && { bucket: o.bucket }), ...(o.key !== undefined && { key: o.key }) };
+  return {
+    method,
+    url: qs ? `${path}?${qs}` : path,
+    headers,
+    now: NOW,
+    ...(o.bucket !== undefined && { bucket: o.bucket }),
+    ...(o.key !== undefined && { key: o.key }),
+  };
 }
 
 /** A V1-signed request; `dateLine` is what goes on the Date line (Date or x-oss-date). */
-function v1(o: { method?: string; bucket?: string; key?: string; headers: Record<string, string>; subres?: Record<string, string | null>; dateLine: string }): AuthInput {
+function v1(o: {
+  method?: string;
+  bucket?: string;
+  key?: string;
+  headers: Record<string, string>;
+  subres?: Record<string, string | null>;
+  dateLine: string;
+}): AuthInput {
   const method = o.method ?? 'GET';
   const resource = `/${o.bucket ? `${o.bucket}/` : ''}${o.key ?? ''}`;
   // buildCanonicalString takes the Date line from x-oss-date (or expires): pass ours as "expires"
   const canonical = signUtils.buildCanonicalString(method, resource, { headers: o.headers, parameters: o.subres ?? {} }, o.dateLine);
   const headers = { host: 'osprey.local', ...o.headers, authorization: `OSS ${AK}:${signUtils.computeSignature(SK, canonical)}` };
-  const qs = Object.entries(o.subres ?? {}).map(([k, v]) => (v === null ? `${enc(k)}=` : `${enc(k)}=${enc(v)}`)).join('&');
+  const qs = Object.entries(o.subres ?? {})
+    .map(([k, v]) => (v === null ? `${enc(k)}=` : `${enc(k)}=${enc(v)}`))
+    .join('&');
   const path = `/${o.bucket ? `${o.bucket}/` : ''}${(o.key ?? '').split('/').map(enc).join('/')}`;
-  return { method, url: qs ? `${path}?${qs}` : path, headers, now: NOW, ...(o.bucket !== undefined && { bucket: o.bucket }), ...(o.key !== undefined && { key: o.key }) };
+  return {
+    method,
+    url: qs ? `${path}?${qs}` : path,
+    headers,
+    now: NOW,
+    ...(o.bucket !== undefined && { bucket: o.bucket }),
+    ...(o.key !== undefined && { key: o.key }),
+  };
 }
 
 function owner(input: AuthInput): void {
@@ -71,7 +131,10 @@ describe('auth oss v4: header form beyond what ali-oss sends by itself', () => {
     owner(input);
     const { range: _range, ...noRange } = input.headers;
     assert.throws(() => verifyRequest({ ...input, headers: noRange }, keys), isS3('AccessDenied'));
-    assert.throws(() => verifyRequest({ ...input, headers: { ...input.headers, host: 'evil.local' } }, keys), isS3('SignatureDoesNotMatch'));
+    assert.throws(
+      () => verifyRequest({ ...input, headers: { ...input.headers, host: 'evil.local' } }, keys),
+      isS3('SignatureDoesNotMatch'),
+    );
     // an unsigned header may change freely
     owner({ ...input, headers: { ...input.headers, 'user-agent': 'x' } });
   });
@@ -104,8 +167,16 @@ describe('auth oss v4: header form beyond what ali-oss sends by itself', () => {
   it('malformed: no Signature, wrong product, bad credential -> AuthorizationHeaderMalformed', () => {
     const input = v4({ bucket: 'bkt', key: 'k' });
     const auth = String(input.headers.authorization);
-    for (const bad of [auth.replace(/,?Signature=[0-9a-f]+/, ''), auth.replace('/oss/', '/ecs/'), auth.replace('/aliyun_v4_request', '/aws4_request'), 'OSS4-HMAC-SHA256 nonsense']) {
-      assert.throws(() => verifyRequest({ ...input, headers: { ...input.headers, authorization: bad } }, keys), isS3('AuthorizationHeaderMalformed'));
+    for (const bad of [
+      auth.replace(/,?Signature=[0-9a-f]+/, ''),
+      auth.replace('/oss/', '/ecs/'),
+      auth.replace('/aliyun_v4_request', '/aws4_request'),
+      'OSS4-HMAC-SHA256 nonsense',
+    ]) {
+      assert.throws(
+        () => verifyRequest({ ...input, headers: { ...input.headers, authorization: bad } }, keys),
+        isS3('AuthorizationHeaderMalformed'),
+      );
     }
   });
 
@@ -114,7 +185,10 @@ describe('auth oss v4: header form beyond what ali-oss sends by itself', () => {
     const { 'x-oss-date': _d, ...noDate } = input.headers;
     assert.throws(() => verifyRequest({ ...input, headers: noDate }, keys), isS3('AccessDenied'));
     assert.throws(() => verifyRequest({ ...input, headers: { ...input.headers, 'x-oss-date': HTTP_DATE } }, keys), isS3('AccessDenied'));
-    assert.throws(() => verifyRequest({ ...input, headers: { ...input.headers, 'x-oss-date': '20241204T001212Z' } }, keys), isS3('AccessDenied'));
+    assert.throws(
+      () => verifyRequest({ ...input, headers: { ...input.headers, 'x-oss-date': '20241204T001212Z' } }, keys),
+      isS3('AccessDenied'),
+    );
   });
 });
 
@@ -124,17 +198,39 @@ describe('auth oss v1: header form', () => {
   });
 
   it('x-oss-* headers are canonicalised (sorted, lower-cased, trimmed)', () => {
-    const input = v1({ method: 'PUT', bucket: 'bkt', key: 'k', headers: { 'x-oss-date': HTTP_DATE, 'x-oss-meta-b': ' two ', 'x-oss-meta-a': 'one', 'content-md5': 'eB5eJF1ptWaXm4bijSPyxw==' }, dateLine: HTTP_DATE });
+    const input = v1({
+      method: 'PUT',
+      bucket: 'bkt',
+      key: 'k',
+      headers: { 'x-oss-date': HTTP_DATE, 'x-oss-meta-b': ' two ', 'x-oss-meta-a': 'one', 'content-md5': 'eB5eJF1ptWaXm4bijSPyxw==' },
+      dateLine: HTTP_DATE,
+    });
     owner(input);
-    assert.throws(() => verifyRequest({ ...input, headers: { ...input.headers, 'x-oss-meta-a': 'uno' } }, keys), isS3('SignatureDoesNotMatch'));
-    assert.throws(() => verifyRequest({ ...input, headers: { ...input.headers, 'content-md5': '1B2M2Y8AsgTpgAmY7PhCfg==' } }, keys), isS3('SignatureDoesNotMatch'));
+    assert.throws(
+      () => verifyRequest({ ...input, headers: { ...input.headers, 'x-oss-meta-a': 'uno' } }, keys),
+      isS3('SignatureDoesNotMatch'),
+    );
+    assert.throws(
+      () => verifyRequest({ ...input, headers: { ...input.headers, 'content-md5': '1B2M2Y8AsgTpgAmY7PhCfg==' } }, keys),
+      isS3('SignatureDoesNotMatch'),
+    );
   });
 
   it('sub-resources with values (uploadId, partNumber) are signed; other query parameters are not', () => {
-    const input = v1({ method: 'PUT', bucket: 'bkt', key: 'big.bin', headers: { 'x-oss-date': HTTP_DATE }, subres: { partNumber: '3', uploadId: 'abc/def' }, dateLine: HTTP_DATE });
+    const input = v1({
+      method: 'PUT',
+      bucket: 'bkt',
+      key: 'big.bin',
+      headers: { 'x-oss-date': HTTP_DATE },
+      subres: { partNumber: '3', uploadId: 'abc/def' },
+      dateLine: HTTP_DATE,
+    });
     owner(input);
     owner({ ...input, url: `${input.url}&foo=bar` });
-    assert.throws(() => verifyRequest({ ...input, url: input.url.replace('partNumber=3', 'partNumber=4') }, keys), isS3('SignatureDoesNotMatch'));
+    assert.throws(
+      () => verifyRequest({ ...input, url: input.url.replace('partNumber=3', 'partNumber=4') }, keys),
+      isS3('SignatureDoesNotMatch'),
+    );
   });
 
   it('bucket and service level resources: /bkt/?acl and /', () => {
@@ -146,7 +242,10 @@ describe('auth oss v1: header form', () => {
     const input = v1({ bucket: 'bkt', key: 'k', headers: { 'x-oss-date': HTTP_DATE }, dateLine: HTTP_DATE });
     assert.deepEqual(verifyRequest(input, keys).payload, { kind: 'none' });
     for (const bad of ['OSS ', 'OSS nocolon', `OSS ${AK}:`]) {
-      assert.throws(() => verifyRequest({ ...input, headers: { ...input.headers, authorization: bad } }, keys), isS3('AuthorizationHeaderMalformed'));
+      assert.throws(
+        () => verifyRequest({ ...input, headers: { ...input.headers, authorization: bad } }, keys),
+        isS3('AuthorizationHeaderMalformed'),
+      );
     }
     const { 'x-oss-date': _d, ...noDate } = input.headers;
     assert.throws(() => verifyRequest({ ...input, headers: noDate }, keys), isS3('AccessDenied'));
@@ -158,14 +257,24 @@ describe('auth oss v1: signed URL form', () => {
   function signedUrl(key: string): AuthInput {
     const canonical = signUtils.buildCanonicalString('GET', `/bkt/${key}`, { headers: {} }, expires);
     const sig = signUtils.computeSignature(SK, canonical);
-    return { method: 'GET', url: `/bkt/${enc(key)}?OSSAccessKeyId=${AK}&Expires=${expires}&Signature=${enc(sig)}`, headers: { host: 'osprey.local' }, now: NOW, bucket: 'bkt', key };
+    return {
+      method: 'GET',
+      url: `/bkt/${enc(key)}?OSSAccessKeyId=${AK}&Expires=${expires}&Signature=${enc(sig)}`,
+      headers: { host: 'osprey.local' },
+      now: NOW,
+      bucket: 'bkt',
+      key,
+    };
   }
 
   it('verifies until Expires, then AccessDenied "Request has expired"', () => {
     const input = signedUrl('k.txt');
     owner(input);
     owner({ ...input, now: new Date(Number(expires) * 1000) });
-    assert.throws(() => verifyRequest({ ...input, now: new Date(Number(expires) * 1000 + 1000) }, keys), (e: unknown) => isS3('AccessDenied')(e) && (e as Error).message === 'Request has expired');
+    assert.throws(
+      () => verifyRequest({ ...input, now: new Date(Number(expires) * 1000 + 1000) }, keys),
+      (e: unknown) => isS3('AccessDenied')(e) && (e as Error).message === 'Request has expired',
+    );
   });
 
   it('missing Signature or a non-numeric Expires -> AccessDenied; unknown key -> InvalidAccessKeyId', () => {

@@ -72,7 +72,15 @@ async function signedInput(o: SignOpts, now = NOW): Promise<AuthInput> {
   const method = o.method ?? 'GET';
   const query = o.query ?? {};
   const req = await (o.signWith ?? signer).sign(
-    { method, protocol: 'http:', hostname: 'osprey.local', port: 9000, path: o.path, query: { ...query }, headers: { host: HOST, 'x-amz-content-sha256': EMPTY_SHA256, ...o.headers } },
+    {
+      method,
+      protocol: 'http:',
+      hostname: 'osprey.local',
+      port: 9000,
+      path: o.path,
+      query: { ...query },
+      headers: { host: HOST, 'x-amz-content-sha256': EMPTY_SHA256, ...o.headers },
+    },
     { signingDate: o.date ?? NOW },
   );
   const qs = buildQuery(query, o.bareEmpty);
@@ -93,7 +101,15 @@ interface PresignOpts {
 async function presignedInput(o: PresignOpts, now = NOW): Promise<AuthInput> {
   const method = o.method ?? 'GET';
   const req = await (o.signWith ?? signer).presign(
-    { method, protocol: 'http:', hostname: 'osprey.local', port: 9000, path: o.path, query: { ...o.query }, headers: { host: HOST, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD', ...o.headers } },
+    {
+      method,
+      protocol: 'http:',
+      hostname: 'osprey.local',
+      port: 9000,
+      path: o.path,
+      query: { ...o.query },
+      headers: { host: HOST, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD', ...o.headers },
+    },
     { signingDate: o.date ?? NOW, expiresIn: o.expiresIn ?? 900 },
   );
   const query = req.query as Query;
@@ -137,12 +153,21 @@ describe('auth sigv4: header-signed requests from the AWS signer verify', () => 
     { name: 'plain GET of an object', opts: { path: objectPath('bucket', 'plain.txt') } },
     { name: 'service root GET /', opts: { path: '/' } },
     { name: 'bucket GET with no query', opts: { path: '/bucket' } },
-    { name: 'ListObjectsV2 with prefix needing encoding', opts: { path: '/bucket', query: { 'list-type': '2', prefix: 'a b/ü', delimiter: '/' } } },
-    { name: 'query given out of order (verifier sorts)', opts: { path: '/bucket', query: { 'max-keys': '2', prefix: 'J', 'continuation-token': 'x/y+z=' } } },
+    {
+      name: 'ListObjectsV2 with prefix needing encoding',
+      opts: { path: '/bucket', query: { 'list-type': '2', prefix: 'a b/ü', delimiter: '/' } },
+    },
+    {
+      name: 'query given out of order (verifier sorts)',
+      opts: { path: '/bucket', query: { 'max-keys': '2', prefix: 'J', 'continuation-token': 'x/y+z=' } },
+    },
     { name: 'empty-valued acl sent as ?acl=', opts: { path: '/bucket/k', query: { acl: '' } } },
     { name: 'empty-valued acl sent bare as ?acl', opts: { path: '/bucket/k', query: { acl: '' }, bareEmpty: true } },
-    { name: 'several empty-valued subresources (uploads, versions)', opts: { path: '/bucket', query: { uploads: '', versions: '' }, bareEmpty: true } },
-    { name: 'query value with reserved characters !\'()*&=+', opts: { path: '/bucket', query: { prefix: "x!'()*&=+;,$@:?#[]" } } },
+    {
+      name: 'several empty-valued subresources (uploads, versions)',
+      opts: { path: '/bucket', query: { uploads: '', versions: '' }, bareEmpty: true },
+    },
+    { name: "query value with reserved characters !'()*&=+", opts: { path: '/bucket', query: { prefix: "x!'()*&=+;,$@:?#[]" } } },
     { name: 'query value with unicode from several planes', opts: { path: '/bucket', query: { prefix: 'Ünïcödé/日本語/😀' } } },
     { name: 'repeated query parameter', opts: { path: '/bucket', query: { tag: ['b', 'a', 'c'] } } },
     { name: 'key with spaces', opts: { path: objectPath('bucket', 'my file name.txt') } },
@@ -154,11 +179,36 @@ describe('auth sigv4: header-signed requests from the AWS signer verify', () => 
     { name: 'key with dot segments (S3 does not normalise them)', opts: { path: objectPath('bucket', 'a/./../b') } },
     { name: 'HEAD', opts: { method: 'HEAD', path: objectPath('bucket', 'k') } },
     { name: 'DELETE with versionId', opts: { method: 'DELETE', path: objectPath('bucket', 'k'), query: { versionId: 'v/1+2' } } },
-    { name: 'PUT with signed payload hash', opts: { method: 'PUT', path: objectPath('bucket', 'k'), headers: { 'x-amz-content-sha256': createHash('sha256').update('hello').digest('hex'), 'content-type': 'text/plain' } } },
-    { name: 'PUT with metadata headers (values need whitespace folding)', opts: { method: 'PUT', path: objectPath('bucket', 'k'), headers: { 'x-amz-meta-note': '  two   spaces\tand tab  ', 'x-amz-meta-Other': 'Ünïcode-less' } } },
-    { name: 'UploadPart query', opts: { method: 'PUT', path: objectPath('bucket', 'big file'), query: { partNumber: '3', uploadId: 'abc/def+ghi==' }, headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } } },
+    {
+      name: 'PUT with signed payload hash',
+      opts: {
+        method: 'PUT',
+        path: objectPath('bucket', 'k'),
+        headers: { 'x-amz-content-sha256': createHash('sha256').update('hello').digest('hex'), 'content-type': 'text/plain' },
+      },
+    },
+    {
+      name: 'PUT with metadata headers (values need whitespace folding)',
+      opts: {
+        method: 'PUT',
+        path: objectPath('bucket', 'k'),
+        headers: { 'x-amz-meta-note': '  two   spaces\tand tab  ', 'x-amz-meta-Other': 'Ünïcode-less' },
+      },
+    },
+    {
+      name: 'UploadPart query',
+      opts: {
+        method: 'PUT',
+        path: objectPath('bucket', 'big file'),
+        query: { partNumber: '3', uploadId: 'abc/def+ghi==' },
+        headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+      },
+    },
     { name: 'Range header signed', opts: { path: objectPath('bucket', 'k'), headers: { range: 'bytes=0-9' } } },
-    { name: 'session token signed as header', opts: { path: objectPath('bucket', 'k'), signWith: makeSigner(SK, AK, 'FQoGZXIvYXdzEXAMPLE/token+with=stuff') } },
+    {
+      name: 'session token signed as header',
+      opts: { path: objectPath('bucket', 'k'), signWith: makeSigner(SK, AK, 'FQoGZXIvYXdzEXAMPLE/token+with=stuff') },
+    },
     { name: 'second key of the key store', opts: { path: objectPath('bucket', 'k'), signWith: makeSigner(SK2, AK2) } },
   ];
   for (const c of cases) {
@@ -232,7 +282,13 @@ describe('auth sigv4: header-signed requests from the AWS signer verify', () => 
   });
 
   it('any region in the credential scope is accepted (Osprey pins none)', async () => {
-    const eu = new SignatureV4({ credentials: { accessKeyId: AK, secretAccessKey: SK }, region: 'eu-central-1', service: 's3', sha256: Sha256, uriEscapePath: false });
+    const eu = new SignatureV4({
+      credentials: { accessKeyId: AK, secretAccessKey: SK },
+      region: 'eu-central-1',
+      service: 's3',
+      sha256: Sha256,
+      uriEscapePath: false,
+    });
     const input = await signedInput({ path: '/bucket/k', signWith: eu });
     const r = verifyRequest(input, keys);
     expectOwner(r);
@@ -262,7 +318,10 @@ describe('auth sigv4: payload plan from x-amz-content-sha256', () => {
         assert.equal(s.seedSignature, authField(input, 'Signature'));
         assert.equal(s.amzDate, '20240301T120000Z');
         assert.equal(s.scope, '20240301/us-east-1/s3/aws4_request');
-        const expectedKey = [`20240301`, 'us-east-1', 's3', 'aws4_request'].reduce<Buffer | string>((k, d) => createHashHmac(k, d), 'AWS4' + SK);
+        const expectedKey = [`20240301`, 'us-east-1', 's3', 'aws4_request'].reduce<Buffer | string>(
+          (k, d) => createHashHmac(k, d),
+          'AWS4' + SK,
+        );
         assert.deepEqual(s.signingKey, expectedKey);
       }
     });
@@ -279,8 +338,18 @@ describe('auth sigv4: payload plan from x-amz-content-sha256', () => {
   });
 
   it('missing x-amz-content-sha256 on a header-signed request -> InvalidRequest', async () => {
-    const noHash = new SignatureV4({ credentials: { accessKeyId: AK, secretAccessKey: SK }, region: 'us-east-1', service: 's3', sha256: Sha256, uriEscapePath: false, applyChecksum: false });
-    const req = await noHash.sign({ method: 'GET', protocol: 'http:', hostname: 'osprey.local', path: '/bucket/k', query: {}, headers: { host: HOST } }, { signingDate: NOW });
+    const noHash = new SignatureV4({
+      credentials: { accessKeyId: AK, secretAccessKey: SK },
+      region: 'us-east-1',
+      service: 's3',
+      sha256: Sha256,
+      uriEscapePath: false,
+      applyChecksum: false,
+    });
+    const req = await noHash.sign(
+      { method: 'GET', protocol: 'http:', hostname: 'osprey.local', path: '/bucket/k', query: {}, headers: { host: HOST } },
+      { signingDate: NOW },
+    );
     const input: AuthInput = { method: 'GET', url: '/bucket/k', headers: lowerHeaders(req.headers), now: NOW };
     assert.equal(input.headers['x-amz-content-sha256'], undefined);
     assert.throws(() => verifyRequest(input, keys), isS3('InvalidRequest', /x-amz-content-sha256/));
@@ -300,7 +369,12 @@ function createHashHmac(key: Buffer | string, data: string): Buffer {
 }
 
 describe('auth sigv4: tampered header-signed requests -> SignatureDoesNotMatch', () => {
-  const base: SignOpts = { method: 'PUT', path: objectPath('bucket', 'dir/a b+ü.txt'), query: { partNumber: '1', uploadId: 'u1' }, headers: { 'x-amz-meta-a': 'one', 'content-type': 'text/plain' } };
+  const base: SignOpts = {
+    method: 'PUT',
+    path: objectPath('bucket', 'dir/a b+ü.txt'),
+    query: { partNumber: '1', uploadId: 'u1' },
+    headers: { 'x-amz-meta-a': 'one', 'content-type': 'text/plain' },
+  };
   const tampers: { name: string; f: (i: AuthInput) => AuthInput }[] = [
     { name: 'method changed', f: (i) => ({ ...i, method: 'POST' }) },
     { name: 'path changed (other key)', f: (i) => ({ ...i, url: i.url.replace('dir/', 'dir2/') }) },
@@ -315,11 +389,32 @@ describe('auth sigv4: tampered header-signed requests -> SignatureDoesNotMatch',
     { name: 'host changed', f: (i) => withHeaders(i, { host: 'evil.example' }) },
     { name: 'x-amz-content-sha256 changed', f: (i) => withHeaders(i, { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' }) },
     { name: 'x-amz-date changed by one second', f: (i) => withHeaders(i, { 'x-amz-date': '20240301T120001Z' }) },
-    { name: 'signature changed in one hex digit', f: (i) => withHeaders(i, { authorization: String(i.headers.authorization).replace(/Signature=(.)/, (_m, c: string) => `Signature=${c === '0' ? '1' : '0'}`) }) },
-    { name: 'signature upper-cased', f: (i) => withHeaders(i, { authorization: String(i.headers.authorization).replace(/Signature=([0-9a-f]+)/, (_m, s: string) => `Signature=${s.toUpperCase()}`) }) },
+    {
+      name: 'signature changed in one hex digit',
+      f: (i) =>
+        withHeaders(i, {
+          authorization: String(i.headers.authorization).replace(/Signature=(.)/, (_m, c: string) => `Signature=${c === '0' ? '1' : '0'}`),
+        }),
+    },
+    {
+      name: 'signature upper-cased',
+      f: (i) =>
+        withHeaders(i, {
+          authorization: String(i.headers.authorization).replace(
+            /Signature=([0-9a-f]+)/,
+            (_m, s: string) => `Signature=${s.toUpperCase()}`,
+          ),
+        }),
+    },
     { name: 'signature truncated', f: (i) => withHeaders(i, { authorization: String(i.headers.authorization).slice(0, -1) }) },
-    { name: 'header removed from SignedHeaders', f: (i) => withHeaders(i, { authorization: String(i.headers.authorization).replace('content-type;', '') }) },
-    { name: 'region in credential changed', f: (i) => withHeaders(i, { authorization: String(i.headers.authorization).replace('/us-east-1/', '/us-west-2/') }) },
+    {
+      name: 'header removed from SignedHeaders',
+      f: (i) => withHeaders(i, { authorization: String(i.headers.authorization).replace('content-type;', '') }),
+    },
+    {
+      name: 'region in credential changed',
+      f: (i) => withHeaders(i, { authorization: String(i.headers.authorization).replace('/us-east-1/', '/us-west-2/') }),
+    },
   ];
   for (const t of tampers) {
     it(t.name, async () => {
@@ -330,8 +425,15 @@ describe('auth sigv4: tampered header-signed requests -> SignatureDoesNotMatch',
   }
 
   it('wrong secret for a known access key -> SignatureDoesNotMatch (403)', async () => {
-    const input = await signedInput({ path: '/bucket', query: { 'list-type': '2', prefix: 'a b/ü' }, signWith: makeSigner('not-the-secret') });
-    assert.throws(() => verifyRequest(input, keys), (e) => isS3('SignatureDoesNotMatch')(e) && (e as S3Error).status === 403);
+    const input = await signedInput({
+      path: '/bucket',
+      query: { 'list-type': '2', prefix: 'a b/ü' },
+      signWith: makeSigner('not-the-secret'),
+    });
+    assert.throws(
+      () => verifyRequest(input, keys),
+      (e) => isS3('SignatureDoesNotMatch')(e) && (e as S3Error).status === 403,
+    );
   });
 
   it('secret of the other key -> SignatureDoesNotMatch', async () => {
@@ -341,7 +443,10 @@ describe('auth sigv4: tampered header-signed requests -> SignatureDoesNotMatch',
 
   it('unknown access key -> InvalidAccessKeyId (403)', async () => {
     const input = await signedInput({ path: '/bucket/k', signWith: makeSigner(SK, 'AKIDUNKNOWN') });
-    assert.throws(() => verifyRequest(input, keys), (e) => isS3('InvalidAccessKeyId')(e) && (e as S3Error).status === 403);
+    assert.throws(
+      () => verifyRequest(input, keys),
+      (e) => isS3('InvalidAccessKeyId')(e) && (e as S3Error).status === 403,
+    );
   });
 
   it('unknown access key is reported even when the signature is garbage', async () => {
@@ -367,7 +472,11 @@ describe('auth sigv4: request time', () => {
     it(`${c.name} -> ${c.ok ? 'ok' : 'RequestTimeTooSkewed'}`, async () => {
       const input = await signedInput({ path: '/bucket/k', date: new Date(NOW.getTime() + c.offsetMs) });
       if (c.ok) expectOwner(verifyRequest(input, keys));
-      else assert.throws(() => verifyRequest(input, keys), (e) => isS3('RequestTimeTooSkewed')(e) && (e as S3Error).status === 403);
+      else
+        assert.throws(
+          () => verifyRequest(input, keys),
+          (e) => isS3('RequestTimeTooSkewed')(e) && (e as S3Error).status === 403,
+        );
     });
   }
 
@@ -397,19 +506,51 @@ describe('auth sigv4: malformed Authorization headers', () => {
   const cred = `${AK}/20240301/us-east-1/s3/aws4_request`;
   const sig = 'a'.repeat(64);
   const cases: { name: string; auth: string; code: string }[] = [
-    { name: 'no Signature', auth: `AWS4-HMAC-SHA256 Credential=${cred}, SignedHeaders=host;x-amz-date`, code: 'AuthorizationHeaderMalformed' },
+    {
+      name: 'no Signature',
+      auth: `AWS4-HMAC-SHA256 Credential=${cred}, SignedHeaders=host;x-amz-date`,
+      code: 'AuthorizationHeaderMalformed',
+    },
     { name: 'no SignedHeaders', auth: `AWS4-HMAC-SHA256 Credential=${cred}, Signature=${sig}`, code: 'AuthorizationHeaderMalformed' },
     { name: 'no Credential', auth: `AWS4-HMAC-SHA256 SignedHeaders=host, Signature=${sig}`, code: 'AuthorizationHeaderMalformed' },
-    { name: 'empty Signature', auth: `AWS4-HMAC-SHA256 Credential=${cred}, SignedHeaders=host, Signature=`, code: 'AuthorizationHeaderMalformed' },
+    {
+      name: 'empty Signature',
+      auth: `AWS4-HMAC-SHA256 Credential=${cred}, SignedHeaders=host, Signature=`,
+      code: 'AuthorizationHeaderMalformed',
+    },
     { name: 'nothing after the algorithm', auth: 'AWS4-HMAC-SHA256 ', code: 'AuthorizationHeaderMalformed' },
     { name: 'garbage after the algorithm', auth: 'AWS4-HMAC-SHA256 garbage', code: 'AuthorizationHeaderMalformed' },
-    { name: 'credential with 4 parts', auth: `AWS4-HMAC-SHA256 Credential=${AK}/20240301/us-east-1/aws4_request, SignedHeaders=host, Signature=${sig}`, code: 'AuthorizationHeaderMalformed' },
-    { name: 'credential with 6 parts', auth: `AWS4-HMAC-SHA256 Credential=${AK}/20240301/us-east-1/s3/x/aws4_request, SignedHeaders=host, Signature=${sig}`, code: 'AuthorizationHeaderMalformed' },
-    { name: 'credential not ending in aws4_request', auth: `AWS4-HMAC-SHA256 Credential=${AK}/20240301/us-east-1/s3/aws5_request, SignedHeaders=host, Signature=${sig}`, code: 'AuthorizationHeaderMalformed' },
-    { name: 'credential date not 8 digits', auth: `AWS4-HMAC-SHA256 Credential=${AK}/2024-03-01/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=${sig}`, code: 'AuthorizationHeaderMalformed' },
+    {
+      name: 'credential with 4 parts',
+      auth: `AWS4-HMAC-SHA256 Credential=${AK}/20240301/us-east-1/aws4_request, SignedHeaders=host, Signature=${sig}`,
+      code: 'AuthorizationHeaderMalformed',
+    },
+    {
+      name: 'credential with 6 parts',
+      auth: `AWS4-HMAC-SHA256 Credential=${AK}/20240301/us-east-1/s3/x/aws4_request, SignedHeaders=host, Signature=${sig}`,
+      code: 'AuthorizationHeaderMalformed',
+    },
+    {
+      name: 'credential not ending in aws4_request',
+      auth: `AWS4-HMAC-SHA256 Credential=${AK}/20240301/us-east-1/s3/aws5_request, SignedHeaders=host, Signature=${sig}`,
+      code: 'AuthorizationHeaderMalformed',
+    },
+    {
+      name: 'credential date not 8 digits',
+      auth: `AWS4-HMAC-SHA256 Credential=${AK}/2024-03-01/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=${sig}`,
+      code: 'AuthorizationHeaderMalformed',
+    },
     { name: 'algorithm without the following space', auth: 'AWS4-HMAC-SHA256', code: 'AuthorizationHeaderMalformed' },
-    { name: 'unknown algorithm', auth: `AWS4-HMAC-SHA512 Credential=${cred}, SignedHeaders=host, Signature=${sig}`, code: 'AuthorizationHeaderMalformed' },
-    { name: 'lower-case algorithm', auth: `aws4-hmac-sha256 Credential=${cred}, SignedHeaders=host, Signature=${sig}`, code: 'AuthorizationHeaderMalformed' },
+    {
+      name: 'unknown algorithm',
+      auth: `AWS4-HMAC-SHA512 Credential=${cred}, SignedHeaders=host, Signature=${sig}`,
+      code: 'AuthorizationHeaderMalformed',
+    },
+    {
+      name: 'lower-case algorithm',
+      auth: `aws4-hmac-sha256 Credential=${cred}, SignedHeaders=host, Signature=${sig}`,
+      code: 'AuthorizationHeaderMalformed',
+    },
     { name: 'Bearer token', auth: 'Bearer abc.def.ghi', code: 'AuthorizationHeaderMalformed' },
     { name: 'empty header', auth: '', code: 'AuthorizationHeaderMalformed' },
     { name: 'Signature Version 2', auth: `AWS ${AK}:frJIUN8DYpKDtOLCwo//yllqDzg=`, code: 'InvalidRequest' },
@@ -423,7 +564,10 @@ describe('auth sigv4: malformed Authorization headers', () => {
 
   it('AuthorizationHeaderMalformed is a 400', async () => {
     const input = await signedInput({ path: '/bucket/k' });
-    assert.throws(() => verifyRequest(withHeaders(input, { authorization: 'AWS4-HMAC-SHA256 x' }), keys), (e) => isS3('AuthorizationHeaderMalformed')(e) && (e as S3Error).status === 400);
+    assert.throws(
+      () => verifyRequest(withHeaders(input, { authorization: 'AWS4-HMAC-SHA256 x' }), keys),
+      (e) => isS3('AuthorizationHeaderMalformed')(e) && (e as S3Error).status === 400,
+    );
   });
 
   it('host not among SignedHeaders -> AccessDenied', async () => {
@@ -456,26 +600,55 @@ describe('auth sigv4: credential scoped to another service', () => {
 describe('auth sigv4: anonymous requests and dispatch', () => {
   const cases: { name: string; input: Omit<AuthInput, 'now'>; dialect: 's3' | 'oss' }[] = [
     { name: 'GET object, no credentials at all', input: { method: 'GET', url: '/bucket/k', headers: { host: HOST } }, dialect: 's3' },
-    { name: 'GET with ordinary query', input: { method: 'GET', url: '/bucket?list-type=2&prefix=a%20b', headers: { host: HOST } }, dialect: 's3' },
-    { name: 'PUT without credentials', input: { method: 'PUT', url: '/bucket/k', headers: { host: HOST, 'content-length': '3' } }, dialect: 's3' },
-    { name: 'x-amz-* headers but no signature', input: { method: 'GET', url: '/bucket/k', headers: { host: HOST, 'x-amz-date': '20240301T120000Z', 'x-amz-content-sha256': EMPTY_SHA256 } }, dialect: 's3' },
-    { name: 'x-oss-* header makes it OSS dialect', input: { method: 'GET', url: '/bucket/k', headers: { host: HOST, 'x-oss-date': 'x' } }, dialect: 'oss' },
+    {
+      name: 'GET with ordinary query',
+      input: { method: 'GET', url: '/bucket?list-type=2&prefix=a%20b', headers: { host: HOST } },
+      dialect: 's3',
+    },
+    {
+      name: 'PUT without credentials',
+      input: { method: 'PUT', url: '/bucket/k', headers: { host: HOST, 'content-length': '3' } },
+      dialect: 's3',
+    },
+    {
+      name: 'x-amz-* headers but no signature',
+      input: {
+        method: 'GET',
+        url: '/bucket/k',
+        headers: { host: HOST, 'x-amz-date': '20240301T120000Z', 'x-amz-content-sha256': EMPTY_SHA256 },
+      },
+      dialect: 's3',
+    },
+    {
+      name: 'x-oss-* header makes it OSS dialect',
+      input: { method: 'GET', url: '/bucket/k', headers: { host: HOST, 'x-oss-date': 'x' } },
+      dialect: 'oss',
+    },
   ];
   for (const c of cases) {
     it(`${c.name} -> anonymous`, () => {
       const r = verifyRequest({ ...c.input, now: NOW }, keys);
-      const payload = c.input.headers['x-amz-content-sha256'] === EMPTY_SHA256 ? { kind: 'sha256', expected: EMPTY_SHA256 } : { kind: 'none' };
+      const payload =
+        c.input.headers['x-amz-content-sha256'] === EMPTY_SHA256 ? { kind: 'sha256', expected: EMPTY_SHA256 } : { kind: 'none' };
       assert.deepEqual(r, { principal: { kind: 'anonymous' }, dialect: c.dialect, payload });
     });
   }
 
   it('an anonymous aws-chunked upload is still decoded (STREAMING-UNSIGNED-PAYLOAD-TRAILER)', () => {
-    const r = verifyRequest({ method: 'PUT', url: '/bucket/k', headers: { host: HOST, 'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER' }, now: NOW }, keys);
+    const r = verifyRequest(
+      { method: 'PUT', url: '/bucket/k', headers: { host: HOST, 'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER' }, now: NOW },
+      keys,
+    );
     assert.deepEqual(r.payload, { kind: 'aws-chunked-unsigned-trailer' });
   });
 
   it('an anonymous request claiming a signed stream -> AccessDenied', () => {
-    const input = { method: 'PUT', url: '/bucket/k', headers: { host: HOST, 'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD' }, now: NOW };
+    const input = {
+      method: 'PUT',
+      url: '/bucket/k',
+      headers: { host: HOST, 'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD' },
+      now: NOW,
+    };
     assert.throws(() => verifyRequest(input, keys), isS3('AccessDenied'));
   });
 
@@ -485,7 +658,10 @@ describe('auth sigv4: anonymous requests and dispatch', () => {
   });
 
   it('a presigned-looking query with only X-Amz-Signature is not anonymous -> AuthorizationQueryParametersError', () => {
-    assert.throws(() => verifyRequest({ method: 'GET', url: '/bucket/k?X-Amz-Signature=abc', headers: { host: HOST }, now: NOW }, keys), isS3('AuthorizationQueryParametersError'));
+    assert.throws(
+      () => verifyRequest({ method: 'GET', url: '/bucket/k?X-Amz-Signature=abc', headers: { host: HOST }, now: NOW }, keys),
+      isS3('AuthorizationQueryParametersError'),
+    );
   });
 
   it('Authorization header takes precedence over presign query parameters', async () => {
@@ -500,14 +676,30 @@ describe('auth sigv4: presigned URLs from the AWS signer', () => {
   const valid: { name: string; opts: PresignOpts; now?: Date }[] = [
     { name: 'GET object', opts: { path: objectPath('bucket', 'k.txt') } },
     { name: 'GET key with spaces, unicode and +', opts: { path: objectPath('bucket', 'dir/a b+c ü 日本.txt') } },
-    { name: 'GET with response overrides needing encoding', opts: { path: objectPath('bucket', 'k'), query: { 'response-content-disposition': 'attachment; filename="a b ü.txt"', 'response-content-type': 'text/plain; charset=utf-8' } } },
+    {
+      name: 'GET with response overrides needing encoding',
+      opts: {
+        path: objectPath('bucket', 'k'),
+        query: { 'response-content-disposition': 'attachment; filename="a b ü.txt"', 'response-content-type': 'text/plain; charset=utf-8' },
+      },
+    },
     { name: 'PUT object', opts: { method: 'PUT', path: objectPath('bucket', 'upload me.bin') } },
-    { name: 'PUT with signed content-type header', opts: { method: 'PUT', path: objectPath('bucket', 'k'), headers: { 'content-type': 'image/png' } } },
+    {
+      name: 'PUT with signed content-type header',
+      opts: { method: 'PUT', path: objectPath('bucket', 'k'), headers: { 'content-type': 'image/png' } },
+    },
     { name: 'UploadPart', opts: { method: 'PUT', path: objectPath('bucket', 'k'), query: { partNumber: '7', uploadId: 'a/b+c=' } } },
     { name: 'ListObjectsV2', opts: { path: '/bucket', query: { 'list-type': '2', prefix: 'a b/ü' } } },
-    { name: 'max expiry 604800 s, used at the last second', opts: { path: '/bucket/k', expiresIn: 604800 }, now: new Date(NOW.getTime() + 604800 * 1000) },
+    {
+      name: 'max expiry 604800 s, used at the last second',
+      opts: { path: '/bucket/k', expiresIn: 604800 },
+      now: new Date(NOW.getTime() + 604800 * 1000),
+    },
     { name: 'expiresIn 1, used 1 s later', opts: { path: '/bucket/k', expiresIn: 1 }, now: new Date(NOW.getTime() + 1000) },
-    { name: 'signed 10 minutes in the future (clock skew allowed)', opts: { path: '/bucket/k', date: new Date(NOW.getTime() + 10 * 60_000) } },
+    {
+      name: 'signed 10 minutes in the future (clock skew allowed)',
+      opts: { path: '/bucket/k', date: new Date(NOW.getTime() + 10 * 60_000) },
+    },
     { name: 'with session token', opts: { path: '/bucket/k', signWith: makeSigner(SK, AK, 'session/token+x=') } },
   ];
   for (const c of valid) {
@@ -528,7 +720,10 @@ describe('auth sigv4: presigned URLs from the AWS signer', () => {
 
   it('expired (signed 2 minutes ago, expiresIn 60) -> AccessDenied "Request has expired"', async () => {
     const input = await presignedInput({ path: '/bucket/k', date: new Date(NOW.getTime() - 120_000), expiresIn: 60 });
-    assert.throws(() => verifyRequest(input, keys), (e) => isS3('AccessDenied', 'Request has expired')(e) && (e as S3Error).status === 403);
+    assert.throws(
+      () => verifyRequest(input, keys),
+      (e) => isS3('AccessDenied', 'Request has expired')(e) && (e as S3Error).status === 403,
+    );
   });
 
   it('expired by one second past X-Amz-Expires -> AccessDenied "Request has expired"', async () => {
@@ -542,13 +737,20 @@ describe('auth sigv4: presigned URLs from the AWS signer', () => {
   });
 
   // S3 and RGW answer 403 AccessDenied to an X-Amz-Expires out of 1..604800 (s3-tests x_amz_expires_out_*)
-  for (const [name, value] of [['604801', '604801'], ['0', '0'], ['negative', '-5']] as const) {
+  for (const [name, value] of [
+    ['604801', '604801'],
+    ['0', '0'],
+    ['negative', '-5'],
+  ] as const) {
     it(`X-Amz-Expires ${name} -> AccessDenied (403)`, async () => {
       const input = await presignedInput({ path: '/bucket/k', expiresIn: 604800 });
       const [path, qs] = input.url.split('?') as [string, string];
       const q = new URLSearchParams(qs);
       q.set('X-Amz-Expires', value);
-      assert.throws(() => verifyRequest({ ...input, url: `${path}?${q.toString()}` }, keys), (e) => isS3('AccessDenied', /between 1 and 604800/)(e) && (e as S3Error).status === 403);
+      assert.throws(
+        () => verifyRequest({ ...input, url: `${path}?${q.toString()}` }, keys),
+        (e) => isS3('AccessDenied', /between 1 and 604800/)(e) && (e as S3Error).status === 403,
+      );
     });
   }
 
@@ -572,7 +774,10 @@ describe('auth sigv4: presigned URLs from the AWS signer', () => {
       const q = new URLSearchParams(qs);
       c.edit(q);
       const url = `${path}?${q.toString().replace(/\+/g, '%20')}`;
-      assert.throws(() => verifyRequest({ ...input, url }, keys), (e) => isS3('AuthorizationQueryParametersError')(e) && (e as S3Error).status === 400);
+      assert.throws(
+        () => verifyRequest({ ...input, url }, keys),
+        (e) => isS3('AuthorizationQueryParametersError')(e) && (e as S3Error).status === 400,
+      );
     });
   }
 
@@ -583,7 +788,10 @@ describe('auth sigv4: presigned URLs from the AWS signer', () => {
     { name: 'X-Amz-Expires extended', f: (i) => ({ ...i, url: i.url.replace('X-Amz-Expires=900', 'X-Amz-Expires=901') }) },
     { name: 'extra query parameter', f: (i) => ({ ...i, url: `${i.url}&response-content-type=text%2Fhtml` }) },
     { name: 'host header', f: (i) => withHeaders(i, { host: 'other.example' }) },
-    { name: 'signature digit', f: (i) => ({ ...i, url: i.url.replace(/X-Amz-Signature=(.)/, (_m, c: string) => `X-Amz-Signature=${c === 'f' ? 'e' : 'f'}`) }) },
+    {
+      name: 'signature digit',
+      f: (i) => ({ ...i, url: i.url.replace(/X-Amz-Signature=(.)/, (_m, c: string) => `X-Amz-Signature=${c === 'f' ? 'e' : 'f'}`) }),
+    },
   ];
   for (const t of tampers) {
     it(`tampered ${t.name} -> SignatureDoesNotMatch`, async () => {
@@ -623,7 +831,8 @@ describe('auth sigv4: AWS documented examples (golden vectors)', () => {
   const exKeys: KeyStore = { secretFor: (id) => (id === EX_AK ? EX_SK : undefined) };
   const EX_NOW = new Date('2013-05-24T00:00:00Z');
   const EX_HOST = 'examplebucket.s3.amazonaws.com';
-  const auth = (signed: string, sig: string) => `AWS4-HMAC-SHA256 Credential=${EX_AK}/20130524/us-east-1/s3/aws4_request,SignedHeaders=${signed},Signature=${sig}`;
+  const auth = (signed: string, sig: string) =>
+    `AWS4-HMAC-SHA256 Credential=${EX_AK}/20130524/us-east-1/s3/aws4_request,SignedHeaders=${signed},Signature=${sig}`;
 
   const vectors: { name: string; input: AuthInput; payload: AuthResult['payload'] }[] = [
     {
@@ -632,7 +841,16 @@ describe('auth sigv4: AWS documented examples (golden vectors)', () => {
         method: 'GET',
         url: '/test.txt',
         now: EX_NOW,
-        headers: { host: EX_HOST, range: 'bytes=0-9', 'x-amz-content-sha256': EMPTY_SHA256, 'x-amz-date': '20130524T000000Z', authorization: auth('host;range;x-amz-content-sha256;x-amz-date', 'f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41') },
+        headers: {
+          host: EX_HOST,
+          range: 'bytes=0-9',
+          'x-amz-content-sha256': EMPTY_SHA256,
+          'x-amz-date': '20130524T000000Z',
+          authorization: auth(
+            'host;range;x-amz-content-sha256;x-amz-date',
+            'f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41',
+          ),
+        },
       },
       payload: { kind: 'sha256', expected: EMPTY_SHA256 },
     },
@@ -648,7 +866,10 @@ describe('auth sigv4: AWS documented examples (golden vectors)', () => {
           'x-amz-date': '20130524T000000Z',
           'x-amz-storage-class': 'REDUCED_REDUNDANCY',
           'x-amz-content-sha256': '44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072',
-          authorization: auth('date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class', '98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd'),
+          authorization: auth(
+            'date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class',
+            '98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd',
+          ),
         },
       },
       payload: { kind: 'sha256', expected: '44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072' },
@@ -659,7 +880,12 @@ describe('auth sigv4: AWS documented examples (golden vectors)', () => {
         method: 'GET',
         url: '/?lifecycle',
         now: EX_NOW,
-        headers: { host: EX_HOST, 'x-amz-content-sha256': EMPTY_SHA256, 'x-amz-date': '20130524T000000Z', authorization: auth('host;x-amz-content-sha256;x-amz-date', 'fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543') },
+        headers: {
+          host: EX_HOST,
+          'x-amz-content-sha256': EMPTY_SHA256,
+          'x-amz-date': '20130524T000000Z',
+          authorization: auth('host;x-amz-content-sha256;x-amz-date', 'fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543'),
+        },
       },
       payload: { kind: 'sha256', expected: EMPTY_SHA256 },
     },
@@ -669,7 +895,12 @@ describe('auth sigv4: AWS documented examples (golden vectors)', () => {
         method: 'GET',
         url: '/?max-keys=2&prefix=J',
         now: EX_NOW,
-        headers: { host: EX_HOST, 'x-amz-content-sha256': EMPTY_SHA256, 'x-amz-date': '20130524T000000Z', authorization: auth('host;x-amz-content-sha256;x-amz-date', '34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7') },
+        headers: {
+          host: EX_HOST,
+          'x-amz-content-sha256': EMPTY_SHA256,
+          'x-amz-date': '20130524T000000Z',
+          authorization: auth('host;x-amz-content-sha256;x-amz-date', '34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7'),
+        },
       },
       payload: { kind: 'sha256', expected: EMPTY_SHA256 },
     },
@@ -706,7 +937,10 @@ describe('auth sigv4: AWS documented examples (golden vectors)', () => {
   it('GET Object example verifies with now anywhere within 15 minutes and fails after', () => {
     const v = vectors[0]!;
     expectOwner(verifyRequest({ ...v.input, now: new Date(EX_NOW.getTime() + 15 * 60_000) }, exKeys), EX_AK);
-    assert.throws(() => verifyRequest({ ...v.input, now: new Date(EX_NOW.getTime() + 15 * 60_000 + 1) }, exKeys), isS3('RequestTimeTooSkewed'));
+    assert.throws(
+      () => verifyRequest({ ...v.input, now: new Date(EX_NOW.getTime() + 15 * 60_000 + 1) }, exKeys),
+      isS3('RequestTimeTooSkewed'),
+    );
   });
 
   it('PUT Object example also verifies when the client sends "$" unencoded', () => {
@@ -715,7 +949,10 @@ describe('auth sigv4: AWS documented examples (golden vectors)', () => {
   });
 
   it('PUT Object example: the documented body hashes to the signed payload hash', () => {
-    assert.equal(createHash('sha256').update('Welcome to Amazon S3.').digest('hex'), '44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072');
+    assert.equal(
+      createHash('sha256').update('Welcome to Amazon S3.').digest('hex'),
+      '44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072',
+    );
   });
 
   it('GET Bucket Lifecycle example also verifies sent as ?lifecycle=', () => {
@@ -731,12 +968,31 @@ describe('auth sigv4: AWS documented examples (golden vectors)', () => {
   it('presigned example expires after 86400 s', () => {
     const v = vectors[4]!;
     expectOwner(verifyRequest({ ...v.input, now: new Date(EX_NOW.getTime() + 86400_000) }, exKeys), EX_AK);
-    assert.throws(() => verifyRequest({ ...v.input, now: new Date(EX_NOW.getTime() + 86401_000) }, exKeys), isS3('AccessDenied', 'Request has expired'));
+    assert.throws(
+      () => verifyRequest({ ...v.input, now: new Date(EX_NOW.getTime() + 86401_000) }, exKeys),
+      isS3('AccessDenied', 'Request has expired'),
+    );
   });
 
   it('the AWS signer reproduces the GET Object example (the harness agrees with AWS)', async () => {
-    const s = new SignatureV4({ credentials: { accessKeyId: EX_AK, secretAccessKey: EX_SK }, region: 'us-east-1', service: 's3', sha256: Sha256, uriEscapePath: false });
-    const req = await s.sign({ method: 'GET', protocol: 'https:', hostname: EX_HOST, path: '/test.txt', query: {}, headers: { host: EX_HOST, range: 'bytes=0-9', 'x-amz-content-sha256': EMPTY_SHA256 } }, { signingDate: EX_NOW });
+    const s = new SignatureV4({
+      credentials: { accessKeyId: EX_AK, secretAccessKey: EX_SK },
+      region: 'us-east-1',
+      service: 's3',
+      sha256: Sha256,
+      uriEscapePath: false,
+    });
+    const req = await s.sign(
+      {
+        method: 'GET',
+        protocol: 'https:',
+        hostname: EX_HOST,
+        path: '/test.txt',
+        query: {},
+        headers: { host: EX_HOST, range: 'bytes=0-9', 'x-amz-content-sha256': EMPTY_SHA256 },
+      },
+      { signingDate: EX_NOW },
+    );
     assert.match(String(req.headers.authorization), /Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41$/);
   });
 });
@@ -746,14 +1002,43 @@ describe('auth sigv4: AWS documented examples (golden vectors)', () => {
 describe("auth sigv4: Osprey's own signer (signRequestV4) agrees with AWS's", () => {
   const cases: { name: string; method: string; url: string; query: Query; headers: Record<string, string>; payload: string }[] = [
     { name: 'GET object', method: 'GET', url: '/bucket/k', query: {}, headers: { host: HOST }, payload: EMPTY_SHA256 },
-    { name: 'GET with encoded query', method: 'GET', url: '/bucket?list-type=2&prefix=a%20b%2F%C3%BC', query: { 'list-type': '2', prefix: 'a b/ü' }, headers: { host: HOST }, payload: EMPTY_SHA256 },
-    { name: 'PUT key with spaces and unicode', method: 'PUT', url: '/bucket/a%20b/%C3%BC%2B', query: {}, headers: { host: HOST, 'content-type': 'text/plain' }, payload: createHash('sha256').update('x').digest('hex') },
+    {
+      name: 'GET with encoded query',
+      method: 'GET',
+      url: '/bucket?list-type=2&prefix=a%20b%2F%C3%BC',
+      query: { 'list-type': '2', prefix: 'a b/ü' },
+      headers: { host: HOST },
+      payload: EMPTY_SHA256,
+    },
+    {
+      name: 'PUT key with spaces and unicode',
+      method: 'PUT',
+      url: '/bucket/a%20b/%C3%BC%2B',
+      query: {},
+      headers: { host: HOST, 'content-type': 'text/plain' },
+      payload: createHash('sha256').update('x').digest('hex'),
+    },
   ];
   for (const c of cases) {
     it(c.name, async () => {
-      const ours = signRequestV4({ method: c.method, url: c.url, headers: c.headers }, { accessKeyId: AK, secretAccessKey: SK }, c.payload, NOW);
+      const ours = signRequestV4(
+        { method: c.method, url: c.url, headers: c.headers },
+        { accessKeyId: AK, secretAccessKey: SK },
+        c.payload,
+        NOW,
+      );
       const path = c.url.split('?')[0]!;
-      const theirs = await signer.sign({ method: c.method, protocol: 'http:', hostname: 'osprey.local', path, query: c.query, headers: { ...c.headers, 'x-amz-content-sha256': c.payload } }, { signingDate: NOW });
+      const theirs = await signer.sign(
+        {
+          method: c.method,
+          protocol: 'http:',
+          hostname: 'osprey.local',
+          path,
+          query: c.query,
+          headers: { ...c.headers, 'x-amz-content-sha256': c.payload },
+        },
+        { signingDate: NOW },
+      );
       assert.equal(ours.authorization, theirs.headers.authorization);
       expectOwner(verifyRequest({ method: c.method, url: c.url, headers: lowerHeaders(ours), now: NOW }, keys));
     });
@@ -788,7 +1073,11 @@ describe('auth encoding helpers', () => {
   it('queryPairs decodes names and values and keeps empty values', () => {
     assert.deepEqual(queryPairs(''), []);
     assert.deepEqual(queryPairs('acl'), [['acl', '']]);
-    assert.deepEqual(queryPairs('a=1&&b=&c=x%3Dy=z'), [['a', '1'], ['b', ''], ['c', 'x=y=z']]);
+    assert.deepEqual(queryPairs('a=1&&b=&c=x%3Dy=z'), [
+      ['a', '1'],
+      ['b', ''],
+      ['c', 'x=y=z'],
+    ]);
     assert.deepEqual(queryPairs('prefix=a%20b%2F%C3%BC'), [['prefix', 'a b/ü']]);
   });
 

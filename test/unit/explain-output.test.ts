@@ -9,7 +9,8 @@ import { explain, formatExplanation } from '../../src/rules/explain.ts';
 import { parseWebsiteXml } from '../../src/rules/rules.ts';
 import type { WebsiteRequest } from '../../src/rules/resolve.ts';
 
-const CFG = parseWebsiteXml(`<WebsiteConfiguration>
+const CFG = parseWebsiteXml(
+  `<WebsiteConfiguration>
   <IndexDocument><Suffix>index.html</Suffix><SupportSubDir>true</SupportSubDir><Type>0</Type></IndexDocument>
   <ErrorDocument><Key>404.html</Key></ErrorDocument>
   <RoutingRules>
@@ -20,10 +21,21 @@ const CFG = parseWebsiteXml(`<WebsiteConfiguration>
     <RoutingRule><RuleNumber>3</RuleNumber><Condition><KeySuffixEquals>.png</KeySuffixEquals><HttpErrorCodeReturnedEquals>404</HttpErrorCodeReturnedEquals></Condition>
       <Redirect><RedirectType>Internal</RedirectType><ReplaceKeyWith>none.png</ReplaceKeyWith></Redirect></RoutingRule>
   </RoutingRules>
-</WebsiteConfiguration>`, { maxRules: 5 });
+</WebsiteConfiguration>`,
+  { maxRules: 5 },
+);
 const EXISTING = new Set(['index.html', 'docs/index.html', '404.html', 'here.txt', 'notes (MAT-07).txt']);
-const req = (key: string, over: Partial<WebsiteRequest> = {}): WebsiteRequest =>
-  ({ method: 'GET', key, headers: {}, query: '', host: 'site.example.com', protocol: 'http', websiteMode: true, pathPrefix: '/', ...over });
+const req = (key: string, over: Partial<WebsiteRequest> = {}): WebsiteRequest => ({
+  method: 'GET',
+  key,
+  headers: {},
+  query: '',
+  host: 'site.example.com',
+  protocol: 'http',
+  websiteMode: true,
+  pathPrefix: '/',
+  ...over,
+});
 const SPEC_ID = /\b(?:MAT|RED|WEB|MIR|VAL|XML|LIM|GET|API|ERR)-\d{2}/;
 
 describe('the simulator names no specification IDs', () => {

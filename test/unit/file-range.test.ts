@@ -55,10 +55,12 @@ async function serve(make: () => FileRangeStream, length?: number) {
     let bytes = 0;
     if (length !== undefined) res.setHeader('content-length', String(length));
     outcomes.push(
-      s.writeInto(res, (n) => (bytes += n)).then(
-        () => ({ closed, bytes }),
-        (err: Error) => ({ err, closed, bytes }),
-      ),
+      s
+        .writeInto(res, (n) => (bytes += n))
+        .then(
+          () => ({ closed, bytes }),
+          (err: Error) => ({ err, closed, bytes }),
+        ),
     );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -68,7 +70,14 @@ async function serve(make: () => FileRangeStream, length?: number) {
 
 const cases: [string, () => FileRange[], number][] = [
   ['one range, several chunks', () => [{ path: fa, start: 0, end: a.length - 1 }], 1024 * 1024],
-  ['two files, partial ranges', () => [{ path: fa, start: 5, end: a.length - 1 }, { path: fb, start: 0, end: 1000 }], 256 * 1024],
+  [
+    'two files, partial ranges',
+    () => [
+      { path: fa, start: 5, end: a.length - 1 },
+      { path: fb, start: 0, end: 1000 },
+    ],
+    256 * 1024,
+  ],
   ['a small piece, chunk larger than the body', () => [{ path: fb, start: 10, end: 4105 }], 1024 * 1024],
   ['empty', () => [], 1024],
 ];
@@ -118,7 +127,10 @@ describe('FileRangeStream.writeInto an HTTP response', () => {
   }
 
   it('a file shorter than its range aborts the response (the client sees an error, never a clean short body)', async () => {
-    const { server, url, outcomes } = await serve(() => new FileRangeStream([{ path: fb, start: 0, end: b.length + 99 }], 64 * 1024), b.length + 100);
+    const { server, url, outcomes } = await serve(
+      () => new FileRangeStream([{ path: fb, start: 0, end: b.length + 99 }], 64 * 1024),
+      b.length + 100,
+    );
     try {
       await assert.rejects(async () => {
         const res = await fetch(url);
@@ -133,7 +145,10 @@ describe('FileRangeStream.writeInto an HTTP response', () => {
   });
 
   it('a client that goes away mid-body ends the write with an error, and the stream closes', async () => {
-    const { server, url, outcomes } = await serve(() => new FileRangeStream([{ path: fa, start: 0, end: a.length - 1 }], 64 * 1024), a.length);
+    const { server, url, outcomes } = await serve(
+      () => new FileRangeStream([{ path: fa, start: 0, end: a.length - 1 }], 64 * 1024),
+      a.length,
+    );
     try {
       await getThenLeave(url);
       const out = await outcomes[0];
@@ -149,7 +164,10 @@ describe('FileRangeStream.writeInto an HTTP response', () => {
   it('refuses a stream that was already read', async () => {
     const s = new FileRangeStream([{ path: fb, start: 0, end: 10 }], 1024);
     s.read();
-    await assert.rejects(s.writeInto(new PassThrough(), () => undefined), /already read/);
+    await assert.rejects(
+      s.writeInto(new PassThrough(), () => undefined),
+      /already read/,
+    );
     s.destroy();
   });
 });

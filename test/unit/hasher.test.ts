@@ -6,20 +6,23 @@ import { Md5OffThread } from '../../src/mirror/hasher.ts';
 describe('MD5 on the hashing thread (origin/hasher)', () => {
   it('MIR-29 gives the same MD5 as hashing inline, for chunks of every size, and for several hashes at once', async () => {
     const bodies = [0, 1, 65_536, 1024 * 1024, 1024 * 1024 + 7, 20 * 1024 * 1024 + 3].map((n) => randomBytes(n));
-    const results = await Promise.all(bodies.map(async (body, i) => {
-      const h = new Md5OffThread();
-      let at = 0;
-      let step = 1 + i * 997;
-      while (at < body.length) {
-        const n = Math.min(step, body.length - at);
-        const wait = h.update(body.subarray(at, at + n));
-        if (wait) await wait;
-        at += n;
-        step = (step * 7 + 13) % 700_000 + 1;
-      }
-      return h.digest();
-    }));
-    for (const [i, body] of bodies.entries()) assert.deepEqual(results[i], createHash('md5').update(body).digest(), `body ${i} of ${body.length} bytes`);
+    const results = await Promise.all(
+      bodies.map(async (body, i) => {
+        const h = new Md5OffThread();
+        let at = 0;
+        let step = 1 + i * 997;
+        while (at < body.length) {
+          const n = Math.min(step, body.length - at);
+          const wait = h.update(body.subarray(at, at + n));
+          if (wait) await wait;
+          at += n;
+          step = ((step * 7 + 13) % 700_000) + 1;
+        }
+        return h.digest();
+      }),
+    );
+    for (const [i, body] of bodies.entries())
+      assert.deepEqual(results[i], createHash('md5').update(body).digest(), `body ${i} of ${body.length} bytes`);
   });
 
   it('holds the writer back when more than a few MiB wait for the thread (update returns a promise)', async () => {

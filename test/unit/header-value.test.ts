@@ -43,7 +43,10 @@ describe('header-value', () => {
     assert.equal(locationValue('http://h/ok?x=1'), 'http://h/ok?x=1');
   });
   it('Content-Disposition: RFC 6266 filename with RFC 5987 filename*', () => {
-    assert.equal(attachmentDisposition('日本 (1).txt'), `attachment; filename="__ (1).txt"; filename*=UTF-8''%E6%97%A5%E6%9C%AC%20%281%29.txt`);
+    assert.equal(
+      attachmentDisposition('日本 (1).txt'),
+      `attachment; filename="__ (1).txt"; filename*=UTF-8''%E6%97%A5%E6%9C%AC%20%281%29.txt`,
+    );
     assert.equal(attachmentDisposition('a"b\\c%\'*.txt'), `attachment; filename="a_b_c_'*.txt"; filename*=UTF-8''a%22b%5Cc%25%27%2A.txt`);
     for (const t of texts) assert.ok(writable(attachmentDisposition(t)), JSON.stringify(t));
   });

@@ -19,7 +19,11 @@ describe('key list', () => {
   it('blank lines, invalid keys and duplicates are named by line number, all at once', () => {
     assert.throws(
       () => parseKeyList('a\n\n  \nb/../c\na\n', 'keys.txt'),
-      (e: Error) => e instanceof FatalError && /^keys.txt: 2 blank line\(s\): line 2, 3; 1 invalid key\(s\): line 4 'b\/\.\.\/c': .*'\.' or '\.\.'.*; 1 duplicate key\(s\): line 5 repeats line 1/.test(e.message),
+      (e: Error) =>
+        e instanceof FatalError &&
+        /^keys.txt: 2 blank line\(s\): line 2, 3; 1 invalid key\(s\): line 4 'b\/\.\.\/c': .*'\.' or '\.\.'.*; 1 duplicate key\(s\): line 5 repeats line 1/.test(
+          e.message,
+        ),
     );
     assert.throws(() => parseKeyList(`${'x'.repeat(1025)}\n`), /1 invalid key\(s\): line 1 .*too long/);
     assert.throws(() => parseKeyList(''), /has no keys/);

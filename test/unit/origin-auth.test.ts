@@ -30,15 +30,22 @@ describe('MIR-15 origin signing', () => {
     it(`${type}: the origin's verifier accepts it, a wrong secret is refused`, () => {
       const url = 'http://127.0.0.1:9/src-bucket/dir/a%20b%2Bc%C3%A9.txt?w=1&acl';
       const region = type === 'ossv4' ? 'cn-hangzhou' : 'us-east-1';
-      const signed = signOriginRequest({ type, accessKeyId: 'AKORIGIN', secretAccessKey: 'origin-secret', region }, 'GET', url, { ...headers, authorization: 'stale' });
+      const signed = signOriginRequest({ type, accessKeyId: 'AKORIGIN', secretAccessKey: 'origin-secret', region }, 'GET', url, {
+        ...headers,
+        authorization: 'stale',
+      });
       assert.match(signed.authorization ?? '', shape);
       const r = verifyAtOrigin(url, signed, 'src-bucket', 'dir/a b+cé.txt');
       assert.deepEqual(r.principal, { kind: 'owner', accessKeyId: 'AKORIGIN' });
       assert.equal(r.dialect, type === 's3v4' ? 's3' : 'oss');
       const wrong = signOriginRequest({ type, accessKeyId: 'AKORIGIN', secretAccessKey: 'not-the-secret', region }, 'GET', url, headers);
-      assert.throws(() => verifyAtOrigin(url, wrong, 'src-bucket', 'dir/a b+cé.txt'), (e: unknown) => e instanceof S3Error && e.code === 'SignatureDoesNotMatch');
+      assert.throws(
+        () => verifyAtOrigin(url, wrong, 'src-bucket', 'dir/a b+cé.txt'),
+        (e: unknown) => e instanceof S3Error && e.code === 'SignatureDoesNotMatch',
+      );
       // OSS signs /bucket/key: the same signature for another key is refused
-      if (type !== 's3v4') assert.throws(() => verifyAtOrigin(url, signed, 'src-bucket', 'dir/other.txt'), /SignatureDoesNotMatch|signature/i);
+      if (type !== 's3v4')
+        assert.throws(() => verifyAtOrigin(url, signed, 'src-bucket', 'dir/other.txt'), /SignatureDoesNotMatch|signature/i);
     });
   }
 
@@ -54,18 +61,32 @@ describe('MIR-15 origin signing', () => {
   it('bucket and key for the OSS resource: path style, or an <bucket>.oss-<region>.aliyuncs.com host', () => {
     assert.deepEqual(ossBucketAndKey(new URL('http://10.0.0.5:9000/b/k/x%20y')), { bucket: 'b', key: 'k/x y' });
     assert.deepEqual(ossBucketAndKey(new URL('http://store.example.com/b/')), { bucket: 'b' });
-    assert.deepEqual(ossBucketAndKey(new URL('https://media.oss-cn-hangzhou.aliyuncs.com/img/a.jpg')), { bucket: 'media', key: 'img/a.jpg' });
+    assert.deepEqual(ossBucketAndKey(new URL('https://media.oss-cn-hangzhou.aliyuncs.com/img/a.jpg')), {
+      bucket: 'media',
+      key: 'img/a.jpg',
+    });
     assert.deepEqual(ossBucketAndKey(new URL('https://media.oss-cn-hangzhou-internal.aliyuncs.com/')), { bucket: 'media' });
   });
 
-  it('the V4 region: MirrorAuth/Region, else the MirrorURL\'s oss-<region>, else us-east-1', () => {
+  it("the V4 region: MirrorAuth/Region, else the MirrorURL's oss-<region>, else us-east-1", () => {
     const rule = (url: string, auth: Record<string, string>): RoutingRule => ({
-      RuleNumber: 1, Condition: { HttpErrorCodeReturnedEquals: 404 }, Redirect: { RedirectType: 'Mirror', MirrorURL: url, MirrorAuth: { AccessKeyId: 'AK', AccessKeySecret: 'S', ...auth } },
+      RuleNumber: 1,
+      Condition: { HttpErrorCodeReturnedEquals: 404 },
+      Redirect: { RedirectType: 'Mirror', MirrorURL: url, MirrorAuth: { AccessKeyId: 'AK', AccessKeySecret: 'S', ...auth } },
     });
     assert.equal(originAuthOf(rule('https://b.oss-eu-central-1.aliyuncs.com/', { AuthType: 'ossv4' }))?.region, 'eu-central-1');
-    assert.equal(originAuthOf(rule('https://b.oss-eu-central-1.aliyuncs.com/', { AuthType: 'ossv4', Region: 'cn-beijing' }))?.region, 'cn-beijing');
+    assert.equal(
+      originAuthOf(rule('https://b.oss-eu-central-1.aliyuncs.com/', { AuthType: 'ossv4', Region: 'cn-beijing' }))?.region,
+      'cn-beijing',
+    );
     assert.equal(originAuthOf(rule('http://127.0.0.1/', { AuthType: 'ossv4' }))?.region, 'us-east-1');
     assert.equal(originAuthOf(rule('http://127.0.0.1/', { AuthType: 'nope' })), undefined);
-    assert.equal(originAuthOf({ ...rule('http://127.0.0.1/', {}), Redirect: { RedirectType: 'Mirror', MirrorURL: 'http://127.0.0.1/', MirrorAuth: { AccessKeyId: 'AK' } } }), undefined);
+    assert.equal(
+      originAuthOf({
+        ...rule('http://127.0.0.1/', {}),
+        Redirect: { RedirectType: 'Mirror', MirrorURL: 'http://127.0.0.1/', MirrorAuth: { AccessKeyId: 'AK' } },
+      }),
+      undefined,
+    );
   });
 });

@@ -3,17 +3,35 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TAG_COUNT_META, TAG_SET_META, decodeTagSet, encodeTagSet, publicTagHeaders, tagSetProblem, tagSystemMeta } from '../../src/rules/tagging.ts';
+import {
+  TAG_COUNT_META,
+  TAG_SET_META,
+  decodeTagSet,
+  encodeTagSet,
+  publicTagHeaders,
+  tagSetProblem,
+  tagSystemMeta,
+} from '../../src/rules/tagging.ts';
 
 describe('MIR-30 object tags in system metadata', () => {
   it('round-trips keys and values with reserved characters and unicode', () => {
-    const tags = [{ key: 'a&b=c', value: 'x y/z?%' }, { key: 'ключ', value: '' }, { key: 'k', value: '=' }];
+    const tags = [
+      { key: 'a&b=c', value: 'x y/z?%' },
+      { key: 'ключ', value: '' },
+      { key: 'k', value: '=' },
+    ];
     assert.deepEqual(decodeTagSet(encodeTagSet(tags)), tags);
     assert.deepEqual(decodeTagSet(undefined), []);
   });
   it('no tags, no metadata; otherwise the set and its count', () => {
     assert.deepEqual(tagSystemMeta([]), {});
-    assert.deepEqual(tagSystemMeta([{ key: 'a', value: '1' }, { key: 'b', value: '2' }]), { [TAG_SET_META]: 'a=1&b=2', [TAG_COUNT_META]: '2' });
+    assert.deepEqual(
+      tagSystemMeta([
+        { key: 'a', value: '1' },
+        { key: 'b', value: '2' },
+      ]),
+      { [TAG_SET_META]: 'a=1&b=2', [TAG_COUNT_META]: '2' },
+    );
   });
   it('responses never carry the set; the count is named for the dialect', () => {
     const stored = { etag: '"x"', [TAG_SET_META]: 'a=1', [TAG_COUNT_META]: '1' };

@@ -17,14 +17,28 @@ function fakeCtx(body: Buffer): Ctx {
   Object.assign(req, { headers: { 'content-length': String(body.length) }, complete: false });
   req.end(body);
   return {
-    req, res: {} as ServerResponse, reqId: 'test', started: 0n, dialect: 's3', bytesIn: 0, bytesOut: 0,
+    req,
+    res: {} as ServerResponse,
+    reqId: 'test',
+    started: 0n,
+    dialect: 's3',
+    bytesIn: 0,
+    bytesOut: 0,
     auth: { principal: { kind: 'anonymous' }, dialect: 's3', payload: { kind: 'none' } },
   } as unknown as Ctx;
 }
 
 async function collect(body: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  await pipeline(body, new Writable({ write(c: Buffer, _e, cb) { chunks.push(c); cb(); } }));
+  await pipeline(
+    body,
+    new Writable({
+      write(c: Buffer, _e, cb) {
+        chunks.push(c);
+        cb();
+      },
+    }),
+  );
   return Buffer.concat(chunks);
 }
 

@@ -6,43 +6,44 @@ import { refineOp, route, SUBRESOURCES } from '../../src/http/route.ts';
 const opts = { domains: ['s3.example.com'], bindDomains: { 'www.example.org': 'site' } };
 
 describe('route(): request -> endpoint, pure', () => {
-  const table: [string, string, string | undefined, Partial<{ op: string; bucket: string; key: string; scope: string; style: string }>][] = [
-    ['GET', '/', '127.0.0.1:9000', { op: 'ListBuckets', scope: 'owner', style: 'none' }],
-    ['PUT', '/bkt', undefined, { op: 'CreateBucket', bucket: 'bkt', scope: 'owner', style: 'path' }],
-    ['HEAD', '/bkt', undefined, { op: 'HeadBucket', bucket: 'bkt' }],
-    ['DELETE', '/bkt/', undefined, { op: 'DeleteBucket', bucket: 'bkt' }],
-    ['GET', '/bkt?location', undefined, { op: 'GetBucketLocation' }],
-    ['GET', '/bkt?acl', undefined, { op: 'GetBucketAcl', scope: 'owner' }],
-    ['PUT', '/bkt?acl', undefined, { op: 'PutBucketAcl' }],
-    ['GET', '/bkt?list-type=2&prefix=a', undefined, { op: 'ListObjectsV2', scope: 'read' }],
-    ['GET', '/bkt', undefined, { op: 'ListObjects' }],
-    ['GET', '/bkt?uploads', undefined, { op: 'ListMultipartUploads' }],
-    ['POST', '/bkt?delete', undefined, { op: 'DeleteObjects', scope: 'write' }],
-    ['PUT', '/bkt?website', undefined, { op: 'PutBucketWebsite', scope: 'owner' }],
-    ['GET', '/bkt?website=', undefined, { op: 'GetBucketWebsite' }],
-    ['DELETE', '/bkt?website', undefined, { op: 'DeleteBucketWebsite' }],
-    ['PUT', '/bkt?cors', undefined, { op: 'PutBucketCors', scope: 'owner' }],
-    ['GET', '/bkt?cors', undefined, { op: 'GetBucketCors', scope: 'owner' }],
-    ['DELETE', '/bkt?cors', undefined, { op: 'DeleteBucketCors', scope: 'owner' }],
-    ['OPTIONS', '/bkt', undefined, { op: 'OptionsObject', bucket: 'bkt' }],
-    ['OPTIONS', '/bkt/k?X-Amz-Signature=abc&uploadId=x', undefined, { op: 'OptionsObject', key: 'k' }],
-    ['GET', '/bkt/a/b.txt', undefined, { op: 'GetObject', bucket: 'bkt', key: 'a/b.txt', scope: 'read' }],
-    ['GET', '/bkt/a%20b%2Fc', undefined, { op: 'GetObject', key: 'a b/c' }],
-    ['GET', '/bkt/dir/', undefined, { op: 'GetObject', key: 'dir/' }],
-    ['GET', '/bkt/%E2%9C%93', undefined, { op: 'GetObject', key: '\u2713' }],
-    ['HEAD', '/bkt/k', undefined, { op: 'HeadObject' }],
-    ['PUT', '/bkt/k', undefined, { op: 'PutObject', scope: 'write' }],
-    ['DELETE', '/bkt/k', undefined, { op: 'DeleteObject' }],
-    ['POST', '/bkt/k?uploads', undefined, { op: 'CreateMultipartUpload' }],
-    ['PUT', '/bkt/k?partNumber=1&uploadId=x', undefined, { op: 'UploadPart' }],
-    ['POST', '/bkt/k?uploadId=x', undefined, { op: 'CompleteMultipartUpload' }],
-    ['DELETE', '/bkt/k?uploadId=x', undefined, { op: 'AbortMultipartUpload' }],
-    ['GET', '/bkt/k?uploadId=x', undefined, { op: 'ListParts' }],
-    ['GET', '/k/x', 'photos.s3.example.com:9000', { op: 'GetObject', bucket: 'photos', key: 'k/x', style: 'virtual' }],
-    ['GET', '/', 'photos.s3.example.com', { op: 'ListObjects', bucket: 'photos', style: 'virtual' }],
-    ['GET', '/index.html', 'WWW.example.org', { op: 'GetObject', bucket: 'site', key: 'index.html', style: 'bound' }],
-    ['GET', '/-/health/live', undefined, { op: 'Admin', style: 'none' }],
-  ];
+  const table: [string, string, string | undefined, Partial<{ op: string; bucket: string; key: string; scope: string; style: string }>][] =
+    [
+      ['GET', '/', '127.0.0.1:9000', { op: 'ListBuckets', scope: 'owner', style: 'none' }],
+      ['PUT', '/bkt', undefined, { op: 'CreateBucket', bucket: 'bkt', scope: 'owner', style: 'path' }],
+      ['HEAD', '/bkt', undefined, { op: 'HeadBucket', bucket: 'bkt' }],
+      ['DELETE', '/bkt/', undefined, { op: 'DeleteBucket', bucket: 'bkt' }],
+      ['GET', '/bkt?location', undefined, { op: 'GetBucketLocation' }],
+      ['GET', '/bkt?acl', undefined, { op: 'GetBucketAcl', scope: 'owner' }],
+      ['PUT', '/bkt?acl', undefined, { op: 'PutBucketAcl' }],
+      ['GET', '/bkt?list-type=2&prefix=a', undefined, { op: 'ListObjectsV2', scope: 'read' }],
+      ['GET', '/bkt', undefined, { op: 'ListObjects' }],
+      ['GET', '/bkt?uploads', undefined, { op: 'ListMultipartUploads' }],
+      ['POST', '/bkt?delete', undefined, { op: 'DeleteObjects', scope: 'write' }],
+      ['PUT', '/bkt?website', undefined, { op: 'PutBucketWebsite', scope: 'owner' }],
+      ['GET', '/bkt?website=', undefined, { op: 'GetBucketWebsite' }],
+      ['DELETE', '/bkt?website', undefined, { op: 'DeleteBucketWebsite' }],
+      ['PUT', '/bkt?cors', undefined, { op: 'PutBucketCors', scope: 'owner' }],
+      ['GET', '/bkt?cors', undefined, { op: 'GetBucketCors', scope: 'owner' }],
+      ['DELETE', '/bkt?cors', undefined, { op: 'DeleteBucketCors', scope: 'owner' }],
+      ['OPTIONS', '/bkt', undefined, { op: 'OptionsObject', bucket: 'bkt' }],
+      ['OPTIONS', '/bkt/k?X-Amz-Signature=abc&uploadId=x', undefined, { op: 'OptionsObject', key: 'k' }],
+      ['GET', '/bkt/a/b.txt', undefined, { op: 'GetObject', bucket: 'bkt', key: 'a/b.txt', scope: 'read' }],
+      ['GET', '/bkt/a%20b%2Fc', undefined, { op: 'GetObject', key: 'a b/c' }],
+      ['GET', '/bkt/dir/', undefined, { op: 'GetObject', key: 'dir/' }],
+      ['GET', '/bkt/%E2%9C%93', undefined, { op: 'GetObject', key: '\u2713' }],
+      ['HEAD', '/bkt/k', undefined, { op: 'HeadObject' }],
+      ['PUT', '/bkt/k', undefined, { op: 'PutObject', scope: 'write' }],
+      ['DELETE', '/bkt/k', undefined, { op: 'DeleteObject' }],
+      ['POST', '/bkt/k?uploads', undefined, { op: 'CreateMultipartUpload' }],
+      ['PUT', '/bkt/k?partNumber=1&uploadId=x', undefined, { op: 'UploadPart' }],
+      ['POST', '/bkt/k?uploadId=x', undefined, { op: 'CompleteMultipartUpload' }],
+      ['DELETE', '/bkt/k?uploadId=x', undefined, { op: 'AbortMultipartUpload' }],
+      ['GET', '/bkt/k?uploadId=x', undefined, { op: 'ListParts' }],
+      ['GET', '/k/x', 'photos.s3.example.com:9000', { op: 'GetObject', bucket: 'photos', key: 'k/x', style: 'virtual' }],
+      ['GET', '/', 'photos.s3.example.com', { op: 'ListObjects', bucket: 'photos', style: 'virtual' }],
+      ['GET', '/index.html', 'WWW.example.org', { op: 'GetObject', bucket: 'site', key: 'index.html', style: 'bound' }],
+      ['GET', '/-/health/live', undefined, { op: 'Admin', style: 'none' }],
+    ];
   for (const [method, url, host, want] of table) {
     it(`${method} ${url}${host ? ` (Host ${host})` : ''} -> ${want.op}`, () => {
       const ep = route(method, url, host, opts);
@@ -69,7 +70,10 @@ describe('route(): request -> endpoint, pure', () => {
   ];
   for (const [method, url, code] of bad) {
     it(`${method} ${url.slice(0, 40)} -> ${code}`, () => {
-      assert.throws(() => route(method, url, undefined, opts), (e: unknown) => e instanceof S3Error && e.code === code);
+      assert.throws(
+        () => route(method, url, undefined, opts),
+        (e: unknown) => e instanceof S3Error && e.code === code,
+      );
     });
   }
 });
@@ -78,13 +82,26 @@ describe('route(): every sub-resource is routed explicitly (issue 15, defect 2)'
   const METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'];
   // what is implemented; every other (sub-resource, method, level) is NotImplemented
   const implemented: Record<string, string> = {
-    'bucket GET location': 'GetBucketLocation', 'bucket GET acl': 'GetBucketAcl', 'bucket GET website': 'GetBucketWebsite',
-    'bucket GET uploads': 'ListMultipartUploads', 'bucket PUT acl': 'PutBucketAcl', 'bucket PUT website': 'PutBucketWebsite',
-    'bucket DELETE website': 'DeleteBucketWebsite', 'bucket POST delete': 'DeleteObjects',
-    'bucket GET cors': 'GetBucketCors', 'bucket PUT cors': 'PutBucketCors', 'bucket DELETE cors': 'DeleteBucketCors',
-    'object GET uploadId': 'ListParts', 'object GET tagging': 'GetObjectTagging', 'object GET acl': 'GetObjectAcl', 'object PUT acl': 'PutObjectAcl', 'object PUT uploadId': 'UploadPart',
-    'object PUT tagging': 'PutObjectTagging', 'object DELETE uploadId': 'AbortMultipartUpload',
-    'object DELETE tagging': 'DeleteObjectTagging', 'object POST uploads': 'CreateMultipartUpload',
+    'bucket GET location': 'GetBucketLocation',
+    'bucket GET acl': 'GetBucketAcl',
+    'bucket GET website': 'GetBucketWebsite',
+    'bucket GET uploads': 'ListMultipartUploads',
+    'bucket PUT acl': 'PutBucketAcl',
+    'bucket PUT website': 'PutBucketWebsite',
+    'bucket DELETE website': 'DeleteBucketWebsite',
+    'bucket POST delete': 'DeleteObjects',
+    'bucket GET cors': 'GetBucketCors',
+    'bucket PUT cors': 'PutBucketCors',
+    'bucket DELETE cors': 'DeleteBucketCors',
+    'object GET uploadId': 'ListParts',
+    'object GET tagging': 'GetObjectTagging',
+    'object GET acl': 'GetObjectAcl',
+    'object PUT acl': 'PutObjectAcl',
+    'object PUT uploadId': 'UploadPart',
+    'object PUT tagging': 'PutObjectTagging',
+    'object DELETE uploadId': 'AbortMultipartUpload',
+    'object DELETE tagging': 'DeleteObjectTagging',
+    'object POST uploads': 'CreateMultipartUpload',
     'object POST uploadId': 'CompleteMultipartUpload',
   };
   for (const sub of SUBRESOURCES) {
@@ -105,12 +122,51 @@ describe('route(): every sub-resource is routed explicitly (issue 15, defect 2)'
     }
   }
 
-  it('the list names the sub-resources of the issue and OSS\'s own', () => {
-    for (const s of ['acl', 'cors', 'lifecycle', 'policy', 'policyStatus', 'versioning', 'versions', 'tagging', 'retention',
-      'legal-hold', 'object-lock', 'encryption', 'replication', 'logging', 'notification', 'accelerate', 'requestPayment',
-      'ownershipControls', 'publicAccessBlock', 'restore', 'select', 'select-type', 'torrent', 'attributes', 'analytics',
-      'inventory', 'metrics', 'intelligent-tiering', 'website', 'uploads', 'uploadId', 'location', 'delete', 'renameObject',
-      'referer', 'cname', 'worm', 'symlink', 'append', 'objectMeta', 'bucketInfo', 'x-oss-process']) {
+  it("the list names the sub-resources of the issue and OSS's own", () => {
+    for (const s of [
+      'acl',
+      'cors',
+      'lifecycle',
+      'policy',
+      'policyStatus',
+      'versioning',
+      'versions',
+      'tagging',
+      'retention',
+      'legal-hold',
+      'object-lock',
+      'encryption',
+      'replication',
+      'logging',
+      'notification',
+      'accelerate',
+      'requestPayment',
+      'ownershipControls',
+      'publicAccessBlock',
+      'restore',
+      'select',
+      'select-type',
+      'torrent',
+      'attributes',
+      'analytics',
+      'inventory',
+      'metrics',
+      'intelligent-tiering',
+      'website',
+      'uploads',
+      'uploadId',
+      'location',
+      'delete',
+      'renameObject',
+      'referer',
+      'cname',
+      'worm',
+      'symlink',
+      'append',
+      'objectMeta',
+      'bucketInfo',
+      'x-oss-process',
+    ]) {
       assert.ok(SUBRESOURCES.has(s), s);
     }
   });

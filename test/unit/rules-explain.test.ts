@@ -10,7 +10,8 @@ import { parseWebsiteXml } from '../../src/rules/rules.ts';
 import type { WebsiteRequest } from '../../src/rules/resolve.ts';
 import { decide } from '../../src/rules/resolve.ts';
 
-const CFG = parseWebsiteXml(`<WebsiteConfiguration>
+const CFG = parseWebsiteXml(
+  `<WebsiteConfiguration>
   <IndexDocument><Suffix>index.html</Suffix><SupportSubDir>true</SupportSubDir><Type>0</Type></IndexDocument>
   <ErrorDocument><Key>404.html</Key></ErrorDocument>
   <RoutingRules>
@@ -23,20 +24,57 @@ const CFG = parseWebsiteXml(`<WebsiteConfiguration>
     <RoutingRule><RuleNumber>3</RuleNumber><Condition><KeySuffixEquals>.png</KeySuffixEquals><HttpErrorCodeReturnedEquals>404</HttpErrorCodeReturnedEquals></Condition>
       <Redirect><RedirectType>Internal</RedirectType><ReplaceKeyWith>none.png</ReplaceKeyWith></Redirect></RoutingRule>
   </RoutingRules>
-</WebsiteConfiguration>`, { maxRules: 5 });
+</WebsiteConfiguration>`,
+  { maxRules: 5 },
+);
 const EXISTING = new Set(['index.html', 'docs/index.html', 'none.png', '404.html', 'here.txt']);
-const req = (key: string, over: Partial<WebsiteRequest> = {}): WebsiteRequest =>
-  ({ method: 'GET', key, headers: {}, query: '', host: 'site.example.com', protocol: 'http', websiteMode: true, pathPrefix: '/', ...over });
+const req = (key: string, over: Partial<WebsiteRequest> = {}): WebsiteRequest => ({
+  method: 'GET',
+  key,
+  headers: {},
+  query: '',
+  host: 'site.example.com',
+  protocol: 'http',
+  websiteMode: true,
+  pathPrefix: '/',
+  ...over,
+});
 
 describe('explain()', () => {
   it('MAT-01 MAT-05 MIR-03 MIR-07 MIR-08 MIR-11 MIR-13a mirror: the rule, why rule 1 did not fire, the origin request', async () => {
-    const e = await explain(CFG, req('img/cat 1.png', { query: 'w=100&X-Amz-Signature=zzz', headers: { 'x-beta': '1', authorization: 'AWS4 secret', cookie: 'c=1' } }), EXISTING);
+    const e = await explain(
+      CFG,
+      req('img/cat 1.png', { query: 'w=100&X-Amz-Signature=zzz', headers: { 'x-beta': '1', authorization: 'AWS4 secret', cookie: 'c=1' } }),
+      EXISTING,
+    );
     assert.equal(e.outcome.kind, 'mirror');
     assert.ok(e.outcome.kind === 'mirror');
     assert.equal(e.outcome.ruleNumber, 2);
-    assert.deepEqual(e.outcome.plan.urls, ['http://origin.example.com/base/img/cat%201.png?w=100', 'http://backup.example.com/img/cat%201.png?w=100']);
+    assert.deepEqual(e.outcome.plan.urls, [
+      'http://origin.example.com/base/img/cat%201.png?w=100',
+      'http://backup.example.com/img/cat%201.png?w=100',
+    ]);
     assert.equal(e.outcome.plan.hostOverride, 'www.example.com');
-    assert.deepEqual(e.trace.map((p) => [p.phase, p.entries.map((t) => [t.ruleNumber, t.matched])]), [['pre-routing', [[1, false], [2, false], [3, false]]], ['error 404', [[1, false], [2, true]]]]);
+    assert.deepEqual(
+      e.trace.map((p) => [p.phase, p.entries.map((t) => [t.ruleNumber, t.matched])]),
+      [
+        [
+          'pre-routing',
+          [
+            [1, false],
+            [2, false],
+            [3, false],
+          ],
+        ],
+        [
+          'error 404',
+          [
+            [1, false],
+            [2, true],
+          ],
+        ],
+      ],
+    );
     assert.match(e.trace[0]?.entries[0]?.reason ?? '', /key does not start with 'blog\/'/);
     const text = formatExplanation(e);
     assert.match(text, /rule 2: FIRES/);
@@ -52,7 +90,14 @@ describe('explain()', () => {
   });
   it('MAT-05 MAT-07 RED-02 a header condition fires a pre-routing redirect', async () => {
     const e = await explain(CFG, req('blog/post', { headers: { 'x-beta': '1' } }), EXISTING);
-    assert.deepEqual(e.outcome, { kind: 'redirect', status: 307, location: 'https://beta.example.com/blog/post', ruleNumber: 1, redirectKind: 'External', why: 'rule 1 (pre-routing, External)' });
+    assert.deepEqual(e.outcome, {
+      kind: 'redirect',
+      status: 307,
+      location: 'https://beta.example.com/blog/post',
+      ruleNumber: 1,
+      redirectKind: 'External',
+      why: 'rule 1 (pre-routing, External)',
+    });
     assert.match(formatExplanation(e), /=> redirect 307 Location: https:\/\/beta\.example\.com\/blog\/post/);
     const other = formatExplanation(await explain(CFG, req('blog/post', { headers: { 'x-beta': '2' } }), EXISTING));
     assert.match(other, /rule 1: skipped: header X-Beta is '2', not '1'/);
@@ -65,7 +110,10 @@ describe('explain()', () => {
     const missing = formatExplanation(await explain(CFG, req('nothing.html'), EXISTING));
     assert.match(missing, /- object 'nothing.html': missing/);
     assert.match(missing, /=> serve '404.html' with status 404 \(.*error document '404.html'\)/);
-    assert.match(formatExplanation(await explain(CFG, req('here.txt'), EXISTING)), /=> serve 'here.txt' with status 200 \(the object exists and is served as-is\)/);
+    assert.match(
+      formatExplanation(await explain(CFG, req('here.txt'), EXISTING)),
+      /=> serve 'here.txt' with status 200 \(the object exists and is served as-is\)/,
+    );
   });
   it('RED-05 error outcomes: a status with no rule, a signed NoSuchKey', async () => {
     const e = await explain(CFG, req('x', { status: 503 }), EXISTING);
@@ -83,7 +131,12 @@ describe('explain()', () => {
     assert.equal(e.outcome.kind, 'serve');
   });
   it('the explanation is plain JSON (what /-/rules/explain sends and the CLI prints back)', async () => {
-    for (const r of [req('img/x.jpg', { headers: { host: 'h' } }), req('blog/p', { headers: { 'x-beta': '1' } }), req('docs'), req('x', { status: 500 })]) {
+    for (const r of [
+      req('img/x.jpg', { headers: { host: 'h' } }),
+      req('blog/p', { headers: { 'x-beta': '1' } }),
+      req('docs'),
+      req('x', { status: 500 }),
+    ]) {
       const e = await explain(CFG, r, EXISTING);
       const copy = JSON.parse(JSON.stringify(e)) as Explanation;
       assert.deepEqual(copy, e);

@@ -35,24 +35,45 @@ interface Golden {
 
 const goldens: Golden[] = [
   {
-    file: 'oss-api-sample.xml', ids: 'API-06 XML-03 GET-02 GET-04 the OSS PutBucketWebsite "complete sample" (Condition before RuleNumber)', dialect: 'oss', rules: 3,
+    file: 'oss-api-sample.xml',
+    ids: 'API-06 XML-03 GET-02 GET-04 the OSS PutBucketWebsite "complete sample" (Condition before RuleNumber)',
+    dialect: 'oss',
+    rules: 3,
     check: (c) => {
-      assert.deepEqual(c.RoutingRules.map((r) => [r.RuleNumber, r.Redirect.RedirectType]), [[1, 'Mirror'], [2, 'AliCDN'], [3, 'External']]);
+      assert.deepEqual(
+        c.RoutingRules.map((r) => [r.RuleNumber, r.Redirect.RedirectType]),
+        [
+          [1, 'Mirror'],
+          [2, 'AliCDN'],
+          [3, 'External'],
+        ],
+      );
       assert.deepEqual(c.RoutingRules[1]?.Condition?.IncludeHeader, [{ Key: 'host', Equals: 'test.oss-cn-beijing-internal.aliyuncs.com' }]);
       assert.equal(c.RoutingRules[2]?.Redirect.ReplaceKeyWith, 'prefix/${key}');
       assert.deepEqual(c.RoutingRules[0]?.Redirect.MirrorHeaders?.Pass, ['myheader-key1', 'myheader-key2']);
     },
   },
   {
-    file: 'oss-index-error.xml', ids: 'VAL-14 §1.3 the OSS sample with SupportSubDir, Type and HttpStatus', dialect: 'oss', rules: 0,
+    file: 'oss-index-error.xml',
+    ids: 'VAL-14 §1.3 the OSS sample with SupportSubDir, Type and HttpStatus',
+    dialect: 'oss',
+    rules: 0,
     check: (c) => {
       assert.deepEqual(c.IndexDocument, { Suffix: 'index.html', SupportSubDir: true, Type: 0 });
       assert.deepEqual(c.ErrorDocument, { Key: 'errorDocument.html', HttpStatus: 404 });
     },
   },
-  { file: 'ali-oss-index-only.xml', ids: 'XML-03 ali-oss putBucketWebsite(name, { index }) (no declaration, no namespace)', dialect: 'oss', rules: 0 },
   {
-    file: 'ali-oss-mirror-rule.xml', ids: 'XML-02 §1.7 ali-oss\'s own test rule: string booleans, a single Set object, stored-only Mirror* fields', dialect: 'oss', rules: 1,
+    file: 'ali-oss-index-only.xml',
+    ids: 'XML-03 ali-oss putBucketWebsite(name, { index }) (no declaration, no namespace)',
+    dialect: 'oss',
+    rules: 0,
+  },
+  {
+    file: 'ali-oss-mirror-rule.xml',
+    ids: "XML-02 §1.7 ali-oss's own test rule: string booleans, a single Set object, stored-only Mirror* fields",
+    dialect: 'oss',
+    rules: 1,
     check: (c) => {
       const r = c.RoutingRules[0]?.Redirect;
       assert.equal(r?.MirrorUsingRole, false);
@@ -63,18 +84,30 @@ const goldens: Golden[] = [
   },
   { file: 'ali-oss-empty-rules.xml', ids: 'XML-03 ali-oss with routingRules: [] sends an empty <RoutingRules>', dialect: 'oss', rules: 0 },
   {
-    file: 'go-v1-rules-only.xml', ids: 'XML-03 GET-01 Go SDK v1 SetBucketWebsiteDetail: empty IndexDocument/ErrorDocument, defaults filled in', dialect: 'oss', rules: 1,
+    file: 'go-v1-rules-only.xml',
+    ids: 'XML-03 GET-01 Go SDK v1 SetBucketWebsiteDetail: empty IndexDocument/ErrorDocument, defaults filled in',
+    dialect: 'oss',
+    rules: 1,
     check: (c, get) => {
       assert.equal(c.IndexDocument, undefined);
       assert.equal(c.ErrorDocument, undefined);
       // the five values TestSetBucketWebsiteDetail asserts after a PUT without them
-      for (const part of ['<PassQueryString>false</PassQueryString>', '<MirrorPassQueryString>false</MirrorPassQueryString>', '<MirrorFollowRedirect>true</MirrorFollowRedirect>', '<MirrorCheckMd5>false</MirrorCheckMd5>', '<PassAll>false</PassAll>']) {
+      for (const part of [
+        '<PassQueryString>false</PassQueryString>',
+        '<MirrorPassQueryString>false</MirrorPassQueryString>',
+        '<MirrorFollowRedirect>true</MirrorFollowRedirect>',
+        '<MirrorCheckMd5>false</MirrorCheckMd5>',
+        '<PassAll>false</PassAll>',
+      ]) {
         assert.ok(get.includes(part), part);
       }
     },
   },
   {
-    file: 'go-v1-website-detail.xml', ids: 'XML-03 Go SDK v1: an AliCDN rule carrying an empty <MirrorHeaders>, explicit pointers kept', dialect: 'oss', rules: 3,
+    file: 'go-v1-website-detail.xml',
+    ids: 'XML-03 Go SDK v1: an AliCDN rule carrying an empty <MirrorHeaders>, explicit pointers kept',
+    dialect: 'oss',
+    rules: 3,
     check: (c) => {
       assert.equal(c.RoutingRules[2]?.Redirect.MirrorFollowRedirect, false);
       assert.equal(c.RoutingRules[2]?.Redirect.MirrorPassQueryString, true);
@@ -82,22 +115,54 @@ const goldens: Golden[] = [
     },
   },
   {
-    file: 'aws-cli-routing-rules.xml', ids: 'XML-05 XML-06 RED-09 aws s3api put-bucket-website (captured body): S3 dialect, External rules in document order', dialect: 's3', rules: 3,
+    file: 'aws-cli-routing-rules.xml',
+    ids: 'XML-05 XML-06 RED-09 aws s3api put-bucket-website (captured body): S3 dialect, External rules in document order',
+    dialect: 's3',
+    rules: 3,
     check: (c, get) => {
-      assert.deepEqual(c.RoutingRules.map((r) => [r.RuleNumber, r.Redirect.RedirectType]), [[1, 'External'], [2, 'External'], [3, 'External']]);
+      assert.deepEqual(
+        c.RoutingRules.map((r) => [r.RuleNumber, r.Redirect.RedirectType]),
+        [
+          [1, 'External'],
+          [2, 'External'],
+          [3, 'External'],
+        ],
+      );
       assert.equal(c.RoutingRules[0]?.Condition?.KeyPrefixEquals, 'docs/');
       assert.equal(c.RoutingRules[2]?.Redirect.HttpRedirectCode, 302);
       assert.doesNotMatch(get, /RuleNumber|RedirectType/);
       assert.match(get, /<WebsiteConfiguration xmlns="http:\/\/s3\.amazonaws\.com\/doc\/2006-03-01\/">/);
     },
   },
-  { file: 'aws-cli-redirect-all.xml', ids: 'XML-05 §7.1 aws CLI RedirectAllRequestsTo', dialect: 's3', rules: 0, check: (c) => assert.deepEqual(c.RedirectAllRequestsTo, { HostName: 'example.com', Protocol: 'https' }) },
-  { file: 'aws-doc-routing-rules.xml', ids: 'XML-05 the AWS routing-rule examples (pretty-printed, single-quoted namespace)', dialect: 's3', rules: 2 },
-  { file: 'aws-doc-index-error.xml', ids: 'XML-05 the AWS PutBucketWebsite sample: no rules, AWS namespace -> S3 dialect', dialect: 's3', rules: 0 },
   {
-    file: 'oss-all-fields.xml', ids: 'XML-02 GET-02 GET-03 every element of §1.2 round-trips; ascending RuleNumber; secret masked', dialect: 'oss', rules: 2,
+    file: 'aws-cli-redirect-all.xml',
+    ids: 'XML-05 §7.1 aws CLI RedirectAllRequestsTo',
+    dialect: 's3',
+    rules: 0,
+    check: (c) => assert.deepEqual(c.RedirectAllRequestsTo, { HostName: 'example.com', Protocol: 'https' }),
+  },
+  {
+    file: 'aws-doc-routing-rules.xml',
+    ids: 'XML-05 the AWS routing-rule examples (pretty-printed, single-quoted namespace)',
+    dialect: 's3',
+    rules: 2,
+  },
+  {
+    file: 'aws-doc-index-error.xml',
+    ids: 'XML-05 the AWS PutBucketWebsite sample: no rules, AWS namespace -> S3 dialect',
+    dialect: 's3',
+    rules: 0,
+  },
+  {
+    file: 'oss-all-fields.xml',
+    ids: 'XML-02 GET-02 GET-03 every element of §1.2 round-trips; ascending RuleNumber; secret masked',
+    dialect: 'oss',
+    rules: 2,
     check: (c, get) => {
-      assert.deepEqual(c.RoutingRules.map((r) => r.RuleNumber), [5, 10]);
+      assert.deepEqual(
+        c.RoutingRules.map((r) => r.RuleNumber),
+        [5, 10],
+      );
       const m = c.RoutingRules[1]?.Redirect;
       assert.equal(m?.MirrorAuth?.AccessKeySecret, 'wJalrXUtnFEMIEXAMPLEKEY');
       assert.doesNotMatch(get, /wJalrXUtnFEMIEXAMPLEKEY/);
@@ -127,7 +192,7 @@ describe('golden website configurations (test/fixtures/website)', () => {
     });
   }
 
-  it('XML-02 §1.7 every value a client PUT comes back on GET (what ali-oss\'s includesConf checks)', () => {
+  it("XML-02 §1.7 every value a client PUT comes back on GET (what ali-oss's includesConf checks)", () => {
     for (const g of goldens) {
       const sent = leaves(parseXml(read(g.file)).WebsiteConfiguration).filter((l) => !l.includes('AccessKeySecret='));
       const got = leaves(parseXml(serializeWebsiteXml(parseWebsiteXml(read(g.file), { maxRules: 20 }))).WebsiteConfiguration);

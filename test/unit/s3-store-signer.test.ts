@@ -19,7 +19,10 @@ async function awsAuthorization(method: string, path: string, range: string | un
   const signer = new SignatureV4({ credentials: creds, region, service: 's3', sha256: Sha256, uriEscapePath: false });
   const headers: Record<string, string> = { host: HOST, 'x-amz-content-sha256': EMPTY_SHA256 };
   if (range !== undefined) headers.range = range;
-  const signed = await signer.sign({ method, protocol: 'http:', hostname: '127.0.0.1', port: 7480, path, query: {}, headers }, { signingDate: at });
+  const signed = await signer.sign(
+    { method, protocol: 'http:', hostname: '127.0.0.1', port: 7480, path, query: {}, headers },
+    { signingDate: at },
+  );
   return String(signed.headers.authorization);
 }
 
@@ -36,7 +39,13 @@ describe('storage/s3 StoreSigner', () => {
       const h = signer.sign(c.method, c.path, c.range, at.getTime());
       assert.equal(h.authorization, await awsAuthorization(c.method, c.path, c.range, at, 'us-east-1'));
       // and as the project's own signer does (auth/sigv4.ts)
-      const own = signRequestV4({ method: c.method, url: c.path, headers: { host: HOST, ...(c.range !== undefined && { range: c.range }) } }, creds, EMPTY_SHA256, at, 'us-east-1');
+      const own = signRequestV4(
+        { method: c.method, url: c.path, headers: { host: HOST, ...(c.range !== undefined && { range: c.range }) } },
+        creds,
+        EMPTY_SHA256,
+        at,
+        'us-east-1',
+      );
       assert.equal(h.authorization, own.authorization);
       assert.equal(h['x-amz-date'], '20261202T180007Z');
       assert.equal(h.host, HOST);
@@ -49,7 +58,11 @@ describe('storage/s3 StoreSigner', () => {
     const path = '/osprey-store/b/x/o/k';
     for (const iso of ['2026-12-02T23:59:59.900Z', '2026-12-02T23:59:59.990Z', '2026-12-03T00:00:00.010Z', '2026-12-03T00:00:01.000Z']) {
       const at = new Date(iso);
-      assert.equal(signer.sign('GET', path, undefined, at.getTime()).authorization, await awsAuthorization('GET', path, undefined, at, 'eu-west-3'), iso);
+      assert.equal(
+        signer.sign('GET', path, undefined, at.getTime()).authorization,
+        await awsAuthorization('GET', path, undefined, at, 'eu-west-3'),
+        iso,
+      );
     }
   });
 });

@@ -142,10 +142,13 @@ describe('spool file opened in the background', () => {
     const spool = await Spool.create(path.join(dir, 'no-such-dir', 'fill'));
     const reader = drain(spool.reader());
     const body = Buffer.alloc(300_000, 7);
-    await assert.rejects(async () => {
-      for (let i = 0; i < 20; i++) await spool.append(body);
-      await spool.finish();
-    }, { code: 'ENOENT' });
+    await assert.rejects(
+      async () => {
+        for (let i = 0; i < 20; i++) await spool.append(body);
+        await spool.finish();
+      },
+      { code: 'ENOENT' },
+    );
     await assert.rejects(reader, { code: 'ENOENT' });
     await spool.release();
   });

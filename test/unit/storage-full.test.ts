@@ -13,7 +13,13 @@ const full = storageFull(undefined);
 
 describe('out of space maps to 503 ServiceUnavailable', () => {
   it('the embedded store: file system and SQLite', () => {
-    for (const err of [coded('ENOSPC'), coded('EDQUOT'), coded('SQLITE_FULL'), coded('SQLITE_IOERR_SHMSIZE'), new Error('pipeline failed', { cause: coded('SQLITE_FULL') })]) {
+    for (const err of [
+      coded('ENOSPC'),
+      coded('EDQUOT'),
+      coded('SQLITE_FULL'),
+      coded('SQLITE_IOERR_SHMSIZE'),
+      new Error('pipeline failed', { cause: coded('SQLITE_FULL') }),
+    ]) {
       assert.ok(isOutOfSpace(err), err.message);
       const e = toS3Error(err);
       assert.equal(e.code, 'ServiceUnavailable', err.message);

@@ -37,17 +37,21 @@ describe('writePooled', () => {
     const seen = new Set<Buffer>();
     let pos = 0;
     let counted = 0;
-    await writePooled(sink, {
-      bufferSize: PIECE,
-      exhausted: () => pos >= body.length,
-      next: async (buf) => {
-        assert.ok(buf, 'a pooled source is given a buffer');
-        seen.add(buf);
-        const n = body.copy(buf, 0, pos, pos + buf.length);
-        pos += n;
-        return buf.subarray(0, n);
+    await writePooled(
+      sink,
+      {
+        bufferSize: PIECE,
+        exhausted: () => pos >= body.length,
+        next: async (buf) => {
+          assert.ok(buf, 'a pooled source is given a buffer');
+          seen.add(buf);
+          const n = body.copy(buf, 0, pos, pos + buf.length);
+          pos += n;
+          return buf.subarray(0, n);
+        },
       },
-    }, (n) => (counted += n));
+      (n) => (counted += n),
+    );
     assert.ok(Buffer.concat(got).equals(body));
     assert.equal(counted, body.length);
     assert.ok(seen.size <= 2, `${seen.size} buffers`);
@@ -56,14 +60,18 @@ describe('writePooled', () => {
   it('a source with buffers of its own is held back by the destination (its backlog stays near its highWaterMark)', async () => {
     const { sink, got, maxBacklog } = slowSink(16 * 1024);
     let pos = 0;
-    await writePooled(sink, {
-      next: async () => {
-        if (pos >= body.length) return null;
-        const piece = body.subarray(pos, pos + PIECE);
-        pos += piece.length;
-        return piece;
+    await writePooled(
+      sink,
+      {
+        next: async () => {
+          if (pos >= body.length) return null;
+          const piece = body.subarray(pos, pos + PIECE);
+          pos += piece.length;
+          return piece;
+        },
       },
-    }, () => undefined);
+      () => undefined,
+    );
     assert.ok(Buffer.concat(got).equals(body));
     // without waiting for 'drain' the whole 4 MiB would queue up at once
     assert.ok(maxBacklog() <= 16 * 1024 + PIECE, `backlog reached ${maxBacklog()} bytes`);
@@ -73,13 +81,17 @@ describe('writePooled', () => {
     const { sink } = slowSink(16 * 1024);
     let calls = 0;
     await assert.rejects(
-      writePooled(sink, {
-        bufferSize: PIECE,
-        next: async (buf) => {
-          if (++calls === 3) throw new Error('disk gone');
-          return buf ?? null;
+      writePooled(
+        sink,
+        {
+          bufferSize: PIECE,
+          next: async (buf) => {
+            if (++calls === 3) throw new Error('disk gone');
+            return buf ?? null;
+          },
         },
-      }, () => undefined),
+        () => undefined,
+      ),
       /disk gone/,
     );
     assert.ok(sink.destroyed);

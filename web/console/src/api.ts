@@ -6,7 +6,11 @@
 const BASE = '/-/console/api/';
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -51,7 +55,12 @@ export async function api<T>(method: string, path: string, body?: unknown, extra
   const headers: Record<string, string> = { ...extraHeaders };
   if (method !== 'GET' && method !== 'HEAD') headers['X-Osprey-CSRF'] = csrf;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(BASE + path, { method, headers, credentials: 'same-origin', ...(body !== undefined && { body: JSON.stringify(body) }) });
+  const res = await fetch(BASE + path, {
+    method,
+    headers,
+    credentials: 'same-origin',
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
   if (!res.ok) {
     const err = await toError(res);
     if (res.status === 401 && path !== 'session') onUnauthorized(err);
@@ -61,7 +70,14 @@ export async function api<T>(method: string, path: string, body?: unknown, extra
 }
 
 /** Send a body (a File or a slice of one) with progress reports; resolves with the JSON answer. */
-export function sendWithProgress<T>(method: string, path: string, body: Blob, headers: Record<string, string>, onProgress: (sent: number) => void, signal?: AbortSignal): Promise<T> {
+export function sendWithProgress<T>(
+  method: string,
+  path: string,
+  body: Blob,
+  headers: Record<string, string>,
+  onProgress: (sent: number) => void,
+  signal?: AbortSignal,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open(method, BASE + path);

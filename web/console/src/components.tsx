@@ -16,11 +16,27 @@ export function ErrorBox({ error, id }: { error: unknown; id?: string }) {
 }
 
 export function Status({ children }: { children: ComponentChildren }) {
-  return <p class="status" role="status">{children}</p>;
+  return (
+    <p class="status" role="status">
+      {children}
+    </p>
+  );
 }
 
 /** Delete-style actions ask once more, inline (keyboard friendly, no modal). */
-export function ConfirmButton({ label, confirmLabel, onConfirm, disabled, describe }: { label: string; confirmLabel: string; onConfirm: () => void | Promise<void>; disabled?: boolean; describe?: string }) {
+export function ConfirmButton({
+  label,
+  confirmLabel,
+  onConfirm,
+  disabled,
+  describe,
+}: {
+  label: string;
+  confirmLabel: string;
+  onConfirm: () => void | Promise<void>;
+  disabled?: boolean;
+  describe?: string;
+}) {
   const [asking, setAsking] = useState(false);
   const confirmRef = useRef<HTMLButtonElement>(null);
   useEffect(() => {
@@ -28,15 +44,33 @@ export function ConfirmButton({ label, confirmLabel, onConfirm, disabled, descri
   }, [asking]);
   if (!asking) {
     return (
-      <button type="button" class="danger" disabled={disabled} aria-label={describe ? `${label} ${describe}` : undefined} onClick={() => setAsking(true)}>
+      <button
+        type="button"
+        class="danger"
+        disabled={disabled}
+        aria-label={describe ? `${label} ${describe}` : undefined}
+        onClick={() => setAsking(true)}
+      >
         {label}
       </button>
     );
   }
   return (
     <span class="confirm">
-      <button type="button" class="danger solid" ref={confirmRef} onClick={() => { setAsking(false); void onConfirm(); }}>{confirmLabel}</button>
-      <button type="button" onClick={() => setAsking(false)}>Cancel</button>
+      <button
+        type="button"
+        class="danger solid"
+        ref={confirmRef}
+        onClick={() => {
+          setAsking(false);
+          void onConfirm();
+        }}
+      >
+        {confirmLabel}
+      </button>
+      <button type="button" onClick={() => setAsking(false)}>
+        Cancel
+      </button>
     </span>
   );
 }
@@ -103,11 +137,17 @@ export function checked(e: Event): boolean {
 export function BucketHeader({ bucket, tab }: { bucket: string; tab: 'objects' | 'origin' }) {
   return (
     <div class="bucket-header">
-      <p class="crumbs"><a href="#/buckets">Buckets</a> / <span>{bucket}</span></p>
+      <p class="crumbs">
+        <a href="#/buckets">Buckets</a> / <span>{bucket}</span>
+      </p>
       <h1 id="screen-title">{bucket}</h1>
       <nav class="tabs" aria-label={`Bucket ${bucket}`}>
-        <a href={`#/buckets/${encodeURIComponent(bucket)}`} aria-current={tab === 'objects' ? 'page' : undefined}>Objects</a>
-        <a href={`#/buckets/${encodeURIComponent(bucket)}/origin`} aria-current={tab === 'origin' ? 'page' : undefined}>Back-to-origin</a>
+        <a href={`#/buckets/${encodeURIComponent(bucket)}`} aria-current={tab === 'objects' ? 'page' : undefined}>
+          Objects
+        </a>
+        <a href={`#/buckets/${encodeURIComponent(bucket)}/origin`} aria-current={tab === 'origin' ? 'page' : undefined}>
+          Back-to-origin
+        </a>
         <a href={`#/simulator?bucket=${encodeURIComponent(bucket)}`}>Simulate</a>
       </nav>
     </div>

@@ -31,10 +31,16 @@ function App() {
   useEffect(() => {
     setUnauthorizedHandler((e) => {
       setCsrfToken('');
-      setState({ kind: 'out', notice: e.code === 'SessionExpired' ? 'Your session has expired. Sign in again.' : 'You are signed out. Sign in again.' });
+      setState({
+        kind: 'out',
+        notice: e.code === 'SessionExpired' ? 'Your session has expired. Sign in again.' : 'You are signed out. Sign in again.',
+      });
     });
     api<SessionInfo>('GET', 'session').then(signedIn, (e: unknown) => {
-      setState({ kind: 'out', ...(e instanceof ApiError && e.code === 'SessionExpired' && { notice: 'Your session has expired. Sign in again.' }) });
+      setState({
+        kind: 'out',
+        ...(e instanceof ApiError && e.code === 'SessionExpired' && { notice: 'Your session has expired. Sign in again.' }),
+      });
     });
   }, []);
 
@@ -61,17 +67,36 @@ function App() {
   const current = (name: string) => (top === name || (name === 'buckets' && top === undefined) ? 'page' : undefined);
   return (
     <>
-      <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>Skip to content</a>
+      <a
+        class="skip"
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault();
+          document.getElementById('main')?.focus();
+        }}
+      >
+        Skip to content
+      </a>
       <header class="topbar">
         <span class="brand">Osprey</span>
         <nav aria-label="Main">
-          <a href={href(['buckets'])} aria-current={current('buckets')}>Buckets</a>
-          <a href={href(['simulator'])} aria-current={current('simulator')}>Simulator</a>
-          <a href={href(['activity'])} aria-current={current('activity')}>Mirror activity</a>
+          <a href={href(['buckets'])} aria-current={current('buckets')}>
+            Buckets
+          </a>
+          <a href={href(['simulator'])} aria-current={current('simulator')}>
+            Simulator
+          </a>
+          <a href={href(['activity'])} aria-current={current('activity')}>
+            Mirror activity
+          </a>
         </nav>
         <div class="who">
-          <span class="key" title={`Session ends ${new Date(state.session.expiresAt).toLocaleString()}`}>{state.session.accessKeyId}</span>
-          <button type="button" onClick={() => void signOut()}>Sign out</button>
+          <span class="key" title={`Session ends ${new Date(state.session.expiresAt).toLocaleString()}`}>
+            {state.session.accessKeyId}
+          </span>
+          <button type="button" onClick={() => void signOut()}>
+            Sign out
+          </button>
         </div>
       </header>
       <main id="main" tabIndex={-1}>

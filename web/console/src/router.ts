@@ -13,13 +13,16 @@ export function parseHash(hash: string): Route {
   const raw = hash.replace(/^#\/?/, '');
   const qi = raw.indexOf('?');
   const path = qi < 0 ? raw : raw.slice(0, qi);
-  const parts = path.split('/').filter(Boolean).map((p) => {
-    try {
-      return decodeURIComponent(p);
-    } catch {
-      return p;
-    }
-  });
+  const parts = path
+    .split('/')
+    .filter(Boolean)
+    .map((p) => {
+      try {
+        return decodeURIComponent(p);
+      } catch {
+        return p;
+      }
+    });
   return { parts, query: new URLSearchParams(qi < 0 ? '' : raw.slice(qi + 1)) };
 }
 

@@ -6,7 +6,8 @@ export function describeCondition(r: Rule): string {
   const parts: string[] = [];
   if (c.KeyPrefixEquals) parts.push(`key starts with “${c.KeyPrefixEquals}”`);
   if (c.KeySuffixEquals) parts.push(`key ends with “${c.KeySuffixEquals}”`);
-  if (c.HttpErrorCodeReturnedEquals !== undefined) parts.push(c.HttpErrorCodeReturnedEquals === 404 ? 'object is missing (404)' : `answer would be ${c.HttpErrorCodeReturnedEquals}`);
+  if (c.HttpErrorCodeReturnedEquals !== undefined)
+    parts.push(c.HttpErrorCodeReturnedEquals === 404 ? 'object is missing (404)' : `answer would be ${c.HttpErrorCodeReturnedEquals}`);
   for (const h of c.IncludeHeader ?? []) {
     if (h.Equals !== undefined) parts.push(`header ${h.Key ?? '?'} = “${h.Equals}”`);
     else if (h.StartsWith !== undefined) parts.push(`header ${h.Key ?? '?'} starts with “${h.StartsWith}”`);
@@ -26,7 +27,9 @@ export function describeAction(r: Rule): string {
   const d = r.Redirect;
   switch (d.RedirectType) {
     case 'Mirror': {
-      const extra = [d.MirrorURLSlave ? `then ${d.MirrorURLSlave}` : '', d.MirrorProxyPass ? 'proxy only (not stored)' : ''].filter(Boolean).join(', ');
+      const extra = [d.MirrorURLSlave ? `then ${d.MirrorURLSlave}` : '', d.MirrorProxyPass ? 'proxy only (not stored)' : '']
+        .filter(Boolean)
+        .join(', ');
       return `Fetch from ${d.MirrorURL ?? '?'}${d.ReplaceKeyWith ? d.ReplaceKeyWith : '${key}'}${extra ? ` (${extra})` : ''}`;
     }
     case 'Internal':

@@ -43,8 +43,16 @@ export interface ObjectDetails extends ObjectSummary {
 
 export type RedirectType = 'Mirror' | 'External' | 'Internal' | 'AliCDN';
 
-export interface KeyValue { Key?: string; Value?: string }
-export interface IncludeHeader { Key?: string; Equals?: string; StartsWith?: string; EndsWith?: string }
+export interface KeyValue {
+  Key?: string;
+  Value?: string;
+}
+export interface IncludeHeader {
+  Key?: string;
+  Equals?: string;
+  StartsWith?: string;
+  EndsWith?: string;
+}
 
 /** A routing rule in OSS element names; fields the console does not edit are kept as they are. */
 export interface Rule {
@@ -98,7 +106,11 @@ export interface WebsiteState {
   maxRules: number;
 }
 
-export interface TraceEntry { ruleNumber: number; matched: boolean; reason: string }
+export interface TraceEntry {
+  ruleNumber: number;
+  matched: boolean;
+  reason: string;
+}
 
 export interface MirrorPlan {
   method: 'GET' | 'HEAD';

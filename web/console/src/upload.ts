@@ -8,7 +8,13 @@ import type { ObjectSummary } from './types';
 export const PART_SIZE = 8 * 1024 * 1024;
 const PARALLEL = 3;
 
-export async function uploadFile(bucket: string, key: string, file: File, onProgress: (sent: number) => void, signal?: AbortSignal): Promise<ObjectSummary> {
+export async function uploadFile(
+  bucket: string,
+  key: string,
+  file: File,
+  onProgress: (sent: number) => void,
+  signal?: AbortSignal,
+): Promise<ObjectSummary> {
   const type = file.type || 'application/octet-stream';
   const base = `buckets/${enc(bucket)}`;
   if (file.size <= PART_SIZE) {
@@ -24,10 +30,17 @@ export async function uploadFile(bucket: string, key: string, file: File, onProg
     while (next < count) {
       const i = next++;
       const blob = file.slice(i * PART_SIZE, Math.min(file.size, (i + 1) * PART_SIZE));
-      const part = await sendWithProgress<{ etag: string }>('PUT', `${base}/uploads/${enc(uploadId)}${qs({ key, part: i + 1 })}`, blob, { 'Content-Type': 'application/octet-stream' }, (n) => {
-        sent[i] = n;
-        report();
-      }, signal);
+      const part = await sendWithProgress<{ etag: string }>(
+        'PUT',
+        `${base}/uploads/${enc(uploadId)}${qs({ key, part: i + 1 })}`,
+        blob,
+        { 'Content-Type': 'application/octet-stream' },
+        (n) => {
+          sent[i] = n;
+          report();
+        },
+        signal,
+      );
       sent[i] = blob.size;
       etags[i] = part.etag;
       report();
@@ -35,7 +48,9 @@ export async function uploadFile(bucket: string, key: string, file: File, onProg
   };
   try {
     await Promise.all(Array.from({ length: Math.min(PARALLEL, count) }, worker));
-    return await api<ObjectSummary>('POST', `${base}/uploads/${enc(uploadId)}${qs({ key })}`, { parts: etags.map((etag, i) => ({ partNumber: i + 1, etag })) });
+    return await api<ObjectSummary>('POST', `${base}/uploads/${enc(uploadId)}${qs({ key })}`, {
+      parts: etags.map((etag, i) => ({ partNumber: i + 1, etag })),
+    });
   } catch (err) {
     await api('DELETE', `${base}/uploads/${enc(uploadId)}${qs({ key })}`).catch(() => undefined);
     throw err;

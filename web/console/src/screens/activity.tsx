@@ -45,12 +45,26 @@ export function ActivityScreen() {
         {data && <span class="muted">Updated {formatTime(data.now)}</span>}
       </div>
       <ErrorBox error={error} />
-      {data === null ? <p>Loading…</p> : (
+      {data === null ? (
+        <p>Loading…</p>
+      ) : (
         <>
-          <h2 id="inflight-title">In progress <span class="muted">({data.inflight.length})</span></h2>
-          {data.inflight.length === 0 ? <p class="empty">No origin fetch is in progress.</p> : <Fills rows={data.inflight} label="Fills in progress" now={data.now} />}
-          <h2 id="recent-title">Recent origin fetches <span class="muted">({data.recent.length})</span></h2>
-          {data.recent.length === 0 ? <p class="empty">No origin fetch yet. A GET of a missing key that a Mirror rule covers shows up here.</p> : <Fills rows={data.recent} label="Recent origin fetches" now={data.now} />}
+          <h2 id="inflight-title">
+            In progress <span class="muted">({data.inflight.length})</span>
+          </h2>
+          {data.inflight.length === 0 ? (
+            <p class="empty">No origin fetch is in progress.</p>
+          ) : (
+            <Fills rows={data.inflight} label="Fills in progress" now={data.now} />
+          )}
+          <h2 id="recent-title">
+            Recent origin fetches <span class="muted">({data.recent.length})</span>
+          </h2>
+          {data.recent.length === 0 ? (
+            <p class="empty">No origin fetch yet. A GET of a missing key that a Mirror rule covers shows up here.</p>
+          ) : (
+            <Fills rows={data.recent} label="Recent origin fetches" now={data.now} />
+          )}
         </>
       )}
     </section>
@@ -63,20 +77,59 @@ function Fills({ rows, label, now }: { rows: FillView[]; label: string; now: str
       <table class="data activity stack">
         <caption class="sr-only">{label}</caption>
         <thead>
-          <tr><th scope="col">Started</th><th scope="col">Bucket</th><th scope="col">Key</th><th scope="col">Origin URL</th><th scope="col" class="num">Status</th><th scope="col">Outcome</th><th scope="col" class="num">Bytes</th><th scope="col" class="num">ms</th><th scope="col" class="num">Followers</th></tr>
+          <tr>
+            <th scope="col">Started</th>
+            <th scope="col">Bucket</th>
+            <th scope="col">Key</th>
+            <th scope="col">Origin URL</th>
+            <th scope="col" class="num">
+              Status
+            </th>
+            <th scope="col">Outcome</th>
+            <th scope="col" class="num">
+              Bytes
+            </th>
+            <th scope="col" class="num">
+              ms
+            </th>
+            <th scope="col" class="num">
+              Followers
+            </th>
+          </tr>
         </thead>
         <tbody>
           {rows.map((f) => (
             <tr key={f.id} class={f.outcome === 'failed' || f.outcome === 'qos' ? 'bad' : ''}>
               <td data-label="Started">{formatTime(f.startedAt)}</td>
               <td data-label="Bucket">{f.bucket}</td>
-              <th scope="row" class="break">{f.key}</th>
-              <td class="break" data-label="Origin URL"><code>{f.url}</code></td>
-              <td class="num" data-label="Status">{f.status ?? '—'}</td>
-              <td data-label="Outcome">{f.outcome ? <span class={`badge ${f.outcome}`} title={f.reason}>{f.outcome}</span> : 'in progress'}{f.reason && <div class="muted small">{f.reason}</div>}</td>
-              <td class="num" data-label="Bytes">{formatBytes(f.bytes)}</td>
-              <td class="num" data-label="ms">{f.ms ?? Math.max(0, Date.parse(now) - Date.parse(f.startedAt))}</td>
-              <td class="num" data-label="Followers">{f.followers}</td>
+              <th scope="row" class="break">
+                {f.key}
+              </th>
+              <td class="break" data-label="Origin URL">
+                <code>{f.url}</code>
+              </td>
+              <td class="num" data-label="Status">
+                {f.status ?? '—'}
+              </td>
+              <td data-label="Outcome">
+                {f.outcome ? (
+                  <span class={`badge ${f.outcome}`} title={f.reason}>
+                    {f.outcome}
+                  </span>
+                ) : (
+                  'in progress'
+                )}
+                {f.reason && <div class="muted small">{f.reason}</div>}
+              </td>
+              <td class="num" data-label="Bytes">
+                {formatBytes(f.bytes)}
+              </td>
+              <td class="num" data-label="ms">
+                {f.ms ?? Math.max(0, Date.parse(now) - Date.parse(f.startedAt))}
+              </td>
+              <td class="num" data-label="Followers">
+                {f.followers}
+              </td>
             </tr>
           ))}
         </tbody>

@@ -56,36 +56,70 @@ export function BucketsScreen() {
         <div class="field">
           <label for="new-bucket-acl">Access (canned ACL)</label>
           <select id="new-bucket-acl" value={acl} onChange={(e) => setAcl(inputValue(e) as CannedAcl)}>
-            {ACLS.map((a) => <option value={a}>{a}</option>)}
+            {ACLS.map((a) => (
+              <option value={a}>{a}</option>
+            ))}
           </select>
         </div>
-        <button type="submit" class="primary">Create bucket</button>
+        <button type="submit" class="primary">
+          Create bucket
+        </button>
       </form>
       <ErrorBox error={error} />
       {status && <Status>{status}</Status>}
-      {buckets === null ? <p>Loading…</p> : buckets.length === 0 ? <p class="empty">No buckets yet. Create one above.</p> : (
+      {buckets === null ? (
+        <p>Loading…</p>
+      ) : buckets.length === 0 ? (
+        <p class="empty">No buckets yet. Create one above.</p>
+      ) : (
         <TableWrap label="Buckets">
           <table class="data stack">
             <caption class="sr-only">Buckets</caption>
-            <thead><tr><th scope="col">Name</th><th scope="col">Created</th><th scope="col">ACL</th><th scope="col">Actions</th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Created</th>
+                <th scope="col">ACL</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
             <tbody>
               {buckets.map((b) => (
                 <tr key={b.name}>
-                  <th scope="row"><a href={href(['buckets', b.name])}>{b.name}</a></th>
+                  <th scope="row">
+                    <a href={href(['buckets', b.name])}>{b.name}</a>
+                  </th>
                   <td data-label="Created">{formatTime(b.created)}</td>
                   <td data-label="ACL">
-                    <label class="sr-only" for={`acl-${b.name}`}>ACL of {b.name}</label>
-                    <select id={`acl-${b.name}`} value={b.acl} onChange={(e) => {
-                      const v = inputValue(e);
-                      void act(() => api('PUT', `buckets/${enc(b.name)}/acl`, { acl: v }), `ACL of ${b.name} is now ${v}.`);
-                    }}>
-                      {ACLS.map((a) => <option value={a}>{a}</option>)}
+                    <label class="sr-only" for={`acl-${b.name}`}>
+                      ACL of {b.name}
+                    </label>
+                    <select
+                      id={`acl-${b.name}`}
+                      value={b.acl}
+                      onChange={(e) => {
+                        const v = inputValue(e);
+                        void act(() => api('PUT', `buckets/${enc(b.name)}/acl`, { acl: v }), `ACL of ${b.name} is now ${v}.`);
+                      }}
+                    >
+                      {ACLS.map((a) => (
+                        <option value={a}>{a}</option>
+                      ))}
                     </select>
                   </td>
                   <td class="actions">
-                    <a class="button" href={href(['buckets', b.name])}>Objects</a>
-                    <a class="button" href={href(['buckets', b.name, 'origin'])}>Back-to-origin</a>
-                    <ConfirmButton label="Delete" describe={b.name} confirmLabel={`Delete ${b.name}`} onConfirm={() => act(() => api('DELETE', `buckets/${enc(b.name)}`), `Bucket ${b.name} deleted.`)} />
+                    <a class="button" href={href(['buckets', b.name])}>
+                      Objects
+                    </a>
+                    <a class="button" href={href(['buckets', b.name, 'origin'])}>
+                      Back-to-origin
+                    </a>
+                    <ConfirmButton
+                      label="Delete"
+                      describe={b.name}
+                      confirmLabel={`Delete ${b.name}`}
+                      onConfirm={() => act(() => api('DELETE', `buckets/${enc(b.name)}`), `Bucket ${b.name} deleted.`)}
+                    />
                   </td>
                 </tr>
               ))}

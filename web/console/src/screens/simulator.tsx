@@ -41,7 +41,16 @@ export function SimulatorScreen({ initialBucket, initialKey }: { initialBucket: 
     setError(null);
     setResult(null);
     try {
-      setResult(await api<Explanation>('POST', 'explain', { bucket, key, method, headers: parseHeaders(headers), ...(missing && { status: 404 }), website }));
+      setResult(
+        await api<Explanation>('POST', 'explain', {
+          bucket,
+          key,
+          method,
+          headers: parseHeaders(headers),
+          ...(missing && { status: 404 }),
+          website,
+        }),
+      );
     } catch (err) {
       setError(err);
     }
@@ -53,8 +62,23 @@ export function SimulatorScreen({ initialBucket, initialKey }: { initialBucket: 
       <p class="hint">What would a request do? Nothing is fetched from any origin and nothing changes.</p>
       <form class="panel" onSubmit={(e) => void submit(e)} aria-label="Request to simulate">
         <div class="grid">
-          <SelectField id="sim-bucket" label="Bucket" value={bucket} onValue={setBucket} options={buckets.length ? buckets.map((b) => [b.name, b.name]) : [[bucket, bucket || '(no buckets)']]} />
-          <SelectField id="sim-method" label="Method" value={method} onValue={setMethod} options={[['GET', 'GET'], ['HEAD', 'HEAD']]} />
+          <SelectField
+            id="sim-bucket"
+            label="Bucket"
+            value={bucket}
+            onValue={setBucket}
+            options={buckets.length ? buckets.map((b) => [b.name, b.name]) : [[bucket, bucket || '(no buckets)']]}
+          />
+          <SelectField
+            id="sim-method"
+            label="Method"
+            value={method}
+            onValue={setMethod}
+            options={[
+              ['GET', 'GET'],
+              ['HEAD', 'HEAD'],
+            ]}
+          />
           <TextField id="sim-key" label="Key" value={key} placeholder="images/cat.jpg" required onValue={setKey} wide />
           <TextArea id="sim-headers" label="Request headers (one “Name: value” a line)" rows={3} value={headers} onValue={setHeaders} />
         </div>
@@ -62,7 +86,11 @@ export function SimulatorScreen({ initialBucket, initialKey }: { initialBucket: 
           <CheckField id="sim-missing" label="As if the object were missing (404)" value={missing} onValue={setMissing} />
           <CheckField id="sim-website" label="Website request (anonymous visitor or bound domain)" value={website} onValue={setWebsite} />
         </div>
-        <div class="buttons"><button type="submit" class="primary">Simulate</button></div>
+        <div class="buttons">
+          <button type="submit" class="primary">
+            Simulate
+          </button>
+        </div>
       </form>
       <ErrorBox error={error} />
       {result && <Result e={result} />}
@@ -77,25 +105,69 @@ function Outcome({ e }: { e: Explanation }) {
       const p = o.plan;
       return (
         <div class="outcome mirror" id="sim-outcome">
-          <p><strong>Mirror by rule {o.ruleNumber}</strong>: {p.method} <code class="break">{p.urls[0] ?? '?'}</code></p>
-          {p.urls.slice(1).map((u) => <p key={u}>then, on failure ({p.failover}): {p.method} <code class="break">{u}</code></p>)}
-          {p.hostOverride && <p>Connecting to the MirrorURL address with <code>Host: {p.hostOverride}</code></p>}
-          <p>{p.store ? <>Stored as <code>{p.storeKey}</code></> : 'Not stored (proxy only)'}; origin redirects {p.followRedirects ? `followed up to ${p.maxRedirects}` : 'handed to the client as 302'}{p.checkMd5 ? '; Content-MD5 checked' : ''}.</p>
+          <p>
+            <strong>Mirror by rule {o.ruleNumber}</strong>: {p.method} <code class="break">{p.urls[0] ?? '?'}</code>
+          </p>
+          {p.urls.slice(1).map((u) => (
+            <p key={u}>
+              then, on failure ({p.failover}): {p.method} <code class="break">{u}</code>
+            </p>
+          ))}
+          {p.hostOverride && (
+            <p>
+              Connecting to the MirrorURL address with <code>Host: {p.hostOverride}</code>
+            </p>
+          )}
+          <p>
+            {p.store ? (
+              <>
+                Stored as <code>{p.storeKey}</code>
+              </>
+            ) : (
+              'Not stored (proxy only)'
+            )}
+            ; origin redirects {p.followRedirects ? `followed up to ${p.maxRedirects}` : 'handed to the client as 302'}
+            {p.checkMd5 ? '; Content-MD5 checked' : ''}.
+          </p>
           <p class="muted">{o.why}</p>
           <h3>Headers sent to the origin</h3>
-          {Object.keys(p.headers).length === 0 ? <p class="muted">None.</p> : (
+          {Object.keys(p.headers).length === 0 ? (
+            <p class="muted">None.</p>
+          ) : (
             <TableWrap label="Headers sent to the origin">
               <table class="data kv" id="sim-headers-sent">
                 <caption class="sr-only">Headers sent to the origin</caption>
-                <thead><tr><th scope="col">Header</th><th scope="col">Value</th></tr></thead>
-                <tbody>{Object.entries(p.headers).map(([k, v]) => <tr key={k}><th scope="row"><code>{k}</code></th><td><code>{v}</code></td></tr>)}</tbody>
+                <thead>
+                  <tr>
+                    <th scope="col">Header</th>
+                    <th scope="col">Value</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {Object.entries(p.headers).map(([k, v]) => (
+                    <tr key={k}>
+                      <th scope="row">
+                        <code>{k}</code>
+                      </th>
+                      <td>
+                        <code>{v}</code>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
               </table>
             </TableWrap>
           )}
           {p.dropped.length > 0 && (
             <>
               <h3>Not sent</h3>
-              <ul>{p.dropped.map((d) => <li key={d.name}><code>{d.name}</code>: {d.reason}</li>)}</ul>
+              <ul>
+                {p.dropped.map((d) => (
+                  <li key={d.name}>
+                    <code>{d.name}</code>: {d.reason}
+                  </li>
+                ))}
+              </ul>
             </>
           )}
         </div>
@@ -104,21 +176,29 @@ function Outcome({ e }: { e: Explanation }) {
     case 'redirect':
       return (
         <div class="outcome" id="sim-outcome">
-          <p><strong>Redirect {o.status}</strong>{o.ruleNumber !== undefined ? ` by rule ${o.ruleNumber}` : ''}: <code class="break">Location: {o.location}</code></p>
+          <p>
+            <strong>Redirect {o.status}</strong>
+            {o.ruleNumber !== undefined ? ` by rule ${o.ruleNumber}` : ''}: <code class="break">Location: {o.location}</code>
+          </p>
           <p class="muted">{o.why}</p>
         </div>
       );
     case 'serve':
       return (
         <div class="outcome" id="sim-outcome">
-          <p><strong>Serve</strong> <code>{o.key}</code> with status {o.status}{o.errorDocument ? ' (error document)' : ''}</p>
+          <p>
+            <strong>Serve</strong> <code>{o.key}</code> with status {o.status}
+            {o.errorDocument ? ' (error document)' : ''}
+          </p>
           <p class="muted">{o.why}</p>
         </div>
       );
     case 'error':
       return (
         <div class="outcome error" id="sim-outcome">
-          <p><strong>{o.code}</strong> ({o.status})</p>
+          <p>
+            <strong>{o.code}</strong> ({o.status})
+          </p>
           <p class="muted">{o.why}</p>
         </div>
       );
@@ -128,18 +208,32 @@ function Outcome({ e }: { e: Explanation }) {
 function Result({ e }: { e: Explanation }) {
   return (
     <section class="panel" aria-labelledby="sim-result-title">
-      <h2 id="sim-result-title">Result: {e.request.method} {e.request.key}{e.request.status ? ` (as status ${e.request.status})` : ''}</h2>
+      <h2 id="sim-result-title">
+        Result: {e.request.method} {e.request.key}
+        {e.request.status ? ` (as status ${e.request.status})` : ''}
+      </h2>
       {!e.configured && <p class="alert info">This bucket has no website configuration: no rule can fire.</p>}
       <Outcome e={e} />
       {e.trace.map((pass, i) => (
         <div key={i}>
-          <Steps steps={e.steps.slice(i === 0 ? 0 : e.trace[i - 1]?.at ?? 0, pass.at ?? 0)} start={i === 0 ? 0 : e.trace[i - 1]?.at ?? 0} />
+          <Steps
+            steps={e.steps.slice(i === 0 ? 0 : (e.trace[i - 1]?.at ?? 0), pass.at ?? 0)}
+            start={i === 0 ? 0 : (e.trace[i - 1]?.at ?? 0)}
+          />
           <h3>Rules tried: {pass.phase}</h3>
-          {pass.entries.length === 0 ? <p class="muted">(no rules)</p> : (
+          {pass.entries.length === 0 ? (
+            <p class="muted">(no rules)</p>
+          ) : (
             <TableWrap label={`Rules tried: ${pass.phase}`}>
               <table class="data trace">
                 <caption class="sr-only">Rules tried: {pass.phase}</caption>
-                <thead><tr><th scope="col">Rule</th><th scope="col">Result</th><th scope="col">Why</th></tr></thead>
+                <thead>
+                  <tr>
+                    <th scope="col">Rule</th>
+                    <th scope="col">Result</th>
+                    <th scope="col">Why</th>
+                  </tr>
+                </thead>
                 <tbody>
                   {pass.entries.map((t) => (
                     <tr key={t.ruleNumber} class={t.matched ? 'fires' : ''}>
@@ -165,7 +259,11 @@ function Steps({ steps, start }: { steps: string[]; start: number }) {
   return (
     <>
       <h3>Steps</h3>
-      <ol class="steps" start={start + 1}>{steps.map((s, i) => <li key={i}>{s}</li>)}</ol>
+      <ol class="steps" start={start + 1}>
+        {steps.map((s, i) => (
+          <li key={i}>{s}</li>
+        ))}
+      </ol>
     </>
   );
 }
