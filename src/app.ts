@@ -9,8 +9,11 @@ import { keyStore, loadCredentials } from './credentials.js';
 import type { Credentials } from './credentials.js';
 import { listen } from './http/server.js';
 import { Metrics } from './metrics/index.js';
+import { BucketService } from './service/buckets.js';
 import { CorsService } from './service/cors.js';
+import { MultipartService } from './service/multipart.js';
 import { ObjectService } from './service/objects.js';
+import { ReadService } from './service/read.js';
 import { WebsiteService } from './service/website.js';
 import { MirrorEngine } from './mirror/engine.js';
 import { guardedDispatcher } from './origin/connect-guard.js';
@@ -58,8 +61,13 @@ export async function startApp(config: Readonly<Config>, log: Logger = makeLogge
   });
   // the one write path: every write or delete of a key tells the mirror engine first (MIR-42)
   const objects = new ObjectService(driver, mirror, { maxObjectSize: config.maxObjectSize });
+  const buckets = new BucketService(driver, { region: config.region });
+  const multipart = new MultipartService(driver, objects);
   const metrics = new Metrics(mirror.activity);
-  const running = await listen({ config, driver, objects, website, cors: new CorsService(driver), mirror, metrics, keys: keyStore(credentials), log, ownerId: credentials.accessKeyId });
+  const cors = new CorsService(driver);
+  // what a GET/HEAD of an object means: the handlers and the console's simulator render or explain its outcome
+  const reads = new ReadService(driver, objects, website, mirror);
+  const running = await listen({ config, driver, buckets, objects, multipart, reads, website, cors, mirror, metrics, keys: keyStore(credentials), log, ownerId: credentials.accessKeyId });
   const host = running.address.family === 'IPv6' ? `[${running.address.address}]` : running.address.address;
   return {
     url: `http://${host}:${running.address.port}`,

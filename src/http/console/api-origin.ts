@@ -2,12 +2,12 @@
  * @module http/console/api-origin
  * The console's back-to-origin calls: a bucket's website configuration as the rule model (read,
  * replace from the edited model or from XML, export, delete), the rule simulator, and the mirror
- * activity feed. Every write goes through WebsiteService.put, i.e. through the same XML parser and
+ * activity feed. The simulator asks the read service (service/read.ts), which explains the decision
+ * its read path carries out. Every write goes through WebsiteService.put, i.e. through the same XML parser and
  * validator as PUT ?website, so the console shows the API's own messages.
  */
 import { S3Error } from '../../errors.js';
 import { buildXml } from '../../codec/xml.js';
-import { explain } from '../../rules/explain.js';
 import { WEBSITE, firstOssOnlyElement, writeXml } from '../../rules/schema.js';
 import type { WebsiteConfig } from '../../rules/rules.js';
 import { MASKED_SECRET, serializeWebsiteXml } from '../../rules/rules.js';
@@ -60,7 +60,7 @@ export async function website(call: ApiCall): Promise<void> {
   const { ctx, deps, method } = call;
   const bucket = bucketParam(call);
   if (method === 'GET') {
-    if (!(await deps.driver.getBucket(bucket))) throw new S3Error('NoSuchBucket', { bucket });
+    // NoSuchBucket from the website service when the bucket does not exist
     sendJson(ctx, 200, await websiteState(call, bucket));
     return;
   }
@@ -75,8 +75,7 @@ export async function website(call: ApiCall): Promise<void> {
     return;
   }
   if (method === 'DELETE') {
-    if (!(await deps.driver.getBucket(bucket))) throw new S3Error('NoSuchBucket', { bucket });
-    await deps.website.delete(bucket);
+    await deps.website.delete(bucket); // NoSuchBucket when the bucket does not exist
     sendJson(ctx, 200, await websiteState(call, bucket));
     return;
   }
@@ -93,28 +92,18 @@ export async function simulate(call: ApiCall): Promise<void> {
   const body = await readJsonBody(ctx, 64 * 1024);
   const bucket = str(body.bucket, 'bucket');
   const key = str(body.key, 'key');
-  if (!(await deps.driver.getBucket(bucket))) throw new S3Error('NoSuchBucket', { bucket });
   const headers: Record<string, string> = {};
   if (body.headers && typeof body.headers === 'object') {
     for (const [k, v] of Object.entries(body.headers)) if (typeof v === 'string') headers[k.toLowerCase()] = v;
   }
-  const asMissing = body.status === 404;
-  const status = typeof body.status === 'number' && !asMissing ? body.status : undefined;
-  const method = typeof body.method === 'string' && body.method !== '' ? body.method.toUpperCase() : 'GET';
-  const result = await explain(
-    await deps.website.get(bucket),
-    {
-      method, key, headers,
-      query: typeof body.query === 'string' ? body.query : '',
-      host: headers.host ?? 'localhost',
-      protocol: 'http',
-      websiteMode: body.website === true,
-      pathPrefix: `/${bucket}/`,
-      ...(status !== undefined && { status }),
-    },
-    // "as if missing": the key itself is taken as absent
-    async (k) => (asMissing && k === key ? false : (await deps.objects.find(bucket, k)) !== undefined),
-  );
+  // the read service explains the decision its read path carries out (status 404: "as if missing")
+  const result = await deps.reads.explain({
+    bucket, key, headers,
+    method: typeof body.method === 'string' && body.method !== '' ? body.method.toUpperCase() : 'GET',
+    query: typeof body.query === 'string' ? body.query : '',
+    websiteMode: body.website === true,
+    ...(typeof body.status === 'number' && { status: body.status }),
+  });
   sendJson(ctx, 200, result);
 }
 
