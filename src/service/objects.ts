@@ -8,8 +8,11 @@
  */
 import type { Readable } from 'node:stream';
 import { S3Error } from '../errors.js';
+import type { Tag } from '../rules/tagging.js';
+import { TAG_SET_META, decodeTagSet } from '../rules/tagging.js';
 import type { ListedPart } from '../storage/multipart.js';
-import type { ByteRange, ObjectInfo, ObjectMeta, PutOptions, StorageDriver } from '../storage/driver.js';
+import type { ByteRange, ListOptions, ListResult, ObjectInfo, ObjectMeta, PutOptions, StorageDriver } from '../storage/driver.js';
+import { fromBucketAcl } from './acl.js';
 
 export interface ObjectServiceOptions {
   maxObjectSize: number;
@@ -96,6 +99,30 @@ export class ObjectService {
     }
     this.writes.forget(bucket, key);
     return this.driver.completeMultipartUpload(bucket, key, uploadId, parts);
+  }
+  /** One page of the keys in a bucket, in UTF-8 binary order. */
+  async list(bucket: string, opts: ListOptions): Promise<ListResult> {
+    return this.driver.listObjects(bucket, opts);
+  }
+
+  /** The ACL that applies to an object: its own, or (none of its own) its bucket's. */
+  async effectiveAcl(bucket: string, info: ObjectInfo): Promise<string> {
+    return info.meta.acl ?? fromBucketAcl((await this.driver.getBucket(bucket))?.acl ?? 'private');
+  }
+
+  /**
+   * PutObjectAcl: replace the stored ACL of an existing object (undefined removes it) and nothing
+   * else. Not a write of the key for MIR-42: a key with a fill in progress does not exist yet
+   * (NoSuchKey).
+   */
+  async setAcl(bucket: string, key: string, acl: string | undefined): Promise<void> {
+    await this.driver.setObjectAcl(bucket, key, acl);
+  }
+
+  /** GetObjectTagging: the tags stored with an object (today from a Mirror rule's MirrorTaggings, MIR-30). */
+  async tags(bucket: string, key: string): Promise<Tag[]> {
+    const info = await this.head(bucket, key);
+    return decodeTagSet(info.meta.system[TAG_SET_META]);
   }
 }
 

@@ -14,6 +14,10 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Ctx } from '../../src/http/context.ts';
 import type { Deps } from '../../src/http/deps.ts';
+import { BucketService } from '../../src/service/buckets.ts';
+import { MultipartService } from '../../src/service/multipart.ts';
+import { ObjectService } from '../../src/service/objects.ts';
+import type { StorageDriver } from '../../src/storage/driver.ts';
 import { deleteObjects } from '../../src/http/handlers/bucket.ts';
 import { completeMultipartUpload } from '../../src/http/handlers/multipart.ts';
 import { parseXml, readCapped } from '../../src/codec/xml.ts';
@@ -132,17 +136,18 @@ function fakeDeps(): { deps: Deps; deleted: string[]; completed: { partNumber: n
   const driver = {
     getBucket: async () => ({ name: 'fuzz-bucket', acl: 'private', created: new Date(0) }),
     headObject: async () => undefined,
+    deleteObject: async (_b: string, key: string) => {
+      deleted.push(key);
+    },
     completeMultipartUpload: async (_b: string, _k: string, _u: string, parts: { partNumber: number; etag: string }[]) => {
       completed.push(parts);
       return { etag: 'e' };
     },
-  };
-  const objects = {
-    delete: async (_b: string, key: string) => {
-      deleted.push(key);
-    },
-  };
-  return { deps: { driver, objects } as unknown as Deps, deleted, completed };
+  } as unknown as StorageDriver;
+  // the real services over a fake store: the handlers reach the driver only through them
+  const objects = new ObjectService(driver, { forget: () => {} }, { maxObjectSize: 5 * 1024 ** 3 });
+  const deps = { buckets: new BucketService(driver, { region: 'us-east-1' }), objects, multipart: new MultipartService(driver, objects) };
+  return { deps: deps as unknown as Deps, deleted, completed };
 }
 
 // ---- properties ------------------------------------------------------------------------------

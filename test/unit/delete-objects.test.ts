@@ -26,7 +26,7 @@ const failures: Record<string, Error> = {
 
 const deps = {
   log: { error: () => {} },
-  driver: { getBucket: async () => ({ name: 'b' }) },
+  buckets: { require: async () => ({ name: 'b' }) },
   objects: {
     delete: async (_bucket: string, key: string) => {
       const err = failures[key];

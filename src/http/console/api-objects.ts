@@ -1,7 +1,8 @@
 /**
  * @module http/console/api-objects
- * The console's buckets and objects calls. Each one is a thin adapter over the same driver and
- * ObjectService calls the S3 handlers make, so names, limits and errors are the API's own.
+ * The console's buckets and objects calls. Each one is a thin adapter over the same services the
+ * S3 handlers call (buckets, objects, multipart), so names, limits, errors and the write path
+ * (MIR-42) are the API's own.
  */
 import { S3Error } from '../../errors.js';
 import { metaFromHeaders } from '../body.js';
@@ -10,6 +11,7 @@ import { attachmentDisposition } from '../../codec/header-value.js';
 import { objectHeaders, sendStream } from '../respond.js';
 import type { CannedAcl, ObjectInfo } from '../../storage/driver.js';
 import { CANNED_ACLS } from '../../storage/driver.js';
+import { parsePartNumber } from '../../service/multipart.js';
 import { validateBucketName } from '../../service/names.js';
 import type { ApiCall } from './http.js';
 import { bucketParam, keyParam, methodNotAllowed, readJsonBody, sendJson, str } from './http.js';
@@ -24,7 +26,7 @@ export async function buckets(call: ApiCall): Promise<void> {
   const { ctx, deps, method, parts } = call;
   if (parts.length === 1) {
     if (method === 'GET') {
-      const list = await deps.driver.listBuckets();
+      const list = await deps.buckets.all();
       sendJson(ctx, 200, { buckets: list.map((b) => ({ name: b.name, created: b.created.toISOString(), acl: b.acl })) });
       return;
     }
@@ -32,7 +34,7 @@ export async function buckets(call: ApiCall): Promise<void> {
       const body = await readJsonBody(ctx);
       const name = str(body.name, 'name');
       validateBucketName(name);
-      const b = await deps.driver.createBucket(name, body.acl === undefined ? 'private' : acl(body.acl));
+      const b = await deps.buckets.create(name, body.acl === undefined ? 'private' : acl(body.acl));
       sendJson(ctx, 201, { name: b.name, created: b.created.toISOString(), acl: b.acl });
       return;
     }
@@ -40,14 +42,14 @@ export async function buckets(call: ApiCall): Promise<void> {
   }
   const bucket = bucketParam(call);
   if (parts.length === 2 && method === 'DELETE') {
-    await deps.driver.deleteBucket(bucket);
+    await deps.buckets.delete(bucket);
     sendJson(ctx, 200, { deleted: bucket });
     return;
   }
   if (parts.length === 3 && parts[2] === 'acl' && method === 'PUT') {
     const body = await readJsonBody(ctx);
     const value = acl(body.acl);
-    await deps.driver.setBucketAcl(bucket, value);
+    await deps.buckets.setAcl(bucket, value);
     sendJson(ctx, 200, { name: bucket, acl: value });
     return;
   }
@@ -67,8 +69,8 @@ export async function listObjects(call: ApiCall): Promise<void> {
   const after = q.get('after') || undefined;
   const maxRaw = q.get('max') ?? '50';
   if (!/^\d{1,4}$/.test(maxRaw) || Number(maxRaw) < 1) throw new S3Error('InvalidArgument', { message: `max must be a whole number from 1 to 1000, not '${maxRaw}'.` });
-  if (!(await deps.driver.getBucket(bucket))) throw new S3Error('NoSuchBucket', { bucket });
-  const r = await deps.driver.listObjects(bucket, { prefix, delimiter: '/', ...(after !== undefined && { startAfter: after }), maxKeys: Math.min(1000, Number(maxRaw)) });
+  await deps.buckets.require(bucket);
+  const r = await deps.objects.list(bucket, { prefix, delimiter: '/', ...(after !== undefined && { startAfter: after }), maxKeys: Math.min(1000, Number(maxRaw)) });
   sendJson(ctx, 200, {
     bucket, prefix,
     folders: r.commonPrefixes,
@@ -146,20 +148,17 @@ export async function uploads(call: ApiCall): Promise<void> {
   const key = keyParam(call);
   if (parts.length === 3) {
     if (method !== 'POST') throw methodNotAllowed(call);
-    const up = await deps.driver.createMultipartUpload(bucket, key, metaFromHeaders(ctx));
+    const up = await deps.multipart.create(bucket, key, metaFromHeaders(ctx));
     sendJson(ctx, 200, { uploadId: up.uploadId });
     return;
   }
   const uploadId = parts[3] ?? '';
   if (parts.length !== 4 || uploadId === '') throw methodNotAllowed(call);
   if (method === 'PUT') {
-    const pn = query.get('part') ?? '';
-    if (!/^\d{1,5}$/.test(pn) || Number(pn) < 1 || Number(pn) > 10000) {
-      throw new S3Error('InvalidArgument', { message: 'Part number must be an integer between 1 and 10000, inclusive.' });
-    }
+    const partNumber = parsePartNumber(query.get('part') ?? '');
     const size = Number(header(ctx, 'content-length') ?? NaN);
     if (!Number.isSafeInteger(size) || size < 0) throw new S3Error('MissingContentLength');
-    const part = await deps.driver.uploadPart(bucket, key, uploadId, Number(pn), ctx.req, { size, maxSize: 5 * 1024 ** 3 });
+    const part = await deps.multipart.uploadPart(bucket, key, uploadId, partNumber, ctx.req, { size });
     sendJson(ctx, 200, { partNumber: part.partNumber, etag: part.etag, size: part.size });
     return;
   }
@@ -172,12 +171,12 @@ export async function uploads(call: ApiCall): Promise<void> {
       return { partNumber: o.partNumber, etag: o.etag };
     });
     // the write path: a completed upload wins over a mirror fill of the key, as a PUT does (MIR-42)
-    const info = await deps.objects.completeUpload(bucket, key, uploadId, list);
+    const info = await deps.multipart.complete(bucket, key, uploadId, list);
     sendJson(ctx, 200, objectSummary(info));
     return;
   }
   if (method === 'DELETE') {
-    await deps.driver.abortMultipartUpload(bucket, key, uploadId);
+    await deps.multipart.abort(bucket, key, uploadId);
     sendJson(ctx, 200, { aborted: uploadId });
     return;
   }

@@ -3,7 +3,7 @@
  * GetObjectAcl and PutObjectAcl (`GET|PUT /bucket/key?acl`). What an ACL means is service/acl.ts's.
  */
 import { S3Error } from '../../errors.js';
-import { aclDocument, aclFromGrants, fromBucketAcl, objectAclFromHeaders, ossAclName } from '../../service/acl.js';
+import { aclDocument, aclFromGrants, objectAclFromHeaders, ossAclName } from '../../service/acl.js';
 import type { Ctx } from '../context.js';
 import { objectTarget } from '../context.js';
 import type { Deps } from '../deps.js';
@@ -24,8 +24,7 @@ export async function getObjectAcl(ctx: Ctx, deps: Deps): Promise<void> {
     return;
   }
   // no ACL of its own: the object has its bucket's
-  const stored = info.meta.acl ?? fromBucketAcl((await deps.driver.getBucket(bucket))?.acl ?? 'private');
-  sendXml(ctx, 200, aclDocument(stored, owner(deps)));
+  sendXml(ctx, 200, aclDocument(await deps.objects.effectiveAcl(bucket, info), owner(deps)));
 }
 
 export async function putObjectAcl(ctx: Ctx, deps: Deps): Promise<void> {
@@ -36,7 +35,7 @@ export async function putObjectAcl(ctx: Ctx, deps: Deps): Promise<void> {
   if (acl === undefined && !('x-oss-object-acl' in ctx.req.headers)) {
     throw new S3Error('InvalidArgument', { message: 'Give a canned ACL in x-amz-acl or an AccessControlPolicy body.' });
   }
-  await deps.driver.setObjectAcl(bucket, key, acl);
+  await deps.objects.setAcl(bucket, key, acl);
   sendEmpty(ctx, 200);
 }
 

@@ -34,7 +34,7 @@ export async function handleAdmin(ctx: Ctx, deps: Deps): Promise<void> {
   }
   if (path === 'health/ready') {
     try {
-      await deps.driver.ping();
+      await deps.buckets.ping();
       sendBody(ctx, 200, 'application/json', JSON.stringify({ status: 'ready' }));
     } catch {
       sendBody(ctx, 503, 'application/json', JSON.stringify({ status: 'store unavailable' }));
@@ -96,7 +96,7 @@ async function explainEndpoint(ctx: Ctx, deps: Deps): Promise<void> {
   }
   if (typeof body.bucket !== 'string' || typeof body.key !== 'string') throw new S3Error('InvalidArgument', { message: 'bucket and key are required strings.' });
   const bucket = body.bucket;
-  if (!(await deps.driver.getBucket(bucket))) throw new S3Error('NoSuchBucket', { bucket });
+  await deps.buckets.require(bucket);
   const headers: Record<string, string> = {};
   if (body.headers && typeof body.headers === 'object') {
     for (const [k, v] of Object.entries(body.headers)) if (typeof v === 'string') headers[k.toLowerCase()] = v;

@@ -31,17 +31,13 @@ export async function listBuckets(ctx: Ctx, deps: Deps): Promise<void> {
   const token = q.get('continuation-token');
   const after = token === undefined || token === '' ? undefined : Buffer.from(token, 'base64url').toString('utf8');
   const prefix = q.get('prefix') ?? '';
-  const all = (await deps.driver.listBuckets())
-    .filter((b) => b.name.startsWith(prefix) && (after === undefined || b.name > after))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const max = maxParam === undefined ? Infinity : Number(maxParam);
-  const page = all.slice(0, max);
+  const { buckets: page, more } = await deps.buckets.page({ prefix, ...(after !== undefined && { after }), max: maxParam === undefined ? Infinity : Number(maxParam) });
   const last = page[page.length - 1];
   sendXml(ctx, 200, {
     ListAllMyBucketsResult: {
       Owner: owner(deps),
       Buckets: { Bucket: page.map((b) => ({ Name: b.name, CreationDate: b.created.toISOString() })) },
-      ...(all.length > page.length && last && { ContinuationToken: Buffer.from(last.name, 'utf8').toString('base64url') }),
+      ...(more && last && { ContinuationToken: Buffer.from(last.name, 'utf8').toString('base64url') }),
       ...(q.has('prefix') && { Prefix: prefix }),
     },
   });
@@ -62,35 +58,23 @@ export async function createBucket(ctx: Ctx, deps: Deps): Promise<void> {
   // A CreateBucketConfiguration body (LocationConstraint) may come along; it is read and checked for well-formedness only.
   const body = await readCapped(ctx.req, MAX_XML, ctx);
   if (body.length > 0) parseXml(body.toString('utf8'));
-  try {
-    await deps.driver.createBucket(bucket, acl);
-  } catch (err) {
-    if (!(err instanceof S3Error && err.code === 'BucketAlreadyOwnedByYou')) throw err;
-    // S3's legacy us-east-1 behaviour (what s3-tests and RGW expect): re-creating your own bucket
-    // answers 200 and changes nothing, unless it asks for another ACL (409 BucketAlreadyExists).
-    // Other regions, and the OSS dialect, answer 409 BucketAlreadyOwnedByYou / BucketAlreadyExists.
-    const info = await deps.driver.getBucket(bucket);
-    if (ctx.dialect === 'oss') throw new S3Error('BucketAlreadyExists', { bucket });
-    if (info && info.acl !== acl) throw new S3Error('BucketAlreadyExists', { bucket });
-    if (deps.config.region !== 'us-east-1') throw err;
-  }
+  // re-creating your own bucket: S3's us-east-1 legacy answer, or 409 (service/buckets)
+  await deps.buckets.createFromApi(bucket, acl, ctx.dialect);
   sendEmpty(ctx, 200, { Location: `/${bucket}` });
 }
 
 export async function headBucket(ctx: Ctx, deps: Deps): Promise<void> {
-  const bucket = bucketOf(ctx);
-  if (!(await deps.driver.getBucket(bucket))) throw new S3Error('NoSuchBucket', { bucket });
+  await deps.buckets.require(bucketOf(ctx));
   sendEmpty(ctx, 200, { 'x-amz-bucket-region': deps.config.region });
 }
 
 export async function deleteBucket(ctx: Ctx, deps: Deps): Promise<void> {
-  await deps.driver.deleteBucket(bucketOf(ctx));
+  await deps.buckets.delete(bucketOf(ctx));
   sendEmpty(ctx, 204);
 }
 
 export async function getBucketLocation(ctx: Ctx, deps: Deps): Promise<void> {
-  const bucket = bucketOf(ctx);
-  if (!(await deps.driver.getBucket(bucket))) throw new S3Error('NoSuchBucket', { bucket });
+  await deps.buckets.require(bucketOf(ctx));
   // S3 answers an empty LocationConstraint for us-east-1.
   sendXml(ctx, 200, { LocationConstraint: deps.config.region === 'us-east-1' ? '' : deps.config.region });
 }
@@ -98,9 +82,7 @@ export async function getBucketLocation(ctx: Ctx, deps: Deps): Promise<void> {
 const ALL_USERS = 'http://acs.amazonaws.com/groups/global/AllUsers';
 
 export async function getBucketAcl(ctx: Ctx, deps: Deps): Promise<void> {
-  const bucket = bucketOf(ctx);
-  const info = await deps.driver.getBucket(bucket);
-  if (!info) throw new S3Error('NoSuchBucket', { bucket });
+  const info = await deps.buckets.require(bucketOf(ctx));
   // grants listed as RGW lists them: group grants first, then the owner's FULL_CONTROL
   const doc =
     ctx.dialect === 'oss'
@@ -115,7 +97,7 @@ export async function putBucketAcl(ctx: Ctx, deps: Deps): Promise<void> {
   const body = await readCapped(ctx.req, MAX_XML, ctx);
   if (acl === undefined && body.length > 0) acl = aclFromPolicy(body.toString('utf8'));
   if (acl === undefined) throw new S3Error('InvalidArgument', { message: 'Give a canned ACL in x-amz-acl (private, public-read, public-read-write).' });
-  await deps.driver.setBucketAcl(bucket, acl);
+  await deps.buckets.setAcl(bucket, acl);
   sendEmpty(ctx, 200);
 }
 
@@ -143,7 +125,7 @@ export async function deleteObjects(ctx: Ctx, deps: Deps): Promise<void> {
   const objects = children(child(del, 'Object'));
   if (objects.length > 1000) throw new S3Error('MalformedXML', { message: 'A DeleteObjects request can name at most 1000 keys.' });
   const quiet = text(child(del, 'Quiet'))?.trim().toLowerCase() === 'true';
-  if (!(await deps.driver.getBucket(bucket))) throw new S3Error('NoSuchBucket', { bucket });
+  await deps.buckets.require(bucket);
   const deleted: Record<string, string>[] = [];
   const errors: Record<string, string>[] = [];
   for (const o of objects) {

@@ -66,7 +66,7 @@ export async function listObjects(ctx: Ctx, deps: Deps): Promise<void> {
   const delimiter = q.get('delimiter') || undefined;
   const marker = q.get('marker') || undefined;
   const maxKeys = maxKeysParam(q, 'max-keys');
-  const r = await deps.driver.listObjects(bucket, { prefix, ...(delimiter && { delimiter }), ...(marker && { startAfter: marker }), maxKeys });
+  const r = await deps.objects.list(bucket, { prefix, ...(delimiter && { delimiter }), ...(marker && { startAfter: marker }), maxKeys });
   sendXml(ctx, 200, {
     ListBucketResult: {
       Name: bucket,
@@ -104,7 +104,7 @@ export async function listObjectsV2(ctx: Ctx, deps: Deps): Promise<void> {
   const maxKeys = maxKeysParam(q, 'max-keys');
   let after = token !== undefined ? decodeToken(token) : startAfter;
   if (token !== undefined && startAfter !== undefined && startAfter > (after ?? '')) after = startAfter;
-  const r = await deps.driver.listObjects(bucket, { prefix, ...(delimiter && { delimiter }), ...(after !== undefined && { startAfter: after }), maxKeys });
+  const r = await deps.objects.list(bucket, { prefix, ...(delimiter && { delimiter }), ...(after !== undefined && { startAfter: after }), maxKeys });
   const fetchOwner = q.get('fetch-owner') === 'true';
   sendXml(ctx, 200, {
     ListBucketResult: {

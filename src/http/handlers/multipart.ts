@@ -5,6 +5,7 @@
  */
 import { S3Error } from '../../errors.js';
 import { objectAclFromHeaders } from '../../service/acl.js';
+import { parsePartNumber } from '../../service/multipart.js';
 import type { Ctx } from '../context.js';
 import { header, objectTarget } from '../context.js';
 import type { Deps } from '../deps.js';
@@ -25,35 +26,20 @@ export async function createMultipartUpload(ctx: Ctx, deps: Deps): Promise<void>
   const meta = metaFromHeaders(ctx, deps.config.mirrorTag);
   const acl = objectAclFromHeaders(ctx.req.headers);
   if (acl !== undefined) meta.acl = acl;
-  const up = await deps.driver.createMultipartUpload(bucket, key, meta);
+  const up = await deps.multipart.create(bucket, key, meta);
   sendXml(ctx, 200, { InitiateMultipartUploadResult: { Bucket: bucket, Key: key, UploadId: up.uploadId } });
 }
 
 export async function uploadPart(ctx: Ctx, deps: Deps): Promise<void> {
   const { bucket, key, query: q } = objectTarget(ctx);
   const uploadId = uploadIdOf(q);
-  const pn = q.get('partNumber') ?? '';
-  if (!/^\d+$/.test(pn) || Number(pn) < 1 || Number(pn) > 10000) {
-    throw new S3Error('InvalidArgument', { message: 'Part number must be an integer between 1 and 10000, inclusive.', fields: { ArgumentName: 'partNumber', ArgumentValue: pn } });
-  }
+  const partNumber = parsePartNumber(q.get('partNumber') ?? '');
   const b = requestBody(ctx);
-  const part = await deps.driver.uploadPart(bucket, key, uploadId, Number(pn), b.body, {
+  const part = await deps.multipart.uploadPart(bucket, key, uploadId, partNumber, b.body, {
     ...(b.size !== undefined && { size: b.size }),
     ...(b.contentMd5 && { contentMd5: b.contentMd5 }),
-    maxSize: 5 * 1024 ** 3,
   });
   sendEmpty(ctx, 200, { ETag: `"${part.etag}"`, ...b.checksums() });
-}
-
-/**
- * Uploads this process completed lately (at most COMPLETED_KEPT): a repeated
- * CompleteMultipartUpload is answered from here. Per node and not kept over a restart.
- */
-const COMPLETED_KEPT = 10_000;
-const completed = new Map<string, { bucket: string; key: string; etag: string }>();
-function remember(uploadId: string, bucket: string, key: string, etag: string): void {
-  completed.set(uploadId, { bucket, key, etag });
-  if (completed.size > COMPLETED_KEPT) completed.delete(completed.keys().next().value as string);
 }
 
 export async function completeMultipartUpload(ctx: Ctx, deps: Deps): Promise<void> {
@@ -72,23 +58,10 @@ export async function completeMultipartUpload(ctx: Ctx, deps: Deps): Promise<voi
     return { partNumber: Number(n.trim()), etag: etag.trim().replace(/^"|"$/g, '') };
   });
   if (parts.length === 0) throw new S3Error('MalformedXML', { message: 'You must specify at least one part.' });
-  // A part number listed twice in a row: the later entry is the one meant (a part uploaded again
-  // while the first upload was still running; RGW and s3-tests' resend_first_finishes_last)
-  const listed = parts.filter((p, i) => parts[i + 1]?.partNumber !== p.partNumber);
   // If-None-Match: * (S3 conditional writes; `osprey import` sends it): only create
   const ifNoneMatch = header(ctx, 'if-none-match')?.trim() === '*';
-  let etag: string;
-  try {
-    // the write path: a mirror fill of the key in progress does not store over the upload (MIR-42)
-    etag = (await deps.objects.completeUpload(bucket, key, uploadId, listed, { ifNoneMatch })).etag;
-    remember(uploadId, bucket, key, etag);
-  } catch (err) {
-    // CompleteMultipartUpload again of an upload this node completed: 200 with the same ETag
-    // (S3 answers so while the object it made is still there), not NoSuchUpload
-    const done = err instanceof S3Error && err.code === 'NoSuchUpload' ? completed.get(uploadId) : undefined;
-    if (!done || done.bucket !== bucket || done.key !== key || (await deps.objects.find(bucket, key))?.etag !== done.etag) throw err;
-    etag = done.etag;
-  }
+  // the write path: a mirror fill of the key in progress does not store over the upload (MIR-42)
+  const { etag } = await deps.multipart.complete(bucket, key, uploadId, parts, { ifNoneMatch });
   sendXml(ctx, 200, {
     CompleteMultipartUploadResult: { Location: `/${bucket}/${urlEncodeKey(key)}`, Bucket: bucket, Key: key, ETag: `"${etag}"` },
   });
@@ -96,7 +69,7 @@ export async function completeMultipartUpload(ctx: Ctx, deps: Deps): Promise<voi
 
 export async function abortMultipartUpload(ctx: Ctx, deps: Deps): Promise<void> {
   const { bucket, key, query: q } = objectTarget(ctx);
-  await deps.driver.abortMultipartUpload(bucket, key, uploadIdOf(q));
+  await deps.multipart.abort(bucket, key, uploadIdOf(q));
   sendEmpty(ctx, 204);
 }
 
@@ -106,7 +79,7 @@ export async function listParts(ctx: Ctx, deps: Deps): Promise<void> {
   const marker = q.get('part-number-marker') ?? '0';
   if (!/^\d+$/.test(marker)) throw new S3Error('InvalidArgument', { message: 'part-number-marker must be a whole number.' });
   const maxParts = maxKeysParam(q, 'max-parts');
-  const r = await deps.driver.listParts(bucket, key, uploadId, { partNumberMarker: Number(marker), maxParts });
+  const r = await deps.multipart.listParts(bucket, key, uploadId, { partNumberMarker: Number(marker), maxParts });
   const last = r.parts[r.parts.length - 1];
   sendXml(ctx, 200, {
     ListPartsResult: {
@@ -130,7 +103,7 @@ export async function listMultipartUploads(ctx: Ctx, deps: Deps): Promise<void> 
   const keyMarker = q.get('key-marker') || undefined;
   const uploadIdMarker = q.get('upload-id-marker') || undefined;
   const maxUploads = maxKeysParam(q, 'max-uploads');
-  const r = await deps.driver.listMultipartUploads(bucket, {
+  const r = await deps.multipart.listUploads(bucket, {
     prefix, maxUploads, ...(keyMarker && { keyMarker }), ...(uploadIdMarker && { uploadIdMarker }),
   });
   const last = r.uploads[r.uploads.length - 1];

@@ -5,7 +5,6 @@
  * not implemented and say so (501) instead of falling through to PutObject/DeleteObject.
  */
 import { S3Error } from '../../errors.js';
-import { TAG_SET_META, decodeTagSet } from '../../rules/tagging.js';
 import type { Ctx } from '../context.js';
 import { objectTarget } from '../context.js';
 import type { Deps } from '../deps.js';
@@ -13,8 +12,7 @@ import { sendXml } from '../respond.js';
 
 export async function getObjectTagging(ctx: Ctx, deps: Deps): Promise<void> {
   const { bucket, key } = objectTarget(ctx);
-  const info = await deps.objects.head(bucket, key);
-  const tags = decodeTagSet(info.meta.system[TAG_SET_META]);
+  const tags = await deps.objects.tags(bucket, key);
   sendXml(ctx, 200, { Tagging: { TagSet: tags.length === 0 ? '' : { Tag: tags.map((t) => ({ Key: t.key, Value: t.value })) } } });
 }
 
