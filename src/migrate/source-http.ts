@@ -3,15 +3,17 @@
  * An HTTP origin and a key list, fetched exactly as a mirror fill would: the origin URL is
  * `MirrorURL + key` (spec §3.2, through the same pure `mirrorPlan` when the origin comes from the
  * bucket's own rule: ReplaceKeyWith, EnableReplacePrefix, MirrorHeaders Set/Host, MirrorAuth),
- * redirects followed up to 10 hops, 5xx failing over to MirrorURLSlave and alternates (MIR-37),
- * and what is kept from the answer is what the mirror keeps (mirror/meta).
+ * asked through the fill's own walk (origin/walker: redirects followed up to 10 hops, 5xx failing
+ * over to MirrorURLSlave and alternates, MIR-37, a 404 final), and what is kept from the answer is
+ * what the mirror keeps (mirror/meta). The MirrorURLProbe is not consulted (no probes in a batch).
  */
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
 import { mirrorStoredHeaders, mirrorUserMeta } from '../mirror/meta.js';
-import { isOriginFailure, MAX_ORIGIN_REDIRECTS, mirrorPlan, originRequest } from '../rules/mirror-plan.js';
-import { signOriginRequest } from '../origin/origin-auth.js';
+import { MAX_ORIGIN_REDIRECTS, mirrorPlan, originRequest } from '../rules/mirror-plan.js';
+import type { OriginRequest } from '../rules/mirror-plan.js';
 import type { OriginAuth } from '../origin/origin-auth.js';
+import { walkOrigins } from '../origin/walker.js';
 import type { RoutingRule } from '../rules/rules.js';
 import { encodeKeyPath } from '../origin/uri.js';
 import { describe, FatalError, networkProblem, SourceError } from './errors.js';
@@ -20,18 +22,12 @@ import { md5OfContentMd5, md5OfEtag } from './source.js';
 
 /** How one key is fetched: what mirror-plan computes from a rule, or the plain `--origin` form. */
 export interface OriginFetchPlan {
-  urls: string[];
-  headers: Record<string, string>;
-  followRedirects: boolean;
+  /** what origin/walker asks, or why a fill would ask nothing (MIR-03 dot segment, an AuthType Osprey cannot sign with) */
+  request: OriginRequest | { refused: string };
   /** MirrorCheckMd5: the origin's Content-MD5 is checked (Osprey refuses a body that does not match) */
   checkMd5: boolean;
   /** MirrorSaveOssMeta */
   saveMeta: boolean;
-  /** MirrorSwitchAllErrors */
-  switchAllErrors: boolean;
-  auth?: OriginAuth;
-  /** why a fill would ask no origin for this key (MIR-03 dot segment, an AuthType Osprey cannot sign with) */
-  refused?: string;
 }
 
 export type Planner = (key: string) => OriginFetchPlan;
@@ -39,26 +35,29 @@ export type Planner = (key: string) => OriginFetchPlan;
 /** `--origin URL`: URL + encoded key, no client headers, redirects followed (a rule with defaults). */
 export function plainOriginPlanner(base: string, userAgent: string, saveMeta = false): Planner {
   return (key) => ({
-    urls: [base + encodeKeyPath(key)],
-    headers: { 'user-agent': userAgent, 'accept-encoding': 'identity' },
-    followRedirects: true,
+    request: {
+      method: 'GET',
+      urls: [base + encodeKeyPath(key)],
+      headers: { 'user-agent': userAgent, 'accept-encoding': 'identity' },
+      followRedirects: true,
+      maxRedirects: MAX_ORIGIN_REDIRECTS,
+      switchAllErrors: false,
+    },
     checkMd5: false,
     saveMeta,
-    switchAllErrors: false,
   });
 }
 
-/** `--from-rule N`: the rule's own plan for each key (the same function the mirror engine runs). */
-export function rulePlanner(rule: RoutingRule, userAgent: string, auth: OriginAuth | undefined): Planner {
+/**
+ * `--from-rule N`: the rule's own plan for each key and its one conversion into an origin request
+ * (the same functions the mirror engine runs). `auth`: the signing key when given apart from the
+ * rule (else the rule's MirrorAuth).
+ */
+export function rulePlanner(rule: RoutingRule, userAgent: string, auth?: OriginAuth): Planner {
   return (key) => {
     const plan = mirrorPlan(rule, { key, query: '', headers: {}, userAgent });
-    const headers = { ...plan.headers, ...(plan.hostOverride !== undefined && { host: plan.hostOverride }) };
-    const asked = originRequest(rule, plan);
-    return {
-      urls: plan.urls, headers, followRedirects: plan.followRedirects, checkMd5: plan.checkMd5,
-      saveMeta: rule.Redirect.MirrorSaveOssMeta === true, switchAllErrors: plan.failover === 'any-unexpected-status', ...(auth && { auth }),
-      ...('refused' in asked && { refused: asked.refused }),
-    };
+    const request = originRequest(rule, plan);
+    return { request: auth && !('refused' in request) ? { ...request, auth } : request, checkMd5: plan.checkMd5, saveMeta: plan.saveMeta };
   };
 }
 
@@ -107,17 +106,16 @@ export class HttpOriginSource implements Source {
   async preflight(signal: AbortSignal): Promise<void> {
     const first = this.keys[0];
     if (first === undefined) return;
-    const plan = this.planner(first);
-    let last = '';
-    for (const url of plan.urls) {
-      try {
-        const res = await request(url, { method: 'HEAD', headers: this.signed(plan, 'HEAD', url), dispatcher: this.dispatcher, signal });
-        await res.body.dump();
-        return;
-      } catch (err) {
-        last = `${new URL(url).origin}: ${networkProblem(err) ?? describe(err)}`;
-      }
+    const { request } = this.planner(first);
+    if ('refused' in request) throw new FatalError(`the origin cannot be reached (${request.refused})`);
+    // any status is an answer: only network errors move on to the next origin
+    const walked = await walkOrigins({ ...request, method: 'HEAD', followRedirects: false }, { dispatcher: this.dispatcher, signal, usable: () => true });
+    if (walked.kind === 'answer') {
+      await walked.res.body.dump();
+      return;
     }
+    const f = walked.kind === 'failed' ? walked.failure : undefined;
+    const last = f?.kind === 'network' ? `${new URL(f.url).origin}: ${networkProblem(f.error) ?? describe(f.error)}` : '';
     throw new FatalError(`the origin cannot be reached (${last})`);
   }
 
@@ -160,52 +158,26 @@ export class HttpOriginSource implements Source {
     await this.dispatcher.close();
   }
 
-  private signed(plan: OriginFetchPlan, method: string, url: string): Record<string, string> {
-    return plan.auth ? signOriginRequest(plan.auth, method, url, plan.headers) : plan.headers;
-  }
-
-  /** The mirror's walk (MIR-16, MIR-37): each origin in turn, redirects followed; a 200 answer or a SourceError. */
+  /** The mirror's walk (origin/walker: MIR-16, MIR-37): a 200 answer, or a SourceError. */
   private async open(plan: OriginFetchPlan, method: 'GET' | 'HEAD', signal: AbortSignal): Promise<{ res: Dispatcher.ResponseData; url: string }> {
-    // made when needed: an error's stack trace per fetch was ~2 % of an import's CPU (issue 19)
-    if (plan.refused !== undefined) throw new SourceError(plan.refused, false);
-    let failure: SourceError | undefined;
-    for (const first of plan.urls) {
-      let url = first;
-      let final = false;
-      try {
-        for (let hop = 0; ; hop++) {
-          const res = await request(url, { method, headers: this.signed(plan, method, url), dispatcher: this.dispatcher, signal });
-          const status = res.statusCode;
-          if (status >= 300 && status < 400 && status !== 304) {
-            const location = headerOf(res.headers, 'location');
-            await res.body.dump();
-            // as in a fill: a 3xx without Location and a redirect loop fail over to the next origin
-            if (!location) {
-              failure = new SourceError(`the origin answered ${status} without a Location`, false);
-              break;
-            }
-            if (!plan.followRedirects) throw new SourceError(`the origin redirected to ${new URL(location, url).toString()} and the rule does not follow redirects (a mirror would answer 302 and store nothing)`, false);
-            if (hop + 1 >= MAX_ORIGIN_REDIRECTS) {
-              failure = new SourceError(`the origin redirected more than ${MAX_ORIGIN_REDIRECTS} times`, false);
-              break;
-            }
-            url = new URL(location, url).toString();
-            continue;
-          }
-          if (status === 200) return { res, url };
-          await res.body.dump();
-          // MIR-37: a primary 404 is final; other statuses fail over per MirrorSwitchAllErrors
-          if (status === 404) throw new SourceError('the origin answered 404 (not found)', false, true);
-          failure = new SourceError(`the origin answered ${status}`, status >= 500 || status === 429);
-          final = !isOriginFailure(status, plan.switchAllErrors);
-          break;
-        }
-      } catch (err) {
-        if (err instanceof SourceError || signal.aborted) throw err;
-        failure = new SourceError(`${new URL(url).origin}: ${networkProblem(err) ?? describe(err)}`, true);
+    // errors are made only when thrown: a stack trace per fetch was ~2 % of an import's CPU (issue 19)
+    if ('refused' in plan.request) throw new SourceError(plan.request.refused, false);
+    const walked = await walkOrigins({ ...plan.request, method }, { dispatcher: this.dispatcher, signal, usable: (status) => status === 200 });
+    switch (walked.kind) {
+      case 'answer':
+        return { res: walked.res, url: walked.url };
+      case 'not-found':
+        throw new SourceError('the origin answered 404 (not found)', false, true);
+      case 'redirect':
+        throw new SourceError(`the origin redirected to ${walked.location} and the rule does not follow redirects (a mirror would answer 302 and store nothing)`, false);
+      case 'failed': {
+        const f = walked.failure;
+        if (!f) throw new SourceError('the origin could not be reached', true);
+        if (f.kind === 'status') throw new SourceError(`the origin answered ${f.status}`, f.status >= 500 || f.status === 429);
+        if (f.kind === 'redirect') throw new SourceError(f.message, false);
+        if (signal.aborted) throw f.error;
+        throw new SourceError(`${new URL(f.url).origin}: ${networkProblem(f.error) ?? describe(f.error)}`, true);
       }
-      if (final) throw failure;
     }
-    throw failure ?? new SourceError('the origin could not be reached', true);
   }
 }

@@ -11,13 +11,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { ObjectInfo, ObjectMeta, StorageDriver } from '../storage/driver.js';
 import { MirrorActivity } from './activity.js';
 import { MIRROR_KEPT_HEADERS, mirrorStoredHeaders, mirrorTag, mirrorUserMeta, originValidators } from './meta.js';
-import { signOriginRequest } from '../origin/origin-auth.js';
-import type { OriginAuth } from '../origin/origin-auth.js';
+import { walkOrigins } from '../origin/walker.js';
+import type { OriginFailure } from '../origin/walker.js';
+import { MAX_ORIGIN_REDIRECTS, originRequest } from '../rules/mirror-plan.js';
+import type { MirrorPlan, OriginRequest } from '../rules/mirror-plan.js';
+import type { RoutingRule } from '../rules/model.js';
 import type { FillRecord } from './activity.js';
 import { fillAcrossNodes } from './cross-node.js';
 import { Md5OffThread } from './hasher.js';
@@ -26,19 +29,15 @@ import { OriginProbes } from '../origin/probe.js';
 import { SingleFlight } from './single-flight.js';
 import { Spool } from './spool.js';
 
-/** What the caller (the HTTP layer) asks for: everything already computed from the rule (mirror-plan). */
-export interface FillRequest {
+/**
+ * What the caller asks for: everything already computed from the rule (rules/mirror-plan), made by
+ * `fillRequest`. The origin part (urls, probeUrl, headers, followRedirects, switchAllErrors, auth:
+ * MIR-15, MIR-37..40) is the plan's `originRequest`, walked by origin/walker.
+ */
+export interface FillRequest extends Omit<OriginRequest, 'method' | 'maxRedirects'> {
   bucket: string;
   key: string;
-  /** primary origin URL first, then the fallbacks (MIR-37..40) */
-  urls: string[];
-  /** MIR-38: MirrorURLProbe; while it fails, fills start at the secondary (urls[1]) */
-  probeUrl?: string;
-  headers: Record<string, string>;
-  followRedirects: boolean;
   checkMd5: boolean;
-  /** any origin status other than 200/206/3xx/404 fails over, not only 5xx and network errors */
-  switchAllErrors: boolean;
   transparentCodes: ReadonlySet<number>;
   /** MirrorProxyPass: serve without storing (MIR-32) */
   proxyOnly: boolean;
@@ -50,8 +49,20 @@ export interface FillRequest {
   tagging?: Record<string, string>;
   /** MIR-28: the stored object keeps the origin's Last-Modified (MirrorUserLastModified) */
   originLastModified: boolean;
-  /** MIR-15: sign origin requests (AWS SigV4, OSS V1 or OSS V4) for a private origin */
-  auth?: OriginAuth;
+}
+
+/**
+ * The fill (and the HEAD, MIR-45) a mirror plan asks for, or why there is none (rules/mirror-plan's
+ * `originRequest`: a dot segment, an AuthType Osprey cannot sign with).
+ */
+export function fillRequest(bucket: string, rule: RoutingRule, plan: MirrorPlan): FillRequest | { refused: string } {
+  const origin = originRequest(rule, plan);
+  if ('refused' in origin) return origin;
+  return {
+    bucket, key: plan.storeKey, urls: origin.urls, ...(origin.probeUrl !== undefined && { probeUrl: origin.probeUrl }), headers: origin.headers,
+    followRedirects: origin.followRedirects, switchAllErrors: origin.switchAllErrors, ...(origin.auth && { auth: origin.auth }), checkMd5: plan.checkMd5, transparentCodes: new Set(plan.transparentStatuses), proxyOnly: !plan.store,
+    saveMeta: plan.saveMeta, returnHeaders: plan.returnHeaders, tagging: plan.tagging, originLastModified: plan.originLastModified,
+  };
 }
 
 export type FillOutcome =
@@ -82,7 +93,6 @@ export interface MirrorOptions {
 
 /** MIR-26: origin headers stored with the object and returned (mirror/meta, shared with `osprey import`). */
 const KEPT_HEADERS = MIRROR_KEPT_HEADERS;
-const MAX_HOPS = 10;
 /** bodies up to this size (with a Content-Length) are spooled in memory */
 const MEMORY_SPOOL_MAX = 1024 * 1024;
 /** memory that in-memory spools may hold at once; beyond it fills spool to files */
@@ -218,36 +228,21 @@ export class MirrorEngine {
    * its status and the MIR-26 headers relayed, nothing stored.
    */
   async head(req: Pick<FillRequest, 'urls' | 'headers' | 'auth' | 'probeUrl'>): Promise<{ status: number; headers: Record<string, string> } | { failed: string }> {
-    let last = 'the origin could not be reached';
-    for (const url of this.originOrder(req)) {
-      try {
-        const res = await request(url, { method: 'HEAD', headers: signed(req, 'HEAD', url), dispatcher: this.dispatcher });
-        await res.body.dump();
-        if (res.statusCode >= 500) {
-          last = `the origin answered ${res.statusCode}`;
-          continue;
-        }
-        const headers: Record<string, string> = {};
-        for (const name of [...KEPT_HEADERS, 'content-length', 'last-modified']) {
-          const v = headerOf(res.headers, name);
-          if (v !== undefined) headers[name] = v;
-        }
-        return { status: res.statusCode, headers };
-      } catch (err) {
-        last = describe(err);
-      }
+    // the origin's status is relayed as it is: its redirects are not followed, only 5xx and network errors fail over
+    const walked = await walkOrigins(
+      { urls: req.urls, ...(req.probeUrl !== undefined && { probeUrl: req.probeUrl }), headers: req.headers, ...(req.auth && { auth: req.auth }), method: 'HEAD', followRedirects: false, maxRedirects: 0, switchAllErrors: false },
+      { dispatcher: this.dispatcher, probes: this.probes, usable: (status) => status < 500 },
+    );
+    // every status below 500 is usable: the walk ends with an answer or a failure
+    if (walked.kind !== 'answer') return { failed: failedMessage(walked.kind === 'failed' ? walked.failure : undefined) };
+    const res = walked.res;
+    await res.body.dump();
+    const headers: Record<string, string> = {};
+    for (const name of [...KEPT_HEADERS, 'content-length', 'last-modified']) {
+      const v = headerOf(res.headers, name);
+      if (v !== undefined) headers[name] = v;
     }
-    return { failed: `Mirroring failed, please check your mirror configuration: ${last}.` };
-  }
-
-  /**
-   * MIR-38: the origins in the order to try them. While the rule's probe is failing, the primary
-   * goes last (straight to the secondary, the primary kept as a last resort).
-   */
-  private originOrder(req: Pick<FillRequest, 'urls' | 'probeUrl'>): string[] {
-    const [primary, ...fallbacks] = req.urls;
-    if (primary === undefined || fallbacks.length === 0 || req.probeUrl === undefined) return req.urls;
-    return this.probes.isDown(req.probeUrl) ? [...fallbacks, primary] : req.urls;
+    return { status: res.statusCode, headers };
   }
 
   /** A PUT or DELETE of the key: the fill in flight must not store (MIR-42). */
@@ -258,46 +253,35 @@ export class MirrorEngine {
   }
 
   private async run(req: FillRequest, record: FillRecord, signal: AbortSignal, cancelled: () => boolean, onAbortStore: (f: () => void) => void): Promise<FillOutcome> {
-    let lastFailure = 'the origin could not be reached';
-    for (const first of this.originOrder(req)) {
-      let url = first;
-      try {
-        for (let hop = 0; ; hop++) {
-          const sent = Date.now();
-          const res = await request(url, { method: 'GET', headers: signed(req, 'GET', url), dispatcher: this.dispatcher, signal });
-          const status = res.statusCode;
-          this.activity.originResponse(record, url, status, Date.now() - sent);
-          if (status >= 300 && status < 400 && status !== 304) {
-            const location = headerOf(res.headers, 'location');
-            await res.body.dump();
-            if (!location) throw new Error(`the origin answered ${status} without a Location`);
-            if (!req.followRedirects) return { kind: 'redirect', location: new URL(location, url).toString() };
-            if (hop + 1 >= MAX_HOPS) throw new Error(`the origin redirected more than ${MAX_HOPS} times`);
-            url = new URL(location, url).toString();
-            continue;
-          }
-          if (req.transparentCodes.has(status)) {
-            const body = await readSmall(res.body, 1024 * 1024);
-            return { kind: 'passthrough', status, contentType: headerOf(res.headers, 'content-type') ?? 'application/octet-stream', body };
-          }
-          if (status === 404) {
-            await res.body.dump();
-            return { kind: 'not-found' };
-          }
-          if (status === 200 || status === 206) return await this.stream(req, record, url, res, status === 206, cancelled, onAbortStore);
-          await res.body.dump();
-          lastFailure = `the origin answered ${status}`;
-          // MIR-38: 5xx fails over; other statuses only with MirrorSwitchAllErrors
-          if (status >= 500 || req.switchAllErrors) break;
-          this.stats.failed++;
-          return { kind: 'failed', message: `Mirroring failed, please check your mirror configuration: ${lastFailure}.` };
+    const walked = await walkOrigins({ ...req, method: 'GET', maxRedirects: MAX_ORIGIN_REDIRECTS }, {
+      dispatcher: this.dispatcher, signal, probes: this.probes,
+      // a 3xx is a redirect before it is one of the TransparentMirrorResponseCodes (MIR-16)
+      usable: (status) => status === 200 || status === 206 || (req.transparentCodes.has(status) && !(status >= 300 && status < 400 && status !== 304)),
+      onResponse: (url, status, ms) => this.activity.originResponse(record, url, status, ms),
+    });
+    switch (walked.kind) {
+      case 'not-found':
+        return { kind: 'not-found' };
+      case 'redirect':
+        return { kind: 'redirect', location: walked.location };
+      case 'failed':
+        this.stats.failed++;
+        return { kind: 'failed', message: failedMessage(walked.failure) };
+      case 'answer': {
+        const { res, status, url } = walked;
+        if (req.transparentCodes.has(status)) {
+          const body = await readSmall(res.body, 1024 * 1024);
+          return { kind: 'passthrough', status, contentType: headerOf(res.headers, 'content-type') ?? 'application/octet-stream', body };
         }
-      } catch (err) {
-        lastFailure = describe(err);
+        try {
+          return await this.stream(req, record, url, res, status === 206, cancelled, onAbortStore);
+        } catch (err) {
+          res.body.destroy();
+          this.stats.failed++;
+          return { kind: 'failed', message: failedMessage({ kind: 'network', url, error: err }) };
+        }
       }
     }
-    this.stats.failed++;
-    return { kind: 'failed', message: `Mirroring failed, please check your mirror configuration: ${lastFailure}.` };
   }
 
   private async stream(req: FillRequest, record: FillRecord, url: string, res: Dispatcher.ResponseData, partial: boolean, cancelled: () => boolean, onAbortStore: (f: () => void) => void): Promise<FillOutcome> {
@@ -444,9 +428,10 @@ export class MirrorEngine {
   }
 }
 
-/** The origin request's headers, signed with MirrorAuth when the rule has it (MIR-15). */
-function signed(req: Pick<FillRequest, 'headers' | 'auth'>, method: string, url: string): Record<string, string> {
-  return req.auth ? signOriginRequest(req.auth, method, url, req.headers) : req.headers;
+/** §3.14: a walk that found no usable answer, in the words of the 424 MirrorFailed. */
+function failedMessage(failure: OriginFailure | undefined): string {
+  const why = !failure ? 'the origin could not be reached' : failure.kind === 'status' ? `the origin answered ${failure.status}` : failure.kind === 'network' ? describe(failure.error) : failure.message;
+  return `Mirroring failed, please check your mirror configuration: ${why}.`;
 }
 
 function originHost(url: string | undefined): string {
