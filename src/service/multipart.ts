@@ -22,7 +22,10 @@ export const MAX_PART_SIZE = 5 * 1024 ** 3;
  */
 export function parsePartNumber(raw: string): number {
   if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 10000) {
-    throw new S3Error('InvalidArgument', { message: 'Part number must be an integer between 1 and 10000, inclusive.', fields: { ArgumentName: 'partNumber', ArgumentValue: raw } });
+    throw new S3Error('InvalidArgument', {
+      message: 'Part number must be an integer between 1 and 10000, inclusive.',
+      fields: { ArgumentName: 'partNumber', ArgumentValue: raw },
+    });
   }
   return Number(raw);
 }
@@ -46,7 +49,14 @@ export class MultipartService {
   }
 
   /** `partNumber` from parsePartNumber (1..10000); a part is at most 5 GiB. */
-  async uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Readable, opts: { size?: number; contentMd5?: Buffer }): Promise<PartInfo> {
+  async uploadPart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Readable,
+    opts: { size?: number; contentMd5?: Buffer },
+  ): Promise<PartInfo> {
     return this.driver.uploadPart(bucket, key, uploadId, partNumber, body, {
       ...(opts.size !== undefined && { size: opts.size }),
       ...(opts.contentMd5 && { contentMd5: opts.contentMd5 }),
@@ -59,7 +69,13 @@ export class MultipartService {
    * the later entry is the one meant. Completing again an upload this node completed answers with
    * the object it made (as S3 does while that object is still there), not NoSuchUpload.
    */
-  async complete(bucket: string, key: string, uploadId: string, parts: ListedPart[], opts: { ifNoneMatch?: boolean } = {}): Promise<ObjectInfo> {
+  async complete(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: ListedPart[],
+    opts: { ifNoneMatch?: boolean } = {},
+  ): Promise<ObjectInfo> {
     try {
       const info = await this.objects.completeUpload(bucket, key, uploadId, collapseRepeats(parts), opts);
       this.remember(uploadId, bucket, key, info.etag);
@@ -77,7 +93,12 @@ export class MultipartService {
     await this.driver.abortMultipartUpload(bucket, key, uploadId);
   }
 
-  async listParts(bucket: string, key: string, uploadId: string, opts: { partNumberMarker: number; maxParts: number }): Promise<{ parts: PartInfo[]; isTruncated: boolean }> {
+  async listParts(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    opts: { partNumberMarker: number; maxParts: number },
+  ): Promise<{ parts: PartInfo[]; isTruncated: boolean }> {
     return this.driver.listParts(bucket, key, uploadId, opts);
   }
 

@@ -51,11 +51,16 @@ function website(originUrl: string): string {
   </RoutingRule></RoutingRules></WebsiteConfiguration>`;
 }
 
-interface Console { cookie: string; csrf: string }
+interface Console {
+  cookie: string;
+  csrf: string;
+}
 
 async function consoleSession(url: string): Promise<Console> {
   const r = await fetch(`${url}/-/console/api/session`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY }),
   });
   assert.equal(r.status, 200);
   const cookie = (r.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
@@ -102,7 +107,9 @@ describe('MIR-42 every write of a key beats a mirror fill of it in progress (iss
     assert.equal(outcome.stored, undefined, JSON.stringify(outcome));
     // the embedded store ends the fill as 'proxied'; the S3 driver's store PUT is torn down ('failed')
     if (!ON_S3) assert.deepEqual(outcome, { proxied: 1 }, 'the fill ended because a write won, not as a failed fill');
-    const feed = (await (await consoleCall(server.url, s, 'GET', 'activity')).json()) as { recent: { bucket: string; key: string; reason?: string }[] };
+    const feed = (await (await consoleCall(server.url, s, 'GET', 'activity')).json()) as {
+      recent: { bucket: string; key: string; reason?: string }[];
+    };
     const mine = feed.recent.filter((f) => f.bucket === bucket && f.key === key).pop();
     assert.match(mine?.reason ?? '', /a write of the key won/, JSON.stringify(mine));
   }
@@ -112,11 +119,18 @@ describe('MIR-42 every write of a key beats a mirror fill of it in progress (iss
     const init = await rawSigned(server.url, { method: 'POST', path: '/mpu-s3/big.bin', query: { uploads: '' } });
     assert.equal(init.status, 200, init.body);
     const uploadId = xmlField(init.body, 'UploadId') ?? '';
-    const part = await rawSigned(server.url, { method: 'PUT', path: '/mpu-s3/big.bin', query: { partNumber: '1', uploadId }, body: 'the multipart object' });
+    const part = await rawSigned(server.url, {
+      method: 'PUT',
+      path: '/mpu-s3/big.bin',
+      query: { partNumber: '1', uploadId },
+      body: 'the multipart object',
+    });
     assert.equal(part.status, 200, part.body);
     await race('mpu-s3', 'big.bin', async () => {
       const done = await rawSigned(server.url, {
-        method: 'POST', path: '/mpu-s3/big.bin', query: { uploadId },
+        method: 'POST',
+        path: '/mpu-s3/big.bin',
+        query: { uploadId },
         body: `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>${part.headers.etag ?? ''}</ETag></Part></CompleteMultipartUpload>`,
       });
       assert.equal(done.status, 200, done.body);
@@ -124,19 +138,23 @@ describe('MIR-42 every write of a key beats a mirror fill of it in progress (iss
     assert.equal((await rawSigned(server.url, { path: '/mpu-s3/big.bin' })).body, 'the multipart object');
   });
 
-  it('the console\'s CompleteMultipartUpload during the fill wins', async () => {
+  it("the console's CompleteMultipartUpload during the fill wins", async () => {
     await mirrorBucket('mpu-console');
     const q = `key=${encodeURIComponent('big.bin')}`;
     const init = await consoleCall(server.url, s, 'POST', `buckets/mpu-console/uploads?${q}`);
     assert.equal(init.status, 200);
     const { uploadId } = (await init.json()) as { uploadId: string };
     const part = await fetch(`${server.url}/-/console/api/buckets/mpu-console/uploads/${uploadId}?${q}&part=1`, {
-      method: 'PUT', headers: { cookie: s.cookie, 'x-osprey-csrf': s.csrf }, body: 'the console upload',
+      method: 'PUT',
+      headers: { cookie: s.cookie, 'x-osprey-csrf': s.csrf },
+      body: 'the console upload',
     });
     assert.equal(part.status, 200);
     const { etag } = (await part.json()) as { etag: string };
     await race('mpu-console', 'big.bin', async () => {
-      const done = await consoleCall(server.url, s, 'POST', `buckets/mpu-console/uploads/${uploadId}?${q}`, { parts: [{ partNumber: 1, etag }] });
+      const done = await consoleCall(server.url, s, 'POST', `buckets/mpu-console/uploads/${uploadId}?${q}`, {
+        parts: [{ partNumber: 1, etag }],
+      });
       assert.equal(done.status, 200);
     });
     assert.equal((await rawSigned(server.url, { path: '/mpu-console/big.bin' })).body, 'the console upload');
@@ -146,7 +164,11 @@ describe('MIR-42 every write of a key beats a mirror fill of it in progress (iss
     await mirrorBucket('copy-onto');
     assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/copy-onto/source.txt', body: 'copied bytes' })).status, 200);
     await race('copy-onto', 'big.bin', async () => {
-      const r = await rawSigned(server.url, { method: 'PUT', path: '/copy-onto/big.bin', headers: { 'x-amz-copy-source': '/copy-onto/source.txt' } });
+      const r = await rawSigned(server.url, {
+        method: 'PUT',
+        path: '/copy-onto/big.bin',
+        headers: { 'x-amz-copy-source': '/copy-onto/source.txt' },
+      });
       assert.equal(r.status, 200, r.body);
     });
     assert.equal((await rawSigned(server.url, { path: '/copy-onto/big.bin' })).body, 'copied bytes');
@@ -155,7 +177,12 @@ describe('MIR-42 every write of a key beats a mirror fill of it in progress (iss
   it('a DeleteObjects naming the key during the fill wins', async () => {
     await mirrorBucket('batch-delete');
     await race('batch-delete', 'big.bin', async () => {
-      const r = await rawSigned(server.url, { method: 'POST', path: '/batch-delete', query: { delete: '' }, body: '<Delete><Object><Key>big.bin</Key></Object></Delete>' });
+      const r = await rawSigned(server.url, {
+        method: 'POST',
+        path: '/batch-delete',
+        query: { delete: '' },
+        body: '<Delete><Object><Key>big.bin</Key></Object></Delete>',
+      });
       assert.equal(r.status, 200, r.body);
     });
     const list = await rawSigned(server.url, { path: '/batch-delete', query: { 'list-type': '2' } });
