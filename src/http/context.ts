@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthResult } from '../auth/types.js';
+import type { BucketView } from '../service/read.js';
 import type { Endpoint } from './route.js';
 
 export interface Ctx {
@@ -22,6 +23,8 @@ export interface Ctx {
    * header a handler set (respond.ts).
    */
   cors?: Readonly<Record<string, string>>;
+  /** GetObject/HeadObject: the bucket, its website and CORS configurations, read once for the request (service/read) */
+  bucketView?: BucketView;
   /** bytes of body received / sent, for the access log */
   bytesIn: number;
   bytesOut: number;

@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifyRequest } from '../auth/verify.js';
 import { S3Error, toS3Error } from '../errors.js';
-import { anonymousMayRead } from '../service/acl.js';
+import { responseHeadersOf } from '../service/cors.js';
 import type { Ctx } from './context.js';
 import { header } from './context.js';
 import type { Deps } from './deps.js';
@@ -88,18 +88,16 @@ async function authorize(ctx: Ctx, deps: Deps): Promise<void> {
   if (!ep || !auth) throw new Error('authorize before route/auth');
   if (auth.principal.kind === 'owner') return;
   // Anonymous: what the bucket's canned ACL opens (public-read: read; public-read-write: read + write),
-  // and the reading of an object whose own ACL grants AllUsers READ. An object with an ACL of its
-  // own that does not is refused when it is served (handlers/object-read.ts checkObjectAcl).
+  // and the reading of an object whose own ACL grants AllUsers READ. That grant, and the refusal
+  // of an object whose own ACL does not grant it, are checked by the read service on the object it
+  // opens to answer (service/read.ts): one store request, not a lookup here and another to serve.
   if (ep.bucket !== undefined) {
-    const info = await deps.driver.getBucket(ep.bucket);
+    const info = ctx.bucketView ? ctx.bucketView.info : await deps.driver.getBucket(ep.bucket);
     // S3 and RGW tell anyone that a bucket does not exist
     if (!info) throw new S3Error('NoSuchBucket', { bucket: ep.bucket });
     if (ep.scope === 'read' && (info.acl === 'public-read' || info.acl === 'public-read-write')) return;
     if (ep.scope === 'write' && info.acl === 'public-read-write') return;
-    if ((ep.op === 'GetObject' || ep.op === 'HeadObject') && ep.key !== undefined) {
-      const acl = (await deps.driver.headObject(ep.bucket, ep.key))?.meta.acl;
-      if (acl !== undefined && anonymousMayRead(acl)) return;
-    }
+    if ((ep.op === 'GetObject' || ep.op === 'HeadObject') && ep.key !== undefined) return;
   }
   throw new S3Error('AccessDenied');
 }
@@ -149,8 +147,16 @@ export async function handle(ctx: Ctx, deps: Deps): Promise<void> {
     // the bucket's CORS headers go on every answer from here on, errors included (respond.ts);
     // looked up for cross-origin requests and for every GET/HEAD (Vary, see service/cors)
     const origin = header(ctx, 'origin');
-    if (ctx.endpoint.bucket !== undefined && (origin !== undefined || method === 'GET' || method === 'HEAD')) {
-      const headers = await deps.cors.responseHeaders(ctx.endpoint.bucket, origin, header(ctx, 'access-control-request-method') ?? method);
+    const bucketName = ctx.endpoint.bucket;
+    if (bucketName !== undefined && (origin !== undefined || method === 'GET' || method === 'HEAD')) {
+      const corsMethod = header(ctx, 'access-control-request-method') ?? method;
+      let headers: Record<string, string> | undefined;
+      if (ctx.endpoint.op === 'GetObject' || ctx.endpoint.op === 'HeadObject') {
+        // the bucket, its website and its CORS configurations, read together once: for these
+        // headers, the ACL check (authorize) and the read itself (service/read)
+        ctx.bucketView = await deps.reads.view(bucketName);
+        headers = responseHeadersOf(ctx.bucketView.cors, origin, corsMethod);
+      } else headers = await deps.cors.responseHeaders(bucketName, origin, corsMethod);
       if (headers !== undefined) ctx.cors = headers;
     }
     ctx.auth = verifyRequest(

@@ -240,6 +240,23 @@ export function varyOf(cfg: CorsConfig, preflight: boolean): string | undefined 
   return preflight ? 'Origin, Access-Control-Request-Headers, Access-Control-Request-Method' : 'Origin';
 }
 
+/**
+ * The CORS headers of an answer (not a preflight) of a bucket with configuration `cfg` (undefined:
+ * none, and then the answer's own headers stay as they are): the matching rule's Access-Control-*
+ * headers for a request with an Origin, and `Vary` (varyOf).
+ */
+export function responseHeadersOf(cfg: CorsConfig | undefined, origin: string | undefined, method: string): Record<string, string> | undefined {
+  if (!cfg) return undefined;
+  const h: Record<string, string> = {};
+  if (origin !== undefined) {
+    const m = matchCors(cfg, { origin, method, headers: [] });
+    if (m) Object.assign(h, allowHeaders(m, origin));
+  }
+  const vary = varyOf(cfg, false);
+  if (vary !== undefined) h.Vary = vary;
+  return h;
+}
+
 export interface Stored {
   v: 1;
   cfg: CorsConfig;
@@ -293,15 +310,7 @@ export class CorsService {
       if (err instanceof S3Error && err.code === 'NoSuchBucket') return undefined;
       throw err;
     }
-    if (!cfg) return undefined;
-    const h: Record<string, string> = {};
-    if (origin !== undefined) {
-      const m = matchCors(cfg, { origin, method, headers: [] });
-      if (m) Object.assign(h, allowHeaders(m, origin));
-    }
-    const vary = varyOf(cfg, false);
-    if (vary !== undefined) h.Vary = vary;
-    return h;
+    return responseHeadersOf(cfg, origin, method);
   }
 
   /**

@@ -11,21 +11,23 @@
  * Store requests per GET in a bucket with rules (the S3 driver): one. A hit that no pre-routing
  * rule, index document or RedirectAllRequestsTo can change is served on its one lookup with no
  * rule evaluated (`hitIsFinal`); otherwise a plain GET's lookups open the object and the key the
- * rules choose is served from that open.
+ * rules choose is served from that open. The bucket, its website and its CORS configurations
+ * (cached per node: service/config-cache.ts, and 500 ms in the S3 driver) are read together,
+ * once per request (`view`).
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { isOutOfSpace, S3Error, storageFull, toS3Error } from '../errors.js';
 import type { Explanation } from '../rules/explain.js';
 import { explain } from '../rules/explain.js';
-import { AUTH_TYPES, authTypeOf, originAuthOf } from '../rules/mirror-auth.js';
 import type { WebsiteConfig } from '../rules/model.js';
 import type { Action, WebsiteRequest } from '../rules/resolve.js';
 import { hitIsFinal, resolve } from '../rules/resolve.js';
-import { mirrorTags, tagSystemMeta } from '../rules/tagging.js';
+import { fillRequest } from '../mirror/engine.js';
 import type { MirrorEngine } from '../mirror/engine.js';
-import type { ByteRange, ObjectInfo, StorageDriver } from '../storage/driver.js';
+import type { BucketInfo, ByteRange, ObjectInfo, StorageDriver } from '../storage/driver.js';
 import { anonymousMayRead } from './acl.js';
+import type { CorsConfig, CorsService } from './cors.js';
 import type { ObjectService } from './objects.js';
 import type { WebsiteService } from './website.js';
 
@@ -53,6 +55,14 @@ export interface ReadRequest {
   preconditions: (info: ObjectInfo) => void;
   /** calls `listener` when the client goes away; returns the way to stop listening */
   onClientGone?: (listener: () => void) => () => void;
+}
+
+/** The bucket as a read needs it, read together once per request. */
+export interface BucketView {
+  /** undefined: no such bucket */
+  info: BucketInfo | undefined;
+  website: WebsiteConfig | undefined;
+  cors: CorsConfig | undefined;
 }
 
 type SpoolReader = Readable & { ready(): Promise<void> };
@@ -105,19 +115,52 @@ export class ReadService {
     private readonly driver: StorageDriver,
     private readonly objects: ObjectService,
     private readonly website: WebsiteService,
+    private readonly cors: CorsService,
     private readonly mirror: MirrorEngine,
   ) {}
 
   /**
+   * The bucket, its website and its CORS configurations, read at once (the S3 driver: one request
+   * for the bucket document shared by the three, then the two configurations side by side, and
+   * nothing while they are cached). A missing bucket is `info: undefined`.
+   */
+  async view(bucket: string): Promise<BucketView> {
+    const missing = (err: unknown) => {
+      if (err instanceof S3Error && err.code === 'NoSuchBucket') return undefined;
+      throw err;
+    };
+    const [info, website, cors] = await Promise.all([
+      this.driver.getBucket(bucket),
+      this.website.get(bucket).catch(missing),
+      this.cors.get(bucket).catch(missing),
+    ]);
+    return info ? { info, website, cors } : { info, website: undefined, cors: undefined };
+  }
+
+  /**
    * GET/HEAD of a key (or, in website mode, of the bucket root: key ''): with no website
    * configuration, the object or NoSuchKey; with one, whatever the rules decide (spec §5 WEB-05).
+   * `view`: the bucket as the request already read it (server.ts reads it for CORS and the ACL).
    */
-  async read(req: ReadRequest): Promise<ReadOutcome> {
+  async read(req: ReadRequest, view?: BucketView): Promise<ReadOutcome> {
     const { bucket, key } = req;
-    const cfg = await this.website.get(bucket);
-    const known: Known | undefined = undefined;
+    const v = view ?? (await this.view(bucket));
+    if (!v.info) throw new S3Error('NoSuchBucket', { bucket });
+    // An anonymous reader of a bucket that is not public needs the object's own AllUsers READ
+    // grant (server.ts authorize() leaves that to here): refused, before any rule, when the key is
+    // missing or its ACL does not grant it. The lookup that checks it is the one the answer uses.
+    let known: Known | undefined;
+    if (req.anonymous && v.info.acl !== 'public-read' && v.info.acl !== 'public-read-write') {
+      known = await this.lookUp(bucket, key, isPlainGet(req));
+      const acl = known?.info.meta.acl;
+      if (!known || acl === undefined || !anonymousMayRead(acl)) {
+        if (known?.opened && !known.opened.bytes) known.opened.body.destroy();
+        throw new S3Error('AccessDenied');
+      }
+    }
+    const cfg = v.website;
     if (!cfg) return this.serveObject(req, key, 200, known);
-    const wreq = await this.websiteRequest(req, cfg, false);
+    const wreq = await this.websiteRequest(req, cfg, known !== undefined);
     const held = new Map<string, Opened>();
     try {
       return await this.throughRules(req, wreq, cfg, held, known);
@@ -268,51 +311,17 @@ export class ReadService {
    */
   private async serveMirror(req: ReadRequest, action: Extract<Action, { kind: 'mirror' }>): Promise<ReadOutcome | undefined> {
     const { plan, rule } = action;
-    // MIR-03: an origin key with a dot segment would be fetched from outside MirrorURL
-    if (plan.refused !== undefined) throw new S3Error('MirrorFailed', { message: plan.refused, key: action.key });
-    const headers = { ...plan.headers, ...(plan.hostOverride !== undefined && { host: plan.hostOverride }) };
-    const returnHeaders: Record<string, string> = {};
-    for (const h of rule.Redirect.MirrorReturnHeaders?.ReturnHeader ?? [])
-      if (h.Key && h.Value !== undefined) returnHeaders[h.Key.toLowerCase()] = h.Value;
-    // MIR-15: AWS SigV4, OSS V1 or OSS V4 per MirrorAuth/AuthType (PUT ?website refuses other types)
-    const ma = rule.Redirect.MirrorAuth;
-    if (ma?.AccessKeyId && ma.AccessKeySecret && authTypeOf(ma.AuthType) === undefined) {
-      throw new S3Error('MirrorFailed', {
-        message: `Mirroring failed, please check your mirror configuration: MirrorAuth AuthType '${ma.AuthType ?? ''}' is not supported (use ${AUTH_TYPES}).`,
-        key: action.key,
-      });
-    }
-    const auth = originAuthOf(rule);
+    // the plan's one conversion into a fill (mirror/engine, rules/mirror-plan's originRequest): MIR-03
+    // (a dot segment would leave MirrorURL) and an AuthType Osprey cannot sign with (MIR-15) ask no origin
+    const fill = fillRequest(req.bucket, rule, plan);
+    if ('refused' in fill) throw new S3Error('MirrorFailed', { message: fill.refused, key: action.key });
     if (plan.method === 'HEAD') {
       // MIR-45: relay the origin's HEAD, store nothing
-      const h = await this.mirror.head({
-        urls: plan.urls,
-        headers,
-        ...(auth && { auth }),
-        ...(plan.probeUrl !== undefined && { probeUrl: plan.probeUrl }),
-      });
+      const h = await this.mirror.head(fill);
       if ('failed' in h) throw new S3Error('MirrorFailed', { message: h.failed, key: action.key });
       if (h.status === 404) return undefined;
       return { kind: 'empty', status: h.status, headers: h.headers };
     }
-    const fill = {
-      bucket: req.bucket,
-      key: plan.storeKey,
-      urls: plan.urls,
-      ...(plan.probeUrl !== undefined && { probeUrl: plan.probeUrl }),
-      headers,
-      followRedirects: plan.followRedirects,
-      checkMd5: plan.checkMd5,
-      switchAllErrors: plan.failover === 'any-unexpected-status',
-      transparentCodes: new Set(plan.transparentStatuses),
-      proxyOnly: !plan.store,
-      saveMeta: rule.Redirect.MirrorSaveOssMeta === true,
-      returnHeaders,
-      ...(auth && { auth }),
-      originLastModified: rule.Redirect.MirrorUserLastModified === true,
-      // MIR-30: MirrorTaggings become the stored object's tags
-      tagging: tagSystemMeta(mirrorTags(rule)),
-    };
     if (plan.asyncStatus !== undefined) {
       // MIR-47: answer at once; the fill goes on in the background (single-flight applies)
       void this.mirror.fetch(fill).then(

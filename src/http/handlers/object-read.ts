@@ -53,7 +53,7 @@ function readRequest(ctx: Ctx, bucket: string, key: string): ReadRequest {
  */
 export async function readThroughWebsite(ctx: Ctx, deps: Deps, bucket: string, key: string): Promise<void> {
   const req = readRequest(ctx, bucket, key);
-  const outcome = await deps.reads.read(req);
+  const outcome = await deps.reads.read(req, ctx.bucketView);
   try {
     await render(ctx, deps, outcome);
   } catch (err) {
