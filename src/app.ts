@@ -67,7 +67,7 @@ export async function startApp(config: Readonly<Config>, log: Logger = makeLogge
   const cors = new CorsService(driver);
   // what a GET/HEAD of an object means: the handlers and the console's simulator render or explain its outcome
   const reads = new ReadService(driver, objects, website, cors, mirror);
-  const running = await listen({ config, driver, buckets, objects, multipart, reads, website, cors, mirror, metrics, keys: keyStore(credentials), log, ownerId: credentials.accessKeyId });
+  const running = await listen({ config, buckets, objects, multipart, reads, website, cors, mirror, metrics, keys: keyStore(credentials), log, ownerId: credentials.accessKeyId });
   const host = running.address.family === 'IPv6' ? `[${running.address.address}]` : running.address.address;
   return {
     url: `http://${host}:${running.address.port}`,

@@ -13,11 +13,9 @@ import type { MultipartService } from '../service/multipart.js';
 import type { ObjectService } from '../service/objects.js';
 import type { ReadService } from '../service/read.js';
 import type { WebsiteService } from '../service/website.js';
-import type { StorageDriver } from '../storage/driver.js';
 
 export interface Deps {
   config: Readonly<Config>;
-  driver: StorageDriver;
   buckets: BucketService;
   /** every write of an object goes through it (MIR-42, create-only) */
   objects: ObjectService;

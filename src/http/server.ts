@@ -92,7 +92,7 @@ async function authorize(ctx: Ctx, deps: Deps): Promise<void> {
   // of an object whose own ACL does not grant it, are checked by the read service on the object it
   // opens to answer (service/read.ts): one store request, not a lookup here and another to serve.
   if (ep.bucket !== undefined) {
-    const info = ctx.bucketView ? ctx.bucketView.info : await deps.driver.getBucket(ep.bucket);
+    const info = ctx.bucketView ? ctx.bucketView.info : await deps.buckets.get(ep.bucket);
     // S3 and RGW tell anyone that a bucket does not exist
     if (!info) throw new S3Error('NoSuchBucket', { bucket: ep.bucket });
     if (ep.scope === 'read' && (info.acl === 'public-read' || info.acl === 'public-read-write')) return;
@@ -112,7 +112,7 @@ const expectsContinue = new WeakSet<http.IncomingMessage>();
 async function checkBeforeBody(ctx: Ctx, deps: Deps): Promise<void> {
   const ep = ctx.endpoint;
   if (!ep || ep.bucket === undefined || ep.op === 'CreateBucket') return;
-  if (!(await deps.driver.getBucket(ep.bucket))) throw new S3Error('NoSuchBucket', { bucket: ep.bucket });
+  await deps.buckets.require(ep.bucket);
   const declared = Number(header(ctx, 'x-amz-decoded-content-length') ?? header(ctx, 'content-length') ?? 0);
   if ((ep.op === 'PutObject' || ep.op === 'UploadPart') && declared > deps.config.maxObjectSize) {
     throw new S3Error('EntityTooLarge', { fields: { ProposedSize: String(declared), MaxSizeAllowed: String(deps.config.maxObjectSize) } });
