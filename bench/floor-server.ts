@@ -9,14 +9,19 @@
  *   node --import tsx bench/floor-server.ts http PORT UPSTREAM_BASE_URL    (an HTTP proxy over undici)
  *   node --import tsx bench/floor-server.ts pull PORT ORIGIN_BASE_URL DIR  (a pull-through store:
  *       serve DIR/path if present, else fetch ORIGIN_BASE_URL/path, stream it to the client and to a
- *       temporary file renamed into place at the end: nginx proxy_store's job, without fsync)
+ *       temporary file renamed into place at the end: nginx proxy_store's job, without fsync; tuned:
+ *       undici, a small body answered whole and written with blocking calls)
+ *   node --import tsx bench/floor-server.ts naive PORT ORIGIN_BASE_URL DIR (the naive pull-through
+ *       mirror of issue 19, as anyone would write it in ~40 lines of plain Node.js: node:http to the
+ *       origin (keep-alive), the origin's body piped to the client and to a temporary file renamed
+ *       into place when written; a hit streams the file. No fsync, no MD5, no metadata, no tuning)
  *
  * FLOOR_WORKERS=N runs N processes on the port (node:cluster). PORT 0 takes a free port. Prints
  * "listening on http://127.0.0.1:PORT" when ready; listens on 127.0.0.1 only.
  */
 import cluster from 'node:cluster';
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, renameSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdir, rename, stat } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
@@ -87,6 +92,41 @@ async function pull(req: http.IncomingMessage, res: http.ServerResponse): Promis
   res.end();
 }
 
+// ---- the naive mirror (mode naive): deliberately plain, the reference of issue 19's fill targets ----
+const naiveAgent = new http.Agent({ keepAlive: true, maxSockets: 128 });
+
+function naive(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const rel = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+  const file = path.join(dir ?? '', rel);
+  stat(file).then(
+    (st) => {
+      res.writeHead(200, { 'content-length': st.size });
+      createReadStream(file).pipe(res);
+    },
+    () => {
+      http.get(`${upstream}${rel}`, { agent: naiveAgent }, (up) => {
+        if (up.statusCode !== 200) {
+          up.resume();
+          fail(res, up.statusCode === 404 ? 404 : 502);
+          return;
+        }
+        res.writeHead(200, { 'content-length': up.headers['content-length'] ?? '' });
+        const tmp = path.join(dir ?? '', `.tmp-${process.pid}-${tmpN++}`);
+        const out = createWriteStream(tmp).on('error', () => res.destroy());
+        up.pipe(res);
+        up.pipe(out);
+        out.on('finish', () => {
+          // the directories made once per process (a mkdir per fill would only make the reference dearer)
+          const d = path.dirname(file);
+          (dirs.has(d) ? Promise.resolve(undefined) : mkdir(d, { recursive: true }).then(() => dirs.add(d)))
+            .then(() => rename(tmp, file))
+            .catch(() => {});
+        });
+      }).on('error', () => fail(res, 502));
+    },
+  );
+}
+
 function ready(this: net.Server): void {
   if (cluster.isPrimary) console.log(`listening on http://127.0.0.1:${(this.address() as net.AddressInfo).port}`);
 }
@@ -120,13 +160,16 @@ function serve(): void {
       client.on('error', close).on('close', close);
       up.on('error', close).on('close', close);
     }).listen(port, '127.0.0.1', ready);
+  } else if (mode === 'naive') {
+    mkdirSync(dir ?? '', { recursive: true });
+    http.createServer({ keepAliveTimeout: 60_000 }, naive).listen(port, '127.0.0.1', ready);
   } else if (mode === 'http' || mode === 'pull') {
     const handle = mode === 'http' ? proxy : pull;
     http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
       handle(req, res).catch(() => fail(res, 502));
     }).listen(port, '127.0.0.1', ready);
   } else {
-    console.error('usage: floor-server.ts tcp|http|pull PORT UPSTREAM [DIR]');
+    console.error('usage: floor-server.ts tcp|http|pull|naive PORT UPSTREAM [DIR]');
     process.exit(2);
   }
 }
