@@ -75,12 +75,15 @@ export function importCommand(): Command {
         journal = Journal.open(statePath, { bucket: c.bucket, endpoint: c.endpoint, source: c.source.description }, { readOnly: flags.dryRun === true });
         if (journal.resumed) process.stderr.write(`osprey: resuming from ${statePath} (${journal.done.size} objects already done)\n`);
         const { runImport } = await import('../migrate/import.js');
+        const { TargetClient } = await import('../migrate/target.js');
+        const target = await TargetClient.of(c.client, c.endpoint, { timeoutMs: c.timeoutMs, connections: c.concurrency * 2 + 4 });
         const r = await runImport({
-          client: c.client, bucket: c.bucket, source: c.source, concurrency: c.concurrency, retries: c.retries, objectTimeoutMs: c.objectTimeoutMs,
+          client: c.client, target, bucket: c.bucket, source: c.source, concurrency: c.concurrency, retries: c.retries, objectTimeoutMs: c.objectTimeoutMs,
           check: flags.check === true || flags.update === true, update: flags.update === true, dryRun: flags.dryRun === true, multipartThreshold: threshold, partSize,
           journal, tty: c.tty, logIntervalMs: c.logIntervalMs, print: (line) => process.stdout.write(`${line}\n`),
         });
         journal.close();
+        await target.close();
         await c.source.close();
         process.stdout.write(summary(r, flags.dryRun === true, flags.update === true));
         if (flags.dryRun !== true) process.stdout.write(`state: ${statePath}\n`);

@@ -9,9 +9,8 @@
  * copied again by a plain PUT, which replaces the object in one step. Bounded concurrency, retries
  * with backoff on transient errors, a per-attempt timeout, every outcome journaled as it happens.
  */
-import { AbortMultipartUploadCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
 import type { PutObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { createHash } from 'node:crypto';
 import { pipeline, Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
@@ -21,11 +20,14 @@ import type { Journal } from './journal.js';
 import { Progress, runPool } from './progress.js';
 import type { Fetched, Source, SourceItem } from './source.js';
 import { compareValidators, md5OfEtag } from './source.js';
-import { headKey, withRequestHooks } from './target.js';
-import type { BucketObject } from './target.js';
+import { listKeys, withRequestHooks } from './target.js';
+import type { BucketObject, TargetClient } from './target.js';
 
 export interface ImportOptions {
+  /** the bucket check's and multipart uploads' client */
   client: S3Client;
+  /** HEAD and single PUTs, the requests of every object */
+  target: TargetClient;
   bucket: string;
   source: Source;
   concurrency: number;
@@ -100,6 +102,59 @@ class Meter extends Transform {
   }
 }
 
+/** An item and the existence check started for it ahead of its copy (none: it will not be tried). */
+interface Ahead {
+  item: SourceItem;
+  head?: Promise<Settled<BucketObject | undefined>>;
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; err: unknown };
+
+/** A promise that never rejects (started ahead, it may be awaited late or never). */
+function settle<T>(p: Promise<T>): Promise<Settled<T>> {
+  return p.then((value) => ({ ok: true as const, value }), (err: unknown) => ({ ok: false as const, err }));
+}
+
+/** `p`, or the signal's reason once it is aborted (an attempt's timeout also bounds a check started ahead). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  let onAbort: () => void = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([p, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
+}
+
+/** A body up to this size is read whole before its PUT (one write, no stream plumbing per object). */
+const SMALL_BODY = 256 * 1024;
+
+/** The origin marker and the origin's validators of this copy (a later --check or verify compares them); Expires as the origin wrote it. */
+function markerHeaders(f: Fetched): Record<string, string> {
+  return {
+    [MIRROR_SOURCE_HEADER]: f.originUrl, ...originValidators({ etag: f.etag, 'last-modified': f.lastModified }),
+    ...(f.headers.expires !== undefined && { expires: f.headers.expires }),
+  };
+}
+
+/** All of a body that must be `size` bytes long; a SourceError (transient) when it is not. */
+async function readWhole(body: NodeJS.ReadableStream & { destroy(): void }, size: number, signal: AbortSignal): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of body) {
+    const chunk = c as Buffer;
+    n += chunk.length;
+    if (n > size) break;
+    chunks.push(chunk);
+  }
+  signal.throwIfAborted();
+  if (n !== size) {
+    body.destroy();
+    throw new SourceError(`the source sent ${n > size ? 'more than' : String(n) + ' of'} ${size} bytes`, true);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n);
+}
+
 export async function runImport(o: ImportOptions): Promise<ImportResult> {
   const r: ImportResult = { copied: 0, updated: 0, skipped: 0, resumed: 0, failed: 0, wouldCopy: 0, bytes: 0, failures: [], elapsedMs: 0 };
   let done = 0;
@@ -125,15 +180,97 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
   const progress = new Progress(o.dryRun ? 'import (dry run)' : 'import', counts, { tty: o.tty, intervalMs: o.logIntervalMs });
   let fatal: FatalError | undefined;
 
-  async function* counted(): AsyncIterable<SourceItem> {
-    for await (const item of o.source.items()) {
-      listed++;
-      yield item;
+  /** stops the existence checks still running ahead when the run ends */
+  const ahead = new AbortController();
+  const willTry = (item: SourceItem) => !item.invalid && (o.check || !o.journal?.done.has(item.key));
+  const listed0 = await presentByListing();
+
+  /**
+   * The source's items, each with its existence check (HEAD in the bucket) already started: the
+   * checks run up to `concurrency` items ahead of the copies, so a copy does not wait a round trip
+   * for its HEAD first (issue 19). An error of the source's listing comes after the items read
+   * before it.
+   */
+  async function* counted(): AsyncIterable<Ahead> {
+    const it = o.source.items()[Symbol.asyncIterator]();
+    const queue: Ahead[] = [];
+    let end = false;
+    let error: { err: unknown } | undefined;
+    for (;;) {
+      while (!end && queue.length < o.concurrency) {
+        let next: IteratorResult<SourceItem>;
+        try {
+          next = await it.next();
+        } catch (err) {
+          error = { err };
+          end = true;
+          break;
+        }
+        if (next.done) {
+          end = true;
+          listing = false;
+          break;
+        }
+        listed++;
+        const item = next.value;
+        queue.push({ item, ...(willTry(item) && { head: existenceCheck(item.key) }) });
+      }
+      const first = queue.shift();
+      if (first) yield first;
+      else if (error) throw error.err;
+      else return;
     }
-    listing = false;
   }
 
-  const one = async (item: SourceItem): Promise<void> => {
+  /**
+   * Whether the key is in the bucket: known from the listing when there was one (a key it did not
+   * have is absent; one it had needs its HEAD only for a --check, which compares what the HEAD
+   * tells), else a HEAD.
+   */
+  function existenceCheck(key: string): Promise<Settled<BucketObject | undefined>> {
+    if (listed0) {
+      const have = listed0.get(key);
+      if (have === undefined) return Promise.resolve({ ok: true, value: undefined });
+      // without --check an object present is skipped whatever it is: its size and ETag suffice
+      if (!o.check) return Promise.resolve({ ok: true, value: { ...have, fromOrigin: false, origin: {} } });
+    }
+    return settle(o.target.head(o.bucket, key, ahead.signal));
+  }
+
+  /**
+   * For a key list (its length known up front): the bucket's keys under the list's common prefix,
+   * when a listing of at most 2 pages per 1,000 keys to try has them all. One page of 1,000 keys
+   * costs the server about what a few HEADs do, so in a new or sparse bucket this replaces a HEAD
+   * per key; in a bucket that holds many more keys than the list, the few pages tried are all it
+   * costs. A key written after the listing is found by the create-only PUT (412), as before.
+   */
+  async function presentByListing(): Promise<Map<string, { size: number; etag: string }> | undefined> {
+    if (o.source.total === undefined || o.source.total === 0) return undefined;
+    let prefix: string | undefined;
+    let n = 0;
+    for await (const item of o.source.items()) {
+      if (!willTry(item)) continue;
+      n++;
+      if (prefix === undefined) prefix = item.key;
+      else if (!item.key.startsWith(prefix)) {
+        let i = 0;
+        while (i < prefix.length && i < item.key.length && prefix.charCodeAt(i) === item.key.charCodeAt(i)) i++;
+        prefix = prefix.slice(0, i);
+      }
+    }
+    if (prefix === undefined) return undefined;
+    // a prefix that ends inside a surrogate pair is not a string a server can take
+    if (/[\ud800-\udbff]$/.test(prefix)) prefix = prefix.slice(0, -1);
+    try {
+      return await listKeys(o.client, o.bucket, prefix, 2 * Math.ceil(n / 1000), AbortSignal.timeout(Math.max(60_000, n * 10)));
+    } catch (err) {
+      if (err instanceof FatalError) throw err;
+      // the HEADs decide then
+      return undefined;
+    }
+  }
+
+  const one = async ({ item, head }: Ahead): Promise<void> => {
     try {
       // a check re-examines every key: that is what it is run for
       if (!o.check && o.journal?.done.has(item.key)) {
@@ -145,7 +282,8 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
         const ac = new AbortController();
         const timer = o.objectTimeoutMs > 0 ? setTimeout(() => ac.abort(new SourceError(`timed out after ${o.objectTimeoutMs} ms`, true)), o.objectTimeoutMs) : undefined;
         try {
-          const out = await attemptOne(item, ac.signal);
+          // the check started ahead serves the first attempt; a retry checks again
+          const out = await attemptOne(item, ac.signal, attempt === 1 ? head : undefined);
           record(item, out, attempt);
           return;
         } catch (err) {
@@ -193,9 +331,10 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
     }
   };
 
-  const attemptOne = async (item: SourceItem, signal: AbortSignal): Promise<Outcome> => {
+  const attemptOne = async (item: SourceItem, signal: AbortSignal, early?: Promise<Settled<BucketObject | undefined>>): Promise<Outcome> => {
     await abortLeftovers(item.key);
-    const existing = await headKey(o.client, o.bucket, item.key, signal);
+    const checked = early && (await untilAborted(early, signal));
+    const existing = checked?.ok ? checked.value : await o.target.head(o.bucket, item.key, signal);
     if (existing) return compareExisting(item, existing, 'already in the bucket', signal);
     if (o.dryRun) {
       o.print(`copy ${item.key}`);
@@ -207,7 +346,7 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
     } catch (err) {
       // If-None-Match: * lost: a mirror fill or a client wrote the key meanwhile; theirs stays
       if (s3Code(err)?.status === 412) {
-        const now = await headKey(o.client, o.bucket, item.key, signal);
+        const now = await o.target.head(o.bucket, item.key, signal);
         if (now) return compareExisting(item, now, 'written meanwhile by someone else', signal);
       }
       throw err;
@@ -280,8 +419,9 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
   /** `overwrite`: a plain PUT (update); else create-only. Either way the object appears in one step or not at all. */
   const put = async (item: SourceItem, f: Fetched, signal: AbortSignal, overwrite: boolean): Promise<{ etag?: string; bytes: number }> => {
     const large = f.size === undefined || f.size > o.multipartThreshold;
-    // PutObject: Osprey itself checks Content-MD5; multipart: the meter checks at the end of the stream
-    const meter = new Meter(f.size, large ? f.md5 : undefined, (n) => (transferred += n));
+    if (!large) return putOne(item, f, f.size!, signal, overwrite);
+    // multipart: the meter checks the length and MD5 at the end of the stream
+    const meter = new Meter(f.size, f.md5, (n) => (transferred += n));
     pipeline(f.body, meter, () => {});
     const h = f.headers;
     const params: PutObjectCommandInput = {
@@ -293,17 +433,9 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
       ...(h['content-language'] !== undefined && { ContentLanguage: h['content-language'] }),
       ...(Object.keys(f.userMeta).length > 0 && { Metadata: f.userMeta }),
     };
-    // Expires goes as the origin wrote it (the SDK would reformat a Date)
-    // the origin's validators of this copy go with it (a later --check or verify compares them)
-    const headers: Record<string, string> = {
-      [MIRROR_SOURCE_HEADER]: f.originUrl, ...originValidators({ etag: f.etag, 'last-modified': f.lastModified }), ...(h.expires !== undefined && { expires: h.expires }),
-    };
-    if (!large) {
-      const client = withRequestHooks(o.client, headers);
-      const out = await client.send(new PutObjectCommand({ ...params, ContentLength: f.size, ...(f.md5 && { ContentMD5: Buffer.from(f.md5, 'hex').toString('base64') }) }), { abortSignal: signal });
-      return { ...(out.ETag && { etag: out.ETag.replace(/^"|"$/g, '') }), bytes: meter.bytes };
-    }
-    const client = withRequestHooks(o.client, headers, (id) => o.journal?.upload(item.key, id));
+    const client = withRequestHooks(o.client, markerHeaders(f), (id) => o.journal?.upload(item.key, id));
+    // loaded only when an object needs it (~0.2 s of CPU at start-up otherwise)
+    const { Upload } = await import('@aws-sdk/lib-storage');
     const upload = new Upload({ client, params, partSize: o.partSize, queueSize: 2, leavePartsOnError: false });
     const onAbort = () => void upload.abort().catch(() => undefined);
     signal.addEventListener('abort', onAbort, { once: true });
@@ -315,6 +447,33 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
     }
   };
 
+  /**
+   * One PUT of an object of known size, with what a mirror fill stores (the origin's headers, user
+   * metadata when kept, the origin marker and validators). A small body is read whole first and
+   * sent in one write; a larger one streams through the meter. Osprey checks the length, and
+   * Content-MD5 when the source vouched for one.
+   */
+  const putOne = async (item: SourceItem, f: Fetched, size: number, signal: AbortSignal, overwrite: boolean): Promise<{ etag?: string; bytes: number }> => {
+    const h = f.headers;
+    const headers: Record<string, string> = markerHeaders(f);
+    for (const name of ['content-type', 'content-encoding', 'content-disposition', 'cache-control', 'content-language'] as const) {
+      if (h[name] !== undefined) headers[name] = h[name];
+    }
+    for (const [name, value] of Object.entries(f.userMeta)) headers[`x-amz-meta-${name}`] = value;
+    if (!overwrite) headers['if-none-match'] = '*';
+    if (f.md5) headers['content-md5'] = Buffer.from(f.md5, 'hex').toString('base64');
+    if (size <= SMALL_BODY) {
+      const body = await readWhole(f.body, size, signal);
+      transferred += body.length;
+      const out = await o.target.put(o.bucket, item.key, body, size, headers, signal);
+      return { ...out, bytes: body.length };
+    }
+    const meter = new Meter(size, undefined, (n) => (transferred += n));
+    pipeline(f.body, meter, () => {});
+    const out = await o.target.put(o.bucket, item.key, meter, size, headers, signal);
+    return { ...out, bytes: meter.bytes };
+  };
+
   try {
     await runPool(counted(), o.concurrency, one, () => fatal !== undefined);
   } catch (err) {
@@ -322,6 +481,7 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
     fatal = err;
     r.stoppedBy = err.message;
   } finally {
+    ahead.abort();
     progress.stop();
   }
   r.elapsedMs = progress.elapsedMs;

@@ -3,7 +3,11 @@
  * What a long import or verify shows while it runs: a cli-progress bar on a TTY (objects, bytes,
  * rate, ETA, failures) or, when stderr is not a TTY (CI, logs), one plain line every interval.
  */
-import cliProgress from 'cli-progress';
+import type cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+
+/** cli-progress, loaded only for a bar on a terminal (not at every start of the command line) */
+const loadBar = (): typeof cliProgress => createRequire(import.meta.url)('cli-progress') as typeof cliProgress;
 
 export interface Counts {
   /** objects finished (any outcome) */
@@ -46,6 +50,7 @@ export class Progress {
   ) {
     const stream = opts.stream ?? process.stderr;
     if (opts.tty) {
+      const cliProgress = loadBar();
       this.bar = new cliProgress.SingleBar(
         {
           stream,
