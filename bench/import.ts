@@ -34,6 +34,8 @@ const SECRET = 'bench-secret-0123456789';
 const agent = new Agent({ connections: 4 });
 // OSPREY_IMPORT_NODE_ARGS: extra node flags for the `osprey import` process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
 const importNodeArgs = (process.env.OSPREY_IMPORT_NODE_ARGS ?? '').split(' ').filter(Boolean);
+// OSPREY_IMPORT_BUILD=DIR: also run the `osprey import` of another checkout (its bin/osprey.js and dist/, as built there), interleaved
+const otherBuild = process.env.OSPREY_IMPORT_BUILD;
 
 async function signed(base: string, method: string, p: string, body = '', headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
   const u = new URL(base);
@@ -114,8 +116,10 @@ async function main(): Promise<void> {
   delete env.AWS_CA_BUNDLE;
   const rcloneConf = path.join(work, 'rclone.conf');
   await writeFile(rcloneConf, '');
+  const ospreyImport = (root: string) => (bucket: string) => timed(process.execPath, [...importNodeArgs, path.join(root, 'bin/osprey.js'), 'import', '--bucket', bucket, '--origin', `${origin.url}/`, '--keys', list, '--concurrency', String(CONCURRENCY)], { ...env, OSPREY_ENDPOINT: osprey.url, OSPREY_ACCESS_KEY_ID: KEY, OSPREY_SECRET_ACCESS_KEY: SECRET }, work);
   const runners: Record<string, (bucket: string, rep: number) => Promise<Timed>> = {
-    'osprey import': (bucket) => timed(process.execPath, [...importNodeArgs, path.join(ROOT, 'bin/osprey.js'), 'import', '--bucket', bucket, '--origin', `${origin.url}/`, '--keys', list, '--concurrency', String(CONCURRENCY)], { ...env, OSPREY_ENDPOINT: osprey.url, OSPREY_ACCESS_KEY_ID: KEY, OSPREY_SECRET_ACCESS_KEY: SECRET }, work),
+    'osprey import': ospreyImport(ROOT),
+    ...(otherBuild && { [`osprey import of ${path.basename(otherBuild)}`]: ospreyImport(otherBuild) }),
     'rclone copy': (bucket) => timed('rclone', [
       '--config', rcloneConf, 'copy', '--files-from', list, '--transfers', String(CONCURRENCY), '--checkers', String(CONCURRENCY),
       '--http-url', `${origin.url}/`,
@@ -133,7 +137,7 @@ async function main(): Promise<void> {
       // interleaved, the order alternating per repetition
       const order = r % 2 ? [...names].reverse() : names;
       for (const name of order) {
-        const bucket = `imp-${r}-${name.split(' ')[0]}`;
+        const bucket = `imp-${r}-${names.indexOf(name)}`;
         await bucketWithMirror(osprey.url, bucket, origin.url);
         const c0 = await cpuSeconds(serverPid);
         const t = await runners[name]!(bucket, r);
