@@ -23,7 +23,7 @@ import type { MirrorPlan, OriginRequest } from '../rules/mirror-plan.js';
 import type { RoutingRule } from '../rules/model.js';
 import type { FillRecord } from './activity.js';
 import { fillAcrossNodes } from './cross-node.js';
-import { Md5OffThread } from './hasher.js';
+import { Md5OffThread, prestartHashing } from './hasher.js';
 import { passed } from '../young-gc.js';
 import { OriginProbes } from '../origin/probe.js';
 import { SingleFlight } from './single-flight.js';
@@ -129,6 +129,8 @@ export class MirrorEngine {
     this.dispatcher = opts.dispatcher ?? new Agent({ connect: { timeout: opts.headersTimeoutMs }, headersTimeout: opts.headersTimeoutMs, bodyTimeout: opts.idleTimeoutMs });
     const probeIntervalMs = opts.probeIntervalMs ?? 10_000;
     this.probes = new OriginProbes({ intervalMs: probeIntervalMs, timeoutMs: opts.headersTimeoutMs, idleMs: Math.max(30 * probeIntervalMs, 60_000), dispatcher: this.dispatcher });
+    // the first large fill after a start must not wait for the hashing thread to boot (issue 19)
+    prestartHashing();
   }
 
   get inFlight(): number {

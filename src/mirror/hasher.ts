@@ -7,7 +7,8 @@
  * copied once into a pooled buffer that is handed over and back (transferred, never cloned, no
  * garbage). At most MAX_IN_FLIGHT bytes wait for the worker; beyond that `update` returns a
  * promise to wait on (backpressure). One worker serves every fill of the process, started when
- * first needed; it keeps the process alive only while a hash is open.
+ * first needed or ahead of it (`prestartHashing`, at the engine's start); it keeps the process
+ * alive only while a hash is open.
  */
 import { Worker } from 'node:worker_threads';
 
@@ -84,6 +85,14 @@ class HashWorker {
     return w;
   }
 
+  /**
+   * Start the thread now (unreferenced: it does not keep the process alive), so that the first
+   * large fill after a start does not wait for it to boot (time to first byte, issue 19).
+   */
+  prestart(): void {
+    void this.thread;
+  }
+
   /** A new hash; the thread keeps the process alive only while some hash is open. */
   open(job: Job): number {
     const id = this.nextId++;
@@ -110,6 +119,11 @@ class HashWorker {
 }
 
 const shared = new HashWorker();
+
+/** Start the hashing thread ahead of the first large fill (the mirror engine does, at start-up). */
+export function prestartHashing(): void {
+  shared.prestart();
+}
 
 /** An MD5 computed on the hashing thread; `update` in order, then `digest` once (or `drop`). */
 export class Md5OffThread {

@@ -268,7 +268,7 @@ export class Spool extends EventEmitter {
    * It reads from the file as the data arrives and ends when it has all it asked for. Written
    * into an HTTP response (`writeInto`), it reuses two buffers instead of one per chunk.
    */
-  reader(start = 0, end?: number): Readable & SelfWriting & { ready(): Promise<void> } {
+  reader(start = 0, end?: number): Readable & SelfWriting & { ready(): Promise<void>; whole(): Promise<Buffer> | undefined } {
     return new SpoolReader(this, start, end);
   }
 
@@ -458,6 +458,39 @@ class SpoolReader extends Readable implements SelfWriting, ReaderAt {
         this.waiting = resolve;
       });
     }
+  }
+
+  /**
+   * A memory spool's bytes [start, end] in one piece (a view of the body), once the writer has
+   * finished and every check passed, for a consumer that takes a small body whole (the embedded
+   * store's commit): no stream machinery per fill. Rejects when the fill fails or the reader is
+   * destroyed; the reader is done either way. undefined for a file spool, or a reader already read.
+   */
+  whole(): Promise<Buffer> | undefined {
+    const sp = this.spool;
+    if (!sp.memoryBody || this.consumed || this.destroyed) return undefined;
+    this.consumed = true;
+    // a destroy(err) while taken whole rejects the promise; nobody listens for the stream's 'error'
+    this.on('error', () => {});
+    return this.waitWhole().finally(() => this.destroy());
+  }
+
+  private async waitWhole(): Promise<Buffer> {
+    const sp = this.spool;
+    for (;;) {
+      if (this.stopped) throw this.stopped;
+      if (sp.error) throw sp.error;
+      if (sp.finalSize !== undefined) break;
+      await new Promise<void>((resolve) => {
+        this.waiting = resolve;
+      });
+    }
+    // the body is held until this reader detaches (release waits for the last reader)
+    const mem = sp.memoryBody;
+    if (!mem) throw new Error('spool closed');
+    const limit = Math.min(this.end === undefined ? sp.finalSize : this.end + 1, sp.finalSize);
+    this.pos = Math.max(this.start, limit);
+    return mem.subarray(this.start, this.pos);
   }
 
   override _read(): void {

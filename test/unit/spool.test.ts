@@ -189,6 +189,43 @@ describe('spool in memory (small bodies of known length)', () => {
     spool.fail(new Error('origin sent too much'));
     await assert.rejects(reader, /too much/);
   });
+
+  it('MIR-22 a reader taken whole gets its bytes in one piece only once the fill is checked (finish), and the memory goes after', async () => {
+    const spool = Spool.memory(10);
+    const whole = spool.reader().whole();
+    const range = spool.reader(2, 5).whole();
+    assert.ok(whole && range);
+    let settled = false;
+    void whole.then(() => (settled = true));
+    await spool.append(Buffer.from('0123456789'));
+    await tick();
+    assert.equal(settled, false, 'every byte is there, but the fill is not checked yet');
+    let released = -1;
+    spool.once('released', (n: number) => (released = n));
+    await spool.finish();
+    assert.equal((await whole).toString(), '0123456789');
+    assert.equal((await range).toString(), '2345');
+    await spool.release();
+    assert.equal(released, 10);
+  });
+
+  it('MIR-22 a reader taken whole rejects when the fill fails or the reader is destroyed; a file spool has no whole()', async () => {
+    const spool = Spool.memory(10);
+    const failed = spool.reader().whole();
+    await spool.append(Buffer.from('01234'));
+    spool.fail(new Error('origin went away'));
+    await assert.rejects(failed!, /went away/);
+    const other = Spool.memory(10);
+    const reader = other.reader();
+    const gone = reader.whole();
+    reader.destroy(new Error('a write of the key won'));
+    await assert.rejects(gone!, /key won/);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'spool-'));
+    const file = await Spool.create(path.join(dir, 'fill'));
+    assert.equal(file.reader().whole(), undefined);
+    file.fail(new Error('done'));
+    await file.release();
+  });
 });
 
 /** An HTTP server whose one request is answered by `reader.writeInto`; resolves the outcome. */

@@ -150,6 +150,8 @@ function verify(opts: ReceiveOptions, got: number, md5: Buffer): void {
  * a small PUT's and a small mirror fill's CPU. Same checks: declared size, size cap, Content-MD5.
  */
 async function receiveSmall(body: Readable, opts: ReceiveOptions, size: number): Promise<Received> {
+  const whole = isWholeBody(body) ? body.whole() : undefined;
+  if (whole) return receiveWhole(body, whole, opts, size);
   const chunks: Buffer[] = [];
   let got = 0;
   try {
@@ -165,6 +167,36 @@ async function receiveSmall(body: Readable, opts: ReceiveOptions, size: number):
     throw err;
   }
   const inline = Buffer.concat(chunks, got);
+  const md5 = createHash('md5').update(inline).digest();
+  verify(opts, got, md5);
+  return { inline, size: got, md5 };
+}
+
+/**
+ * A body that can hand itself over in one piece once it has all arrived and been checked (a mirror
+ * fill's memory spool: mirror/spool): a small body is then taken without any stream machinery.
+ * `whole()` is undefined when it cannot (the body is then read as a stream).
+ */
+export interface WholeBody {
+  whole(): Promise<Buffer> | undefined;
+}
+
+function isWholeBody(body: Readable): body is Readable & WholeBody {
+  return typeof (body as Partial<WholeBody>).whole === 'function';
+}
+
+/** receiveSmall of a WholeBody: the same checks on the one piece. */
+async function receiveWhole(body: Readable, whole: Promise<Buffer>, opts: ReceiveOptions, size: number): Promise<Received> {
+  let inline: Buffer;
+  try {
+    inline = await whole;
+  } catch (err) {
+    body.destroy();
+    throw err;
+  }
+  const got = inline.length;
+  if (opts.maxSize !== undefined && got > opts.maxSize) throw tooLarge(opts.maxSize);
+  if (got > size) throw incomplete(got, size);
   const md5 = createHash('md5').update(inline).digest();
   verify(opts, got, md5);
   return { inline, size: got, md5 };
