@@ -72,8 +72,10 @@ export function normalizeOriginUrl(raw: string): string {
   } catch {
     throw new FatalError(`invalid setting 'origin': '${raw}' is not a URL`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new FatalError(`invalid setting 'origin': '${raw}' must be an http or https URL`);
-  if (u.search || u.hash) throw new FatalError(`invalid setting 'origin': '${raw}' must not have a query or fragment (the key is appended to it)`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new FatalError(`invalid setting 'origin': '${raw}' must be an http or https URL`);
+  if (u.search || u.hash)
+    throw new FatalError(`invalid setting 'origin': '${raw}' must not have a query or fragment (the key is appended to it)`);
   if (raw.endsWith('/')) return raw;
   if (u.pathname === '/' && !raw.replace(/^[a-z]+:\/\/[^/]*/i, '')) return `${raw}/`;
   throw new FatalError(`invalid setting 'origin': '${raw}' must end with '/' (the origin URL is this URL + the key, as a MirrorURL)`);
@@ -95,7 +97,12 @@ export class HttpOriginSource implements Source {
     timeoutMs: number,
   ) {
     this.total = keys.length;
-    this.dispatcher = new Agent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, keepAliveTimeout: 4000 });
+    this.dispatcher = new Agent({
+      connect: { timeout: timeoutMs },
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      keepAliveTimeout: 4000,
+    });
   }
 
   async *items(): AsyncIterable<SourceItem> {
@@ -109,7 +116,10 @@ export class HttpOriginSource implements Source {
     const { request } = this.planner(first);
     if ('refused' in request) throw new FatalError(`the origin cannot be reached (${request.refused})`);
     // any status is an answer: only network errors move on to the next origin
-    const walked = await walkOrigins({ ...request, method: 'HEAD', followRedirects: false }, { dispatcher: this.dispatcher, signal, usable: () => true });
+    const walked = await walkOrigins(
+      { ...request, method: 'HEAD', followRedirects: false },
+      { dispatcher: this.dispatcher, signal, usable: () => true },
+    );
     if (walked.kind === 'answer') {
       await walked.res.body.dump();
       return;
@@ -128,9 +138,14 @@ export class HttpOriginSource implements Source {
     const etag = headerOf(res.headers, 'etag');
     const lastModified = headerOf(res.headers, 'last-modified');
     return {
-      body: res.body, ...(size !== undefined && { size }), ...(md5 && { md5 }),
-      headers: mirrorStoredHeaders(res.headers), userMeta: plan.saveMeta ? mirrorUserMeta(res.headers) : {}, originUrl: url,
-      ...(etag !== undefined && { etag }), ...(lastModified !== undefined && { lastModified }),
+      body: res.body,
+      ...(size !== undefined && { size }),
+      ...(md5 && { md5 }),
+      headers: mirrorStoredHeaders(res.headers),
+      userMeta: plan.saveMeta ? mirrorUserMeta(res.headers) : {},
+      originUrl: url,
+      ...(etag !== undefined && { etag }),
+      ...(lastModified !== undefined && { lastModified }),
     };
   }
 
@@ -151,7 +166,12 @@ export class HttpOriginSource implements Source {
     const etag = headerOf(h, 'etag');
     const md5 = md5OfContentMd5(headerOf(h, 'content-md5')) ?? md5OfEtag(etag);
     const lastModified = headerOf(h, 'last-modified');
-    return { ...(length !== undefined && /^\d+$/.test(length) && { size: Number(length) }), ...(md5 && { md5 }), ...(etag && { etag }), ...(lastModified && { lastModified }) };
+    return {
+      ...(length !== undefined && /^\d+$/.test(length) && { size: Number(length) }),
+      ...(md5 && { md5 }),
+      ...(etag && { etag }),
+      ...(lastModified && { lastModified }),
+    };
   }
 
   async close(): Promise<void> {
@@ -159,17 +179,27 @@ export class HttpOriginSource implements Source {
   }
 
   /** The mirror's walk (origin/walker: MIR-16, MIR-37): a 200 answer, or a SourceError. */
-  private async open(plan: OriginFetchPlan, method: 'GET' | 'HEAD', signal: AbortSignal): Promise<{ res: Dispatcher.ResponseData; url: string }> {
+  private async open(
+    plan: OriginFetchPlan,
+    method: 'GET' | 'HEAD',
+    signal: AbortSignal,
+  ): Promise<{ res: Dispatcher.ResponseData; url: string }> {
     // errors are made only when thrown: a stack trace per fetch was ~2 % of an import's CPU (issue 19)
     if ('refused' in plan.request) throw new SourceError(plan.request.refused, false);
-    const walked = await walkOrigins({ ...plan.request, method }, { dispatcher: this.dispatcher, signal, usable: (status) => status === 200 });
+    const walked = await walkOrigins(
+      { ...plan.request, method },
+      { dispatcher: this.dispatcher, signal, usable: (status) => status === 200 },
+    );
     switch (walked.kind) {
       case 'answer':
         return { res: walked.res, url: walked.url };
       case 'not-found':
         throw new SourceError('the origin answered 404 (not found)', false, true);
       case 'redirect':
-        throw new SourceError(`the origin redirected to ${walked.location} and the rule does not follow redirects (a mirror would answer 302 and store nothing)`, false);
+        throw new SourceError(
+          `the origin redirected to ${walked.location} and the rule does not follow redirects (a mirror would answer 302 and store nothing)`,
+          false,
+        );
       case 'failed': {
         const f = walked.failure;
         if (!f) throw new SourceError('the origin could not be reached', true);

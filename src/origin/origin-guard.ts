@@ -71,7 +71,7 @@ function allowed(entry: string, host: string): boolean {
   const bits = Number(cidr[2]);
   if (bits > 32) return false;
   const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return ((base & mask) >>> 0) === ((h & mask) >>> 0);
+  return (base & mask) >>> 0 === (h & mask) >>> 0;
 }
 
 /** What to put on the allow-list for `host`: 127.0.0.0/8 for an IPv4 loopback address, else the host itself. */

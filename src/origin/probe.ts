@@ -55,7 +55,15 @@ export class OriginProbes {
   isDown(url: string): boolean {
     let p = this.probes.get(url);
     if (!p) {
-      p = { up: undefined, last: 'not probed yet', checks: 0, since: Date.now(), lastAsked: 0, running: false, timer: setInterval(() => this.tick(url), this.opts.intervalMs) };
+      p = {
+        up: undefined,
+        last: 'not probed yet',
+        checks: 0,
+        since: Date.now(),
+        lastAsked: 0,
+        running: false,
+        timer: setInterval(() => this.tick(url), this.opts.intervalMs),
+      };
       p.timer.unref();
       this.probes.set(url, p);
       void this.check(url, p);
@@ -97,7 +105,12 @@ export class OriginProbes {
     let up = false;
     let why: string;
     try {
-      const res = await request(url, { method: 'GET', headers: { 'user-agent': 'osprey-mirror-probe' }, dispatcher: this.opts.dispatcher, signal: AbortSignal.timeout(this.opts.timeoutMs) });
+      const res = await request(url, {
+        method: 'GET',
+        headers: { 'user-agent': 'osprey-mirror-probe' },
+        dispatcher: this.opts.dispatcher,
+        signal: AbortSignal.timeout(this.opts.timeoutMs),
+      });
       await res.body.dump();
       up = res.statusCode >= 200 && res.statusCode < 300;
       why = `answered ${res.statusCode}`;

@@ -19,7 +19,8 @@ export function encodeKeyPath(key: string): string {
  * MIR-08: authentication parameters of every scheme Osprey accepts (SigV2/SigV4 presigned, OSS V1
  * signed URLs, OSS V4 presigned, STS tokens).
  */
-const AUTH_PARAM = /^(?:x-amz-.*|awsaccesskeyid|signature|expires|ossaccesskeyid|x-oss-signature.*|x-oss-credential|x-oss-date|x-oss-expires|x-oss-additional-headers|security-token|x-oss-security-token)$/i;
+const AUTH_PARAM =
+  /^(?:x-amz-.*|awsaccesskeyid|signature|expires|ossaccesskeyid|x-oss-signature.*|x-oss-credential|x-oss-date|x-oss-expires|x-oss-additional-headers|security-token|x-oss-security-token)$/i;
 
 function paramName(pair: string): string {
   const raw = pair.split('=')[0] ?? '';

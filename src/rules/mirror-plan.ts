@@ -102,7 +102,8 @@ export function originKey(rule: RoutingRule, key: string, rawKey?: string): stri
   const rest = source.slice(leading.length);
   if (r.ReplaceKeyWith) return leading + r.ReplaceKeyWith.split('${key}').join(rest);
   const prefix = rule.Condition?.KeyPrefixEquals;
-  if (r.EnableReplacePrefix === true && prefix && rest.startsWith(prefix)) return leading + (r.ReplaceKeyPrefixWith ?? '') + rest.slice(prefix.length);
+  if (r.EnableReplacePrefix === true && prefix && rest.startsWith(prefix))
+    return leading + (r.ReplaceKeyPrefixWith ?? '') + rest.slice(prefix.length);
   return leading + rest;
 }
 
@@ -122,12 +123,22 @@ function single(v: string | string[] | undefined): string | undefined {
 }
 
 /** MIR-10…MIR-14 with the reasons for what was left out. */
-export function originHeaderPlan(rule: RoutingRule, client: MirrorRequest['headers'], userAgent = MIRROR_USER_AGENT): Pick<MirrorPlan, 'headers' | 'hostOverride' | 'dropped'> {
+export function originHeaderPlan(
+  rule: RoutingRule,
+  client: MirrorRequest['headers'],
+  userAgent = MIRROR_USER_AGENT,
+): Pick<MirrorPlan, 'headers' | 'hostOverride' | 'dropped'> {
   const mh = rule.Redirect.MirrorHeaders ?? {};
   const out: Record<string, string> = {};
   const dropped = new Map<string, string>();
   const refusal = (name: string): string | undefined =>
-    RESERVED.test(name) ? 'reserved, never forwarded (MIR-11)' : HOP_BY_HOP.test(name) ? 'hop-by-hop (MIR-13)' : name === 'host' ? 'Host comes from the origin URL (MIR-13)' : undefined;
+    RESERVED.test(name)
+      ? 'reserved, never forwarded (MIR-11)'
+      : HOP_BY_HOP.test(name)
+        ? 'hop-by-hop (MIR-13)'
+        : name === 'host'
+          ? 'Host comes from the origin URL (MIR-13)'
+          : undefined;
   const pass = (header: string) => {
     const name = header.toLowerCase();
     const val = single(client[name]);
@@ -164,7 +175,11 @@ export function originHeaderPlan(rule: RoutingRule, client: MirrorRequest['heade
   // unless the client's Accept-Encoding was passed, so stored bytes equal the origin's
   out['user-agent'] ??= userAgent;
   out['accept-encoding'] ??= 'identity';
-  return { headers: out, ...(hostOverride !== undefined && { hostOverride }), dropped: [...dropped].map(([name, reason]) => ({ name, reason })) };
+  return {
+    headers: out,
+    ...(hostOverride !== undefined && { hostOverride }),
+    dropped: [...dropped].map(([name, reason]) => ({ name, reason })),
+  };
 }
 
 /** MIR-10…MIR-14: (PassAll ? allowed : {}) ∪ Pass, minus Remove, then Set (Set wins). */
@@ -209,19 +224,28 @@ export function originRequest(rule: RoutingRule, plan: MirrorPlan): OriginReques
   if (plan.refused !== undefined) return { refused: plan.refused };
   const ma = rule.Redirect.MirrorAuth;
   if (ma?.AccessKeyId && ma.AccessKeySecret && authTypeOf(ma.AuthType) === undefined) {
-    return { refused: `Mirroring failed, please check your mirror configuration: MirrorAuth AuthType '${ma.AuthType ?? ''}' is not supported (use ${AUTH_TYPES}).` };
+    return {
+      refused: `Mirroring failed, please check your mirror configuration: MirrorAuth AuthType '${ma.AuthType ?? ''}' is not supported (use ${AUTH_TYPES}).`,
+    };
   }
   const auth = originAuthOf(rule);
   return {
-    method: plan.method, urls: plan.urls, ...(plan.probeUrl !== undefined && { probeUrl: plan.probeUrl }), headers: plan.headers,
-    followRedirects: plan.followRedirects, maxRedirects: MAX_ORIGIN_REDIRECTS, switchAllErrors: plan.failover === 'any-unexpected-status', ...(auth && { auth }),
+    method: plan.method,
+    urls: plan.urls,
+    ...(plan.probeUrl !== undefined && { probeUrl: plan.probeUrl }),
+    headers: plan.headers,
+    followRedirects: plan.followRedirects,
+    maxRedirects: MAX_ORIGIN_REDIRECTS,
+    switchAllErrors: plan.failover === 'any-unexpected-status',
+    ...(auth && { auth }),
   };
 }
 
 /** MIR-31: MirrorReturnHeaders as lower-case name → value. */
 function returnHeadersOf(rule: RoutingRule): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const h of rule.Redirect.MirrorReturnHeaders?.ReturnHeader ?? []) if (h.Key && h.Value !== undefined) out[h.Key.toLowerCase()] = h.Value;
+  for (const h of rule.Redirect.MirrorReturnHeaders?.ReturnHeader ?? [])
+    if (h.Key && h.Value !== undefined) out[h.Key.toLowerCase()] = h.Value;
   return out;
 }
 
@@ -239,7 +263,9 @@ export function mirrorPlan(rule: RoutingRule, req: MirrorRequest): MirrorPlan {
   if (refused === undefined) {
     if (r.MirrorURL) urls.push(at(r.MirrorURL));
     if (r.MirrorURLSlave) urls.push(at(r.MirrorURLSlave));
-    const alternates = [...(r.MirrorMultiAlternates?.MirrorMultiAlternate ?? [])].sort((a, b) => (a.MirrorMultiAlternateNumber ?? 0) - (b.MirrorMultiAlternateNumber ?? 0));
+    const alternates = [...(r.MirrorMultiAlternates?.MirrorMultiAlternate ?? [])].sort(
+      (a, b) => (a.MirrorMultiAlternateNumber ?? 0) - (b.MirrorMultiAlternateNumber ?? 0),
+    );
     for (const alt of alternates) if (alt.MirrorMultiAlternateURL) urls.push(at(alt.MirrorMultiAlternateURL));
   }
   const follow = r.MirrorFollowRedirect !== false;
@@ -257,8 +283,13 @@ export function mirrorPlan(rule: RoutingRule, req: MirrorRequest): MirrorPlan {
     checkMd5: r.MirrorCheckMd5 === true,
     failover: r.MirrorSwitchAllErrors === true ? 'any-unexpected-status' : '5xx-or-timeout',
     ...(r.MirrorAsyncStatus !== undefined && { asyncStatus: r.MirrorAsyncStatus }),
-    transparentStatuses: (r.TransparentMirrorResponseCodes ?? '').split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0),
-    ...(auth?.AccessKeyId && { auth: { type: auth.AuthType ?? '', ...(auth.Region && { region: auth.Region }), accessKeyId: auth.AccessKeyId } }),
+    transparentStatuses: (r.TransparentMirrorResponseCodes ?? '')
+      .split(',')
+      .map((s) => Number(s.trim()))
+      .filter((n) => Number.isInteger(n) && n > 0),
+    ...(auth?.AccessKeyId && {
+      auth: { type: auth.AuthType ?? '', ...(auth.Region && { region: auth.Region }), accessKeyId: auth.AccessKeyId },
+    }),
     saveMeta: r.MirrorSaveOssMeta === true,
     originLastModified: r.MirrorUserLastModified === true,
     returnHeaders: returnHeadersOf(rule),
