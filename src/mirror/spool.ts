@@ -421,9 +421,12 @@ class SpoolReader extends Readable implements SelfWriting, ReaderAt {
       const limit = this.end === undefined ? (sp.finalSize ?? Infinity) : this.end + 1;
       if (this.pos >= limit) return null;
       // the last byte waits for finish(): a body that fails its final check (length, Content-MD5)
-      // must never reach a client complete (MIR-22, MIR-23)
-      const ready = sp.finalSize !== undefined ? sp.appended : sp.appended - 1;
+      // must never reach a client complete (MIR-22, MIR-23). A memory spool that has every byte
+      // holds them all for the check, a moment away: the body goes out in one write, not all but
+      // its last byte and then that byte (two socket writes per small fill, issue 19)
       const mem = sp.memoryBody;
+      const held = sp.finalSize === undefined && mem !== undefined && sp.appended === mem.length;
+      const ready = sp.finalSize !== undefined ? sp.appended : held ? 0 : sp.appended - 1;
       if (this.pos < ready && mem) {
         const n = Math.min(ready - this.pos, limit - this.pos);
         const piece = mem.subarray(this.pos, this.pos + n);

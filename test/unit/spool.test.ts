@@ -190,6 +190,22 @@ describe('spool in memory (small bodies of known length)', () => {
     await assert.rejects(reader, /too much/);
   });
 
+  it('MIR-22 a body whose every byte is in waits for the check whole: one piece, not all but the last byte and then that byte', async () => {
+    const spool = Spool.memory(4096);
+    const reader = spool.reader();
+    await spool.append(Buffer.alloc(4096, 7));
+    const pieces: number[] = [];
+    const read = (async () => {
+      for await (const c of reader) pieces.push((c as Buffer).length);
+    })();
+    await tick();
+    assert.deepEqual(pieces, [], 'nothing before the fill is checked');
+    await spool.finish();
+    await read;
+    assert.deepEqual(pieces, [4096]);
+    await spool.release();
+  });
+
   it('MIR-22 a reader taken whole gets its bytes in one piece only once the fill is checked (finish), and the memory goes after', async () => {
     const spool = Spool.memory(10);
     const whole = spool.reader().whole();
