@@ -182,6 +182,11 @@ export class ReadService {
     return this.routeError(req, await this.websiteRequest(req, cfg, false), cfg, err);
   }
 
+  /** The mirror fills of the read path: the recent ones and those in progress (the console's activity feed). */
+  fills(): ReturnType<MirrorEngine['activity']['snapshot']> {
+    return this.mirror.activity.snapshot();
+  }
+
   /**
    * The rule simulator: what `sim` would do, explained by the same decision the read path
    * carries out (rules/resolve), its lookups answered from the store. Nothing is fetched from an

@@ -110,5 +110,5 @@ export async function simulate(call: ApiCall): Promise<void> {
 /** GET /activity: recent origin fetches and the fills in progress (the page polls it). */
 export function activity(call: ApiCall): void {
   if (call.method !== 'GET') throw methodNotAllowed(call);
-  sendJson(call.ctx, 200, { now: new Date().toISOString(), ...call.deps.mirror.activity.snapshot() });
+  sendJson(call.ctx, 200, { now: new Date().toISOString(), ...call.deps.reads.fills() });
 }
