@@ -64,7 +64,6 @@ class HashWorker {
   private get thread(): Worker {
     if (this.worker) return this.worker;
     const w = new Worker(WORKER_SOURCE, { eval: true, resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 } });
-    w.unref();
     w.on('message', (m: { id: number; acked?: number; buf?: ArrayBuffer; digest?: string }) => {
       if (m.buf && m.buf.byteLength === BUFFER_SIZE && this.pool.length < POOL_MAX) this.pool.push(Buffer.from(m.buf));
       const job = this.jobs.get(m.id);
@@ -81,6 +80,9 @@ class HashWorker {
     };
     w.on('error', fail);
     w.on('exit', (code) => fail(new Error(`the hashing thread exited (${code})`)));
+    // after the listeners: adding a 'message' listener refs the worker again, and a thread started
+    // ahead of any fill (prestart) would then keep the process from ever exiting
+    w.unref();
     this.worker = w;
     return w;
   }

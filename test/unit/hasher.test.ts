@@ -1,9 +1,28 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { Md5OffThread } from '../../src/mirror/hasher.ts';
 
 describe('MD5 on the hashing thread (origin/hasher)', () => {
+  it('a hashing thread started ahead of any fill (prestartHashing) does not keep the process alive', () => {
+    const hasher = fileURLToPath(new URL('../../src/mirror/hasher.ts', import.meta.url));
+    const dir = mkdtempSync(path.join(tmpdir(), 'osprey-hasher-'));
+    const script = path.join(dir, 'prestart.ts');
+    writeFileSync(script, `import { prestartHashing } from ${JSON.stringify(hasher)};\nprestartHashing();\n`);
+    try {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', script], { timeout: 60_000, encoding: 'utf8' });
+      assert.equal(r.error, undefined, 'the process did not exit within 60 s');
+      assert.equal(r.status, 0, r.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('MIR-29 gives the same MD5 as hashing inline, for chunks of every size, and for several hashes at once', async () => {
     const bodies = [0, 1, 65_536, 1024 * 1024, 1024 * 1024 + 7, 20 * 1024 * 1024 + 3].map((n) => randomBytes(n));
     const results = await Promise.all(
