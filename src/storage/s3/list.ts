@@ -13,28 +13,57 @@ import type { Store } from './store.js';
 export async function listObjects(store: Store, layout: Layout, bucket: string, opts: ListOptions): Promise<ListResult> {
   if (opts.maxKeys <= 0) return { objects: [], commonPrefixes: [], isTruncated: false };
   const base = layout.objects(bucket);
-  // one more than asked: whether the page is truncated is then known, not guessed
-  const page = await store.call(() => store.client.send(new ListObjectsV2Command({
-    Bucket: store.bucket, Prefix: base + opts.prefix, MaxKeys: opts.maxKeys + 1,
-    ...(opts.delimiter && { Delimiter: opts.delimiter }), ...(opts.startAfter !== undefined && opts.startAfter !== '' && { StartAfter: base + opts.startAfter }),
-  })), { bucket });
   type Entry = { name: string; object?: ObjectInfo };
   const entries: Entry[] = [];
-  for (const o of page.Contents ?? []) {
-    if (!o.Key) continue;
-    const key = o.Key.slice(base.length);
-    entries.push({ name: key, object: { bucket, key, size: o.Size ?? 0, etag: bareEtag(o.ETag), lastModified: o.LastModified ?? new Date(0), meta: { headers: {}, userMeta: {}, system: {} } } });
-  }
   const after = opts.startAfter ? Buffer.from(opts.startAfter) : undefined;
-  for (const p of page.CommonPrefixes ?? []) {
-    if (!p.Prefix) continue;
-    const name = p.Prefix.slice(base.length);
-    // a group the marker is inside of was already returned (S3 semantics)
-    if (after && Buffer.compare(Buffer.from(name), after) <= 0) continue;
-    entries.push({ name });
-  }
+  // One more than asked: whether the page is truncated is then known, not guessed. A store may
+  // answer a truncated page with fewer entries than asked (RGW does when a delimiter folds many
+  // keys into few prefixes), so its pages are followed until that many are known or none is left.
+  let token: string | undefined;
+  let truncated = false;
+  do {
+    const page = await store.call(
+      () =>
+        store.client.send(
+          new ListObjectsV2Command({
+            Bucket: store.bucket,
+            Prefix: base + opts.prefix,
+            MaxKeys: opts.maxKeys + 1 - entries.length,
+            ...(opts.delimiter && { Delimiter: opts.delimiter }),
+            ...(token !== undefined
+              ? { ContinuationToken: token }
+              : opts.startAfter !== undefined && opts.startAfter !== '' && { StartAfter: base + opts.startAfter }),
+          }),
+        ),
+      { bucket },
+    );
+    for (const o of page.Contents ?? []) {
+      if (!o.Key) continue;
+      const key = o.Key.slice(base.length);
+      entries.push({
+        name: key,
+        object: {
+          bucket,
+          key,
+          size: o.Size ?? 0,
+          etag: bareEtag(o.ETag),
+          lastModified: o.LastModified ?? new Date(0),
+          meta: { headers: {}, userMeta: {}, system: {} },
+        },
+      });
+    }
+    for (const p of page.CommonPrefixes ?? []) {
+      if (!p.Prefix) continue;
+      const name = p.Prefix.slice(base.length);
+      // a group the marker is inside of was already returned (S3 semantics)
+      if (after && Buffer.compare(Buffer.from(name), after) <= 0) continue;
+      entries.push({ name });
+    }
+    truncated = page.IsTruncated === true;
+    token = page.NextContinuationToken;
+  } while (truncated && token !== undefined && entries.length <= opts.maxKeys);
   entries.sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
-  const more = entries.length > opts.maxKeys || (page.IsTruncated === true && entries.length >= opts.maxKeys);
+  const more = entries.length > opts.maxKeys || truncated;
   const shown = entries.slice(0, opts.maxKeys);
   const last = shown.at(-1)?.name;
   return {
@@ -45,7 +74,12 @@ export async function listObjects(store: Store, layout: Layout, bucket: string, 
   };
 }
 
-export async function listUploads(store: Store, layout: Layout, bucket: string, opts: ListUploadsOptions): Promise<{ uploads: MultipartUpload[]; isTruncated: boolean }> {
+export async function listUploads(
+  store: Store,
+  layout: Layout,
+  bucket: string,
+  opts: ListUploadsOptions,
+): Promise<{ uploads: MultipartUpload[]; isTruncated: boolean }> {
   if (opts.maxUploads <= 0) return { uploads: [], isTruncated: false };
   const base = layout.objects(bucket);
   // S3 orders one key's uploads by initiation; the store by (random) upload id. So whole
@@ -56,7 +90,8 @@ export async function listUploads(store: Store, layout: Layout, bucket: string, 
       const key = u.storeKey.slice(base.length);
       if (only !== undefined && key !== only) continue;
       // RGW also returns the marker's own key; S3 starts strictly after it
-      if (only === undefined && opts.keyMarker !== undefined && Buffer.compare(Buffer.from(key), Buffer.from(opts.keyMarker)) <= 0) continue;
+      if (only === undefined && opts.keyMarker !== undefined && Buffer.compare(Buffer.from(key), Buffer.from(opts.keyMarker)) <= 0)
+        continue;
       // enough once more than a page follows the marker's own group, and the last group is whole
       if (found.length - markerGroup > opts.maxUploads && found.at(-1)?.key !== key) return true;
       found.push({ key, uploadId: u.uploadId });
@@ -75,7 +110,10 @@ export async function listUploads(store: Store, layout: Layout, bucket: string, 
     return doc && doc.key === u.key ? { ...u, doc } : undefined;
   });
   const known = docs.filter((d): d is NonNullable<typeof d> => d !== undefined);
-  known.sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)) || a.doc.initiated - b.doc.initiated || (a.uploadId < b.uploadId ? -1 : 1));
+  known.sort(
+    (a, b) =>
+      Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)) || a.doc.initiated - b.doc.initiated || (a.uploadId < b.uploadId ? -1 : 1),
+  );
   let from = 0;
   if (opts.keyMarker !== undefined && opts.uploadIdMarker !== undefined) {
     const at = known.findIndex((u) => u.key === opts.keyMarker && u.uploadId === opts.uploadIdMarker);
@@ -92,11 +130,13 @@ export async function listUploads(store: Store, layout: Layout, bucket: string, 
 async function mapLimited<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i] as T);
+      }
+    }),
+  );
   return out;
 }
