@@ -104,25 +104,27 @@ function naive(req: http.IncomingMessage, res: http.ServerResponse): void {
       createReadStream(file).pipe(res);
     },
     () => {
-      http.get(`${upstream}${rel}`, { agent: naiveAgent }, (up) => {
-        if (up.statusCode !== 200) {
-          up.resume();
-          fail(res, up.statusCode === 404 ? 404 : 502);
-          return;
-        }
-        res.writeHead(200, { 'content-length': up.headers['content-length'] ?? '' });
-        const tmp = path.join(dir ?? '', `.tmp-${process.pid}-${tmpN++}`);
-        const out = createWriteStream(tmp).on('error', () => res.destroy());
-        up.pipe(res);
-        up.pipe(out);
-        out.on('finish', () => {
-          // the directories made once per process (a mkdir per fill would only make the reference dearer)
-          const d = path.dirname(file);
-          (dirs.has(d) ? Promise.resolve(undefined) : mkdir(d, { recursive: true }).then(() => dirs.add(d)))
-            .then(() => rename(tmp, file))
-            .catch(() => {});
-        });
-      }).on('error', () => fail(res, 502));
+      http
+        .get(`${upstream}${rel}`, { agent: naiveAgent }, (up) => {
+          if (up.statusCode !== 200) {
+            up.resume();
+            fail(res, up.statusCode === 404 ? 404 : 502);
+            return;
+          }
+          res.writeHead(200, { 'content-length': up.headers['content-length'] ?? '' });
+          const tmp = path.join(dir ?? '', `.tmp-${process.pid}-${tmpN++}`);
+          const out = createWriteStream(tmp).on('error', () => res.destroy());
+          up.pipe(res);
+          up.pipe(out);
+          out.on('finish', () => {
+            // the directories made once per process (a mkdir per fill would only make the reference dearer)
+            const d = path.dirname(file);
+            (dirs.has(d) ? Promise.resolve(undefined) : mkdir(d, { recursive: true }).then(() => dirs.add(d)))
+              .then(() => rename(tmp, file))
+              .catch(() => {});
+          });
+        })
+        .on('error', () => fail(res, 502));
     },
   );
 }
@@ -134,40 +136,45 @@ function ready(this: net.Server): void {
 function serve(): void {
   if (mode === 'tcp') {
     const [host, upPort] = (upstream ?? '').split(':');
-    net.createServer((client) => {
-      // upstream to client, the heavy direction: read into one reused buffer and write from it, so no
-      // bytes are allocated per read (nothing for the collector); reading stops while a write is
-      // still queued (the buffer is still in use) and goes on when the client has taken it
-      const buffer = Buffer.allocUnsafe(256 * 1024);
-      const up: net.Socket = net.connect({
-        port: Number(upPort), host: host ?? '127.0.0.1',
-        onread: {
-          buffer,
-          callback: (n: number, buf: Uint8Array): boolean => {
-            client.write(buf.subarray(0, n));
-            if (client.writableLength === 0) return true;
-            client.once('drain', () => up.resume());
-            return false;
+    net
+      .createServer((client) => {
+        // upstream to client, the heavy direction: read into one reused buffer and write from it, so no
+        // bytes are allocated per read (nothing for the collector); reading stops while a write is
+        // still queued (the buffer is still in use) and goes on when the client has taken it
+        const buffer = Buffer.allocUnsafe(256 * 1024);
+        const up: net.Socket = net.connect({
+          port: Number(upPort),
+          host: host ?? '127.0.0.1',
+          onread: {
+            buffer,
+            callback: (n: number, buf: Uint8Array): boolean => {
+              client.write(buf.subarray(0, n));
+              if (client.writableLength === 0) return true;
+              client.once('drain', () => up.resume());
+              return false;
+            },
           },
-        },
-      });
-      up.on('end', () => client.end());
-      client.pipe(up);
-      const close = () => {
-        client.destroy();
-        up.destroy();
-      };
-      client.on('error', close).on('close', close);
-      up.on('error', close).on('close', close);
-    }).listen(port, '127.0.0.1', ready);
+        });
+        up.on('end', () => client.end());
+        client.pipe(up);
+        const close = () => {
+          client.destroy();
+          up.destroy();
+        };
+        client.on('error', close).on('close', close);
+        up.on('error', close).on('close', close);
+      })
+      .listen(port, '127.0.0.1', ready);
   } else if (mode === 'naive') {
     mkdirSync(dir ?? '', { recursive: true });
     http.createServer({ keepAliveTimeout: 60_000 }, naive).listen(port, '127.0.0.1', ready);
   } else if (mode === 'http' || mode === 'pull') {
     const handle = mode === 'http' ? proxy : pull;
-    http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
-      handle(req, res).catch(() => fail(res, 502));
-    }).listen(port, '127.0.0.1', ready);
+    http
+      .createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+        handle(req, res).catch(() => fail(res, 502));
+      })
+      .listen(port, '127.0.0.1', ready);
   } else {
     console.error('usage: floor-server.ts tcp|http|pull|naive PORT UPSTREAM [DIR]');
     process.exit(2);

@@ -37,9 +37,19 @@ const importNodeArgs = (process.env.OSPREY_IMPORT_NODE_ARGS ?? '').split(' ').fi
 // OSPREY_IMPORT_BUILD=DIR: also run the `osprey import` of another checkout (its bin/osprey.js and dist/, as built there), interleaved
 const otherBuild = process.env.OSPREY_IMPORT_BUILD;
 
-async function signed(base: string, method: string, p: string, body = '', headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+async function signed(
+  base: string,
+  method: string,
+  p: string,
+  body = '',
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string }> {
   const u = new URL(base);
-  const h = signRequestV4({ method, url: p, headers: { host: u.host, ...headers } }, { accessKeyId: KEY, secretAccessKey: SECRET }, createHash('sha256').update(body).digest('hex'));
+  const h = signRequestV4(
+    { method, url: p, headers: { host: u.host, ...headers } },
+    { accessKeyId: KEY, secretAccessKey: SECRET },
+    createHash('sha256').update(body).digest('hex'),
+  );
   const res = await request(base + p, { method: method as 'PUT', headers: h, body: body || undefined, dispatcher: agent });
   return { status: res.statusCode, text: await res.body.text() };
 }
@@ -68,7 +78,11 @@ async function countObjects(base: string, bucket: string): Promise<number> {
   }
 }
 
-interface Timed { wallS: number; cpuS: number; out: string }
+interface Timed {
+  wallS: number;
+  cpuS: number;
+  out: string;
+}
 
 /** runs a command to its end under /usr/bin/time: wall time and its own CPU (user + system, its children too) */
 async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv, work: string): Promise<Timed> {
@@ -109,24 +123,70 @@ async function main(): Promise<void> {
   for (const d of [work, www, path.join(www, 's'), path.join(www, 'l')]) await chmod(d, 0o755);
   const port = 30000 + Math.floor(Math.random() * 5000);
   const origin = await startNginx(path.join(work, 'origin'), port, `root ${www}; autoindex on;`); // rclone's http backend lists the directories of --files-from
-  const osprey = await startOsprey(path.join(work, 'data'), 0, ['--origin-allow', '127.0.0.0/8'], { OSPREY_ACCESS_KEY_ID: KEY, OSPREY_SECRET_ACCESS_KEY: SECRET });
+  const osprey = await startOsprey(path.join(work, 'data'), 0, ['--origin-allow', '127.0.0.0/8'], {
+    OSPREY_ACCESS_KEY_ID: KEY,
+    OSPREY_SECRET_ACCESS_KEY: SECRET,
+  });
   const serverPid = osprey.child.pid ?? 0;
   // the environment of the copying commands: no CA bundle (rclone refuses the one this environment sets)
   const env: NodeJS.ProcessEnv = { ...process.env, HOME: work, XDG_STATE_HOME: path.join(work, 'state') };
   delete env.AWS_CA_BUNDLE;
   const rcloneConf = path.join(work, 'rclone.conf');
   await writeFile(rcloneConf, '');
-  const ospreyImport = (root: string) => (bucket: string) => timed(process.execPath, [...importNodeArgs, path.join(root, 'bin/osprey.js'), 'import', '--bucket', bucket, '--origin', `${origin.url}/`, '--keys', list, '--concurrency', String(CONCURRENCY)], { ...env, OSPREY_ENDPOINT: osprey.url, OSPREY_ACCESS_KEY_ID: KEY, OSPREY_SECRET_ACCESS_KEY: SECRET }, work);
+  const ospreyImport = (root: string) => (bucket: string) =>
+    timed(
+      process.execPath,
+      [
+        ...importNodeArgs,
+        path.join(root, 'bin/osprey.js'),
+        'import',
+        '--bucket',
+        bucket,
+        '--origin',
+        `${origin.url}/`,
+        '--keys',
+        list,
+        '--concurrency',
+        String(CONCURRENCY),
+      ],
+      { ...env, OSPREY_ENDPOINT: osprey.url, OSPREY_ACCESS_KEY_ID: KEY, OSPREY_SECRET_ACCESS_KEY: SECRET },
+      work,
+    );
   const runners: Record<string, (bucket: string, rep: number) => Promise<Timed>> = {
     'osprey import': ospreyImport(ROOT),
     ...(otherBuild && { [`osprey import of ${path.basename(otherBuild)}`]: ospreyImport(otherBuild) }),
-    'rclone copy': (bucket) => timed('rclone', [
-      '--config', rcloneConf, 'copy', '--files-from', list, '--transfers', String(CONCURRENCY), '--checkers', String(CONCURRENCY),
-      '--http-url', `${origin.url}/`,
-      '--s3-provider', 'Other', '--s3-endpoint', osprey.url, '--s3-force-path-style=true', '--s3-region', 'us-east-1',
-      '--s3-access-key-id', KEY, '--s3-secret-access-key', SECRET,
-      ':http:', `:s3:${bucket}`,
-    ], env, work),
+    'rclone copy': (bucket) =>
+      timed(
+        'rclone',
+        [
+          '--config',
+          rcloneConf,
+          'copy',
+          '--files-from',
+          list,
+          '--transfers',
+          String(CONCURRENCY),
+          '--checkers',
+          String(CONCURRENCY),
+          '--http-url',
+          `${origin.url}/`,
+          '--s3-provider',
+          'Other',
+          '--s3-endpoint',
+          osprey.url,
+          '--s3-force-path-style=true',
+          '--s3-region',
+          'us-east-1',
+          '--s3-access-key-id',
+          KEY,
+          '--s3-secret-access-key',
+          SECRET,
+          ':http:',
+          `:s3:${bucket}`,
+        ],
+        env,
+        work,
+      ),
   };
   const names = Object.keys(runners).filter((n) => !only || n.startsWith(only));
   const wall = new Map<string, number[]>(names.map((n) => [n, []]));
@@ -147,14 +207,18 @@ async function main(): Promise<void> {
         wall.get(name)!.push(t.wallS);
         serverCpu.get(name)!.push((used * 1e6) / N);
         clientCpu.get(name)!.push((t.cpuS * 1e6) / N);
-        process.stderr.write(`rep ${r + 1} ${name}: ${fmt(t.wallS, 2)} s, server ${fmt((used * 1e6) / N)} µs/object, copier ${fmt((t.cpuS * 1e6) / N)} µs/object\n`);
+        process.stderr.write(
+          `rep ${r + 1} ${name}: ${fmt(t.wallS, 2)} s, server ${fmt((used * 1e6) / N)} µs/object, copier ${fmt((t.cpuS * 1e6) / N)} µs/object\n`,
+        );
       }
     }
     const lines = names.map((n) => `| ${n} | ${spread(wall.get(n)!, 2)} | ${spread(serverCpu.get(n)!)} | ${spread(clientCpu.get(n)!)} |`);
     const ow = wall.get('osprey import');
     const rw = wall.get('rclone copy');
     const ratio = ow && rw ? `\nrclone time / osprey import time (medians): ${fmt(median(rw) / median(ow), 2)} (target >= 1.0)\n` : '\n';
-    process.stdout.write(`\nOsprey import benchmark: ${SMALL} × 4 KiB + ${LARGE} × 1 MiB from nginx, concurrency ${CONCURRENCY}, ${reps} interleaved repetitions, medians (ranges); ${os.cpus().length} cores, node ${process.version}\n\n| copier | wall time (s) | Osprey server CPU (µs/object) | copier CPU (µs/object) |\n| --- | --- | --- | --- |\n${lines.join('\n')}\n${ratio}`);
+    process.stdout.write(
+      `\nOsprey import benchmark: ${SMALL} × 4 KiB + ${LARGE} × 1 MiB from nginx, concurrency ${CONCURRENCY}, ${reps} interleaved repetitions, medians (ranges); ${os.cpus().length} cores, node ${process.version}\n\n| copier | wall time (s) | Osprey server CPU (µs/object) | copier CPU (µs/object) |\n| --- | --- | --- | --- |\n${lines.join('\n')}\n${ratio}`,
+    );
   } finally {
     await osprey.stop();
     await origin.stop();

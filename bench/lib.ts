@@ -11,7 +11,9 @@ export const ROOT = path.resolve(import.meta.dirname, '..');
 
 export function sh(cmd: string, args: string[], timeoutMs = 600_000): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd}: ${err.message}\n${stderr}`)) : resolve(stdout)));
+    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${cmd}: ${err.message}\n${stderr}`)) : resolve(stdout),
+    );
   });
 }
 
@@ -70,7 +72,7 @@ export function spread(values: number[], digits = 0): string {
 
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : ((s[s.length / 2 - 1]! + s[s.length / 2]!) / 2);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 export interface Proc {
@@ -89,17 +91,42 @@ export async function startOsprey(dataDir: string, port: number, extra: string[]
   // a slower-growing old generation: a node on Ceph peaked at 123 instead of 194 MiB, same req/s)
   // OSPREY_BENCH_NODE_ARGS: extra node flags for profiling a run, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
   const nodeArgs = (process.env.OSPREY_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, ['--max-semi-space-size=4', '--heap-growing-percent=25', ...nodeArgs, path.join(root, 'dist/main.js'), 'serve', '--address', `127.0.0.1:${port}`, '--data', dataDir, '--log-level', 'warn', ...extra], {
-    cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--max-semi-space-size=4',
+      '--heap-growing-percent=25',
+      ...nodeArgs,
+      path.join(root, 'dist/main.js'),
+      'serve',
+      '--address',
+      `127.0.0.1:${port}`,
+      '--data',
+      dataDir,
+      '--log-level',
+      'warn',
+      ...extra,
+    ],
+    {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   return { child, url: await listening(child, 'osprey'), stop: () => stopChild(child) };
 }
 
 /** a floor server (bench/floor-server.ts): the least a Node.js process does in Osprey's place */
 export async function startFloor(mode: 'tcp' | 'http' | 'pull' | 'naive', upstream: string, dir?: string, workers = 1): Promise<Proc> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/floor-server.ts'), mode, '0', upstream, ...(dir ? [dir] : [])], {
-    cwd: ROOT, env: { ...process.env, FLOOR_WORKERS: String(workers) }, stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'bench/floor-server.ts'), mode, '0', upstream, ...(dir ? [dir] : [])],
+    {
+      cwd: ROOT,
+      env: { ...process.env, FLOOR_WORKERS: String(workers) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   return { child, url: await listening(child, 'floor server'), stop: () => stopChild(child) };
 }
 
@@ -128,7 +155,9 @@ export function stopChild(child: ChildProcess): Promise<void> {
 export async function startNginx(workDir: string, port: number, serverBlock: string, httpExtra = ''): Promise<Proc> {
   await mkdir(path.join(workDir, 'logs'), { recursive: true });
   const conf = path.join(workDir, 'nginx.conf');
-  await writeFile(conf, `
+  await writeFile(
+    conf,
+    `
 worker_processes 2;
 daemon off;
 pid ${workDir}/nginx.pid;
@@ -150,7 +179,8 @@ http {
     ${serverBlock}
   }
 }
-`);
+`,
+  );
   const child = spawn('nginx', ['-c', conf, '-p', workDir], { stdio: ['ignore', 'inherit', 'inherit'] });
   for (let i = 0; i < 50; i++) {
     try {
@@ -169,7 +199,10 @@ export interface WrkResult {
   requests: number;
 }
 
-export async function wrk(url: string, opts: { connections: number; seconds: number; threads?: number; script?: string }): Promise<WrkResult> {
+export async function wrk(
+  url: string,
+  opts: { connections: number; seconds: number; threads?: number; script?: string },
+): Promise<WrkResult> {
   const args = ['-t', String(opts.threads ?? 2), '-c', String(opts.connections), '-d', `${opts.seconds}s`, '--latency'];
   if (opts.script) args.push('-s', opts.script);
   const out = await sh('wrk', [...args, url]);

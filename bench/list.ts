@@ -47,14 +47,28 @@ const agent = new Agent({ connections: 64 });
 
 const keyOf = (i: number) => `d${String(i % 1000).padStart(4, '0')}/k${String(Math.floor(i / 1000)).padStart(7, '0')}`;
 
-async function signed(base: string, method: string, p: string, creds = { accessKeyId: KEY, secretAccessKey: SECRET }, headers: Record<string, string> = {}, body = ''): Promise<{ status: number; text: string }> {
+async function signed(
+  base: string,
+  method: string,
+  p: string,
+  creds = { accessKeyId: KEY, secretAccessKey: SECRET },
+  headers: Record<string, string> = {},
+  body = '',
+): Promise<{ status: number; text: string }> {
   const u = new URL(base);
-  const h = signRequestV4({ method, url: p, headers: { host: u.host, ...headers } }, creds, body ? createHash('sha256').update(body).digest('hex') : EMPTY);
+  const h = signRequestV4(
+    { method, url: p, headers: { host: u.host, ...headers } },
+    creds,
+    body ? createHash('sha256').update(body).digest('hex') : EMPTY,
+  );
   const res = await request(base + p, { method: method as 'PUT', headers: h, body: body || undefined, dispatcher: agent });
   return { status: res.statusCode, text: await res.body.text() };
 }
 
-interface Page { name: string; query: string }
+interface Page {
+  name: string;
+  query: string;
+}
 const PAGES: Page[] = [
   { name: 'flat page deep inside (start-after d0500/)', query: 'list-type=2&max-keys=1000&start-after=d0500%2F' },
   { name: 'prefix page (prefix d05)', query: 'list-type=2&max-keys=1000&prefix=d05' },
@@ -107,7 +121,9 @@ async function fsPart(work: string): Promise<string[]> {
   db.pragma('journal_mode = WAL');
   const row = db.prepare('SELECT * FROM objects WHERE bucket = ? AND key = ?').get('list', keyOf(0)) as Record<string, unknown> | undefined;
   if (!row) throw new Error('the seed row is missing');
-  const insert = db.prepare('INSERT INTO objects (bucket, key, size, etag, modified, meta, segments, inline) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  const insert = db.prepare(
+    'INSERT INTO objects (bucket, key, size, etag, modified, meta, segments, inline) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  );
   db.transaction(() => {
     for (let i = 1; i < N; i++) insert.run('list', keyOf(i), row.size, row.etag, row.modified, row.meta, row.segments, row.inline);
   })();
@@ -125,7 +141,12 @@ async function fsPart(work: string): Promise<string[]> {
 
 function ceph(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('timeout', ['200', 'bash', path.join(ROOT, 'scripts/ceph.sh'), ...args], { maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => (err ? reject(new Error(`ceph.sh ${args[0]}: ${err.message}\n${stderr}`)) : resolve(stdout)));
+    execFile(
+      'timeout',
+      ['200', 'bash', path.join(ROOT, 'scripts/ceph.sh'), ...args],
+      { maxBuffer: 4 * 1024 * 1024 },
+      (err, stdout, stderr) => (err ? reject(new Error(`ceph.sh ${args[0]}: ${err.message}\n${stderr}`)) : resolve(stdout)),
+    );
   });
 }
 
@@ -138,7 +159,10 @@ async function s3Part(): Promise<string[]> {
     const gw = field('CEPH_ENDPOINTS').split(',')[0] ?? '';
     const creds = { accessKeyId: field('CEPH_ACCESS_KEY'), secretAccessKey: field('CEPH_SECRET_KEY') };
     osprey = await startOsprey(path.join(dir, 'unused'), 0, ['--storage', 's3://osprey-list', '--storage-endpoint', gw], {
-      OSPREY_ACCESS_KEY_ID: KEY, OSPREY_SECRET_ACCESS_KEY: SECRET, OSPREY_STORAGE_ACCESS_KEY_ID: creds.accessKeyId, OSPREY_STORAGE_SECRET_ACCESS_KEY: creds.secretAccessKey,
+      OSPREY_ACCESS_KEY_ID: KEY,
+      OSPREY_SECRET_ACCESS_KEY: SECRET,
+      OSPREY_STORAGE_ACCESS_KEY_ID: creds.accessKeyId,
+      OSPREY_STORAGE_SECRET_ACCESS_KEY: creds.secretAccessKey,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     });
     await createBucket(osprey, 'list');
@@ -153,18 +177,23 @@ async function s3Part(): Promise<string[]> {
     const until = t0 + cephSeconds * 1000;
     let next = 1;
     let failed = 0;
-    await Promise.all(Array.from({ length: 64 }, async () => {
-      while (performance.now() < until) {
-        const i = next++;
-        if (i >= N) return;
-        const r = await signed(gw, 'PUT', `/osprey-list/${base}${keyOf(i)}`, creds).catch(() => ({ status: 0, text: '' }));
-        if (r.status !== 200) failed++;
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (performance.now() < until) {
+          const i = next++;
+          if (i >= N) return;
+          const r = await signed(gw, 'PUT', `/osprey-list/${base}${keyOf(i)}`, creds).catch(() => ({ status: 0, text: '' }));
+          if (r.status !== 200) failed++;
+        }
+      }),
+    );
     const seeded = (performance.now() - t0) / 1000;
     const count = next - failed;
     const lines = await measure(osprey, 'list');
-    return [`s3 driver on Ceph (1 OSD, 1 gateway), ${fmt(count)} keys (seeded straight into RGW under the driver's prefix, 64 PUTs at a time, in ${fmt(seeded)} s: ${fmt(count / seeded)} PUT/s${failed ? `, ${failed} failed` : ''}):`, ...lines];
+    return [
+      `s3 driver on Ceph (1 OSD, 1 gateway), ${fmt(count)} keys (seeded straight into RGW under the driver's prefix, 64 PUTs at a time, in ${fmt(seeded)} s: ${fmt(count / seeded)} PUT/s${failed ? `, ${failed} failed` : ''}):`,
+      ...lines,
+    ];
   } finally {
     await osprey?.stop();
     await ceph(['stop', dir]).catch(() => undefined);
@@ -184,7 +213,9 @@ async function main(): Promise<void> {
   }
   const head = '| page | entries | latency (ms) | Osprey CPU (ms/page) |\n| --- | --- | --- | --- |';
   const text = out.map((l) => (l.startsWith('|') ? l : `\n${l}\n\n${head}`)).join('\n');
-  process.stdout.write(`\nOsprey listing benchmark: ListObjectsV2 pages of 1,000, ${reps} each, one at a time, medians (ranges); ${os.cpus().length} cores, node ${process.version}\n${text}\n`);
+  process.stdout.write(
+    `\nOsprey listing benchmark: ListObjectsV2 pages of 1,000, ${reps} each, one at a time, medians (ranges); ${os.cpus().length} cores, node ${process.version}\n${text}\n`,
+  );
 }
 
 await main();

@@ -45,7 +45,11 @@ const CREDS = { OSPREY_ACCESS_KEY_ID: KEY, OSPREY_SECRET_ACCESS_KEY: SECRET };
 
 async function signed(base: string, method: string, p: string, body = '', headers: Record<string, string> = {}): Promise<number> {
   const u = new URL(base);
-  const h = signRequestV4({ method, url: p, headers: { host: u.host, ...headers } }, { accessKeyId: KEY, secretAccessKey: SECRET }, createHash('sha256').update(body).digest('hex'));
+  const h = signRequestV4(
+    { method, url: p, headers: { host: u.host, ...headers } },
+    { accessKeyId: KEY, secretAccessKey: SECRET },
+    createHash('sha256').update(body).digest('hex'),
+  );
   const res = await request(base + p, { method: method as 'PUT', headers: h, body: body || undefined, dispatcher: agent });
   await res.body.dump();
   return res.statusCode;
@@ -63,11 +67,13 @@ async function get(url: string): Promise<number> {
 async function coldPass(base: string, prefix: string, count = N): Promise<number> {
   let next = 0;
   const started = performance.now();
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    for (let i = next++; i < count; i = next++) {
-      if ((await get(`${base}${prefix}f${i}.bin`)) !== 4096) throw new Error(`${base}${prefix}f${i}.bin: short body`);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      for (let i = next++; i < count; i = next++) {
+        if ((await get(`${base}${prefix}f${i}.bin`)) !== 4096) throw new Error(`${base}${prefix}f${i}.bin: short body`);
+      }
+    }),
+  );
   return count / ((performance.now() - started) / 1000);
 }
 
@@ -77,11 +83,13 @@ async function originHits(log: string, needle: string): Promise<number> {
 }
 
 async function herd(url: string): Promise<number> {
-  const times = await Promise.all(Array.from({ length: 100 }, async () => {
-    const t0 = performance.now();
-    await get(url);
-    return performance.now() - t0;
-  }));
+  const times = await Promise.all(
+    Array.from({ length: 100 }, async () => {
+      const t0 = performance.now();
+      await get(url);
+      return performance.now() - t0;
+    }),
+  );
   times.sort((a, b) => a - b);
   return times[50] ?? NaN;
 }
@@ -134,7 +142,18 @@ async function main(): Promise<void> {
   if (ROWS.has('large')) {
     const chunk = Buffer.alloc(1024 * 1024, 'g');
     let sent = 0;
-    await pipeline(new Readable({ read() { if (sent >= GiB) this.push(null); else { sent += chunk.length; this.push(chunk); } } }), createWriteStream(path.join(www, 'files', 'big.bin')));
+    await pipeline(
+      new Readable({
+        read() {
+          if (sent >= GiB) this.push(null);
+          else {
+            sent += chunk.length;
+            this.push(chunk);
+          }
+        },
+      }),
+      createWriteStream(path.join(www, 'files', 'big.bin')),
+    );
     await writeFile(path.join(www, 'files', 'warm.bin'), Buffer.alloc(8 * 1024 * 1024, 'w'));
   }
   for (const d of [work, www, path.join(www, 'files'), path.join(www, 'slow')]) await chmod(d, 0o755);
@@ -149,12 +168,31 @@ async function main(): Promise<void> {
   };
   try {
     // /rN/x is served as /x: each repetition's keys are new to every mirror, the files the same
-    const origin = await up(startNginx(path.join(work, 'origin'), port, `root ${www}; access_log ${originLog}; rewrite ^/r[0-9a-z]+/(.*)$ /$1 break; location /slow/ { limit_rate 700k; }`));
+    const origin = await up(
+      startNginx(
+        path.join(work, 'origin'),
+        port,
+        `root ${www}; access_log ${originLog}; rewrite ^/r[0-9a-z]+/(.*)$ /$1 break; location /slow/ { limit_rate 700k; }`,
+      ),
+    );
     const store = path.join(work, 'store');
     await mkdir(store, { recursive: true });
     await chmod(store, 0o777);
-    const pstore = await up(startNginx(path.join(work, 'pstore'), port + 1, `location / { root ${store}; try_files $uri @fetch; } location @fetch { proxy_pass ${origin.url}; proxy_store on; proxy_store_access user:rw group:rw all:r; root ${store}; }`));
-    const pcache = await up(startNginx(path.join(work, 'pcache'), port + 2, `location / { proxy_pass ${origin.url}; proxy_cache c; proxy_cache_lock on; proxy_cache_valid 200 1h; proxy_max_temp_file_size 0; }`, `proxy_cache_path ${path.join(work, 'cache')} keys_zone=c:10m max_size=4g;`));
+    const pstore = await up(
+      startNginx(
+        path.join(work, 'pstore'),
+        port + 1,
+        `location / { root ${store}; try_files $uri @fetch; } location @fetch { proxy_pass ${origin.url}; proxy_store on; proxy_store_access user:rw group:rw all:r; root ${store}; }`,
+      ),
+    );
+    const pcache = await up(
+      startNginx(
+        path.join(work, 'pcache'),
+        port + 2,
+        `location / { proxy_pass ${origin.url}; proxy_cache c; proxy_cache_lock on; proxy_cache_valid 200 1h; proxy_max_temp_file_size 0; }`,
+        `proxy_cache_path ${path.join(work, 'cache')} keys_zone=c:10m max_size=4g;`,
+      ),
+    );
     const naive = await up(startFloor('naive', origin.url, path.join(work, 'naive')));
     // context, not a target: the floor's tuned pull-through (undici, small bodies written whole)
     const floor = await up(startFloor('pull', origin.url, path.join(work, 'floor')));
@@ -167,9 +205,22 @@ async function main(): Promise<void> {
   }
 }
 
-interface Peers { origin: Proc; pstore: Proc; pcache: Proc; naive: Proc; floor: Proc; osprey: Proc }
+interface Peers {
+  origin: Proc;
+  pstore: Proc;
+  pcache: Proc;
+  naive: Proc;
+  floor: Proc;
+  osprey: Proc;
+}
 
-async function run(work: string, originLog: string, store: string, port: number, { origin, pstore, pcache, naive, floor, osprey }: Peers): Promise<void> {
+async function run(
+  work: string,
+  originLog: string,
+  store: string,
+  port: number,
+  { origin, pstore, pcache, naive, floor, osprey }: Peers,
+): Promise<void> {
   const lines: string[] = [];
   const fig = new Figures();
   await siteWithMirror(osprey.url, origin.url);
@@ -193,8 +244,12 @@ async function run(work: string, originLog: string, store: string, port: number,
       fig.add('small cpu ratio naive', fig.of('small osprey cpu').at(-1)! / fig.of('small naive cpu').at(-1)!);
     }
     const row = (n: string) => `${fig.s(`small ${n}`)} objects/s, ${fig.s(`small ${n} cpu`)} µs CPU/fill`;
-    lines.push(`cold ${N} x 4 KiB, 16-way, ${REPS} interleaved repetitions: osprey ${row('osprey')}; proxy_store ${row('proxy_store')}; naive Node.js mirror ${row('naive')}`);
-    lines.push(`  osprey / naive per repetition: rate ${fig.s('small ratio naive', 2)} (target >= 1.0), CPU per fill ${fig.s('small cpu ratio naive', 2)} (target <= 1.2); osprey / proxy_store rate ${fmt(fig.med('small osprey') / fig.med('small proxy_store'), 2)}`);
+    lines.push(
+      `cold ${N} x 4 KiB, 16-way, ${REPS} interleaved repetitions: osprey ${row('osprey')}; proxy_store ${row('proxy_store')}; naive Node.js mirror ${row('naive')}`,
+    );
+    lines.push(
+      `  osprey / naive per repetition: rate ${fig.s('small ratio naive', 2)} (target >= 1.0), CPU per fill ${fig.s('small cpu ratio naive', 2)} (target <= 1.2); osprey / proxy_store rate ${fmt(fig.med('small osprey') / fig.med('small proxy_store'), 2)}`,
+    );
     lines.push(`  (context: proxy_cache + lock ${row('proxy_cache')}; the floor's tuned pull-through ${row('floor')})`);
   }
   if (ROWS.has('large')) {
@@ -247,15 +302,23 @@ async function run(work: string, originLog: string, store: string, port: number,
       for (const run of rotate(runs, rep)) await run();
     }
     const row = (n: string) => `${fig.s(`large ${n}`)} MB/s, TTFB +${fig.s(`large ${n} ttfb`, 1)} ms, ${fig.s(`large ${n} cpu`)} ms CPU`;
-    lines.push(`cold 1 GiB, ${REPS} interleaved repetitions (TTFB over the origin's own, ${fig.s('large direct ttfb', 1)} ms; origin direct ${fig.s('large direct')} MB/s):`);
-    lines.push(`  osprey just started ${row('osprey fresh')}; proxy_store ${row('proxy_store')}; naive Node.js mirror just started ${row('naive fresh')}; osprey warm ${row('osprey warm')}`);
-    lines.push(`  osprey just started / proxy_store ${fmt(fig.med('large osprey fresh') / fig.med('large proxy_store'), 2)} (target >= 1.0), TTFB over proxy_store's ${fmt(fig.med('large osprey fresh ttfb') - fig.med('large proxy_store ttfb'), 1)} ms (target <= 5); just-started osprey peak RSS ${spread(freshRss)} MiB`);
+    lines.push(
+      `cold 1 GiB, ${REPS} interleaved repetitions (TTFB over the origin's own, ${fig.s('large direct ttfb', 1)} ms; origin direct ${fig.s('large direct')} MB/s):`,
+    );
+    lines.push(
+      `  osprey just started ${row('osprey fresh')}; proxy_store ${row('proxy_store')}; naive Node.js mirror just started ${row('naive fresh')}; osprey warm ${row('osprey warm')}`,
+    );
+    lines.push(
+      `  osprey just started / proxy_store ${fmt(fig.med('large osprey fresh') / fig.med('large proxy_store'), 2)} (target >= 1.0), TTFB over proxy_store's ${fmt(fig.med('large osprey fresh ttfb') - fig.med('large proxy_store ttfb'), 1)} ms (target <= 5); just-started osprey peak RSS ${spread(freshRss)} MiB`,
+    );
   }
   if (ROWS.has('herd')) {
     if (ROWS.has('small')) {
       const before = await originHits(originLog, '/r0/files/f');
       await coldPass(`${osprey.url}/site/`, 'r0/files/');
-      lines.push(`second pass over the ${N} keys of the first repetition through osprey: ${(await originHits(originLog, '/r0/files/f')) - before} origin requests (target 0)`);
+      lines.push(
+        `second pass over the ${N} keys of the first repetition through osprey: ${(await originHits(originLog, '/r0/files/f')) - before} origin requests (target 0)`,
+      );
     }
     const single = performance.now();
     await get(`${origin.url}/slow/one.bin`);
@@ -265,10 +328,14 @@ async function run(work: string, originLog: string, store: string, port: number,
     const h1 = await originHits(originLog, '/slow/one.bin');
     const cm = await herd(`${pcache.url}/slow/one.bin`);
     const h2 = await originHits(originLog, '/slow/one.bin');
-    lines.push(`100 concurrent GETs of one missing 1 MiB key (origin ~${fmt(one)} ms per fetch): osprey ${h1 - h0} origin request(s), median ${fmt(om)} ms (${fmt(om / one, 2)}x a single fetch; target 1 request, <= 1.1x); proxy_cache_lock ${h2 - h1} request(s), median ${fmt(cm)} ms (${fmt(cm / one, 2)}x)`);
+    lines.push(
+      `100 concurrent GETs of one missing 1 MiB key (origin ~${fmt(one)} ms per fetch): osprey ${h1 - h0} origin request(s), median ${fmt(om)} ms (${fmt(om / one, 2)}x a single fetch; target 1 request, <= 1.1x); proxy_cache_lock ${h2 - h1} request(s), median ${fmt(cm)} ms (${fmt(cm / one, 2)}x)`,
+    );
   }
   lines.push(`osprey peak RSS over the run: ${fmt(await peakRssMiB(osprey.child.pid ?? 0))} MiB (target < 150)`);
-  process.stdout.write(`\nOsprey mirror benchmark (medians (ranges); ${os.cpus().length} cores, node ${process.version})\n${lines.map((l) => `- ${l}`).join('\n')}\n`);
+  process.stdout.write(
+    `\nOsprey mirror benchmark (medians (ranges); ${os.cpus().length} cores, node ${process.version})\n${lines.map((l) => `- ${l}`).join('\n')}\n`,
+  );
 }
 
 await main();

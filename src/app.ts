@@ -53,11 +53,20 @@ export function makeLogger(config: Pick<Config, 'logFormat' | 'logLevel'>): Logg
 
 export async function startApp(config: Readonly<Config>, log: Logger = makeLogger(config)): Promise<App> {
   const { driver, credentials, spoolDir } = await openStorage(config);
-  if (!driver.capabilities.createOnly) log.warn('the store ignores create-only PUTs (If-None-Match: *): with several nodes, two may fill one key and a PUT during a fill may be overwritten');
+  if (!driver.capabilities.createOnly)
+    log.warn(
+      'the store ignores create-only PUTs (If-None-Match: *): with several nodes, two may fill one key and a PUT during a fill may be overwritten',
+    );
   const website = new WebsiteService(driver, config.maxRoutingRules, originGuard(config.originAllow));
   const mirror = new MirrorEngine(driver, {
-    spoolDir, headersTimeoutMs: config.mirrorTimeoutMs, idleTimeoutMs: config.mirrorIdleTimeoutMs, maxObjectSize: config.maxObjectSize,
-    tagForm: config.mirrorTag, maxPerOrigin: config.mirrorMaxPerOrigin, dispatcher: guardedDispatcher(config), probeIntervalMs: config.mirrorProbeIntervalMs,
+    spoolDir,
+    headersTimeoutMs: config.mirrorTimeoutMs,
+    idleTimeoutMs: config.mirrorIdleTimeoutMs,
+    maxObjectSize: config.maxObjectSize,
+    tagForm: config.mirrorTag,
+    maxPerOrigin: config.mirrorMaxPerOrigin,
+    dispatcher: guardedDispatcher(config),
+    probeIntervalMs: config.mirrorProbeIntervalMs,
   });
   // the one write path: every write or delete of a key tells the mirror engine first (MIR-42)
   const objects = new ObjectService(driver, mirror, { maxObjectSize: config.maxObjectSize });
@@ -67,7 +76,20 @@ export async function startApp(config: Readonly<Config>, log: Logger = makeLogge
   const cors = new CorsService(driver);
   // what a GET/HEAD of an object means: the handlers and the console's simulator render or explain its outcome
   const reads = new ReadService(driver, objects, website, cors, mirror);
-  const running = await listen({ config, buckets, objects, multipart, reads, website, cors, mirror, metrics, keys: keyStore(credentials), log, ownerId: credentials.accessKeyId });
+  const running = await listen({
+    config,
+    buckets,
+    objects,
+    multipart,
+    reads,
+    website,
+    cors,
+    mirror,
+    metrics,
+    keys: keyStore(credentials),
+    log,
+    ownerId: credentials.accessKeyId,
+  });
   const host = running.address.family === 'IPv6' ? `[${running.address.address}]` : running.address.address;
   return {
     url: `http://${host}:${running.address.port}`,
@@ -119,17 +141,24 @@ async function openStorage(config: Readonly<Config>): Promise<{ driver: StorageD
   let driver: S3Driver;
   try {
     driver = await openS3Driver({
-      bucket: where.bucket, prefix: where.prefix, endpoint: config.storageEndpoint ?? '', region: config.storageRegion,
-      accessKeyId: config.storageAccessKeyId ?? '', secretAccessKey: config.storageSecretAccessKey ?? '', minPartSize: config.minPartSize, spoolDir,
+      bucket: where.bucket,
+      prefix: where.prefix,
+      endpoint: config.storageEndpoint ?? '',
+      region: config.storageRegion,
+      accessKeyId: config.storageAccessKeyId ?? '',
+      secretAccessKey: config.storageSecretAccessKey ?? '',
+      minPartSize: config.minPartSize,
+      spoolDir,
     });
   } catch (err) {
     await rm(spoolDir, { recursive: true, force: true });
     throw new ConfigError('storage', `cannot use ${config.storage} at ${config.storageEndpoint ?? ''}: ${(err as Error).message}`);
   }
   try {
-    const credentials: Credentials = config.accessKeyId && config.secretAccessKey
-      ? { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey, generated: false }
-      : await driver.sharedCredentials();
+    const credentials: Credentials =
+      config.accessKeyId && config.secretAccessKey
+        ? { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey, generated: false }
+        : await driver.sharedCredentials();
     return { driver, credentials, spoolDir };
   } catch (err) {
     await driver.close();

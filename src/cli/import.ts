@@ -28,31 +28,48 @@ function bytes(name: string, v: string, min: number): number {
   const m = /^(\d+)\s*(k|m|g|ki|mi|gi)?b?$/i.exec(v.trim());
   const unit = { '': 1, k: 1024, ki: 1024, m: 1024 ** 2, mi: 1024 ** 2, g: 1024 ** 3, gi: 1024 ** 3 }[(m?.[2] ?? '').toLowerCase()];
   const n = m && unit ? Number(m[1]) * unit : NaN;
-  if (!Number.isSafeInteger(n) || n < min) throw new FatalError(`invalid setting '${name}': '${v}' is not a size of at least ${min} bytes (e.g. 64MiB)`);
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new FatalError(`invalid setting '${name}': '${v}' is not a size of at least ${min} bytes (e.g. 64MiB)`);
   return n;
 }
 
 function summary(r: ImportResult, dryRun: boolean, update: boolean): string {
   const lines: string[] = [];
   if (dryRun) {
-    lines.push(`dry run finished in ${formatDuration(r.elapsedMs)}: ${r.wouldCopy} would be copied, ${r.skipped} already in the bucket, ${r.resumed} done in an earlier run, ${r.failed} failed`);
+    lines.push(
+      `dry run finished in ${formatDuration(r.elapsedMs)}: ${r.wouldCopy} would be copied, ${r.skipped} already in the bucket, ${r.resumed} done in an earlier run, ${r.failed} failed`,
+    );
   } else {
-    lines.push(`import finished in ${formatDuration(r.elapsedMs)}: ${r.copied} copied${update ? `, ${r.updated} updated` : ''} (${formatBytes(r.bytes)}), ${r.skipped} skipped (already in the bucket), ${r.resumed} done in an earlier run, ${r.failed} failed`);
+    lines.push(
+      `import finished in ${formatDuration(r.elapsedMs)}: ${r.copied} copied${update ? `, ${r.updated} updated` : ''} (${formatBytes(r.bytes)}), ${r.skipped} skipped (already in the bucket), ${r.resumed} done in an earlier run, ${r.failed} failed`,
+    );
   }
-  for (const f of r.failures.slice(0, 20)) lines.push(`  failed: ${f.key}: ${f.reason}${f.attempts > 1 ? ` (${f.attempts} attempts)` : ''}`);
+  for (const f of r.failures.slice(0, 20))
+    lines.push(`  failed: ${f.key}: ${f.reason}${f.attempts > 1 ? ` (${f.attempts} attempts)` : ''}`);
   if (r.failures.length > 20) lines.push(`  … and ${r.failures.length - 20} more (see --report)`);
   if (r.stoppedBy) lines.push(`stopped: ${r.stoppedBy}`);
   return `${lines.join('\n')}\n`;
 }
 
 export function importCommand(): Command {
-  const cmd = new Command('import').description('copy objects from an origin or a source S3 bucket into an Osprey bucket, as mirror fills would store them (resumable)');
+  const cmd = new Command('import').description(
+    'copy objects from an origin or a source S3 bucket into an Osprey bucket, as mirror fills would store them (resumable)',
+  );
   commonOptions(cmd)
     .option(...SAVE_META_OPTION)
-    .option('--check', "objects already in the bucket are re-checked, whatever the journal says, by size, MD5/ETag and the origin's ETag/Last-Modified recorded with the copy (a difference is a failure; nothing is overwritten)")
-    .option('--update', 'with --check (implied): copy again an object whose source changed since it was copied, replacing it in one step (never an object a client wrote)')
+    .option(
+      '--check',
+      "objects already in the bucket are re-checked, whatever the journal says, by size, MD5/ETag and the origin's ETag/Last-Modified recorded with the copy (a difference is a failure; nothing is overwritten)",
+    )
+    .option(
+      '--update',
+      'with --check (implied): copy again an object whose source changed since it was copied, replacing it in one step (never an object a client wrote)',
+    )
     .option('--dry-run', 'list what would be copied; write nothing')
-    .option('--state <file>', 'the resume journal (default: $XDG_STATE_HOME/osprey/import-<bucket>-<hash of the arguments>.jsonl, XDG_STATE_HOME defaulting to ~/.local/state)')
+    .option(
+      '--state <file>',
+      'the resume journal (default: $XDG_STATE_HOME/osprey/import-<bucket>-<hash of the arguments>.jsonl, XDG_STATE_HOME defaulting to ~/.local/state)',
+    )
     .option('--multipart-threshold <size>', 'objects larger than this, or of unknown size, go as multipart uploads', '1GiB')
     .option('--part-size <size>', 'multipart part size (memory: 2 parts per object in flight)', '8MiB')
     .action(async (flags: ImportFlags) => {
@@ -72,15 +89,32 @@ export function importCommand(): Command {
           process.stderr.write(`osprey: note: using the journal ${legacy}, which an earlier version wrote to the current directory\n`);
           statePath = legacy;
         }
-        journal = Journal.open(statePath, { bucket: c.bucket, endpoint: c.endpoint, source: c.source.description }, { readOnly: flags.dryRun === true });
+        journal = Journal.open(
+          statePath,
+          { bucket: c.bucket, endpoint: c.endpoint, source: c.source.description },
+          { readOnly: flags.dryRun === true },
+        );
         if (journal.resumed) process.stderr.write(`osprey: resuming from ${statePath} (${journal.done.size} objects already done)\n`);
         const { runImport } = await import('../migrate/import.js');
         const { TargetClient } = await import('../migrate/target.js');
         const target = await TargetClient.of(c.client, c.endpoint, { timeoutMs: c.timeoutMs, connections: c.concurrency * 2 + 4 });
         const r = await runImport({
-          client: c.client, target, bucket: c.bucket, source: c.source, concurrency: c.concurrency, retries: c.retries, objectTimeoutMs: c.objectTimeoutMs,
-          check: flags.check === true || flags.update === true, update: flags.update === true, dryRun: flags.dryRun === true, multipartThreshold: threshold, partSize,
-          journal, tty: c.tty, logIntervalMs: c.logIntervalMs, print: (line) => process.stdout.write(`${line}\n`),
+          client: c.client,
+          target,
+          bucket: c.bucket,
+          source: c.source,
+          concurrency: c.concurrency,
+          retries: c.retries,
+          objectTimeoutMs: c.objectTimeoutMs,
+          check: flags.check === true || flags.update === true,
+          update: flags.update === true,
+          dryRun: flags.dryRun === true,
+          multipartThreshold: threshold,
+          partSize,
+          journal,
+          tty: c.tty,
+          logIntervalMs: c.logIntervalMs,
+          print: (line) => process.stdout.write(`${line}\n`),
         });
         journal.close();
         await target.close();
@@ -89,10 +123,26 @@ export function importCommand(): Command {
         if (flags.dryRun !== true) process.stdout.write(`state: ${statePath}\n`);
         if (c.report !== undefined) {
           writeReport(c.report, {
-            command: 'import', bucket: c.bucket, endpoint: c.endpoint, source: c.source.description, dryRun: flags.dryRun === true, state: statePath,
-            started: started.toISOString(), finished: new Date().toISOString(), elapsedMs: r.elapsedMs,
-            summary: { copied: r.copied, updated: r.updated, skipped: r.skipped, resumed: r.resumed, failed: r.failed, wouldCopy: r.wouldCopy, bytes: r.bytes },
-            ...(r.stoppedBy && { stoppedBy: r.stoppedBy }), failures: r.failures,
+            command: 'import',
+            bucket: c.bucket,
+            endpoint: c.endpoint,
+            source: c.source.description,
+            dryRun: flags.dryRun === true,
+            state: statePath,
+            started: started.toISOString(),
+            finished: new Date().toISOString(),
+            elapsedMs: r.elapsedMs,
+            summary: {
+              copied: r.copied,
+              updated: r.updated,
+              skipped: r.skipped,
+              resumed: r.resumed,
+              failed: r.failed,
+              wouldCopy: r.wouldCopy,
+              bytes: r.bytes,
+            },
+            ...(r.stoppedBy && { stoppedBy: r.stoppedBy }),
+            failures: r.failures,
           });
           process.stdout.write(`report: ${c.report}\n`);
         }
@@ -100,7 +150,14 @@ export function importCommand(): Command {
       } catch (err) {
         journal?.close();
         if (!(err instanceof FatalError)) throw err;
-        if (flags.report !== undefined) writeReport(flags.report, { command: 'import', bucket: flags.bucket, started: started.toISOString(), fatal: err.message, failures: [] });
+        if (flags.report !== undefined)
+          writeReport(flags.report, {
+            command: 'import',
+            bucket: flags.bucket,
+            started: started.toISOString(),
+            fatal: err.message,
+            failures: [],
+          });
         fatal(`${err.message}; nothing was copied`);
       }
     });

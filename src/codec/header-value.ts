@@ -61,7 +61,8 @@ export function locationValue(url: string, form: 'text' | 'bytes' = 'text'): str
 /** RFC 5987 attr-char: everything else in an ext-value is percent-encoded (UTF-8). */
 function extValue(text: string): string {
   let out = '';
-  for (const b of Buffer.from(text, 'utf8')) out += /[A-Za-z0-9!#$&+\-.^_`|~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : pct(b);
+  for (const b of Buffer.from(text, 'utf8'))
+    out += /[A-Za-z0-9!#$&+\-.^_`|~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : pct(b);
   return out;
 }
 

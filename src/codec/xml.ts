@@ -40,7 +40,9 @@ export function readCapped(body: Readable, limit: number, received?: { bytesIn: 
       total += buf.length;
       if (received) received.bytesIn += buf.length;
       if (total > limit) {
-        done(new S3Error('MaxMessageLengthExceeded', { message: `Your request was too big: the XML body must be at most ${limit} bytes.` }));
+        done(
+          new S3Error('MaxMessageLengthExceeded', { message: `Your request was too big: the XML body must be at most ${limit} bytes.` }),
+        );
         return;
       }
       chunks.push(buf);
@@ -61,8 +63,17 @@ function checkCharRefs(text: string): void {
   for (const m of text.matchAll(/&#(?:x([0-9a-fA-F]+)|([0-9]+));/g)) {
     const digits = (m[1] ?? m[2] ?? '').replace(/^0+(?=.)/, '');
     const cp = digits.length > 8 ? Infinity : Number.parseInt(digits, m[1] !== undefined ? 16 : 10);
-    const allowed = cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
-    if (!allowed) throw new S3Error('MalformedXML', { message: `The XML you provided was not well-formed: the character reference ${m[0].slice(0, 20)} names a character XML does not allow.` });
+    const allowed =
+      cp === 0x9 ||
+      cp === 0xa ||
+      cp === 0xd ||
+      (cp >= 0x20 && cp <= 0xd7ff) ||
+      (cp >= 0xe000 && cp <= 0xfffd) ||
+      (cp >= 0x10000 && cp <= 0x10ffff);
+    if (!allowed)
+      throw new S3Error('MalformedXML', {
+        message: `The XML you provided was not well-formed: the character reference ${m[0].slice(0, 20)} names a character XML does not allow.`,
+      });
   }
 }
 
@@ -102,7 +113,10 @@ export function parseXml(text: string, arrays: readonly string[] = []): XmlObjec
     // instruction after the root element, element names such as 'constructor', nesting too deep):
     // the client's malformed XML, not a 500.
     const why = err instanceof Error ? err.message : String(err);
-    const message = why === 'Maximum nested tags exceeded' ? `The XML is nested deeper than ${MAX_DEPTH} levels.` : `The XML you provided was not well-formed: ${why.slice(0, 200)}`;
+    const message =
+      why === 'Maximum nested tags exceeded'
+        ? `The XML is nested deeper than ${MAX_DEPTH} levels.`
+        : `The XML you provided was not well-formed: ${why.slice(0, 200)}`;
     throw new S3Error('MalformedXML', { message, cause: err });
   }
   if (out === null || typeof out !== 'object') throw new S3Error('MalformedXML');
@@ -165,6 +179,5 @@ export function buildXml(doc: Record<string, unknown>): string {
 
 // The builder writes control characters raw, which is not well-formed XML 1.0; encode them.
 function escapeControls(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\r]/g, (c) => `&#${c.charCodeAt(0)};`);
 }

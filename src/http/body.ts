@@ -12,7 +12,14 @@ import type { Ctx } from './context.js';
 import { passed } from '../young-gc.js';
 import { header } from './context.js';
 import { STORED_HEADER_NAMES } from './respond.js';
-import { MIRROR_SOURCE_HEADER, mirrorTag, ORIGIN_ETAG_META, ORIGIN_LAST_MODIFIED_META, originValidators, parseMirrorSource } from '../mirror/meta.js';
+import {
+  MIRROR_SOURCE_HEADER,
+  mirrorTag,
+  ORIGIN_ETAG_META,
+  ORIGIN_LAST_MODIFIED_META,
+  originValidators,
+  parseMirrorSource,
+} from '../mirror/meta.js';
 
 export interface RequestBody {
   body: Readable;
@@ -80,12 +87,16 @@ export function metaFromHeaders(ctx: Ctx, mirrorTagForm: 'url' | 'bare' = 'url')
   const meta: ObjectMeta = { headers: {}, userMeta: {}, system: {} };
   const source = header(ctx, MIRROR_SOURCE_HEADER);
   if (source !== undefined) {
-    if (ctx.auth?.principal.kind !== 'owner') throw new S3Error('AccessDenied', { message: `Only the bucket owner may send ${MIRROR_SOURCE_HEADER}.` });
+    if (ctx.auth?.principal.kind !== 'owner')
+      throw new S3Error('AccessDenied', { message: `Only the bucket owner may send ${MIRROR_SOURCE_HEADER}.` });
     const parsed = parseMirrorSource(source);
     if ('problem' in parsed) throw new S3Error('InvalidArgument', { message: `${parsed.problem}.` });
     meta.system['x-oss-tag'] = mirrorTag(parsed.url, mirrorTagForm);
     // the origin's validators of the copy (osprey import): kept as a fill keeps them
-    Object.assign(meta.system, originValidators({ etag: header(ctx, ORIGIN_ETAG_META), 'last-modified': header(ctx, ORIGIN_LAST_MODIFIED_META) }));
+    Object.assign(
+      meta.system,
+      originValidators({ etag: header(ctx, ORIGIN_ETAG_META), 'last-modified': header(ctx, ORIGIN_LAST_MODIFIED_META) }),
+    );
   }
   let metaBytes = 0;
   for (const [rawName, rawValue] of Object.entries(ctx.req.headers)) {
@@ -109,7 +120,9 @@ export function metaFromHeaders(ctx: Ctx, mirrorTagForm: 'url' | 'bare' = 'url')
     }
   }
   if (metaBytes > MAX_USER_META) {
-    throw new S3Error('InvalidArgument', { message: `Your metadata headers exceed the maximum allowed metadata size of ${MAX_USER_META} bytes.` });
+    throw new S3Error('InvalidArgument', {
+      message: `Your metadata headers exceed the maximum allowed metadata size of ${MAX_USER_META} bytes.`,
+    });
   }
   return meta;
 }

@@ -210,7 +210,10 @@ export function parseRange(value: string | undefined, size: number): ByteRange |
   const m = /^bytes=(\d*)-(\d*)$/.exec(value.trim());
   if (!m || (m[1] === '' && m[2] === '')) return undefined;
   const unsatisfiable = () =>
-    new S3Error('InvalidRange', { fields: { RangeRequested: value, ActualObjectSize: String(size) }, headers: { 'Content-Range': `bytes */${size}` } });
+    new S3Error('InvalidRange', {
+      fields: { RangeRequested: value, ActualObjectSize: String(size) },
+      headers: { 'Content-Range': `bytes */${size}` },
+    });
   if (m[1] === '') {
     const suffix = Number(m[2]);
     if (suffix === 0 || size === 0) throw unsatisfiable();
@@ -252,7 +255,8 @@ export function checkConditions(ctx: Ctx, info: ObjectInfo, prefix = ''): void {
       throw new S3Error('PreconditionFailed', { fields: { Condition: 'If-Unmodified-Since' } });
     }
   }
-  const notModified = () => new S3Error('NotModified', { headers: { ETag: `"${info.etag}"`, 'Last-Modified': httpDate(info.lastModified) } });
+  const notModified = () =>
+    new S3Error('NotModified', { headers: { ETag: `"${info.etag}"`, 'Last-Modified': httpDate(info.lastModified) } });
   if (ifNoneMatch !== undefined) {
     if (etagMatches(ifNoneMatch, info.etag)) {
       if (prefix) throw new S3Error('PreconditionFailed', { fields: { Condition: 'If-None-Match' } });
@@ -271,7 +275,14 @@ export function checkConditions(ctx: Ctx, info: ObjectInfo, prefix = ''): void {
  * Stream an object body (or write `bytes` at once when the driver had them in memory). On a
  * failure after the headers went out, the socket is destroyed: never a clean, short answer (MIR-22).
  */
-export async function sendStream(ctx: Ctx, status: number, headers: Record<string, string>, body: () => Readable, length: number | undefined, bytes?: Buffer): Promise<void> {
+export async function sendStream(
+  ctx: Ctx,
+  status: number,
+  headers: Record<string, string>,
+  body: () => Readable,
+  length: number | undefined,
+  bytes?: Buffer,
+): Promise<void> {
   commonHeaders(ctx);
   ctx.res.statusCode = status;
   setHeaders(ctx.res, headers);

@@ -13,15 +13,39 @@ export type Scope = 'read' | 'write' | 'owner';
 
 export type Op =
   | 'ListBuckets'
-  | 'CreateBucket' | 'HeadBucket' | 'DeleteBucket' | 'GetBucketLocation' | 'GetBucketAcl' | 'PutBucketAcl'
-  | 'ListObjects' | 'ListObjectsV2' | 'ListMultipartUploads' | 'DeleteObjects'
-  | 'GetBucketWebsite' | 'PutBucketWebsite' | 'DeleteBucketWebsite'
-  | 'GetBucketCors' | 'PutBucketCors' | 'DeleteBucketCors'
+  | 'CreateBucket'
+  | 'HeadBucket'
+  | 'DeleteBucket'
+  | 'GetBucketLocation'
+  | 'GetBucketAcl'
+  | 'PutBucketAcl'
+  | 'ListObjects'
+  | 'ListObjectsV2'
+  | 'ListMultipartUploads'
+  | 'DeleteObjects'
+  | 'GetBucketWebsite'
+  | 'PutBucketWebsite'
+  | 'DeleteBucketWebsite'
+  | 'GetBucketCors'
+  | 'PutBucketCors'
+  | 'DeleteBucketCors'
   /** a CORS preflight of a bucket or object (AWS's "OPTIONS object"), answered before authentication */
   | 'OptionsObject'
-  | 'GetObject' | 'HeadObject' | 'PutObject' | 'CopyObject' | 'DeleteObject'
-  | 'GetObjectTagging' | 'PutObjectTagging' | 'DeleteObjectTagging' | 'GetObjectAcl' | 'PutObjectAcl'
-  | 'CreateMultipartUpload' | 'UploadPart' | 'CompleteMultipartUpload' | 'AbortMultipartUpload' | 'ListParts'
+  | 'GetObject'
+  | 'HeadObject'
+  | 'PutObject'
+  | 'CopyObject'
+  | 'DeleteObject'
+  | 'GetObjectTagging'
+  | 'PutObjectTagging'
+  | 'DeleteObjectTagging'
+  | 'GetObjectAcl'
+  | 'PutObjectAcl'
+  | 'CreateMultipartUpload'
+  | 'UploadPart'
+  | 'CompleteMultipartUpload'
+  | 'AbortMultipartUpload'
+  | 'ListParts'
   | 'Admin'
   /** a sub-resource (or a method on one) that Osprey does not implement: authenticated, then 501 */
   | 'NotImplemented';
@@ -47,14 +71,41 @@ export interface RouteOptions {
 }
 
 const SCOPES: Record<Op, Scope> = {
-  ListBuckets: 'owner', CreateBucket: 'owner', HeadBucket: 'read', DeleteBucket: 'owner', GetBucketLocation: 'read',
-  GetBucketAcl: 'owner', PutBucketAcl: 'owner', ListObjects: 'read', ListObjectsV2: 'read', ListMultipartUploads: 'write',
-  DeleteObjects: 'write', GetBucketWebsite: 'owner', PutBucketWebsite: 'owner', DeleteBucketWebsite: 'owner',
-  GetBucketCors: 'owner', PutBucketCors: 'owner', DeleteBucketCors: 'owner', OptionsObject: 'read',
-  GetObject: 'read', HeadObject: 'read', PutObject: 'write', CopyObject: 'write', DeleteObject: 'write',
-  GetObjectTagging: 'read', PutObjectTagging: 'write', DeleteObjectTagging: 'write', GetObjectAcl: 'owner', PutObjectAcl: 'owner',
-  CreateMultipartUpload: 'write', UploadPart: 'write', CompleteMultipartUpload: 'write', AbortMultipartUpload: 'write',
-  ListParts: 'write', Admin: 'owner', NotImplemented: 'owner',
+  ListBuckets: 'owner',
+  CreateBucket: 'owner',
+  HeadBucket: 'read',
+  DeleteBucket: 'owner',
+  GetBucketLocation: 'read',
+  GetBucketAcl: 'owner',
+  PutBucketAcl: 'owner',
+  ListObjects: 'read',
+  ListObjectsV2: 'read',
+  ListMultipartUploads: 'write',
+  DeleteObjects: 'write',
+  GetBucketWebsite: 'owner',
+  PutBucketWebsite: 'owner',
+  DeleteBucketWebsite: 'owner',
+  GetBucketCors: 'owner',
+  PutBucketCors: 'owner',
+  DeleteBucketCors: 'owner',
+  OptionsObject: 'read',
+  GetObject: 'read',
+  HeadObject: 'read',
+  PutObject: 'write',
+  CopyObject: 'write',
+  DeleteObject: 'write',
+  GetObjectTagging: 'read',
+  PutObjectTagging: 'write',
+  DeleteObjectTagging: 'write',
+  GetObjectAcl: 'owner',
+  PutObjectAcl: 'owner',
+  CreateMultipartUpload: 'write',
+  UploadPart: 'write',
+  CompleteMultipartUpload: 'write',
+  AbortMultipartUpload: 'write',
+  ListParts: 'write',
+  Admin: 'owner',
+  NotImplemented: 'owner',
 };
 
 /**
@@ -67,16 +118,75 @@ const SCOPES: Record<Op, Scope> = {
  */
 export const SUBRESOURCES: ReadonlySet<string> = new Set([
   // S3
-  'accelerate', 'acl', 'analytics', 'attributes', 'cors', 'delete', 'encryption', 'intelligent-tiering', 'inventory',
-  'legal-hold', 'lifecycle', 'location', 'logging', 'metadataConfiguration', 'metadataTable', 'metrics', 'notification',
-  'object-lock', 'ownershipControls', 'policy', 'policyStatus', 'publicAccessBlock', 'renameObject', 'replication',
-  'requestPayment', 'restore', 'retention', 'select', 'select-type', 'session', 'tagging', 'torrent', 'uploadId',
-  'uploads', 'versioning', 'versions', 'website', 'abac',
+  'accelerate',
+  'acl',
+  'analytics',
+  'attributes',
+  'cors',
+  'delete',
+  'encryption',
+  'intelligent-tiering',
+  'inventory',
+  'legal-hold',
+  'lifecycle',
+  'location',
+  'logging',
+  'metadataConfiguration',
+  'metadataTable',
+  'metrics',
+  'notification',
+  'object-lock',
+  'ownershipControls',
+  'policy',
+  'policyStatus',
+  'publicAccessBlock',
+  'renameObject',
+  'replication',
+  'requestPayment',
+  'restore',
+  'retention',
+  'select',
+  'select-type',
+  'session',
+  'tagging',
+  'torrent',
+  'uploadId',
+  'uploads',
+  'versioning',
+  'versions',
+  'website',
+  'abac',
   // Alibaba OSS
-  'append', 'accessPoint', 'asyncFetch', 'bucketArchiveDirectRead', 'bucketInfo', 'cname', 'comp', 'dataRedundancyTransition',
-  'httpsConfig', 'live', 'metaQuery', 'objectMeta', 'qos', 'qosInfo', 'referer', 'regionList',
-  'replicationLocation', 'replicationProgress', 'resourceGroup', 'responseHeader', 'stat', 'style', 'symlink',
-  'transferAcceleration', 'userDefinedLogFieldsConfig', 'vod', 'worm', 'wormExtend', 'wormId', 'x-oss-async-process',
+  'append',
+  'accessPoint',
+  'asyncFetch',
+  'bucketArchiveDirectRead',
+  'bucketInfo',
+  'cname',
+  'comp',
+  'dataRedundancyTransition',
+  'httpsConfig',
+  'live',
+  'metaQuery',
+  'objectMeta',
+  'qos',
+  'qosInfo',
+  'referer',
+  'regionList',
+  'replicationLocation',
+  'replicationProgress',
+  'resourceGroup',
+  'responseHeader',
+  'stat',
+  'style',
+  'symlink',
+  'transferAcceleration',
+  'userDefinedLogFieldsConfig',
+  'vod',
+  'worm',
+  'wormExtend',
+  'wormId',
+  'x-oss-async-process',
   'x-oss-process',
 ]);
 
@@ -84,7 +194,14 @@ type Level = 'bucket' | 'object';
 /** The implemented operations, by level, method and the one sub-resource named ('' = none). */
 const IMPLEMENTED: Record<Level, Record<string, Record<string, Op>>> = {
   bucket: {
-    GET: { '': 'ListObjects', location: 'GetBucketLocation', acl: 'GetBucketAcl', website: 'GetBucketWebsite', uploads: 'ListMultipartUploads', cors: 'GetBucketCors' },
+    GET: {
+      '': 'ListObjects',
+      location: 'GetBucketLocation',
+      acl: 'GetBucketAcl',
+      website: 'GetBucketWebsite',
+      uploads: 'ListMultipartUploads',
+      cors: 'GetBucketCors',
+    },
     HEAD: { '': 'HeadBucket' },
     PUT: { '': 'CreateBucket', acl: 'PutBucketAcl', website: 'PutBucketWebsite', cors: 'PutBucketCors' },
     DELETE: { '': 'DeleteBucket', website: 'DeleteBucketWebsite', cors: 'DeleteBucketCors' },
@@ -124,7 +241,10 @@ function safeDecode(s: string): string {
 }
 
 /** Host header -> bucket from virtual-hosted style or a bound domain, else undefined (path style). */
-export function bucketFromHost(hostHeader: string | undefined, opts: RouteOptions): { bucket: string; style: 'virtual' | 'bound' } | undefined {
+export function bucketFromHost(
+  hostHeader: string | undefined,
+  opts: RouteOptions,
+): { bucket: string; style: 'virtual' | 'bound' } | undefined {
   if (!hostHeader) return undefined;
   const host = hostHeader.toLowerCase().replace(/:\d+$/, '');
   const bound = opts.bindDomains[host];
@@ -167,13 +287,24 @@ export function route(method: string, url: string, host: string | undefined, opt
   if (key !== undefined) validateObjectKey(key);
   const { op, subresource } = pickOp(method, bucket, key, query);
   return {
-    op, scope: SCOPES[op], ...(bucket !== undefined && { bucket }), ...(key !== undefined && { key }), query, style,
+    op,
+    scope: SCOPES[op],
+    ...(bucket !== undefined && { bucket }),
+    ...(key !== undefined && { key }),
+    query,
+    style,
     ...(subresource !== undefined && { subresource }),
   };
 }
 
-function pickOp(method: string, bucket: string | undefined, key: string | undefined, q: Map<string, string>): { op: Op; subresource?: string } {
-  const notAllowed = () => new S3Error('MethodNotAllowed', { message: `The specified method ${method} is not allowed against this resource.` });
+function pickOp(
+  method: string,
+  bucket: string | undefined,
+  key: string | undefined,
+  q: Map<string, string>,
+): { op: Op; subresource?: string } {
+  const notAllowed = () =>
+    new S3Error('MethodNotAllowed', { message: `The specified method ${method} is not allowed against this resource.` });
   if (bucket === undefined) {
     if (method === 'GET') return { op: 'ListBuckets' };
     throw notAllowed();

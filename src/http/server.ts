@@ -257,10 +257,21 @@ export async function listen(deps: Deps): Promise<RunningServer> {
       const ms = Number(process.hrtime.bigint() - ctx.started) / 1e6;
       deps.metrics.request(ctx.endpoint?.op ?? 'Unknown', res.statusCode, ms / 1000, ctx.bytesIn, ctx.bytesOut);
       // the access line is built only when it will be written
-      if (deps.log.isLevelEnabled('info')) deps.log.info({
-        reqId: ctx.reqId, op: ctx.endpoint?.op, bucket: ctx.endpoint?.bucket, method: req.method, status: res.statusCode,
-        bytesIn: ctx.bytesIn, bytesOut: ctx.bytesOut, ms: Math.round(ms * 10) / 10, complete: res.writableFinished,
-      }, 'request');
+      if (deps.log.isLevelEnabled('info'))
+        deps.log.info(
+          {
+            reqId: ctx.reqId,
+            op: ctx.endpoint?.op,
+            bucket: ctx.endpoint?.bucket,
+            method: req.method,
+            status: res.statusCode,
+            bytesIn: ctx.bytesIn,
+            bytesOut: ctx.bytesOut,
+            ms: Math.round(ms * 10) / 10,
+            complete: res.writableFinished,
+          },
+          'request',
+        );
     });
     void handle(ctx, deps);
   };

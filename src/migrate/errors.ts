@@ -32,7 +32,14 @@ interface SdkLike {
 }
 
 /** S3 error codes that mean the credentials are wrong: the whole run stops. */
-const CREDENTIAL_CODES = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidSecurity', 'AuthorizationHeaderMalformed', 'ExpiredToken', 'InvalidToken']);
+const CREDENTIAL_CODES = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'InvalidSecurity',
+  'AuthorizationHeaderMalformed',
+  'ExpiredToken',
+  'InvalidToken',
+]);
 
 const NETWORK: Record<string, string> = {
   ENOTFOUND: 'the host name could not be resolved',

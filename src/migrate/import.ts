@@ -76,7 +76,11 @@ export interface ImportResult {
   stoppedBy?: string;
 }
 
-type Outcome = { kind: 'copied' | 'updated'; bytes: number; etag?: string } | { kind: 'skipped'; why: string } | { kind: 'failed'; reason: string } | { kind: 'would-copy' };
+type Outcome =
+  | { kind: 'copied' | 'updated'; bytes: number; etag?: string }
+  | { kind: 'skipped'; why: string }
+  | { kind: 'failed'; reason: string }
+  | { kind: 'would-copy' };
 
 /** Counts bytes and, at the end, checks the length and MD5 the source vouched for (the multipart path's only check). */
 class Meter extends Transform {
@@ -96,8 +100,10 @@ class Meter extends Transform {
     cb(null, chunk);
   }
   override _flush(cb: TransformCallback): void {
-    if (this.expectSize !== undefined && this.bytes !== this.expectSize) return cb(new SourceError(`the source sent ${this.bytes} of ${this.expectSize} bytes`, true));
-    if (this.expectMd5 && this.md5.digest('hex') !== this.expectMd5) return cb(new SourceError('the bytes received do not match the MD5 the source gave', true));
+    if (this.expectSize !== undefined && this.bytes !== this.expectSize)
+      return cb(new SourceError(`the source sent ${this.bytes} of ${this.expectSize} bytes`, true));
+    if (this.expectMd5 && this.md5.digest('hex') !== this.expectMd5)
+      return cb(new SourceError('the bytes received do not match the MD5 the source gave', true));
     cb();
   }
 }
@@ -112,7 +118,10 @@ type Settled<T> = { ok: true; value: T } | { ok: false; err: unknown };
 
 /** A promise that never rejects (started ahead, it may be awaited late or never). */
 function settle<T>(p: Promise<T>): Promise<Settled<T>> {
-  return p.then((value) => ({ ok: true as const, value }), (err: unknown) => ({ ok: false as const, err }));
+  return p.then(
+    (value) => ({ ok: true as const, value }),
+    (err: unknown) => ({ ok: false as const, err }),
+  );
 }
 
 /** `p`, or the signal's reason once it is aborted (an attempt's timeout also bounds a check started ahead). */
@@ -132,7 +141,8 @@ const SMALL_BODY = 256 * 1024;
 /** The origin marker and the origin's validators of this copy (a later --check or verify compares them); Expires as the origin wrote it. */
 function markerHeaders(f: Fetched): Record<string, string> {
   return {
-    [MIRROR_SOURCE_HEADER]: f.originUrl, ...originValidators({ etag: f.etag, 'last-modified': f.lastModified }),
+    [MIRROR_SOURCE_HEADER]: f.originUrl,
+    ...originValidators({ etag: f.etag, 'last-modified': f.lastModified }),
     ...(f.headers.expires !== undefined && { expires: f.headers.expires }),
   };
 }
@@ -175,7 +185,10 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
     get bytes() {
       return transferred;
     },
-    detail: () => (o.dryRun ? `would copy ${r.wouldCopy}, present ${r.skipped}` : `copied ${r.copied}, ${o.update ? `updated ${r.updated}, ` : ''}skipped ${r.skipped}, resumed ${r.resumed}, failed ${r.failed}`),
+    detail: () =>
+      o.dryRun
+        ? `would copy ${r.wouldCopy}, present ${r.skipped}`
+        : `copied ${r.copied}, ${o.update ? `updated ${r.updated}, ` : ''}skipped ${r.skipped}, resumed ${r.resumed}, failed ${r.failed}`,
   };
   const progress = new Progress(o.dryRun ? 'import (dry run)' : 'import', counts, { tty: o.tty, intervalMs: o.logIntervalMs });
   let fatal: FatalError | undefined;
@@ -280,7 +293,10 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
       if (item.invalid) return fail(item, item.invalid, 0);
       for (let attempt = 1; ; attempt++) {
         const ac = new AbortController();
-        const timer = o.objectTimeoutMs > 0 ? setTimeout(() => ac.abort(new SourceError(`timed out after ${o.objectTimeoutMs} ms`, true)), o.objectTimeoutMs) : undefined;
+        const timer =
+          o.objectTimeoutMs > 0
+            ? setTimeout(() => ac.abort(new SourceError(`timed out after ${o.objectTimeoutMs} ms`, true)), o.objectTimeoutMs)
+            : undefined;
         try {
           // the check started ahead serves the first attempt; a retry checks again
           const out = await attemptOne(item, ac.signal, attempt === 1 ? head : undefined);
@@ -331,7 +347,11 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
     }
   };
 
-  const attemptOne = async (item: SourceItem, signal: AbortSignal, early?: Promise<Settled<BucketObject | undefined>>): Promise<Outcome> => {
+  const attemptOne = async (
+    item: SourceItem,
+    signal: AbortSignal,
+    early?: Promise<Settled<BucketObject | undefined>>,
+  ): Promise<Outcome> => {
     await abortLeftovers(item.key);
     const checked = early && (await untilAborted(early, signal));
     const existing = checked?.ok ? checked.value : await o.target.head(o.bucket, item.key, signal);
@@ -381,14 +401,22 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
     if (facts.md5 && ours) return { kind: 'skipped', why: `${why}, same ${facts.size !== undefined ? 'size and MD5' : 'MD5'}` };
     if (validators.kind === 'same') return { kind: 'skipped', why: `${why}, unchanged at the origin (same ${validators.by})` };
     if (facts.etag && facts.etag.replace(/^"|"$/g, '') === have.etag) return { kind: 'skipped', why: `${why}, same size and ETag` };
-    if (facts.size === undefined) return { kind: 'skipped', why: `${why}; the source tells neither size, MD5 nor a validator the copy has, not compared` };
-    return { kind: 'skipped', why: `${why}, same size (${validators.kind === 'unknown' && validators.why === 'none-from-source' ? 'the origin sends no validator' : 'no validator recorded with the copy'})` };
+    if (facts.size === undefined)
+      return { kind: 'skipped', why: `${why}; the source tells neither size, MD5 nor a validator the copy has, not compared` };
+    return {
+      kind: 'skipped',
+      why: `${why}, same size (${validators.kind === 'unknown' && validators.why === 'none-from-source' ? 'the origin sends no validator' : 'no validator recorded with the copy'})`,
+    };
   };
 
   /** A copy that differs from its source: a failure, or with `update` copied again (atomically: a plain PUT replaces the object in one step). */
   const replace = async (item: SourceItem, have: BucketObject, why: string, signal: AbortSignal): Promise<Outcome> => {
     if (!o.update) return { kind: 'failed', reason: `${why}; not overwritten (--update copies it again)` };
-    if (!have.fromOrigin) return { kind: 'failed', reason: `${why}, and it was not written by an import or a mirror fill (no x-oss-tag: a client wrote it); not overwritten` };
+    if (!have.fromOrigin)
+      return {
+        kind: 'failed',
+        reason: `${why}, and it was not written by an import or a mirror fill (no x-oss-tag: a client wrote it); not overwritten`,
+      };
     if (o.dryRun) {
       o.print(`update ${item.key}`);
       return { kind: 'would-copy' };
@@ -413,7 +441,8 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
     const ids = o.journal?.leftoverUploads.get(key);
     if (!ids || o.dryRun) return;
     o.journal?.leftoverUploads.delete(key);
-    for (const id of ids) await o.client.send(new AbortMultipartUploadCommand({ Bucket: o.bucket, Key: key, UploadId: id })).catch(() => undefined);
+    for (const id of ids)
+      await o.client.send(new AbortMultipartUploadCommand({ Bucket: o.bucket, Key: key, UploadId: id })).catch(() => undefined);
   };
 
   /** `overwrite`: a plain PUT (update); else create-only. Either way the object appears in one step or not at all. */
@@ -425,7 +454,10 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
     pipeline(f.body, meter, () => {});
     const h = f.headers;
     const params: PutObjectCommandInput = {
-      Bucket: o.bucket, Key: item.key, Body: meter, ...(!overwrite && { IfNoneMatch: '*' }),
+      Bucket: o.bucket,
+      Key: item.key,
+      Body: meter,
+      ...(!overwrite && { IfNoneMatch: '*' }),
       ...(h['content-type'] !== undefined && { ContentType: h['content-type'] }),
       ...(h['content-encoding'] !== undefined && { ContentEncoding: h['content-encoding'] }),
       ...(h['content-disposition'] !== undefined && { ContentDisposition: h['content-disposition'] }),
@@ -453,7 +485,13 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
    * sent in one write; a larger one streams through the meter. Osprey checks the length, and
    * Content-MD5 when the source vouched for one.
    */
-  const putOne = async (item: SourceItem, f: Fetched, size: number, signal: AbortSignal, overwrite: boolean): Promise<{ etag?: string; bytes: number }> => {
+  const putOne = async (
+    item: SourceItem,
+    f: Fetched,
+    size: number,
+    signal: AbortSignal,
+    overwrite: boolean,
+  ): Promise<{ etag?: string; bytes: number }> => {
     const h = f.headers;
     const headers: Record<string, string> = markerHeaders(f);
     for (const name of ['content-type', 'content-encoding', 'content-disposition', 'cache-control', 'content-language'] as const) {

@@ -82,7 +82,9 @@ export class Journal {
     }
     if (header.kind !== 'osprey-import') throw new FatalError(`the state file '${this.file}' is not an osprey import journal`);
     if (header.bucket !== id.bucket || header.source !== id.source || header.endpoint !== id.endpoint) {
-      throw new FatalError(`the state file '${this.file}' belongs to another import (bucket ${header.bucket ?? '?'} at ${header.endpoint ?? '?'} from ${header.source ?? '?'}); give another --state or delete it`);
+      throw new FatalError(
+        `the state file '${this.file}' belongs to another import (bucket ${header.bucket ?? '?'} at ${header.endpoint ?? '?'} from ${header.source ?? '?'}); give another --state or delete it`,
+      );
     }
     const uploads = new Map<string, string[]>();
     for (const raw of lines.slice(1)) {

@@ -49,7 +49,9 @@ export function parseKeyList(text: string, name = 'the key list'): string[] {
     try {
       validateObjectKey(line);
     } catch (err) {
-      invalid.push(`line ${n} '${line.length > 60 ? `${line.slice(0, 60)}…` : line}': ${err instanceof S3Error ? err.message : String(err)}`);
+      invalid.push(
+        `line ${n} '${line.length > 60 ? `${line.slice(0, 60)}…` : line}': ${err instanceof S3Error ? err.message : String(err)}`,
+      );
       return;
     }
     const before = seen.get(line);
@@ -61,9 +63,12 @@ export function parseKeyList(text: string, name = 'the key list'): string[] {
     keys.push(line);
   });
   const problems: string[] = [];
-  if (blank.length > 0) problems.push(`${blank.length} blank line(s): line ${blank.slice(0, SHOWN).join(', ')}${blank.length > SHOWN ? ', …' : ''}`);
-  if (invalid.length > 0) problems.push(`${invalid.length} invalid key(s): ${invalid.slice(0, SHOWN).join('; ')}${invalid.length > SHOWN ? '; …' : ''}`);
-  if (dupes.length > 0) problems.push(`${dupes.length} duplicate key(s): ${dupes.slice(0, SHOWN).join('; ')}${dupes.length > SHOWN ? '; …' : ''}`);
+  if (blank.length > 0)
+    problems.push(`${blank.length} blank line(s): line ${blank.slice(0, SHOWN).join(', ')}${blank.length > SHOWN ? ', …' : ''}`);
+  if (invalid.length > 0)
+    problems.push(`${invalid.length} invalid key(s): ${invalid.slice(0, SHOWN).join('; ')}${invalid.length > SHOWN ? '; …' : ''}`);
+  if (dupes.length > 0)
+    problems.push(`${dupes.length} duplicate key(s): ${dupes.slice(0, SHOWN).join('; ')}${dupes.length > SHOWN ? '; …' : ''}`);
   if (problems.length > 0) throw new FatalError(`${name}: ${problems.join('; ')}`);
   if (keys.length === 0) throw new FatalError(`${name} has no keys`);
   return keys;

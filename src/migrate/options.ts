@@ -46,8 +46,14 @@ export function commonOptions(cmd: Command): Command {
     .option('--keys <file>', "the keys to take from the origin, one per line ('-': stdin); with --origin or --from-rule")
     .option('--origin <url>', 'the origin: each key is fetched from this URL + the key, as a MirrorURL')
     .option('--from-rule <n>', "the origin of the bucket's own Mirror rule with this RuleNumber (its key mapping, headers and signing)")
-    .option('--origin-secret-access-key <secret>', "with --from-rule: the rule's MirrorAuth secret, which the server never shows (env OSPREY_ORIGIN_SECRET_ACCESS_KEY)")
-    .option('--from-s3 <s3url>', 'a source bucket on an S3-compatible store: s3://bucket[/prefix], listed (the key in Osprey is the key without the prefix)')
+    .option(
+      '--origin-secret-access-key <secret>',
+      "with --from-rule: the rule's MirrorAuth secret, which the server never shows (env OSPREY_ORIGIN_SECRET_ACCESS_KEY)",
+    )
+    .option(
+      '--from-s3 <s3url>',
+      'a source bucket on an S3-compatible store: s3://bucket[/prefix], listed (the key in Osprey is the key without the prefix)',
+    )
     .option('--source-endpoint <url>', 'with --from-s3: the source store (env OSPREY_SOURCE_ENDPOINT; default: AWS)')
     .option('--source-access-key-id <id>', 'with --from-s3 (env OSPREY_SOURCE_ACCESS_KEY_ID)')
     .option('--source-secret-access-key <secret>', 'with --from-s3 (env OSPREY_SOURCE_SECRET_ACCESS_KEY)')
@@ -61,7 +67,10 @@ export function commonOptions(cmd: Command): Command {
 }
 
 /** `import`'s own option (verify compares bytes, not metadata). */
-export const SAVE_META_OPTION = ['--save-meta', "keep the source's x-amz-meta-*/x-oss-meta-* user metadata (MirrorSaveOssMeta; with --from-rule the rule decides)"] as const;
+export const SAVE_META_OPTION = [
+  '--save-meta',
+  "keep the source's x-amz-meta-*/x-oss-meta-* user metadata (MirrorSaveOssMeta; with --from-rule the rule decides)",
+] as const;
 
 /**
  * Where the tools keep their state (XDG Base Directory): `$XDG_STATE_HOME/osprey`, or

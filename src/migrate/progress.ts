@@ -81,7 +81,13 @@ export class Progress {
   }
 
   private payload() {
-    return { totalText: this.counts.total === undefined ? '?' : String(this.counts.total), bytes: formatBytes(this.counts.bytes), rate: `${formatBytes(this.rate())}/s`, etaText: this.eta(), failed: this.counts.failed };
+    return {
+      totalText: this.counts.total === undefined ? '?' : String(this.counts.total),
+      bytes: formatBytes(this.counts.bytes),
+      rate: `${formatBytes(this.rate())}/s`,
+      etaText: this.eta(),
+      failed: this.counts.failed,
+    };
   }
 
   private refresh(): void {

@@ -44,7 +44,8 @@ export interface Common {
 
 function int(name: string, v: string, min: number): number {
   const n = Number(v);
-  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min) throw new FatalError(`invalid setting '${name}': '${v}' is not a whole number${min > 0 ? ` of at least ${min}` : ''}`);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min)
+    throw new FatalError(`invalid setting '${name}': '${v}' is not a whole number${min > 0 ? ` of at least ${min}` : ''}`);
   return n;
 }
 
@@ -63,16 +64,28 @@ export async function setUp(f: CommonFlags): Promise<Common> {
   const endpoint = url('endpoint', f.endpoint);
   const accessKeyId = f.accessKeyId ?? process.env.OSPREY_ACCESS_KEY_ID;
   const secretAccessKey = f.secretAccessKey ?? process.env.OSPREY_SECRET_ACCESS_KEY;
-  if (!accessKeyId || !secretAccessKey) throw new FatalError("invalid setting 'access-key-id': give --access-key-id/--secret-access-key or OSPREY_ACCESS_KEY_ID/OSPREY_SECRET_ACCESS_KEY");
+  if (!accessKeyId || !secretAccessKey)
+    throw new FatalError(
+      "invalid setting 'access-key-id': give --access-key-id/--secret-access-key or OSPREY_ACCESS_KEY_ID/OSPREY_SECRET_ACCESS_KEY",
+    );
   const concurrency = int('concurrency', f.concurrency, 1);
   const retries = int('retries', f.retries, 0);
   const timeoutMs = int('timeout', f.timeout, 1);
   const objectTimeoutMs = int('object-timeout', f.objectTimeout, 0);
   const logIntervalMs = int('log-interval', f.logInterval, 0) * 1000;
-  const given = [f.origin !== undefined && '--origin', f.fromRule !== undefined && '--from-rule', f.fromS3 !== undefined && '--from-s3'].filter(Boolean);
-  if (given.length !== 1) throw new FatalError(`give exactly one source: --origin URL, --from-rule N or --from-s3 s3://bucket/prefix${given.length > 1 ? ` (got ${given.join(' and ')})` : ''}`);
-  if (f.fromS3 !== undefined && f.keys !== undefined) throw new FatalError("invalid setting 'keys': --from-s3 lists the source bucket; --keys goes with --origin or --from-rule");
-  if (f.fromS3 === undefined && f.keys === undefined) throw new FatalError("invalid setting 'keys': --origin and --from-rule need --keys FILE (one key per line, '-' for stdin)");
+  const given = [
+    f.origin !== undefined && '--origin',
+    f.fromRule !== undefined && '--from-rule',
+    f.fromS3 !== undefined && '--from-s3',
+  ].filter(Boolean);
+  if (given.length !== 1)
+    throw new FatalError(
+      `give exactly one source: --origin URL, --from-rule N or --from-s3 s3://bucket/prefix${given.length > 1 ? ` (got ${given.join(' and ')})` : ''}`,
+    );
+  if (f.fromS3 !== undefined && f.keys !== undefined)
+    throw new FatalError("invalid setting 'keys': --from-s3 lists the source bucket; --keys goes with --origin or --from-rule");
+  if (f.fromS3 === undefined && f.keys === undefined)
+    throw new FatalError("invalid setting 'keys': --origin and --from-rule need --keys FILE (one key per line, '-' for stdin)");
 
   // bad input first (the key list), then: is the bucket there and are we let in, then the source
   const keys = f.fromS3 === undefined ? await readKeyList(f.keys ?? '-') : [];
@@ -86,34 +99,86 @@ export async function setUp(f: CommonFlags): Promise<Common> {
     const sEndpoint = f.sourceEndpoint ?? process.env.OSPREY_SOURCE_ENDPOINT;
     const sKey = f.sourceAccessKeyId ?? process.env.OSPREY_SOURCE_ACCESS_KEY_ID;
     const sSecret = f.sourceSecretAccessKey ?? process.env.OSPREY_SOURCE_SECRET_ACCESS_KEY;
-    if (!sKey || !sSecret) throw new FatalError("invalid setting 'source-access-key-id': --from-s3 needs --source-access-key-id/--source-secret-access-key or OSPREY_SOURCE_ACCESS_KEY_ID/OSPREY_SOURCE_SECRET_ACCESS_KEY");
+    if (!sKey || !sSecret)
+      throw new FatalError(
+        "invalid setting 'source-access-key-id': --from-s3 needs --source-access-key-id/--source-secret-access-key or OSPREY_SOURCE_ACCESS_KEY_ID/OSPREY_SOURCE_SECRET_ACCESS_KEY",
+      );
     const base = sEndpoint !== undefined ? url('source-endpoint', sEndpoint) : undefined;
-    const sClient = makeClient({ ...(base !== undefined && { endpoint: base }), region: f.sourceRegion, accessKeyId: sKey, secretAccessKey: sSecret, timeoutMs, maxSockets: concurrency * 2 + 4 });
+    const sClient = makeClient({
+      ...(base !== undefined && { endpoint: base }),
+      region: f.sourceRegion,
+      accessKeyId: sKey,
+      secretAccessKey: sSecret,
+      timeoutMs,
+      maxSockets: concurrency * 2 + 4,
+    });
     const urlBase = base !== undefined ? `${base}/${encodeKeyPath(bucket)}/` : `https://${bucket}.s3.${f.sourceRegion}.amazonaws.com/`;
     source = new S3Source({ client: sClient, bucket, prefix, urlBase, saveMeta: f.saveMeta === true, retries });
   } else {
     const keysName = f.keys === '-' ? 'stdin' : path.resolve(f.keys ?? '');
     if (f.origin !== undefined) {
       const base = normalizeOriginUrl(f.origin);
-      source = new HttpOriginSource(`origin ${base} keys ${keysName}`, keys, plainOriginPlanner(base, MIRROR_USER_AGENT, f.saveMeta === true), timeoutMs);
+      source = new HttpOriginSource(
+        `origin ${base} keys ${keysName}`,
+        keys,
+        plainOriginPlanner(base, MIRROR_USER_AGENT, f.saveMeta === true),
+        timeoutMs,
+      );
     } else {
       const n = int('from-rule', f.fromRule ?? '', 1);
-      const rule = await mirrorRule(endpoint, { accessKeyId, secretAccessKey }, f.region, f.bucket, n, f.originSecretAccessKey ?? process.env.OSPREY_ORIGIN_SECRET_ACCESS_KEY, notes);
+      const rule = await mirrorRule(
+        endpoint,
+        { accessKeyId, secretAccessKey },
+        f.region,
+        f.bucket,
+        n,
+        f.originSecretAccessKey ?? process.env.OSPREY_ORIGIN_SECRET_ACCESS_KEY,
+        notes,
+      );
       checkKeysMatch(rule, keys);
-      source = new HttpOriginSource(`rule ${n} of ${f.bucket} (${rule.Redirect.MirrorURL ?? ''}) keys ${keysName}`, keys, rulePlanner(rule, MIRROR_USER_AGENT, originAuthOf(rule)), timeoutMs);
+      source = new HttpOriginSource(
+        `rule ${n} of ${f.bucket} (${rule.Redirect.MirrorURL ?? ''}) keys ${keysName}`,
+        keys,
+        rulePlanner(rule, MIRROR_USER_AGENT, originAuthOf(rule)),
+        timeoutMs,
+      );
     }
   }
   await source.preflight(signal);
   return {
-    endpoint, bucket: f.bucket, client, source, concurrency, retries, timeoutMs, objectTimeoutMs, logIntervalMs, tty: process.stderr.isTTY === true, notes,
+    endpoint,
+    bucket: f.bucket,
+    client,
+    source,
+    concurrency,
+    retries,
+    timeoutMs,
+    objectTimeoutMs,
+    logIntervalMs,
+    tty: process.stderr.isTTY === true,
+    notes,
     ...(f.report !== undefined && { report: f.report }),
   };
 }
 
 /** The bucket's Mirror rule number `n`, read with GET ?website (the raw XML: the SDK drops Mirror fields). */
-async function mirrorRule(endpoint: string, creds: { accessKeyId: string; secretAccessKey: string }, region: string, bucket: string, n: number, secret: string | undefined, notes: string[]): Promise<RoutingRule> {
+async function mirrorRule(
+  endpoint: string,
+  creds: { accessKeyId: string; secretAccessKey: string },
+  region: string,
+  bucket: string,
+  n: number,
+  secret: string | undefined,
+  notes: string[],
+): Promise<RoutingRule> {
   const target = new URL(`${endpoint}/${encodeURIComponent(bucket)}?website`);
-  const headers = signRequestV4({ method: 'GET', url: target.pathname + target.search, headers: { host: target.host } }, creds, createHash('sha256').update('').digest('hex'), new Date(), region);
+  const headers = signRequestV4(
+    { method: 'GET', url: target.pathname + target.search, headers: { host: target.host } },
+    creds,
+    createHash('sha256').update('').digest('hex'),
+    new Date(),
+    region,
+  );
   let text: string;
   let status: number;
   try {
@@ -134,15 +199,25 @@ async function mirrorRule(endpoint: string, creds: { accessKeyId: string; secret
   try {
     rules = parseWebsiteXml(text, { maxRules: 50 }).RoutingRules;
   } catch (err) {
-    throw new FatalError(`--from-rule ${n}: the rules of '${bucket}' cannot be read: ${err instanceof S3Error ? err.message : String(err)}`);
+    throw new FatalError(
+      `--from-rule ${n}: the rules of '${bucket}' cannot be read: ${err instanceof S3Error ? err.message : String(err)}`,
+    );
   }
   const rule = rules.find((r) => r.RuleNumber === n);
-  if (!rule) throw new FatalError(`--from-rule ${n}: the bucket '${bucket}' has no rule ${n} (it has ${rules.map((r) => r.RuleNumber).join(', ') || 'none'})`);
+  if (!rule)
+    throw new FatalError(
+      `--from-rule ${n}: the bucket '${bucket}' has no rule ${n} (it has ${rules.map((r) => r.RuleNumber).join(', ') || 'none'})`,
+    );
   const r = rule.Redirect;
-  if (r.RedirectType !== 'Mirror' || !r.MirrorURL) throw new FatalError(`--from-rule ${n}: rule ${n} is not a Mirror rule (RedirectType ${r.RedirectType})`);
-  if (r.MirrorProxyPass === true) throw new FatalError(`--from-rule ${n}: rule ${n} has MirrorProxyPass (a mirror serves without storing): nothing to import`);
+  if (r.RedirectType !== 'Mirror' || !r.MirrorURL)
+    throw new FatalError(`--from-rule ${n}: rule ${n} is not a Mirror rule (RedirectType ${r.RedirectType})`);
+  if (r.MirrorProxyPass === true)
+    throw new FatalError(`--from-rule ${n}: rule ${n} has MirrorProxyPass (a mirror serves without storing): nothing to import`);
   if (r.MirrorAuth?.AccessKeySecret === MASKED_SECRET) {
-    if (!secret) throw new FatalError(`--from-rule ${n}: rule ${n} signs origin requests (MirrorAuth) and the server never shows the secret: give --origin-secret-access-key or OSPREY_ORIGIN_SECRET_ACCESS_KEY`);
+    if (!secret)
+      throw new FatalError(
+        `--from-rule ${n}: rule ${n} signs origin requests (MirrorAuth) and the server never shows the secret: give --origin-secret-access-key or OSPREY_ORIGIN_SECRET_ACCESS_KEY`,
+      );
     r.MirrorAuth = { ...r.MirrorAuth, AccessKeySecret: secret };
   }
   if ((r.MirrorTaggings?.Taggings?.length ?? 0) > 0 || (r.MirrorReturnHeaders?.ReturnHeader?.length ?? 0) > 0) {
@@ -157,7 +232,14 @@ function checkKeysMatch(rule: RoutingRule, keys: readonly string[]): void {
   const suffix = rule.Condition?.KeySuffixEquals;
   const off = keys.filter((k) => (prefix !== undefined && !k.startsWith(prefix)) || (suffix !== undefined && !k.endsWith(suffix)));
   if (off.length > 0) {
-    const cond = [prefix !== undefined && `KeyPrefixEquals '${prefix}'`, suffix !== undefined && `KeySuffixEquals '${suffix}'`].filter(Boolean).join(' and ');
-    throw new FatalError(`${off.length} key(s) do not match rule ${rule.RuleNumber}'s ${cond}, so a mirror would never fetch them by it: ${off.slice(0, 5).map((k) => `'${k}'`).join(', ')}${off.length > 5 ? ', …' : ''}`);
+    const cond = [prefix !== undefined && `KeyPrefixEquals '${prefix}'`, suffix !== undefined && `KeySuffixEquals '${suffix}'`]
+      .filter(Boolean)
+      .join(' and ');
+    throw new FatalError(
+      `${off.length} key(s) do not match rule ${rule.RuleNumber}'s ${cond}, so a mirror would never fetch them by it: ${off
+        .slice(0, 5)
+        .map((k) => `'${k}'`)
+        .join(', ')}${off.length > 5 ? ', …' : ''}`,
+    );
   }
 }

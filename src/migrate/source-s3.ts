@@ -42,7 +42,9 @@ export class S3Source implements Source {
 
   async preflight(signal: AbortSignal): Promise<void> {
     try {
-      await this.o.client.send(new ListObjectsV2Command({ Bucket: this.o.bucket, Prefix: this.o.prefix, MaxKeys: 1 }), { abortSignal: signal });
+      await this.o.client.send(new ListObjectsV2Command({ Bucket: this.o.bucket, Prefix: this.o.prefix, MaxKeys: 1 }), {
+        abortSignal: signal,
+      });
     } catch (err) {
       throw new FatalError(`the source s3://${this.o.bucket} cannot be listed: ${sourceProblem(err)}`);
     }
@@ -66,7 +68,14 @@ export class S3Source implements Source {
         const etag = o.ETag?.replace(/^"|"$/g, '');
         // as an HTTP date (whole seconds), the form a GET's Last-Modified has
         const lastModified = o.LastModified?.toUTCString();
-        yield { key, sourceKey: o.Key, ...(o.Size !== undefined && { size: o.Size }), ...(etag && { etag }), ...(lastModified && { lastModified }), ...(invalid && { invalid }) };
+        yield {
+          key,
+          sourceKey: o.Key,
+          ...(o.Size !== undefined && { size: o.Size }),
+          ...(etag && { etag }),
+          ...(lastModified && { lastModified }),
+          ...(invalid && { invalid }),
+        };
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -76,9 +85,12 @@ export class S3Source implements Source {
   private async listPage(token: string | undefined) {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.o.client.send(new ListObjectsV2Command({ Bucket: this.o.bucket, Prefix: this.o.prefix, ...(token && { ContinuationToken: token }) }));
+        return await this.o.client.send(
+          new ListObjectsV2Command({ Bucket: this.o.bucket, Prefix: this.o.prefix, ...(token && { ContinuationToken: token }) }),
+        );
       } catch (err) {
-        if (attempt > this.o.retries || !isTransient(err)) throw new FatalError(`listing the source s3://${this.o.bucket}/${this.o.prefix} failed: ${describe(err)}`);
+        if (attempt > this.o.retries || !isTransient(err))
+          throw new FatalError(`listing the source s3://${this.o.bucket}/${this.o.prefix} failed: ${describe(err)}`);
         await new Promise((r) => setTimeout(r, backoffMs(attempt)));
       }
     }
@@ -103,19 +115,35 @@ export class S3Source implements Source {
     put('content-language', out.ContentLanguage);
     const md5 = md5OfEtag(out.ETag);
     return {
-      body: out.Body as Readable, ...(out.ContentLength !== undefined && { size: out.ContentLength }), ...(md5 && { md5 }),
-      headers, userMeta: this.o.saveMeta ? { ...(out.Metadata ?? {}) } : {}, originUrl: this.o.urlBase + encodeKeyPath(item.sourceKey),
-      ...(out.ETag && { etag: out.ETag }), ...(out.LastModified && { lastModified: out.LastModified.toUTCString() }),
+      body: out.Body as Readable,
+      ...(out.ContentLength !== undefined && { size: out.ContentLength }),
+      ...(md5 && { md5 }),
+      headers,
+      userMeta: this.o.saveMeta ? { ...(out.Metadata ?? {}) } : {},
+      originUrl: this.o.urlBase + encodeKeyPath(item.sourceKey),
+      ...(out.ETag && { etag: out.ETag }),
+      ...(out.LastModified && { lastModified: out.LastModified.toUTCString() }),
     };
   }
 
   async facts(item: SourceItem, signal: AbortSignal): Promise<SourceFacts> {
-    if (item.size !== undefined) return { size: item.size, ...(md5OfEtag(item.etag) && { md5: md5OfEtag(item.etag) }), ...(item.etag && { etag: item.etag }), ...(item.lastModified && { lastModified: item.lastModified }) };
+    if (item.size !== undefined)
+      return {
+        size: item.size,
+        ...(md5OfEtag(item.etag) && { md5: md5OfEtag(item.etag) }),
+        ...(item.etag && { etag: item.etag }),
+        ...(item.lastModified && { lastModified: item.lastModified }),
+      };
     try {
       const h = await this.o.client.send(new HeadObjectCommand({ Bucket: this.o.bucket, Key: item.sourceKey }), { abortSignal: signal });
       const etag = h.ETag?.replace(/^"|"$/g, '');
       const md5 = md5OfEtag(etag);
-      return { ...(h.ContentLength !== undefined && { size: h.ContentLength }), ...(md5 && { md5 }), ...(etag && { etag }), ...(h.LastModified && { lastModified: h.LastModified.toUTCString() }) };
+      return {
+        ...(h.ContentLength !== undefined && { size: h.ContentLength }),
+        ...(md5 && { md5 }),
+        ...(etag && { etag }),
+        ...(h.LastModified && { lastModified: h.LastModified.toUTCString() }),
+      };
     } catch (err) {
       throw sourceError(err);
     }
@@ -128,7 +156,8 @@ export class S3Source implements Source {
 
 function sourceError(err: unknown): Error {
   const c = s3Code(err);
-  if (c?.code === 'NoSuchKey' || c?.code === 'NotFound' || c?.status === 404) return new SourceError('the source has no such key (404)', false, true);
+  if (c?.code === 'NoSuchKey' || c?.code === 'NotFound' || c?.status === 404)
+    return new SourceError('the source has no such key (404)', false, true);
   if (isCredentialError(err)) return new FatalError(`the source refused the credentials: ${describe(err)}`);
   return err instanceof Error ? err : new Error(String(err));
 }

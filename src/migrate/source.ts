@@ -90,7 +90,10 @@ export interface Validators {
  * 'unknown': the source sends none (or none of the kind the copy has), or the copy has none
  * recorded (copied by an older Osprey, or written by a client).
  */
-export type ValidatorVerdict = { kind: 'same'; by: 'ETag' | 'Last-Modified' } | { kind: 'changed'; detail: string } | { kind: 'unknown'; why: 'none-recorded' | 'none-from-source' };
+export type ValidatorVerdict =
+  | { kind: 'same'; by: 'ETag' | 'Last-Modified' }
+  | { kind: 'changed'; detail: string }
+  | { kind: 'unknown'; why: 'none-recorded' | 'none-from-source' };
 
 export function compareValidators(recorded: Validators, now: Validators): ValidatorVerdict {
   if (recorded.etag !== undefined && now.etag !== undefined) {
@@ -103,7 +106,10 @@ export function compareValidators(recorded: Validators, now: Validators): Valida
     const b = Date.parse(now.lastModified);
     const same = Number.isFinite(a) && Number.isFinite(b) ? a === b : recorded.lastModified.trim() === now.lastModified.trim();
     if (same) return { kind: 'same', by: 'Last-Modified' };
-    return { kind: 'changed', detail: `the origin's Last-Modified is now ${now.lastModified}; it was ${recorded.lastModified} when copied` };
+    return {
+      kind: 'changed',
+      detail: `the origin's Last-Modified is now ${now.lastModified}; it was ${recorded.lastModified} when copied`,
+    };
   }
   const recordedNone = recorded.etag === undefined && recorded.lastModified === undefined;
   const sentNone = now.etag === undefined && now.lastModified === undefined;

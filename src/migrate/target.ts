@@ -39,7 +39,12 @@ export function makeClient(s: ClientSettings): S3Client {
     responseChecksumValidation: 'WHEN_REQUIRED',
     // retries are the tool's own (with backoff, per object); a streamed body cannot be sent twice anyway
     maxAttempts: 1,
-    requestHandler: { connectionTimeout: s.timeoutMs, requestTimeout: s.timeoutMs, httpAgent: new HttpAgent(agentOptions), httpsAgent: new HttpsAgent(agentOptions) },
+    requestHandler: {
+      connectionTimeout: s.timeoutMs,
+      requestTimeout: s.timeoutMs,
+      httpAgent: new HttpAgent(agentOptions),
+      httpsAgent: new HttpsAgent(agentOptions),
+    },
   });
 }
 
@@ -50,8 +55,12 @@ export async function checkBucket(client: S3Client, bucket: string, endpoint: st
   } catch (err) {
     const c = s3Code(err);
     if (c?.code === 'NoSuchBucket') throw new FatalError(`the bucket '${bucket}' does not exist at ${endpoint}`);
-    if (isCredentialError(err)) throw new FatalError(`${endpoint} refused the credentials: ${describe(err)} (check --access-key-id/--secret-access-key or OSPREY_ACCESS_KEY_ID/OSPREY_SECRET_ACCESS_KEY)`);
-    if (c?.code === 'AccessDenied' || c?.status === 403) throw new FatalError(`${endpoint} denied access to bucket '${bucket}': ${describe(err)}`);
+    if (isCredentialError(err))
+      throw new FatalError(
+        `${endpoint} refused the credentials: ${describe(err)} (check --access-key-id/--secret-access-key or OSPREY_ACCESS_KEY_ID/OSPREY_SECRET_ACCESS_KEY)`,
+      );
+    if (c?.code === 'AccessDenied' || c?.status === 403)
+      throw new FatalError(`${endpoint} denied access to bucket '${bucket}': ${describe(err)}`);
     throw new FatalError(`cannot reach ${endpoint}: ${describe(err)}`);
   }
 }
@@ -60,12 +69,27 @@ export async function checkBucket(client: S3Client, bucket: string, endpoint: st
  * The keys under `prefix` in the bucket with their size and ETag, from at most `maxPages` pages of
  * ListObjectsV2 (1,000 keys each); undefined when the listing does not end within them.
  */
-export async function listKeys(client: S3Client, bucket: string, prefix: string, maxPages: number, signal: AbortSignal): Promise<Map<string, { size: number; etag: string }> | undefined> {
+export async function listKeys(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+  maxPages: number,
+  signal: AbortSignal,
+): Promise<Map<string, { size: number; etag: string }> | undefined> {
   const found = new Map<string, { size: number; etag: string }>();
   let token: string | undefined;
   for (let page = 0; page < maxPages; page++) {
     // encoding-type=url: any key survives the XML (control characters too)
-    const out = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1000, EncodingType: 'url', ...(token !== undefined && { ContinuationToken: token }) }), { abortSignal: signal });
+    const out = await client.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix,
+        MaxKeys: 1000,
+        EncodingType: 'url',
+        ...(token !== undefined && { ContinuationToken: token }),
+      }),
+      { abortSignal: signal },
+    );
     for (const c of out.Contents ?? []) {
       if (c.Key !== undefined) found.set(decodeURIComponent(c.Key), { size: c.Size ?? 0, etag: (c.ETag ?? '').replace(/^"|"$/g, '') });
     }
@@ -129,13 +153,23 @@ export class TargetClient {
     this.origin = u.origin;
     this.pathPrefix = u.pathname.replace(/\/+$/, '');
     this.host = u.host;
-    this.dispatcher = new Agent({ connections: opts.connections, connect: { timeout: opts.timeoutMs }, headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs });
+    this.dispatcher = new Agent({
+      connections: opts.connections,
+      connect: { timeout: opts.timeoutMs },
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+    });
   }
 
   /** The same settings as an SDK client's (its region and credentials). */
   static async of(client: S3Client, endpoint: string, opts: { timeoutMs: number; connections: number }): Promise<TargetClient> {
     const creds = await client.config.credentials();
-    return new TargetClient(endpoint, await client.config.region(), { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey }, opts);
+    return new TargetClient(
+      endpoint,
+      await client.config.region(),
+      { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
+      opts,
+    );
   }
 
   private path(bucket: string, key: string): string {
@@ -151,7 +185,13 @@ export class TargetClient {
     const p = this.path(bucket, key);
     // reset: false: undici closes the connection after a HEAD unless told (for servers that send a
     // body with one); Osprey does not, and a new connection per key doubled the import's CPU
-    const res = await request(this.origin + p, { method: 'HEAD', headers: this.signed('HEAD', p, {}, EMPTY_SHA256), dispatcher: this.dispatcher, signal, reset: false });
+    const res = await request(this.origin + p, {
+      method: 'HEAD',
+      headers: this.signed('HEAD', p, {}, EMPTY_SHA256),
+      dispatcher: this.dispatcher,
+      signal,
+      reset: false,
+    });
     await res.body.dump();
     const h = res.headers;
     if (res.statusCode === 200) {
@@ -159,7 +199,9 @@ export class TargetClient {
       const lastModified = one(h[ORIGIN_LAST_MODIFIED_META]);
       const length = Number(one(h['content-length']) ?? 0);
       return {
-        size: Number.isSafeInteger(length) ? length : 0, etag: (one(h.etag) ?? '').replace(/^"|"$/g, ''), fromOrigin: h['x-oss-tag'] !== undefined,
+        size: Number.isSafeInteger(length) ? length : 0,
+        etag: (one(h.etag) ?? '').replace(/^"|"$/g, ''),
+        fromOrigin: h['x-oss-tag'] !== undefined,
         origin: { ...(etag !== undefined && { etag }), ...(lastModified !== undefined && { lastModified }) },
       };
     }
@@ -175,7 +217,14 @@ export class TargetClient {
    * not hashed for the signature (UNSIGNED-PAYLOAD, as the SDK signs a stream); Osprey checks the
    * length, and Content-MD5 when `headers` has one. Returns the ETag without quotes.
    */
-  async put(bucket: string, key: string, body: Buffer | Readable, size: number, headers: Record<string, string>, signal: AbortSignal): Promise<{ etag?: string }> {
+  async put(
+    bucket: string,
+    key: string,
+    body: Buffer | Readable,
+    size: number,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<{ etag?: string }> {
     const p = this.path(bucket, key);
     const signed = this.signed('PUT', p, { ...headers, 'content-length': String(size) }, 'UNSIGNED-PAYLOAD');
     const res = await request(this.origin + p, { method: 'PUT', headers: signed, body, dispatcher: this.dispatcher, signal, reset: false });
@@ -186,7 +235,11 @@ export class TargetClient {
     }
     const text = await res.body.text().catch(() => '');
     const e = errorBody(text);
-    const err = new TargetError(e.code ?? STATUS_CODE[res.statusCode] ?? `HTTP${res.statusCode}`, res.statusCode, e.message ?? `PUT answered ${res.statusCode}`);
+    const err = new TargetError(
+      e.code ?? STATUS_CODE[res.statusCode] ?? `HTTP${res.statusCode}`,
+      res.statusCode,
+      e.message ?? `PUT answered ${res.statusCode}`,
+    );
     if (err.name === 'NoSuchBucket') throw new FatalError(`the bucket '${bucket}' no longer exists`);
     if (isCredentialError(err)) throw new FatalError(`the credentials were refused: ${describe(err)}`);
     throw err;
@@ -219,7 +272,9 @@ export async function headKey(client: S3Client, bucket: string, key: string, sig
     const etag = raw[ORIGIN_ETAG_META];
     const lastModified = raw[ORIGIN_LAST_MODIFIED_META];
     return {
-      size: h.ContentLength ?? 0, etag: (h.ETag ?? '').replace(/^"|"$/g, ''), fromOrigin: raw['x-oss-tag'] !== undefined,
+      size: h.ContentLength ?? 0,
+      etag: (h.ETag ?? '').replace(/^"|"$/g, ''),
+      fromOrigin: raw['x-oss-tag'] !== undefined,
       origin: { ...(etag !== undefined && { etag }), ...(lastModified !== undefined && { lastModified }) },
     };
   } catch (err) {
@@ -242,10 +297,11 @@ interface Sendable {
 export function withRequestHooks(client: S3Client, headers: Record<string, string>, onUpload?: (uploadId: string) => void): S3Client {
   const send = async (command: Sendable, options?: unknown): Promise<unknown> => {
     command.middlewareStack.add(
-      (next: (args: { request?: { headers?: Record<string, string> } }) => Promise<unknown>) => async (args: { request?: { headers?: Record<string, string> } }) => {
-        if (args.request?.headers) Object.assign(args.request.headers, headers);
-        return next(args);
-      },
+      (next: (args: { request?: { headers?: Record<string, string> } }) => Promise<unknown>) =>
+        async (args: { request?: { headers?: Record<string, string> } }) => {
+          if (args.request?.headers) Object.assign(args.request.headers, headers);
+          return next(args);
+        },
       { step: 'build', name: 'ospreyImportHeaders', override: true },
     );
     const out = await (client.send as (c: unknown, o?: unknown) => Promise<unknown>).call(client, command, options);

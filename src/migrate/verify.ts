@@ -76,8 +76,21 @@ type Verdict =
 
 export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
   const r: VerifyResult = {
-    checked: 0, ok: 0, contentCompared: 0, validated: 0, sizeOnly: 0, noOriginValidator: 0, noneRecorded: 0,
-    missing: 0, sizeMismatch: 0, contentMismatch: 0, originChanged: 0, errors: 0, bytes: 0, problems: [], elapsedMs: 0,
+    checked: 0,
+    ok: 0,
+    contentCompared: 0,
+    validated: 0,
+    sizeOnly: 0,
+    noOriginValidator: 0,
+    noneRecorded: 0,
+    missing: 0,
+    sizeMismatch: 0,
+    contentMismatch: 0,
+    originChanged: 0,
+    errors: 0,
+    bytes: 0,
+    problems: [],
+    elapsedMs: 0,
   };
   let listed = 0;
   let listing = true;
@@ -94,7 +107,8 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
     get bytes() {
       return r.bytes;
     },
-    detail: () => `at parity ${r.ok}, missing ${r.missing}, size mismatch ${r.sizeMismatch}, content mismatch ${r.contentMismatch}, changed at the origin ${r.originChanged}, errors ${r.errors}`,
+    detail: () =>
+      `at parity ${r.ok}, missing ${r.missing}, size mismatch ${r.sizeMismatch}, content mismatch ${r.contentMismatch}, changed at the origin ${r.originChanged}, errors ${r.errors}`,
   };
   const progress = new Progress('verify', counts, { tty: o.tty, intervalMs: o.logIntervalMs });
 
@@ -126,14 +140,16 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
     try {
       facts = await o.source.facts(item, signal);
     } catch (err) {
-      if (err instanceof SourceError && err.notFound) return { ok: false, problem: 'source-missing', detail: `in the bucket, but ${err.message}`, bucket: have };
+      if (err instanceof SourceError && err.notFound)
+        return { ok: false, problem: 'source-missing', detail: `in the bucket, but ${err.message}`, bucket: have };
       throw err;
     }
     const ours = md5OfEtag(have.etag);
     const validators = compareValidators(have.origin, facts);
     // the origin's file is not the one copied (unless both sides' MD5s prove the bytes the same)
     if (validators.kind === 'changed' && !o.deep && !(facts.md5 && ours && facts.md5 === ours)) {
-      const sizes = facts.size !== undefined && facts.size !== have.size ? ` (the bucket has ${have.size} bytes, the source ${facts.size})` : '';
+      const sizes =
+        facts.size !== undefined && facts.size !== have.size ? ` (the bucket has ${have.size} bytes, the source ${facts.size})` : '';
       return { ok: false, problem: 'origin-changed', detail: `${validators.detail}${sizes}`, bucket: have, sourceFacts: facts };
     }
     if (facts.size === undefined && !o.deep && validators.kind !== 'same') {
@@ -142,19 +158,48 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
       facts = { ...facts, size: counted.size, md5: counted.md5 };
     }
     if (facts.size !== undefined && facts.size !== have.size) {
-      return { ok: false, problem: 'size-mismatch', detail: `the bucket has ${have.size} bytes, the source ${facts.size}`, bucket: have, sourceFacts: facts };
+      return {
+        ok: false,
+        problem: 'size-mismatch',
+        detail: `the bucket has ${have.size} bytes, the source ${facts.size}`,
+        bucket: have,
+        sourceFacts: facts,
+      };
     }
     if (o.deep) {
       const [mine, theirs] = await Promise.all([
-        o.client.send(new GetObjectCommand({ Bucket: o.bucket, Key: item.key }), { abortSignal: signal }).then((g) => hashStream(g.Body as Readable)),
+        o.client
+          .send(new GetObjectCommand({ Bucket: o.bucket, Key: item.key }), { abortSignal: signal })
+          .then((g) => hashStream(g.Body as Readable)),
         o.source.fetch(item, signal).then((f) => hashStream(f.body)),
       ]);
-      if (mine.size !== theirs.size) return { ok: false, problem: 'size-mismatch', detail: `the bucket has ${mine.size} bytes, the source sent ${theirs.size}`, bucket: have, sourceFacts: facts };
-      if (mine.md5 !== theirs.md5) return { ok: false, problem: 'content-mismatch', detail: `MD5 of the bytes: bucket ${mine.md5}, source ${theirs.md5}`, bucket: have, sourceFacts: facts };
+      if (mine.size !== theirs.size)
+        return {
+          ok: false,
+          problem: 'size-mismatch',
+          detail: `the bucket has ${mine.size} bytes, the source sent ${theirs.size}`,
+          bucket: have,
+          sourceFacts: facts,
+        };
+      if (mine.md5 !== theirs.md5)
+        return {
+          ok: false,
+          problem: 'content-mismatch',
+          detail: `MD5 of the bytes: bucket ${mine.md5}, source ${theirs.md5}`,
+          bucket: have,
+          sourceFacts: facts,
+        };
       return { ok: true, by: 'content' };
     }
     if (facts.md5 && ours) {
-      if (facts.md5 !== ours) return { ok: false, problem: 'content-mismatch', detail: `MD5: bucket ${ours}, source ${facts.md5}`, bucket: have, sourceFacts: facts };
+      if (facts.md5 !== ours)
+        return {
+          ok: false,
+          problem: 'content-mismatch',
+          detail: `MD5: bucket ${ours}, source ${facts.md5}`,
+          bucket: have,
+          sourceFacts: facts,
+        };
       return { ok: true, by: 'content' };
     }
     // identical multipart ETags (same parts) mean the same bytes; different ones prove nothing
@@ -167,7 +212,10 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
     let verdict: Verdict | undefined;
     for (let attempt = 1; verdict === undefined; attempt++) {
       const ac = new AbortController();
-      const timer = o.objectTimeoutMs > 0 ? setTimeout(() => ac.abort(new SourceError(`timed out after ${o.objectTimeoutMs} ms`, true)), o.objectTimeoutMs) : undefined;
+      const timer =
+        o.objectTimeoutMs > 0
+          ? setTimeout(() => ac.abort(new SourceError(`timed out after ${o.objectTimeoutMs} ms`, true)), o.objectTimeoutMs)
+          : undefined;
       try {
         verdict = await check(item, ac.signal);
       } catch (err) {
@@ -199,7 +247,14 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
     else if (verdict.problem === 'content-mismatch') r.contentMismatch++;
     else if (verdict.problem === 'origin-changed') r.originChanged++;
     else r.errors++;
-    r.problems.push({ key: item.key, source: item.sourceKey, problem: verdict.problem, detail: verdict.detail, ...(verdict.bucket && { bucket: verdict.bucket }), ...(verdict.sourceFacts && { sourceFacts: verdict.sourceFacts }) });
+    r.problems.push({
+      key: item.key,
+      source: item.sourceKey,
+      problem: verdict.problem,
+      detail: verdict.detail,
+      ...(verdict.bucket && { bucket: verdict.bucket }),
+      ...(verdict.sourceFacts && { sourceFacts: verdict.sourceFacts }),
+    });
   };
 
   try {

@@ -110,7 +110,12 @@ export class MirrorActivity {
 
   /** Newest first. */
   snapshot(): { recent: FillView[]; inflight: FillView[] } {
-    const recent = this.recent.map(({ fill, ms, outcome, reason }) => ({ ...view(fill), ms, outcome, ...(reason !== undefined && { reason }) }));
+    const recent = this.recent.map(({ fill, ms, outcome, reason }) => ({
+      ...view(fill),
+      ms,
+      outcome,
+      ...(reason !== undefined && { reason }),
+    }));
     return { recent: recent.reverse(), inflight: [...this.inflight.values()].map(view) };
   }
 }

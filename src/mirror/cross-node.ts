@@ -27,7 +27,14 @@ const RELEASE_GRACE_MS = 10_000;
 
 /** The parts of a fill outcome this module makes or reads (mirror.ts's FillOutcome). */
 type Outcome =
-  | { kind: 'stream'; headers: Record<string, string>; userMeta: Record<string, string>; size: number | undefined; spool: Spool; stored: Promise<ObjectInfo | undefined> }
+  | {
+      kind: 'stream';
+      headers: Record<string, string>;
+      userMeta: Record<string, string>;
+      size: number | undefined;
+      spool: Spool;
+      stored: Promise<ObjectInfo | undefined>;
+    }
   | { kind: 'not-found' | 'redirect' | 'passthrough' | 'failed' };
 
 export interface CrossNodeRequest {
@@ -41,7 +48,11 @@ export interface CrossNodeRequest {
  * engine's own fill; with proxyOnly it must serve without storing.
  */
 export async function fillAcrossNodes<O extends Outcome>(
-  driver: StorageDriver, req: CrossNodeRequest, spoolDir: string, signal: AbortSignal, fill: (proxyOnly: boolean) => Promise<O>,
+  driver: StorageDriver,
+  req: CrossNodeRequest,
+  spoolDir: string,
+  signal: AbortSignal,
+  fill: (proxyOnly: boolean) => Promise<O>,
 ): Promise<O | Extract<Outcome, { kind: 'stream' }>> {
   if (!driver.acquireLease || req.proxyOnly) return fill(req.proxyOnly);
   const started = Date.now();
@@ -78,12 +89,24 @@ export async function fillAcrossNodes<O extends Outcome>(
 }
 
 /** The key as another node stored it, as a fill outcome (streamed from the store); undefined when absent. */
-async function fromStore(driver: StorageDriver, req: CrossNodeRequest, spoolDir: string): Promise<Extract<Outcome, { kind: 'stream' }> | undefined> {
+async function fromStore(
+  driver: StorageDriver,
+  req: CrossNodeRequest,
+  spoolDir: string,
+): Promise<Extract<Outcome, { kind: 'stream' }> | undefined> {
   const got = await driver.getObject(req.bucket, req.key);
   if (!got) return undefined;
   const { info, body } = got;
-  const spool = info.size <= MEMORY_MAX ? Spool.memory(info.size) : await Spool.create(path.join(spoolDir, `mirror-${randomBytes(12).toString('hex')}`));
-  const headers: Record<string, string> = { ...info.meta.headers, ...info.meta.system, etag: `"${info.etag}"`, 'last-modified': info.lastModified.toUTCString() };
+  const spool =
+    info.size <= MEMORY_MAX
+      ? Spool.memory(info.size)
+      : await Spool.create(path.join(spoolDir, `mirror-${randomBytes(12).toString('hex')}`));
+  const headers: Record<string, string> = {
+    ...info.meta.headers,
+    ...info.meta.system,
+    etag: `"${info.etag}"`,
+    'last-modified': info.lastModified.toUTCString(),
+  };
   const pumped = pump(body, spool);
   // the clients that joined this fill attach their readers after the outcome resolves, and a
   // small object is in the spool long before that: it is given up only after a grace period

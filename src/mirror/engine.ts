@@ -59,15 +59,34 @@ export function fillRequest(bucket: string, rule: RoutingRule, plan: MirrorPlan)
   const origin = originRequest(rule, plan);
   if ('refused' in origin) return origin;
   return {
-    bucket, key: plan.storeKey, urls: origin.urls, ...(origin.probeUrl !== undefined && { probeUrl: origin.probeUrl }), headers: origin.headers,
-    followRedirects: origin.followRedirects, switchAllErrors: origin.switchAllErrors, ...(origin.auth && { auth: origin.auth }), checkMd5: plan.checkMd5, transparentCodes: new Set(plan.transparentStatuses), proxyOnly: !plan.store,
-    saveMeta: plan.saveMeta, returnHeaders: plan.returnHeaders, tagging: plan.tagging, originLastModified: plan.originLastModified,
+    bucket,
+    key: plan.storeKey,
+    urls: origin.urls,
+    ...(origin.probeUrl !== undefined && { probeUrl: origin.probeUrl }),
+    headers: origin.headers,
+    followRedirects: origin.followRedirects,
+    switchAllErrors: origin.switchAllErrors,
+    ...(origin.auth && { auth: origin.auth }),
+    checkMd5: plan.checkMd5,
+    transparentCodes: new Set(plan.transparentStatuses),
+    proxyOnly: !plan.store,
+    saveMeta: plan.saveMeta,
+    returnHeaders: plan.returnHeaders,
+    tagging: plan.tagging,
+    originLastModified: plan.originLastModified,
   };
 }
 
 export type FillOutcome =
   /** userMeta: the origin metadata kept (MIR-27), named by the HTTP layer in the request's dialect (x-amz-meta-* / x-oss-meta-*) */
-  | { kind: 'stream'; headers: Record<string, string>; userMeta: Record<string, string>; size: number | undefined; spool: Spool; stored: Promise<ObjectInfo | undefined> }
+  | {
+      kind: 'stream';
+      headers: Record<string, string>;
+      userMeta: Record<string, string>;
+      size: number | undefined;
+      spool: Spool;
+      stored: Promise<ObjectInfo | undefined>;
+    }
   | { kind: 'not-found' }
   | { kind: 'redirect'; location: string }
   | { kind: 'passthrough'; status: number; contentType: string; body: Buffer }
@@ -126,9 +145,16 @@ export class MirrorEngine {
     private readonly driver: StorageDriver,
     private readonly opts: MirrorOptions,
   ) {
-    this.dispatcher = opts.dispatcher ?? new Agent({ connect: { timeout: opts.headersTimeoutMs }, headersTimeout: opts.headersTimeoutMs, bodyTimeout: opts.idleTimeoutMs });
+    this.dispatcher =
+      opts.dispatcher ??
+      new Agent({ connect: { timeout: opts.headersTimeoutMs }, headersTimeout: opts.headersTimeoutMs, bodyTimeout: opts.idleTimeoutMs });
     const probeIntervalMs = opts.probeIntervalMs ?? 10_000;
-    this.probes = new OriginProbes({ intervalMs: probeIntervalMs, timeoutMs: opts.headersTimeoutMs, idleMs: Math.max(30 * probeIntervalMs, 60_000), dispatcher: this.dispatcher });
+    this.probes = new OriginProbes({
+      intervalMs: probeIntervalMs,
+      timeoutMs: opts.headersTimeoutMs,
+      idleMs: Math.max(30 * probeIntervalMs, 60_000),
+      dispatcher: this.dispatcher,
+    });
     // the first large fill after a start must not wait for the hashing thread to boot (issue 19)
     prestartHashing();
   }
@@ -180,7 +206,13 @@ export class MirrorEngine {
       this.aborts.add(ac);
       // issue #7: with a store shared by several nodes, one node fills and the others serve its copy
       const outcome = fillAcrossNodes(this.driver, req, this.opts.spoolDir, ac.signal, (proxyOnly) =>
-        this.run(proxyOnly ? { ...req, proxyOnly } : req, record, ac.signal, () => cancelled, (f) => (abortStore = f)),
+        this.run(
+          proxyOnly ? { ...req, proxyOnly } : req,
+          record,
+          ac.signal,
+          () => cancelled,
+          (f) => (abortStore = f),
+        ),
       );
       const done = outcome
         .then(async (o) => {
@@ -229,10 +261,21 @@ export class MirrorEngine {
    * MIR-45: HEAD of a missing key under a rule with MirrorAllowHeadObject: a HEAD to the origin,
    * its status and the MIR-26 headers relayed, nothing stored.
    */
-  async head(req: Pick<FillRequest, 'urls' | 'headers' | 'auth' | 'probeUrl'>): Promise<{ status: number; headers: Record<string, string> } | { failed: string }> {
+  async head(
+    req: Pick<FillRequest, 'urls' | 'headers' | 'auth' | 'probeUrl'>,
+  ): Promise<{ status: number; headers: Record<string, string> } | { failed: string }> {
     // the origin's status is relayed as it is: its redirects are not followed, only 5xx and network errors fail over
     const walked = await walkOrigins(
-      { urls: req.urls, ...(req.probeUrl !== undefined && { probeUrl: req.probeUrl }), headers: req.headers, ...(req.auth && { auth: req.auth }), method: 'HEAD', followRedirects: false, maxRedirects: 0, switchAllErrors: false },
+      {
+        urls: req.urls,
+        ...(req.probeUrl !== undefined && { probeUrl: req.probeUrl }),
+        headers: req.headers,
+        ...(req.auth && { auth: req.auth }),
+        method: 'HEAD',
+        followRedirects: false,
+        maxRedirects: 0,
+        switchAllErrors: false,
+      },
       { dispatcher: this.dispatcher, probes: this.probes, usable: (status) => status < 500 },
     );
     // every status below 500 is usable: the walk ends with an answer or a failure
@@ -254,13 +297,25 @@ export class MirrorEngine {
     this.flights.forget(id);
   }
 
-  private async run(req: FillRequest, record: FillRecord, signal: AbortSignal, cancelled: () => boolean, onAbortStore: (f: () => void) => void): Promise<FillOutcome> {
-    const walked = await walkOrigins({ ...req, method: 'GET', maxRedirects: MAX_ORIGIN_REDIRECTS }, {
-      dispatcher: this.dispatcher, signal, probes: this.probes,
-      // a 3xx is a redirect before it is one of the TransparentMirrorResponseCodes (MIR-16)
-      usable: (status) => status === 200 || status === 206 || (req.transparentCodes.has(status) && !(status >= 300 && status < 400 && status !== 304)),
-      onResponse: (url, status, ms) => this.activity.originResponse(record, url, status, ms),
-    });
+  private async run(
+    req: FillRequest,
+    record: FillRecord,
+    signal: AbortSignal,
+    cancelled: () => boolean,
+    onAbortStore: (f: () => void) => void,
+  ): Promise<FillOutcome> {
+    const walked = await walkOrigins(
+      { ...req, method: 'GET', maxRedirects: MAX_ORIGIN_REDIRECTS },
+      {
+        dispatcher: this.dispatcher,
+        signal,
+        probes: this.probes,
+        // a 3xx is a redirect before it is one of the TransparentMirrorResponseCodes (MIR-16)
+        usable: (status) =>
+          status === 200 || status === 206 || (req.transparentCodes.has(status) && !(status >= 300 && status < 400 && status !== 304)),
+        onResponse: (url, status, ms) => this.activity.originResponse(record, url, status, ms),
+      },
+    );
     switch (walked.kind) {
       case 'not-found':
         return { kind: 'not-found' };
@@ -286,12 +341,23 @@ export class MirrorEngine {
     }
   }
 
-  private async stream(req: FillRequest, record: FillRecord, url: string, res: Dispatcher.ResponseData, partial: boolean, cancelled: () => boolean, onAbortStore: (f: () => void) => void): Promise<FillOutcome> {
+  private async stream(
+    req: FillRequest,
+    record: FillRecord,
+    url: string,
+    res: Dispatcher.ResponseData,
+    partial: boolean,
+    cancelled: () => boolean,
+    onAbortStore: (f: () => void) => void,
+  ): Promise<FillOutcome> {
     const lengthHeader = headerOf(res.headers, 'content-length');
     const size = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
     if (size !== undefined && size > this.opts.maxObjectSize) {
       await res.body.dump();
-      return { kind: 'failed', message: `Mirroring failed, please check your mirror configuration: the object is larger than ${this.opts.maxObjectSize} bytes.` };
+      return {
+        kind: 'failed',
+        message: `Mirroring failed, please check your mirror configuration: the object is larger than ${this.opts.maxObjectSize} bytes.`,
+      };
     }
     const spool = await this.newSpool(size);
     const meta = this.metaFrom(req, url, res.headers);
@@ -365,7 +431,14 @@ export class MirrorEngine {
    * Resolves with the body's MD5 when it was hashed: always when `hash` (the spool file becomes
    * the blob), else only to check the origin's Content-MD5 (the store hashes the body itself).
    */
-  private async pump(body: Readable, spool: Spool, size: number | undefined, contentMd5: string | undefined, record: FillRecord, hash: boolean): Promise<Buffer | undefined> {
+  private async pump(
+    body: Readable,
+    spool: Spool,
+    size: number | undefined,
+    contentMd5: string | undefined,
+    record: FillRecord,
+    hash: boolean,
+  ): Promise<Buffer | undefined> {
     const wanted = hash || contentMd5 !== undefined;
     // a body in a file spool is large (or of unknown size): hashed on the hashing thread (mirror/hasher)
     const offThread = wanted && spool.memoryBytes === 0 ? new Md5OffThread() : undefined;
@@ -385,7 +458,8 @@ export class MirrorEngine {
       }
       if (size !== undefined && received !== size) throw new Error(`Bytes read is not equal to expected (${received} of ${size})`);
       const digest = offThread ? await offThread.digest() : inline?.digest();
-      if (contentMd5 !== undefined && digest?.toString('base64') !== contentMd5.trim()) throw new Error('MD5 in header() is not equal to MD5 calculated');
+      if (contentMd5 !== undefined && digest?.toString('base64') !== contentMd5.trim())
+        throw new Error('MD5 in header() is not equal to MD5 calculated');
       await spool.finish();
       return digest;
     } catch (err) {
@@ -396,7 +470,15 @@ export class MirrorEngine {
     }
   }
 
-  private async store(req: FillRequest, spool: Spool, meta: ObjectMeta, size: number | undefined, cancelled: () => boolean, onAbortStore: (f: () => void) => void, lastModified?: Date): Promise<ObjectInfo | undefined> {
+  private async store(
+    req: FillRequest,
+    spool: Spool,
+    meta: ObjectMeta,
+    size: number | undefined,
+    cancelled: () => boolean,
+    onAbortStore: (f: () => void) => void,
+    lastModified?: Date,
+  ): Promise<ObjectInfo | undefined> {
     const reader = spool.reader();
     onAbortStore(() => reader.destroy(new Error('a write of the key won over the mirror')));
     if (cancelled()) {
@@ -404,20 +486,41 @@ export class MirrorEngine {
       return undefined;
     }
     // ifNoneMatch: a PUT that lands while the fill runs wins (MIR-42)
-    return this.driver.putObject(req.bucket, req.key, reader, { meta, ...(size !== undefined && { size }), ...(lastModified && { lastModified }), maxSize: this.opts.maxObjectSize, ifNoneMatch: true });
+    return this.driver.putObject(req.bucket, req.key, reader, {
+      meta,
+      ...(size !== undefined && { size }),
+      ...(lastModified && { lastModified }),
+      maxSize: this.opts.maxObjectSize,
+      ifNoneMatch: true,
+    });
   }
 
   /** The finished spool file becomes the object (the embedded store: no second copy of the body). */
-  private async adopt(req: FillRequest, spool: Spool, md5: Buffer | undefined, meta: ObjectMeta, cancelled: () => boolean, lastModified?: Date): Promise<ObjectInfo | undefined> {
+  private async adopt(
+    req: FillRequest,
+    spool: Spool,
+    md5: Buffer | undefined,
+    meta: ObjectMeta,
+    cancelled: () => boolean,
+    lastModified?: Date,
+  ): Promise<ObjectInfo | undefined> {
     const adoptFile = this.driver.adoptFile?.bind(this.driver);
     // out of space, the spool file holds only part of the body: nothing is stored, the fill failed
     if (spool.outOfSpace) throw spool.outOfSpace;
-    if (!adoptFile || !md5 || spool.finalSize === undefined) throw new Error('the fill cannot be stored: its spool is not a finished, hashed file');
+    if (!adoptFile || !md5 || spool.finalSize === undefined)
+      throw new Error('the fill cannot be stored: its spool is not a finished, hashed file');
     // a PUT or DELETE of the key during the fill wins (MIR-42): asked again inside the commit
     if (cancelled()) return undefined;
     spool.disown();
     // ifNoneMatch: a PUT that landed while the fill ran wins (MIR-42)
-    return adoptFile(req.bucket, req.key, spool.path, { meta, size: spool.finalSize, md5, ifNoneMatch: true, wanted: () => !cancelled(), ...(lastModified && { lastModified }) });
+    return adoptFile(req.bucket, req.key, spool.path, {
+      meta,
+      size: spool.finalSize,
+      md5,
+      ifNoneMatch: true,
+      wanted: () => !cancelled(),
+      ...(lastModified && { lastModified }),
+    });
   }
 
   private metaFrom(req: FillRequest, url: string, origin: Record<string, string | string[] | undefined>): ObjectMeta {
@@ -432,7 +535,13 @@ export class MirrorEngine {
 
 /** §3.14: a walk that found no usable answer, in the words of the 424 MirrorFailed. */
 function failedMessage(failure: OriginFailure | undefined): string {
-  const why = !failure ? 'the origin could not be reached' : failure.kind === 'status' ? `the origin answered ${failure.status}` : failure.kind === 'network' ? describe(failure.error) : failure.message;
+  const why = !failure
+    ? 'the origin could not be reached'
+    : failure.kind === 'status'
+      ? `the origin answered ${failure.status}`
+      : failure.kind === 'network'
+        ? describe(failure.error)
+        : failure.message;
   return `Mirroring failed, please check your mirror configuration: ${why}.`;
 }
 

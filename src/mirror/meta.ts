@@ -7,7 +7,15 @@
  */
 
 /** MIR-26: origin response headers stored with the object and returned. */
-export const MIRROR_KEPT_HEADERS: readonly string[] = ['content-type', 'content-encoding', 'content-disposition', 'cache-control', 'expires', 'content-language', 'access-control-allow-origin'];
+export const MIRROR_KEPT_HEADERS: readonly string[] = [
+  'content-type',
+  'content-encoding',
+  'content-disposition',
+  'cache-control',
+  'expires',
+  'content-language',
+  'access-control-allow-origin',
+];
 
 /**
  * The request header by which an authenticated owner's PutObject or CreateMultipartUpload says
@@ -49,7 +57,7 @@ function decodeRun(run: string): string {
     return decodeURIComponent(run);
   } catch {
     let out = '';
-    for (let i = 0; i < run.length; ) {
+    for (let i = 0; i < run.length;) {
       let n = 4;
       for (; n > 0; n--) {
         if (i + 3 * n > run.length) continue;
@@ -90,7 +98,8 @@ export function mirrorTag(originUrl: string, form: 'url' | 'bare'): string {
  */
 export function parseMirrorSource(value: string): { url: string } | { problem: string } {
   const v = value.trim();
-  if (v.length > 4096 || !/^[\x21-\x7e]+$/.test(v)) return { problem: `${MIRROR_SOURCE_HEADER} must be a percent-encoded URL of at most 4096 characters` };
+  if (v.length > 4096 || !/^[\x21-\x7e]+$/.test(v))
+    return { problem: `${MIRROR_SOURCE_HEADER} must be a percent-encoded URL of at most 4096 characters` };
   let u: URL;
   try {
     u = new URL(v);

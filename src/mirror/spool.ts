@@ -109,7 +109,8 @@ export class Spool extends EventEmitter {
   async append(chunk: Buffer): Promise<void> {
     if (this.error) throw this.error;
     if (this.mem) {
-      if (this.written + chunk.length > this.mem.length) throw new Error(`Bytes read is not equal to expected (more than ${this.mem.length})`);
+      if (this.written + chunk.length > this.mem.length)
+        throw new Error(`Bytes read is not equal to expected (more than ${this.mem.length})`);
       chunk.copy(this.mem, this.written);
       this.written += chunk.length;
       this.appended = this.written;
@@ -531,7 +532,11 @@ class SpoolReader extends Readable implements SelfWriting, ReaderAt {
     // a memory spool hands out views of its body: no buffers to reuse
     const bufferSize = this.spool.memoryBody === undefined ? READ_CHUNK : undefined;
     try {
-      await writePooled(dst, { next: (buf) => this.next(buf), abandon: (err) => this.stop(err), ...(bufferSize !== undefined && { bufferSize }) }, onBytes);
+      await writePooled(
+        dst,
+        { next: (buf) => this.next(buf), abandon: (err) => this.stop(err), ...(bufferSize !== undefined && { bufferSize }) },
+        onBytes,
+      );
     } finally {
       this.destroy();
     }

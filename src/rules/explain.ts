@@ -29,7 +29,12 @@ export interface Explanation {
 
 /** Compose a finished decision into an Explanation (pure). */
 export function explainDecision(cfg: WebsiteConfig | undefined, req: WebsiteRequest, d: Decision): Explanation {
-  const request = { method: req.method.toUpperCase(), key: req.key, ...(req.status !== undefined && { status: req.status }), websiteMode: req.websiteMode };
+  const request = {
+    method: req.method.toUpperCase(),
+    key: req.key,
+    ...(req.status !== undefined && { status: req.status }),
+    websiteMode: req.websiteMode,
+  };
   const a = d.action;
   let outcome: Explanation['outcome'];
   switch (a.kind) {
@@ -51,8 +56,16 @@ export function explainDecision(cfg: WebsiteConfig | undefined, req: WebsiteRequ
   // the answer is for users: the specification's statement IDs that the decision cites are left out
   const trace = d.trace.map((p) => ({ ...p, entries: p.entries.map((t) => ({ ...t, reason: withoutSpecIds(t.reason) })) }));
   outcome = { ...outcome, why: withoutSpecIds(outcome.why) };
-  if (outcome.kind === 'mirror') outcome.plan = { ...outcome.plan, dropped: outcome.plan.dropped.map((x) => ({ ...x, reason: withoutSpecIds(x.reason) })) };
-  return { request, configured: cfg !== undefined, ...(cfg && { dialect: cfg.dialect }), trace, steps: d.steps.map(withoutSpecIds), outcome };
+  if (outcome.kind === 'mirror')
+    outcome.plan = { ...outcome.plan, dropped: outcome.plan.dropped.map((x) => ({ ...x, reason: withoutSpecIds(x.reason) })) };
+  return {
+    request,
+    configured: cfg !== undefined,
+    ...(cfg && { dialect: cfg.dialect }),
+    trace,
+    steps: d.steps.map(withoutSpecIds),
+    outcome,
+  };
 }
 
 /** A statement ID of the back-to-origin specification, such as MAT-07 or MIR-13a. */
@@ -88,7 +101,9 @@ export async function explain(
 /** Human-readable form, for `osprey rules explain`. */
 export function formatExplanation(e: Explanation): string {
   const r = e.request;
-  const lines: string[] = [`${r.method} ${r.key || '/'}${r.status ? ` (as status ${r.status})` : ''}${r.websiteMode ? ' [website request]' : ''}${e.dialect ? ` — ${e.dialect.toUpperCase()}-dialect configuration` : ''}`];
+  const lines: string[] = [
+    `${r.method} ${r.key || '/'}${r.status ? ` (as status ${r.status})` : ''}${r.websiteMode ? ' [website request]' : ''}${e.dialect ? ` — ${e.dialect.toUpperCase()}-dialect configuration` : ''}`,
+  ];
   if (!e.configured) lines.push('  no website configuration: no rule can fire');
   // rule passes and the other steps, in the order they happened (older servers sent no steps)
   const steps = e.steps ?? [];
@@ -120,7 +135,9 @@ export function formatExplanation(e: Explanation): string {
       for (const [k, v] of Object.entries(p.headers)) lines.push(`   ${k}: ${v}`);
       for (const d of p.dropped) lines.push(`   (not sent: ${d.name}: ${d.reason})`);
       const store = p.store ? `stored as '${p.storeKey}'` : 'not stored';
-      lines.push(`   ${store}; origin redirects ${p.followRedirects ? `followed up to ${p.maxRedirects}` : 'handed to the client as 302'}${p.checkMd5 ? '; Content-MD5 checked' : ''}`);
+      lines.push(
+        `   ${store}; origin redirects ${p.followRedirects ? `followed up to ${p.maxRedirects}` : 'handed to the client as 302'}${p.checkMd5 ? '; Content-MD5 checked' : ''}`,
+      );
       lines.push(`   (${o.why})`);
       break;
     }

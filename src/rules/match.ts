@@ -55,25 +55,30 @@ export function whyNot(rule: RoutingRule, req: MatchRequest, phase: Phase): stri
   const method = req.method.toUpperCase();
   // MAT-08: GET and HEAD only; HEAD mirrors only with MirrorAllowHeadObject (MIR-45)
   if (method !== 'GET' && method !== 'HEAD') return `${method} requests are never routed (MAT-08)`;
-  if (method === 'HEAD' && r.RedirectType === 'Mirror' && r.MirrorAllowHeadObject !== true) return 'HEAD does not mirror: MirrorAllowHeadObject is not true (MAT-08)';
+  if (method === 'HEAD' && r.RedirectType === 'Mirror' && r.MirrorAllowHeadObject !== true)
+    return 'HEAD does not mirror: MirrorAllowHeadObject is not true (MAT-08)';
   // MAT-09
   if (req.key === '') return 'the bucket itself is never routed (MAT-09)';
   // MAT-07
-  if (phase.kind === 'pre' && code !== undefined) return `waits for status ${code}: an error-routing rule, tried only after the lookup fails (MAT-07)`;
+  if (phase.kind === 'pre' && code !== undefined)
+    return `waits for status ${code}: an error-routing rule, tried only after the lookup fails (MAT-07)`;
   if (phase.kind === 'error') {
     if (code === undefined) return 'a pre-routing rule (no HttpErrorCodeReturnedEquals): already tried before the lookup (MAT-07)';
     if (code !== phase.status) return `HttpErrorCodeReturnedEquals ${code} != status ${phase.status} (MAT-06)`;
   }
   // MAT-04
-  if (c.KeyPrefixEquals !== undefined && !req.key.startsWith(c.KeyPrefixEquals)) return `key does not start with '${c.KeyPrefixEquals}' (MAT-04)`;
-  if (c.KeySuffixEquals !== undefined && !req.key.endsWith(c.KeySuffixEquals)) return `key does not end with '${c.KeySuffixEquals}' (MAT-04)`;
+  if (c.KeyPrefixEquals !== undefined && !req.key.startsWith(c.KeyPrefixEquals))
+    return `key does not start with '${c.KeyPrefixEquals}' (MAT-04)`;
+  if (c.KeySuffixEquals !== undefined && !req.key.endsWith(c.KeySuffixEquals))
+    return `key does not end with '${c.KeySuffixEquals}' (MAT-04)`;
   // MAT-05
   for (const h of c.IncludeHeader ?? []) {
     const name = h.Key ?? '';
     const v = headerValue(req.headers, name);
     if (v === undefined) return `header ${name} is missing (MAT-05)`;
     if (h.Equals !== undefined && v !== h.Equals) return `header ${name} is '${v}', not '${h.Equals}' (MAT-05)`;
-    if (h.StartsWith !== undefined && !v.startsWith(h.StartsWith)) return `header ${name} '${v}' does not start with '${h.StartsWith}' (MAT-05)`;
+    if (h.StartsWith !== undefined && !v.startsWith(h.StartsWith))
+      return `header ${name} '${v}' does not start with '${h.StartsWith}' (MAT-05)`;
     if (h.EndsWith !== undefined && !v.endsWith(h.EndsWith)) return `header ${name} '${v}' does not end with '${h.EndsWith}' (MAT-05)`;
   }
   return undefined;
@@ -87,10 +92,17 @@ export function describeMatch(rule: RoutingRule, phase: Phase): string {
   if (c.KeySuffixEquals !== undefined) parts.push(`suffix '${c.KeySuffixEquals}'`);
   if (phase.kind === 'error') parts.push(`status ${phase.status}`);
   for (const h of c.IncludeHeader ?? []) {
-    const test = h.Equals !== undefined ? `= '${h.Equals}'` : h.StartsWith !== undefined ? `starts with '${h.StartsWith}'` : `ends with '${h.EndsWith ?? ''}'`;
+    const test =
+      h.Equals !== undefined
+        ? `= '${h.Equals}'`
+        : h.StartsWith !== undefined
+          ? `starts with '${h.StartsWith}'`
+          : `ends with '${h.EndsWith ?? ''}'`;
     parts.push(`header ${h.Key ?? ''} ${test}`);
   }
-  return parts.length > 0 ? `matches (${parts.join(', ')}): ${rule.Redirect.RedirectType}` : `matches (no conditions): ${rule.Redirect.RedirectType}`;
+  return parts.length > 0
+    ? `matches (${parts.join(', ')}): ${rule.Redirect.RedirectType}`
+    : `matches (no conditions): ${rule.Redirect.RedirectType}`;
 }
 
 /**

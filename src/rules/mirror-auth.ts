@@ -7,9 +7,20 @@ import type { OriginAuth, OriginAuthType } from '../origin/origin-auth.js';
 import type { RoutingRule } from './model.js';
 
 const SPELLINGS: Record<string, OriginAuthType> = {
-  '': 's3v4', s3v4: 's3v4', sigv4: 's3v4', aws4: 's3v4', awsv4: 's3v4', 'aws4-hmac-sha256': 's3v4', s3: 's3v4',
-  oss: 'oss', ossv1: 'oss', 'oss-v1': 'oss',
-  ossv4: 'ossv4', oss4: 'ossv4', 'oss-v4': 'ossv4', 'oss4-hmac-sha256': 'ossv4',
+  '': 's3v4',
+  s3v4: 's3v4',
+  sigv4: 's3v4',
+  aws4: 's3v4',
+  awsv4: 's3v4',
+  'aws4-hmac-sha256': 's3v4',
+  s3: 's3v4',
+  oss: 'oss',
+  ossv1: 'oss',
+  'oss-v1': 'oss',
+  ossv4: 'ossv4',
+  oss4: 'ossv4',
+  'oss-v4': 'ossv4',
+  'oss4-hmac-sha256': 'ossv4',
 };
 
 /** The scheme an AuthType names (absent or empty: s3v4, as before OSS signing existed), or undefined. */

@@ -68,7 +68,9 @@ export function buildRedirect(rule: RoutingRule, req: RedirectRequest): Redirect
   // bucket in the path: `/site/docs/new/a.html`, not `/docs/new/a.html` (a bucket called docs)
   const host = r.HostName ?? req.host;
   const base = r.HostName ? '/' : (req.pathPrefix ?? '/');
-  const { path, query, fragment } = r.ReplaceKeyWith ? splitTarget(r.ReplaceKeyWith, req.key) : { path: encodeKeyPath(newKey(rule, req.key)), query: undefined, fragment: undefined };
+  const { path, query, fragment } = r.ReplaceKeyWith
+    ? splitTarget(r.ReplaceKeyWith, req.key)
+    : { path: encodeKeyPath(newKey(rule, req.key)), query: undefined, fragment: undefined };
   let location = `${protocol}://${host}${base}${path}${query === undefined ? '' : `?${query}`}`;
   if (r.PassQueryString === true) location = withQuery(location, stripAuthParams(req.query));
   return { status: status(r.HttpRedirectCode), location: fragment === undefined ? location : `${location}#${fragment}` };

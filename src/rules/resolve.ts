@@ -43,7 +43,14 @@ export type Action =
   /** send this stored object with this status (200, or the ErrorDocument's HttpStatus) */
   | { kind: 'serve'; key: string; status: number; why: string; errorDocument?: boolean }
   /** RED-04: empty body, no ErrorDocument */
-  | { kind: 'redirect'; status: number; location: string; ruleNumber?: number; why: string; /** for metrics: the rule's RedirectType, 'All' or 'Directory' */ redirectKind: string }
+  | {
+      kind: 'redirect';
+      status: number;
+      location: string;
+      ruleNumber?: number;
+      why: string;
+      /** for metrics: the rule's RedirectType, 'All' or 'Directory' */ redirectKind: string;
+    }
   /** fetch per `plan` and store under `key`; on origin 404 call decide again with mirrorNotFound */
   | { kind: 'mirror'; rule: RoutingRule; key: string; plan: MirrorPlan; why: string }
   /** NoSuchKey XML 404; 'passthrough': answer with the status/error the request already had */
@@ -61,7 +68,28 @@ export interface Decision {
 export type Facts = ReadonlyMap<string, boolean>;
 
 /** MAT-09: sub-resource requests (?acl, ?tagging, …) are never website requests. */
-const SUBRESOURCES = new Set(['acl', 'tagging', 'torrent', 'restore', 'select', 'uploadId', 'uploads', 'versionId', 'website', 'cors', 'policy', 'lifecycle', 'logging', 'location', 'versioning', 'symlink', 'objectMeta', 'retention', 'legal-hold', 'attributes']);
+const SUBRESOURCES = new Set([
+  'acl',
+  'tagging',
+  'torrent',
+  'restore',
+  'select',
+  'uploadId',
+  'uploads',
+  'versionId',
+  'website',
+  'cors',
+  'policy',
+  'lifecycle',
+  'logging',
+  'location',
+  'versioning',
+  'symlink',
+  'objectMeta',
+  'retention',
+  'legal-hold',
+  'attributes',
+]);
 
 function subresource(query: string): string | undefined {
   for (const pair of query.split('&')) {
@@ -102,8 +130,20 @@ export function decide(cfg: WebsiteConfig | undefined, req: WebsiteRequest, fact
     if (!website || !ed) return done({ kind: 'error', status: 404, code: 'NoSuchKey', why });
     const exists = known(ed.Key, 'error document');
     if (exists === undefined) return done({ kind: 'lookup', key: ed.Key });
-    if (!exists) return done({ kind: 'error', status: 404, code: 'NoSuchKey', why: `${why}; the error document '${ed.Key}' does not exist either (WEB-04)` });
-    return done({ kind: 'serve', key: ed.Key, status: ed.HttpStatus ?? 404, errorDocument: true, why: `${why}; error document '${ed.Key}' (WEB-04)` });
+    if (!exists)
+      return done({
+        kind: 'error',
+        status: 404,
+        code: 'NoSuchKey',
+        why: `${why}; the error document '${ed.Key}' does not exist either (WEB-04)`,
+      });
+    return done({
+      kind: 'serve',
+      key: ed.Key,
+      status: ed.HttpStatus ?? 404,
+      errorDocument: true,
+      why: `${why}; error document '${ed.Key}' (WEB-04)`,
+    });
   };
 
   /** Carry out a matched External, AliCDN or Internal rule (Mirror is handled by the caller). */
@@ -114,16 +154,41 @@ export function decide(cfg: WebsiteConfig | undefined, req: WebsiteRequest, fact
       const target = newKey(rule, req.key);
       const exists = target === '' ? false : known(target, 'Internal target');
       if (exists === undefined) return done({ kind: 'lookup', key: target });
-      if (exists) return done({ kind: 'serve', key: target, status: 200, why: `rule ${rule.RuleNumber} (${phase}, Internal) rewrites to '${target}' (RED-08)` });
+      if (exists)
+        return done({
+          kind: 'serve',
+          key: target,
+          status: 200,
+          why: `rule ${rule.RuleNumber} (${phase}, Internal) rewrites to '${target}' (RED-08)`,
+        });
       return notFound(`rule ${rule.RuleNumber} (Internal) rewrote to '${target}', which does not exist (RED-08)`);
     }
     const { status, location } = buildRedirect(rule, redirectReq);
-    return done({ kind: 'redirect', status, location, ruleNumber: rule.RuleNumber, redirectKind: r.RedirectType ?? 'External', why: `rule ${rule.RuleNumber} (${phase}, ${r.RedirectType}) (RED-02)` });
+    return done({
+      kind: 'redirect',
+      status,
+      location,
+      ruleNumber: rule.RuleNumber,
+      redirectKind: r.RedirectType ?? 'External',
+      why: `rule ${rule.RuleNumber} (${phase}, ${r.RedirectType}) (RED-02)`,
+    });
   };
 
   const mirror = (rule: RoutingRule, key: string): Decision => {
-    const plan = mirrorPlan(rule, { key, ...(key === req.key && req.rawKey !== undefined && { rawKey: req.rawKey }), method: method === 'HEAD' ? 'HEAD' : 'GET', query: req.query, headers: req.headers });
-    return done({ kind: 'mirror', rule, key, plan, why: `rule ${rule.RuleNumber} (error 404, Mirror): '${key}' is not in the bucket (MIR-01)` });
+    const plan = mirrorPlan(rule, {
+      key,
+      ...(key === req.key && req.rawKey !== undefined && { rawKey: req.rawKey }),
+      method: method === 'HEAD' ? 'HEAD' : 'GET',
+      query: req.query,
+      headers: req.headers,
+    });
+    return done({
+      kind: 'mirror',
+      rule,
+      key,
+      plan,
+      why: `rule ${rule.RuleNumber} (error 404, Mirror): '${key}' is not in the bucket (MIR-01)`,
+    });
   };
 
   // A status produced elsewhere (RED-05, MAT-11): only error-routing rules for that status apply.
@@ -137,7 +202,13 @@ export function decide(cfg: WebsiteConfig | undefined, req: WebsiteRequest, fact
 
   if (website && cfg?.RedirectAllRequestsTo) {
     const { status, location } = redirectAll(cfg.RedirectAllRequestsTo, redirectReq);
-    return done({ kind: 'redirect', status, location, redirectKind: 'All', why: 'RedirectAllRequestsTo sends every request to another host (§7.1)' });
+    return done({
+      kind: 'redirect',
+      status,
+      location,
+      redirectKind: 'All',
+      why: 'RedirectAllRequestsTo sends every request to another host (§7.1)',
+    });
   }
 
   // 1. pre-routing rules (MAT-07): before the lookup, so they apply even when the object exists
@@ -158,7 +229,13 @@ export function decide(cfg: WebsiteConfig | undefined, req: WebsiteRequest, fact
   else if (lookupKey !== '') {
     const exists = known(lookupKey, `object${mapped}`);
     if (exists === undefined) return done({ kind: 'lookup', key: lookupKey });
-    if (exists) return done({ kind: 'serve', key: lookupKey, status: 200, why: mapped ? `index document '${lookupKey}' (WEB-02)` : 'the object exists and is served as-is (MAT-10)' });
+    if (exists)
+      return done({
+        kind: 'serve',
+        key: lookupKey,
+        status: 200,
+        why: mapped ? `index document '${lookupKey}' (WEB-02)` : 'the object exists and is served as-is (MAT-10)',
+      });
   }
 
   // 3. error-routing rules for 404 (MAT-06): Mirror, External, Internal, AliCDN
@@ -177,7 +254,13 @@ export function decide(cfg: WebsiteConfig | undefined, req: WebsiteRequest, fact
       const exists = known(dirIndex, `directory index (Type ${type}, WEB-03)`);
       if (exists === undefined) return done({ kind: 'lookup', key: dirIndex });
       if (exists && type === 0) {
-        return done({ kind: 'redirect', status: 302, location: `${req.pathPrefix}${encodeKeyPath(req.key)}/`, redirectKind: 'Directory', why: `'${dirIndex}' exists: 302 to the directory (Type 0, WEB-03)` });
+        return done({
+          kind: 'redirect',
+          status: 302,
+          location: `${req.pathPrefix}${encodeKeyPath(req.key)}/`,
+          redirectKind: 'Directory',
+          why: `'${dirIndex}' exists: 302 to the directory (Type 0, WEB-03)`,
+        });
       }
       if (exists) return done({ kind: 'serve', key: dirIndex, status: 200, why: `'${dirIndex}' exists: served (Type 2, WEB-03)` });
     }
@@ -200,7 +283,8 @@ const preRouting = new WeakMap<WebsiteConfig, boolean>();
  */
 export function hitIsFinal(cfg: WebsiteConfig, req: WebsiteRequest): boolean {
   if (req.key === '' || req.status !== undefined || req.mirrorNotFound || req.rawKey !== undefined) return false;
-  if (req.websiteMode && (cfg.RedirectAllRequestsTo !== undefined || (cfg.IndexDocument !== undefined && req.key.endsWith('/')))) return false;
+  if (req.websiteMode && (cfg.RedirectAllRequestsTo !== undefined || (cfg.IndexDocument !== undefined && req.key.endsWith('/'))))
+    return false;
   let pre = preRouting.get(cfg);
   if (pre === undefined) {
     pre = (cfg.RoutingRules ?? []).some((r) => !isErrorRouting(r));
@@ -210,7 +294,11 @@ export function hitIsFinal(cfg: WebsiteConfig, req: WebsiteRequest): boolean {
 }
 
 /** Run `decide` to its end, answering lookups with `exists` (at most a handful of lookups). */
-export async function resolve(cfg: WebsiteConfig | undefined, req: WebsiteRequest, exists: (key: string) => boolean | Promise<boolean>): Promise<Decision> {
+export async function resolve(
+  cfg: WebsiteConfig | undefined,
+  req: WebsiteRequest,
+  exists: (key: string) => boolean | Promise<boolean>,
+): Promise<Decision> {
   const facts = new Map<string, boolean>();
   for (let i = 0; i < 8; i++) {
     const d = decide(cfg, req, facts);

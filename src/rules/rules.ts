@@ -6,7 +6,7 @@
  */
 import { S3Error } from '../errors.js';
 import { buildXml, parseXml } from '../codec/xml.js';
-import type { Infer, RedirectType } from './schema.js';
+import type { Infer } from './schema.js';
 import { ROUTING_RULE, WEBSITE, firstOssOnlyElement, isRedirectType, readJson, readXml, writeXml } from './schema.js';
 import { validateOssRule, validateS3Rule } from './validate.js';
 
@@ -62,7 +62,8 @@ export function parseWebsiteXml(text: string, opts: ParseOptions = { maxRules: D
   if (raw.IndexDocument) cfg.IndexDocument = indexDocument(raw.IndexDocument);
   if (raw.ErrorDocument) cfg.ErrorDocument = errorDocument(raw.ErrorDocument);
   if (raw.RedirectAllRequestsTo) {
-    if (raw.IndexDocument || raw.ErrorDocument || raw.RoutingRules) throw malformed('RedirectAllRequestsTo must be the only element of the configuration.');
+    if (raw.IndexDocument || raw.ErrorDocument || raw.RoutingRules)
+      throw malformed('RedirectAllRequestsTo must be the only element of the configuration.');
     cfg.RedirectAllRequestsTo = redirectAll(raw.RedirectAllRequestsTo);
   }
   // VAL-13 / LIM-02: the operator's cap, never above the dialect's ceiling
@@ -104,13 +105,17 @@ function errorDocument(ed: NonNullable<Infer<typeof WEBSITE.type>['ErrorDocument
   // VAL-14; HttpStatus: a status a page can be sent with (200 for single-page apps, 4xx/5xx)
   if (!ed.Key) throw invalid('ErrorDocument needs a non-empty Key.');
   const hs = ed.HttpStatus;
-  if (hs !== undefined && (hs < 200 || hs > 599 || (hs >= 300 && hs < 400))) throw invalid(`ErrorDocument/HttpStatus must be a 2xx, 4xx or 5xx status code, not ${hs}.`);
+  if (hs !== undefined && (hs < 200 || hs > 599 || (hs >= 300 && hs < 400)))
+    throw invalid(`ErrorDocument/HttpStatus must be a 2xx, 4xx or 5xx status code, not ${hs}.`);
   return { ...ed, Key: ed.Key };
 }
 
-function redirectAll(ra: NonNullable<Infer<typeof WEBSITE.type>['RedirectAllRequestsTo']>): NonNullable<WebsiteConfig['RedirectAllRequestsTo']> {
+function redirectAll(
+  ra: NonNullable<Infer<typeof WEBSITE.type>['RedirectAllRequestsTo']>,
+): NonNullable<WebsiteConfig['RedirectAllRequestsTo']> {
   if (!ra.HostName) throw invalid('RedirectAllRequestsTo needs a HostName.');
-  if (ra.Protocol !== undefined && ra.Protocol !== 'http' && ra.Protocol !== 'https') throw invalid(`RedirectAllRequestsTo/Protocol must be http or https, not '${ra.Protocol}'.`);
+  if (ra.Protocol !== undefined && ra.Protocol !== 'http' && ra.Protocol !== 'https')
+    throw invalid(`RedirectAllRequestsTo/Protocol must be http or https, not '${ra.Protocol}'.`);
   return { ...ra, HostName: ra.HostName };
 }
 
@@ -118,16 +123,19 @@ function redirectAll(ra: NonNullable<Infer<typeof WEBSITE.type>['RedirectAllRequ
 
 /** GET ?website body: canonical element order, ascending RuleNumber, secrets masked, in the stored dialect. */
 export function serializeWebsiteXml(cfg: WebsiteConfig): string {
-  const rules = [...cfg.RoutingRules].sort((a, b) => a.RuleNumber - b.RuleNumber).map((rule) => {
-    const r: Record<string, unknown> = { ...rule.Redirect };
-    // GET-03
-    if (rule.Redirect.MirrorAuth?.AccessKeySecret !== undefined) r.MirrorAuth = { ...rule.Redirect.MirrorAuth, AccessKeySecret: MASKED_SECRET };
-    // §7.1: the S3 dialect has no rule numbers and no redirect types
-    if (cfg.dialect === 's3') delete r.RedirectType;
-    const out: Record<string, unknown> = { ...rule, Redirect: r };
-    if (cfg.dialect === 's3') delete out.RuleNumber;
-    return out;
-  });
+  const rules = [...cfg.RoutingRules]
+    .sort((a, b) => a.RuleNumber - b.RuleNumber)
+    .map((rule) => {
+      const r: Record<string, unknown> = { ...rule.Redirect };
+      // GET-03
+      if (rule.Redirect.MirrorAuth?.AccessKeySecret !== undefined)
+        r.MirrorAuth = { ...rule.Redirect.MirrorAuth, AccessKeySecret: MASKED_SECRET };
+      // §7.1: the S3 dialect has no rule numbers and no redirect types
+      if (cfg.dialect === 's3') delete r.RedirectType;
+      const out: Record<string, unknown> = { ...rule, Redirect: r };
+      if (cfg.dialect === 's3') delete out.RuleNumber;
+      return out;
+    });
   const body = writeXml({ ...cfg, RoutingRules: rules.length > 0 ? { RoutingRule: rules } : undefined }, WEBSITE.type);
   if (cfg.dialect === 's3') body['@_xmlns'] = 'http://s3.amazonaws.com/doc/2006-03-01/';
   return buildXml({ WebsiteConfiguration: body });
@@ -178,14 +186,17 @@ function required(v: string | undefined, what: string): string {
 function storedRule(value: unknown, i: number): RoutingRule {
   const r = readJson(value, ROUTING_RULE.type, `RoutingRules[${i + 1}]`);
   const type = r.Redirect?.RedirectType;
-  if (r.RuleNumber === undefined || !r.Redirect || !isRedirectType(type)) throw new Error(`stored website configuration: rule #${i + 1} is incomplete`);
+  if (r.RuleNumber === undefined || !r.Redirect || !isRedirectType(type))
+    throw new Error(`stored website configuration: rule #${i + 1} is incomplete`);
   return { ...r, RuleNumber: r.RuleNumber, Redirect: { ...r.Redirect, RedirectType: type } };
 }
 
 /** Validate the --max-routing-rules setting (LIM-02): 1 up to the S3 ceiling. */
 export function validateMaxRoutingRules(n: number): number {
   if (!Number.isInteger(n) || n < 1 || n > MAX_RULES_S3) {
-    throw new RangeError(`invalid setting 'maxRoutingRules': ${n} (must be a whole number from 1 to ${MAX_RULES_S3}; OSS-dialect configurations are capped at ${MAX_RULES_OSS})`);
+    throw new RangeError(
+      `invalid setting 'maxRoutingRules': ${n} (must be a whole number from 1 to ${MAX_RULES_S3}; OSS-dialect configurations are capped at ${MAX_RULES_OSS})`,
+    );
   }
   return n;
 }

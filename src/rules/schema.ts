@@ -20,14 +20,20 @@ export interface Field {
 }
 
 /** The model type a schema describes: every element optional, repeated ones as arrays. */
-export type Infer<T> = T extends 'string' ? string
-  : T extends 'bool' ? boolean
-  : T extends 'int' ? number
-  : T extends { readonly fields: infer Fs } ? { -readonly [K in keyof Fs]?: FieldValue<Fs[K]> }
-  : never;
-type FieldValue<F> = F extends { readonly type: infer T; readonly repeated: true } ? Infer<T>[]
-  : F extends { readonly type: infer T } ? Infer<T>
-  : never;
+export type Infer<T> = T extends 'string'
+  ? string
+  : T extends 'bool'
+    ? boolean
+    : T extends 'int'
+      ? number
+      : T extends { readonly fields: infer Fs }
+        ? { -readonly [K in keyof Fs]?: FieldValue<Fs[K]> }
+        : never;
+type FieldValue<F> = F extends { readonly type: infer T; readonly repeated: true }
+  ? Infer<T>[]
+  : F extends { readonly type: infer T }
+    ? Infer<T>
+    : never;
 
 const str = { type: 'string' } as const;
 const bool = { type: 'bool' } as const;
@@ -54,7 +60,14 @@ export const REDIRECT = node({
   MirrorURLSlave: str,
   MirrorURLProbe: str,
   MirrorMultiAlternates: node({
-    MirrorMultiAlternate: list(node({ MirrorMultiAlternateNumber: int, MirrorMultiAlternateURL: str, MirrorMultiAlternateVpcId: str, MirrorMultiAlternateDstRegion: str })),
+    MirrorMultiAlternate: list(
+      node({
+        MirrorMultiAlternateNumber: int,
+        MirrorMultiAlternateURL: str,
+        MirrorMultiAlternateVpcId: str,
+        MirrorMultiAlternateDstRegion: str,
+      }),
+    ),
   }),
   MirrorPassQueryString: bool,
   MirrorFollowRedirect: bool,
@@ -89,12 +102,14 @@ export const REDIRECT = node({
   HttpRedirectCode: { ...int, ...S3 },
 });
 
-export const ROUTING_RULE = list(node({
-  RuleNumber: int,
-  Condition: { ...CONDITION, ...S3 },
-  Redirect: { ...REDIRECT, ...S3 },
-  LuaConfig: node({ Script: str }),
-}));
+export const ROUTING_RULE = list(
+  node({
+    RuleNumber: int,
+    Condition: { ...CONDITION, ...S3 },
+    Redirect: { ...REDIRECT, ...S3 },
+    LuaConfig: node({ Script: str }),
+  }),
+);
 
 export const WEBSITE = node({
   IndexDocument: { ...node({ Suffix: { ...str, ...S3 }, SupportSubDir: bool, Type: int }), ...S3 },
@@ -195,7 +210,8 @@ export function readJson<S extends NodeSchema>(value: unknown, schema: S, where:
 }
 
 function readJsonNode(value: unknown, schema: NodeSchema, where: string): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`stored website configuration: ${where} is not an object`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new Error(`stored website configuration: ${where} is not an object`);
   const out: Record<string, unknown> = {};
   for (const [name, v] of Object.entries(value)) {
     const field = schema.fields[name];
@@ -204,7 +220,8 @@ function readJsonNode(value: unknown, schema: NodeSchema, where: string): Record
     const one = (x: unknown, at: string): unknown => {
       if (typeof field.type !== 'string') return readJsonNode(x, field.type, at);
       const want = field.type === 'string' ? 'string' : field.type === 'bool' ? 'boolean' : 'number';
-      if (typeof x !== want || (want === 'number' && !Number.isSafeInteger(x))) throw new Error(`stored website configuration: ${at} is not a ${field.type}`);
+      if (typeof x !== want || (want === 'number' && !Number.isSafeInteger(x)))
+        throw new Error(`stored website configuration: ${at} is not a ${field.type}`);
       return x;
     };
     if (field.repeated === true) {

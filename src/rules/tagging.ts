@@ -25,7 +25,9 @@ export interface Tag {
 
 /** MIR-30: the rule's MirrorTaggings, values taken literally (the spec's [design]: no variables). */
 export function mirrorTags(rule: RoutingRule): Tag[] {
-  return (rule.Redirect.MirrorTaggings?.Taggings ?? []).filter((t) => t.Key !== undefined && t.Key !== '').map((t) => ({ key: t.Key ?? '', value: t.Value ?? '' }));
+  return (rule.Redirect.MirrorTaggings?.Taggings ?? [])
+    .filter((t) => t.Key !== undefined && t.Key !== '')
+    .map((t) => ({ key: t.Key ?? '', value: t.Value ?? '' }));
 }
 
 /** Why a tag set cannot be stored (S3's limits), or undefined. Used at PUT ?website. */
@@ -48,17 +50,20 @@ export function encodeTagSet(tags: readonly Tag[]): string {
 
 export function decodeTagSet(s: string | undefined): Tag[] {
   if (!s) return [];
-  return s.split('&').filter(Boolean).map((pair) => {
-    const i = pair.indexOf('=');
-    const dec = (v: string) => {
-      try {
-        return decodeURIComponent(v);
-      } catch {
-        return v;
-      }
-    };
-    return i < 0 ? { key: dec(pair), value: '' } : { key: dec(pair.slice(0, i)), value: dec(pair.slice(i + 1)) };
-  });
+  return s
+    .split('&')
+    .filter(Boolean)
+    .map((pair) => {
+      const i = pair.indexOf('=');
+      const dec = (v: string) => {
+        try {
+          return decodeURIComponent(v);
+        } catch {
+          return v;
+        }
+      };
+      return i < 0 ? { key: dec(pair), value: '' } : { key: dec(pair.slice(0, i)), value: dec(pair.slice(i + 1)) };
+    });
 }
 
 /** The system-metadata entries that give an object these tags (none for an empty set). */

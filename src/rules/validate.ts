@@ -19,7 +19,8 @@ const HEADER_NAME = /^[A-Za-z0-9-]{1,1024}$/;
 /** VAL-06: http(s)://host/…/ — MirrorURL is an opaque prefix (MIR-09), so a query part is allowed. */
 const ORIGIN_URL = /^https?:\/\/[^/?#\s]+\/[^\s#]*$/;
 /** VAL-10: a domain name (or an IP address), with an optional port. */
-const HOST_NAME = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+const HOST_NAME =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 const MAX_LIST = 10; // LIM-03
 
 function invalid(message: string): S3Error {
@@ -39,17 +40,22 @@ export function validateOssRule(raw: RawRule, i: number, seen: Set<number>, guar
   if (raw.Redirect === undefined) throw invalid(`${at}: Redirect is required.`);
   const type = raw.Redirect.RedirectType;
   if (type === undefined || type === '') throw invalid(`${at}: Redirect/RedirectType is required.`);
-  if (!isRedirectType(type)) throw invalid(`${at}: Redirect/RedirectType must be ${REDIRECT_TYPES.slice(0, -1).join(', ')} or ${REDIRECT_TYPES.at(-1) ?? ''}, not '${type}'.`);
+  if (!isRedirectType(type))
+    throw invalid(
+      `${at}: Redirect/RedirectType must be ${REDIRECT_TYPES.slice(0, -1).join(', ')} or ${REDIRECT_TYPES.at(-1) ?? ''}, not '${type}'.`,
+    );
   const r: Redirect = { ...raw.Redirect, RedirectType: type };
   validateCondition(raw.Condition, at, type);
   // VAL-09
   if (r.ReplaceKeyWith && r.ReplaceKeyPrefixWith) throw invalid(`${at}: ReplaceKeyWith and ReplaceKeyPrefixWith cannot both be set.`);
-  if (r.EnableReplacePrefix === true && r.ReplaceKeyWith) throw invalid(`${at}: EnableReplacePrefix cannot be true when ReplaceKeyWith is set.`);
+  if (r.EnableReplacePrefix === true && r.ReplaceKeyWith)
+    throw invalid(`${at}: EnableReplacePrefix cannot be true when ReplaceKeyWith is set.`);
   if (type === 'Mirror') {
     validateMirror(r, at, guard);
   } else if (type === 'Internal') {
     // VAL-11
-    for (const f of ['Protocol', 'HostName', 'HttpRedirectCode'] as const) if (r[f] !== undefined) throw invalid(`${at}: an Internal redirect must not set ${f}.`);
+    for (const f of ['Protocol', 'HostName', 'HttpRedirectCode'] as const)
+      if (r[f] !== undefined) throw invalid(`${at}: an Internal redirect must not set ${f}.`);
   } else {
     // VAL-10 (External, AliCDN), amended: without Protocol the Location takes the request's protocol
     if (!r.HostName) throw invalid(`${at}: an ${type} redirect needs Redirect/HostName.`);
@@ -66,13 +72,15 @@ export function validateOssRule(raw: RawRule, i: number, seen: Set<number>, guar
 function validateCondition(c: Condition, at: string, type: RedirectType): void {
   const code = c.HttpErrorCodeReturnedEquals;
   // VAL-08; redirect rules: the console's 400–599 (§1.3)
-  if (type === 'Mirror' && code !== 404) throw invalid(`${at}: a Mirror rule needs Condition/HttpErrorCodeReturnedEquals 404${code === undefined ? '' : `, not ${code}`}.`);
+  if (type === 'Mirror' && code !== 404)
+    throw invalid(`${at}: a Mirror rule needs Condition/HttpErrorCodeReturnedEquals 404${code === undefined ? '' : `, not ${code}`}.`);
   checkErrorCode(code, at);
   const headers = c.IncludeHeader ?? [];
   // LIM-03
   if (headers.length > MAX_LIST) throw invalid(`${at}: at most ${MAX_LIST} IncludeHeader conditions are allowed (got ${headers.length}).`);
   headers.forEach((h, i) => {
-    if (!h.Key || !HEADER_NAME.test(h.Key)) throw invalid(`${at}: Condition/IncludeHeader[${i + 1}]/Key must be a header name of letters, digits and '-', not '${h.Key ?? ''}'.`);
+    if (!h.Key || !HEADER_NAME.test(h.Key))
+      throw invalid(`${at}: Condition/IncludeHeader[${i + 1}]/Key must be a header name of letters, digits and '-', not '${h.Key ?? ''}'.`);
     if (h.Equals === undefined && h.StartsWith === undefined && h.EndsWith === undefined) {
       throw invalid(`${at}: Condition/IncludeHeader[${i + 1}] (${h.Key}) needs Equals, StartsWith or EndsWith.`);
     }
@@ -80,7 +88,8 @@ function validateCondition(c: Condition, at: string, type: RedirectType): void {
 }
 
 function checkErrorCode(code: number | undefined, at: string): void {
-  if (code !== undefined && (code < 400 || code > 599)) throw invalid(`${at}: Condition/HttpErrorCodeReturnedEquals must be from 400 to 599, not ${code}.`);
+  if (code !== undefined && (code < 400 || code > 599))
+    throw invalid(`${at}: Condition/HttpErrorCodeReturnedEquals must be from 400 to 599, not ${code}.`);
 }
 
 function checkProtocol(p: string | undefined, where: string): void {
@@ -122,19 +131,25 @@ function validateMirror(r: Redirect, at: string, guard?: (url: URL) => string | 
   const h = r.MirrorHeaders;
   for (const list of ['Pass', 'Remove'] as const) {
     const items = h?.[list] ?? [];
-    if (items.length > MAX_LIST) throw invalid(`${at}: at most ${MAX_LIST} MirrorHeaders/${list} entries are allowed (got ${items.length}).`);
-    for (const name of items) if (!HEADER_NAME.test(name)) throw invalid(`${at}: MirrorHeaders/${list} '${name}' is not a valid header name (letters, digits and '-', at most 1024).`);
+    if (items.length > MAX_LIST)
+      throw invalid(`${at}: at most ${MAX_LIST} MirrorHeaders/${list} entries are allowed (got ${items.length}).`);
+    for (const name of items)
+      if (!HEADER_NAME.test(name))
+        throw invalid(`${at}: MirrorHeaders/${list} '${name}' is not a valid header name (letters, digits and '-', at most 1024).`);
   }
   const sets = h?.Set ?? [];
   if (sets.length > MAX_LIST) throw invalid(`${at}: at most ${MAX_LIST} MirrorHeaders/Set entries are allowed (got ${sets.length}).`);
   for (const kv of sets) {
-    if (!kv.Key || !HEADER_NAME.test(kv.Key)) throw invalid(`${at}: MirrorHeaders/Set/Key '${kv.Key ?? ''}' is not a valid header name (letters, digits and '-', at most 1024).`);
+    if (!kv.Key || !HEADER_NAME.test(kv.Key))
+      throw invalid(`${at}: MirrorHeaders/Set/Key '${kv.Key ?? ''}' is not a valid header name (letters, digits and '-', at most 1024).`);
     if (kv.Value === undefined || /[\r\n]/.test(kv.Value) || Buffer.byteLength(kv.Value) > 1024) {
       throw invalid(`${at}: MirrorHeaders/Set/Value for '${kv.Key}' must be at most 1024 bytes without CR or LF.`);
     }
   }
   if (r.TransparentMirrorResponseCodes !== undefined && !/^\s*\d{3}(\s*,\s*\d{3})*\s*$/.test(r.TransparentMirrorResponseCodes)) {
-    throw invalid(`${at}: Redirect/TransparentMirrorResponseCodes must be comma-separated status codes such as 400,404, not '${r.TransparentMirrorResponseCodes}'.`);
+    throw invalid(
+      `${at}: Redirect/TransparentMirrorResponseCodes must be comma-separated status codes such as 400,404, not '${r.TransparentMirrorResponseCodes}'.`,
+    );
   }
   // MIR-15: the signing schemes Osprey knows (the spec's [design]: s3v4, oss, ossv4)
   const auth = r.MirrorAuth;
@@ -153,8 +168,10 @@ function validateMirror(r: Redirect, at: string, guard?: (url: URL) => string | 
 /** MIR-31: these end up as response headers, so they must be header-safe (no response splitting). */
 function validateReturnHeaders(r: Redirect, at: string): void {
   for (const kv of r.MirrorReturnHeaders?.ReturnHeader ?? []) {
-    if (!kv.Key || !HEADER_NAME.test(kv.Key)) throw invalid(`${at}: MirrorReturnHeaders/ReturnHeader/Key '${kv.Key ?? ''}' is not a valid header name.`);
-    if (kv.Value !== undefined && /[\r\n\0]/.test(kv.Value)) throw invalid(`${at}: MirrorReturnHeaders/ReturnHeader/Value for '${kv.Key}' must not contain CR, LF or NUL.`);
+    if (!kv.Key || !HEADER_NAME.test(kv.Key))
+      throw invalid(`${at}: MirrorReturnHeaders/ReturnHeader/Key '${kv.Key ?? ''}' is not a valid header name.`);
+    if (kv.Value !== undefined && /[\r\n\0]/.test(kv.Value))
+      throw invalid(`${at}: MirrorReturnHeaders/ReturnHeader/Value for '${kv.Key}' must not contain CR, LF or NUL.`);
   }
 }
 
@@ -180,10 +197,17 @@ export function validateS3Rule(raw: RawRule, i: number): RoutingRule {
   const redirect: RawRedirect | undefined = raw.Redirect;
   if (redirect === undefined) throw invalid(`${at}: Redirect is required.`);
   const { Protocol, HostName, ReplaceKeyPrefixWith, ReplaceKeyWith, HttpRedirectCode } = redirect;
-  if (Protocol === undefined && HostName === undefined && ReplaceKeyPrefixWith === undefined && ReplaceKeyWith === undefined && HttpRedirectCode === undefined) {
+  if (
+    Protocol === undefined &&
+    HostName === undefined &&
+    ReplaceKeyPrefixWith === undefined &&
+    ReplaceKeyWith === undefined &&
+    HttpRedirectCode === undefined
+  ) {
     throw invalid(`${at}: Redirect needs at least one of Protocol, HostName, ReplaceKeyPrefixWith, ReplaceKeyWith and HttpRedirectCode.`);
   }
-  if (ReplaceKeyWith !== undefined && ReplaceKeyPrefixWith !== undefined) throw invalid(`${at}: ReplaceKeyWith and ReplaceKeyPrefixWith cannot both be set.`);
+  if (ReplaceKeyWith !== undefined && ReplaceKeyPrefixWith !== undefined)
+    throw invalid(`${at}: ReplaceKeyWith and ReplaceKeyPrefixWith cannot both be set.`);
   checkProtocol(Protocol, `${at}: Redirect/Protocol`);
   if (HostName !== undefined) checkHost(HostName, at);
   if (HttpRedirectCode !== undefined && ![301, 302, 303, 307, 308].includes(HttpRedirectCode)) {

@@ -18,7 +18,14 @@ type Group = keyof typeof GROUPS;
 const PERMISSIONS = ['READ', 'WRITE', 'READ_ACP', 'WRITE_ACP', 'FULL_CONTROL'] as const;
 type Permission = (typeof PERMISSIONS)[number];
 
-export const OBJECT_CANNED_ACLS = ['private', 'public-read', 'public-read-write', 'authenticated-read', 'bucket-owner-read', 'bucket-owner-full-control'] as const;
+export const OBJECT_CANNED_ACLS = [
+  'private',
+  'public-read',
+  'public-read-write',
+  'authenticated-read',
+  'bucket-owner-read',
+  'bucket-owner-full-control',
+] as const;
 
 /** canned ACL -> stored form; the bucket-owner-* ones name the owner, who already has FULL_CONTROL */
 const CANNED: Record<(typeof OBJECT_CANNED_ACLS)[number], string> = {
@@ -41,7 +48,10 @@ export function cannedObjectAcl(value: string | undefined, header = 'x-amz-acl')
   // OSS: 'default' means "the bucket's", which is what no stored ACL means
   if (v === 'default' && header.startsWith('x-oss-')) return undefined;
   if (!isCanned(v)) {
-    throw new S3Error('InvalidArgument', { message: `Unsupported canned ACL '${v}': use one of ${OBJECT_CANNED_ACLS.join(', ')}.`, fields: { ArgumentName: header, ArgumentValue: v } });
+    throw new S3Error('InvalidArgument', {
+      message: `Unsupported canned ACL '${v}': use one of ${OBJECT_CANNED_ACLS.join(', ')}.`,
+      fields: { ArgumentName: header, ArgumentValue: v },
+    });
   }
   return CANNED[v];
 }
@@ -49,7 +59,10 @@ export function cannedObjectAcl(value: string | undefined, header = 'x-amz-acl')
 /** The ACL headers of a PutObject/CopyObject/CreateMultipartUpload/PutObjectAcl request -> stored form, or undefined. */
 export function objectAclFromHeaders(headers: Record<string, string | string[] | undefined>): string | undefined {
   for (const name of Object.keys(headers)) {
-    if (name.startsWith('x-amz-grant-')) throw new S3Error('NotImplemented', { message: `${name} is not implemented: give a canned ACL (x-amz-acl) or an AccessControlPolicy body.` });
+    if (name.startsWith('x-amz-grant-'))
+      throw new S3Error('NotImplemented', {
+        message: `${name} is not implemented: give a canned ACL (x-amz-acl) or an AccessControlPolicy body.`,
+      });
   }
   const one = (n: string) => {
     const v = headers[n];
@@ -117,13 +130,22 @@ export interface PolicyGrant {
 export function aclFromGrants(policy: PolicyGrant[], ownerId: string): string {
   const grants: Grant[] = [];
   for (const { uri, id, permission } of policy) {
-    if (!(PERMISSIONS as readonly string[]).includes(permission)) throw new S3Error('MalformedXML', { message: `Unknown permission '${permission.slice(0, 40)}'.` });
+    if (!(PERMISSIONS as readonly string[]).includes(permission))
+      throw new S3Error('MalformedXML', { message: `Unknown permission '${permission.slice(0, 40)}'.` });
     if (uri !== undefined) {
       const group = (Object.keys(GROUPS) as Group[]).find((k) => GROUPS[k] === uri);
-      if (group === undefined) throw new S3Error('InvalidArgument', { message: `Unsupported grantee group '${uri.slice(0, 100)}'.`, fields: { ArgumentName: 'URI', ArgumentValue: uri.slice(0, 100) } });
+      if (group === undefined)
+        throw new S3Error('InvalidArgument', {
+          message: `Unsupported grantee group '${uri.slice(0, 100)}'.`,
+          fields: { ArgumentName: 'URI', ArgumentValue: uri.slice(0, 100) },
+        });
       grants.push({ group, permission: permission as Permission });
     } else if (id !== undefined) {
-      if (id !== ownerId) throw new S3Error('InvalidArgument', { message: 'Invalid id: the only canonical user is the owner.', fields: { ArgumentName: 'CanonicalUser/ID', ArgumentValue: id.slice(0, 100) } });
+      if (id !== ownerId)
+        throw new S3Error('InvalidArgument', {
+          message: 'Invalid id: the only canonical user is the owner.',
+          fields: { ArgumentName: 'CanonicalUser/ID', ArgumentValue: id.slice(0, 100) },
+        });
     } else {
       throw new S3Error('NotImplemented', { message: 'Grants by e-mail address are not implemented.' });
     }
@@ -137,7 +159,10 @@ export function aclFromGrants(policy: PolicyGrant[], ownerId: string): string {
  */
 export function aclDocument(stored: string, owner: { ID: string; DisplayName: string }): Record<string, unknown> {
   const xsi = { '@_xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance' };
-  const grants = decode(stored).map((g) => ({ Grantee: { ...xsi, '@_xsi:type': 'Group', URI: GROUPS[g.group] }, Permission: g.permission }));
+  const grants = decode(stored).map((g) => ({
+    Grantee: { ...xsi, '@_xsi:type': 'Group', URI: GROUPS[g.group] },
+    Permission: g.permission,
+  }));
   grants.push({ Grantee: { ...xsi, '@_xsi:type': 'CanonicalUser', ...owner } as never, Permission: 'FULL_CONTROL' });
   return { AccessControlPolicy: { Owner: owner, AccessControlList: { Grant: grants } } };
 }

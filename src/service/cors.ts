@@ -71,7 +71,8 @@ function texts(node: XmlNode | undefined, name: string): string[] {
 
 /** Origins and header names go back out in response headers: printable ASCII only. */
 function headerSafe(value: string, what: string): void {
-  if (!/^[\x21-\x7e]+$/.test(value)) throw new S3Error('InvalidRequest', { message: `${what} "${value.slice(0, 64)}" must be printable ASCII without spaces.` });
+  if (!/^[\x21-\x7e]+$/.test(value))
+    throw new S3Error('InvalidRequest', { message: `${what} "${value.slice(0, 64)}" must be printable ASCII without spaces.` });
 }
 
 function oneWildcard(value: string, what: string): void {
@@ -100,14 +101,17 @@ export function parseCorsXml(xml: string, dialect: 's3' | 'oss'): CorsConfig {
   if (rootObj.ResponseVary !== undefined) {
     dialect = 'oss';
     const v = text(rootObj.ResponseVary)?.trim();
-    if (v !== 'true' && v !== 'false') throw new S3Error('InvalidArgument', { message: `ResponseVary must be true or false, not '${String(v).slice(0, 32)}'.` });
+    if (v !== 'true' && v !== 'false')
+      throw new S3Error('InvalidArgument', { message: `ResponseVary must be true or false, not '${String(v).slice(0, 32)}'.` });
     responseVary = v === 'true';
   }
   const ruleNodes = children(rootObj.CORSRule);
   if (ruleNodes.length === 0) throw malformed('<CORSConfiguration> must hold at least one <CORSRule>.');
   const max = MAX_CORS_RULES[dialect];
   if (ruleNodes.length > max) {
-    throw new S3Error('InvalidArgument', { message: `A CORS configuration can have at most ${max} rules; this one has ${ruleNodes.length}.` });
+    throw new S3Error('InvalidArgument', {
+      message: `A CORS configuration can have at most ${max} rules; this one has ${ruleNodes.length}.`,
+    });
   }
   const rules = ruleNodes.map((node, i) => parseRule(node, i + 1));
   return { dialect, rules, responseVary };
@@ -123,7 +127,8 @@ function parseRule(node: XmlNode, n: number): CorsRule {
   if (allowedOrigins.length === 0) throw malformed(`<CORSRule> ${n} needs at least one <AllowedOrigin>.`);
   if (allowedMethods.length === 0) throw malformed(`<CORSRule> ${n} needs at least one <AllowedMethod>.`);
   for (const m of allowedMethods) {
-    if (!CORS_METHODS.includes(m)) throw new S3Error('InvalidRequest', { message: `Found unsupported HTTP method in CORS config. Unsupported method is ${m}` });
+    if (!CORS_METHODS.includes(m))
+      throw new S3Error('InvalidRequest', { message: `Found unsupported HTTP method in CORS config. Unsupported method is ${m}` });
   }
   for (const o of allowedOrigins) {
     if (o === '') throw malformed(`<CORSRule> ${n} has an empty <AllowedOrigin>.`);
@@ -136,14 +141,18 @@ function parseRule(node: XmlNode, n: number): CorsRule {
   }
   for (const h of exposeHeaders) {
     headerSafe(h, 'ExposeHeader');
-    if (h.includes('*')) throw new S3Error('InvalidRequest', { message: `ExposeHeader "${h}" contains wildcard. We currently do not support wildcard for ExposeHeader.` });
+    if (h.includes('*'))
+      throw new S3Error('InvalidRequest', {
+        message: `ExposeHeader "${h}" contains wildcard. We currently do not support wildcard for ExposeHeader.`,
+      });
   }
   const rule: CorsRule = { allowedOrigins, allowedMethods, allowedHeaders, exposeHeaders };
   const id = node.ID === undefined ? undefined : texts(node.ID, 'ID');
   if (id !== undefined) {
     if (id.length !== 1) throw malformed(`<CORSRule> ${n} has more than one <ID>.`);
     const v = id[0] ?? '';
-    if (v.length > MAX_ID) throw new S3Error('InvalidArgument', { message: `The ID of CORS rule ${n} is longer than ${MAX_ID} characters.` });
+    if (v.length > MAX_ID)
+      throw new S3Error('InvalidArgument', { message: `The ID of CORS rule ${n} is longer than ${MAX_ID} characters.` });
     rule.id = v;
   }
   if (node.MaxAgeSeconds !== undefined) {
@@ -204,7 +213,10 @@ export function matchCors(cfg: CorsConfig, req: CorsRequest): { rule: CorsRule; 
 /** `Access-Control-Request-Headers: a, B` -> ['a', 'b'] */
 export function requestedHeaders(value: string | undefined): string[] {
   if (value === undefined) return [];
-  return value.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
+  return value
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h !== '');
 }
 
 /**
@@ -213,7 +225,11 @@ export function requestedHeaders(value: string | undefined): string[] {
  * `Access-Control-Allow-Credentials: true`. A preflight also gets Allow-Headers (the requested
  * ones) and Max-Age.
  */
-export function allowHeaders(m: { rule: CorsRule; allowedOrigin: string }, origin: string, preflight?: { headers: readonly string[] }): Record<string, string> {
+export function allowHeaders(
+  m: { rule: CorsRule; allowedOrigin: string },
+  origin: string,
+  preflight?: { headers: readonly string[] },
+): Record<string, string> {
   const { rule } = m;
   const h: Record<string, string> = {};
   if (m.allowedOrigin === '*') h['Access-Control-Allow-Origin'] = '*';
@@ -245,7 +261,11 @@ export function varyOf(cfg: CorsConfig, preflight: boolean): string | undefined 
  * none, and then the answer's own headers stay as they are): the matching rule's Access-Control-*
  * headers for a request with an Origin, and `Vary` (varyOf).
  */
-export function responseHeadersOf(cfg: CorsConfig | undefined, origin: string | undefined, method: string): Record<string, string> | undefined {
+export function responseHeadersOf(
+  cfg: CorsConfig | undefined,
+  origin: string | undefined,
+  method: string,
+): Record<string, string> | undefined {
   if (!cfg) return undefined;
   const h: Record<string, string> = {};
   if (origin !== undefined) {
@@ -319,7 +339,12 @@ export class CorsService {
    * rule allows the origin, method and requested headers. Answered before authentication: browsers
    * send no credentials with a preflight.
    */
-  async preflight(bucket: string, origin: string | undefined, method: string | undefined, headers: string | undefined): Promise<Record<string, string>> {
+  async preflight(
+    bucket: string,
+    origin: string | undefined,
+    method: string | undefined,
+    headers: string | undefined,
+  ): Promise<Record<string, string>> {
     if (origin === undefined) throw new S3Error('BadRequest', { message: 'Insufficient information. Origin request header needed.' });
     if (method === undefined) throw new S3Error('BadRequest', { message: 'Invalid Access-Control-Request-Method header: none given.' });
     const cfg = await this.get(bucket);

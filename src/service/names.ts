@@ -43,7 +43,10 @@ export function decodePathPart(raw: string): string {
     const c = raw.charCodeAt(i);
     if (c === 0x25) {
       const hex = raw.slice(i + 1, i + 3);
-      if (!/^[0-9A-Fa-f]{2}$/.test(hex)) throw new S3Error('InvalidObjectName', { message: `Malformed percent-encoding in the request path near '${raw.slice(i, i + 3)}'.` });
+      if (!/^[0-9A-Fa-f]{2}$/.test(hex))
+        throw new S3Error('InvalidObjectName', {
+          message: `Malformed percent-encoding in the request path near '${raw.slice(i, i + 3)}'.`,
+        });
       bytes.push(parseInt(hex, 16));
       i += 2;
     } else if (c < 0x80) {

@@ -63,14 +63,21 @@ export class ObjectService {
    * Streams the source into a new object (COPY keeps the source metadata, REPLACE uses `meta`).
    * The copy's ACL is `acl` (undefined: none of its own), never the source's.
    */
-  async copy(src: { bucket: string; key: string }, dst: { bucket: string; key: string }, replaceMeta: ObjectMeta | undefined, acl: string | undefined, check: (info: ObjectInfo) => void): Promise<ObjectInfo> {
+  async copy(
+    src: { bucket: string; key: string },
+    dst: { bucket: string; key: string },
+    replaceMeta: ObjectMeta | undefined,
+    acl: string | undefined,
+    check: (info: ObjectInfo) => void,
+  ): Promise<ObjectInfo> {
     const got = await this.driver.getObject(src.bucket, src.key);
     if (!got) throw new S3Error('NoSuchKey', { key: src.key, message: 'The specified copy source key does not exist.' });
     try {
       check(got.info);
       if (src.bucket === dst.bucket && src.key === dst.key && replaceMeta === undefined && acl === undefined) {
         throw new S3Error('InvalidRequest', {
-          message: 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.',
+          message:
+            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
         });
       }
     } catch (err) {
@@ -93,7 +100,13 @@ export class ObjectService {
    * key in progress does not store over it). `ifNoneMatch` (S3 conditional writes; `osprey import`
    * sends it): only create; checked just before the commit, not atomically with it as PutObject's is.
    */
-  async completeUpload(bucket: string, key: string, uploadId: string, parts: ListedPart[], opts: { ifNoneMatch?: boolean } = {}): Promise<ObjectInfo> {
+  async completeUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: ListedPart[],
+    opts: { ifNoneMatch?: boolean } = {},
+  ): Promise<ObjectInfo> {
     if (opts.ifNoneMatch && (await this.driver.headObject(bucket, key)) !== undefined) {
       throw new S3Error('PreconditionFailed', { key, fields: { Condition: 'If-None-Match' } });
     }

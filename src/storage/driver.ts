@@ -200,15 +200,32 @@ export interface StorageDriver {
 
   createMultipartUpload(bucket: string, key: string, meta: ObjectMeta): Promise<MultipartUpload>;
   /** Throws NoSuchUpload. Same body contract as putObject; re-uploading a part number replaces it. */
-  uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Readable, opts: Omit<PutOptions, 'meta' | 'ifNoneMatch'>): Promise<PartInfo>;
+  uploadPart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Readable,
+    opts: Omit<PutOptions, 'meta' | 'ifNoneMatch'>,
+  ): Promise<PartInfo>;
   getMultipartUpload(bucket: string, key: string, uploadId: string): Promise<MultipartUpload>;
-  listParts(bucket: string, key: string, uploadId: string, opts: { partNumberMarker: number; maxParts: number }): Promise<{ parts: PartInfo[]; isTruncated: boolean }>;
+  listParts(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    opts: { partNumberMarker: number; maxParts: number },
+  ): Promise<{ parts: PartInfo[]; isTruncated: boolean }>;
   /**
    * Parts are { partNumber, etag } as the client listed them (etag without quotes). Throws
    * InvalidPart (unknown part or etag mismatch), InvalidPartOrder, EntityTooSmall (a part other
    * than the last under 5 MiB; the minimum is `minPartSize`, configurable for tests).
    */
-  completeMultipartUpload(bucket: string, key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<ObjectInfo>;
+  completeMultipartUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<ObjectInfo>;
   /** Throws NoSuchUpload. */
   abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void>;
   listMultipartUploads(bucket: string, opts: ListUploadsOptions): Promise<{ uploads: MultipartUpload[]; isTruncated: boolean }>;

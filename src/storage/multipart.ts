@@ -19,7 +19,10 @@ export interface ListedPart {
 
 /** an ETag as sent or stored, quoted or not, in either case -> its bare lower-case form */
 export function bareEtag(etag: string | undefined): string {
-  return (etag ?? '').trim().replace(/^"(.*)"$/, '$1').toLowerCase();
+  return (etag ?? '')
+    .trim()
+    .replace(/^"(.*)"$/, '$1')
+    .toLowerCase();
 }
 
 /**
@@ -48,11 +51,16 @@ export function checkPartList(listed: readonly ListedPart[]): void {
  * list's own (checkPartList), then each part stored with that ETag (InvalidPart), then every part
  * but the last at least `minPartSize` (EntityTooSmall).
  */
-export function chooseParts<P extends { etag: string; size: number }>(listed: readonly ListedPart[], stored: ReadonlyMap<number, P>, minPartSize: number): P[] {
+export function chooseParts<P extends { etag: string; size: number }>(
+  listed: readonly ListedPart[],
+  stored: ReadonlyMap<number, P>,
+  minPartSize: number,
+): P[] {
   checkPartList(listed);
   const chosen = listed.map((p) => {
     const part = stored.get(p.partNumber);
-    if (!part || part.etag !== bareEtag(p.etag)) throw new S3Error('InvalidPart', { fields: { PartNumber: String(p.partNumber), ETag: p.etag } });
+    if (!part || part.etag !== bareEtag(p.etag))
+      throw new S3Error('InvalidPart', { fields: { PartNumber: String(p.partNumber), ETag: p.etag } });
     return part;
   });
   chosen.forEach((part, i) => {

@@ -14,11 +14,17 @@ import { buildConsole } from '../../scripts/build-console.ts';
 import { ACCESS_KEY, SECRET_KEY, startOsprey } from '../helpers/osprey.ts';
 import type { TestServer } from '../helpers/osprey.ts';
 
-interface Signed { cookie: string; csrf: string; setCookie: string }
+interface Signed {
+  cookie: string;
+  csrf: string;
+  setCookie: string;
+}
 
 async function signIn(url: string, secret = SECRET_KEY): Promise<Response> {
   return fetch(`${url}/-/console/api/session`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ accessKeyId: ACCESS_KEY, secretAccessKey: secret }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ accessKeyId: ACCESS_KEY, secretAccessKey: secret }),
   });
 }
 
@@ -73,9 +79,12 @@ describe('console API: sessions and CSRF', () => {
 
   it('state-changing calls need the CSRF token and are refused from another origin', async () => {
     const s = await session(a.url);
-    const create = (headers: Record<string, string>) => fetch(`${a.url}/-/console/api/buckets`, {
-      method: 'POST', headers: { cookie: s.cookie, 'content-type': 'application/json', ...headers }, body: JSON.stringify({ name: 'csrf-bucket' }),
-    });
+    const create = (headers: Record<string, string>) =>
+      fetch(`${a.url}/-/console/api/buckets`, {
+        method: 'POST',
+        headers: { cookie: s.cookie, 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ name: 'csrf-bucket' }),
+      });
     const none = await create({});
     assert.equal(none.status, 403);
     assert.equal(await errorCode(none), 'InvalidCsrfToken');
@@ -96,7 +105,11 @@ describe('console API: sessions and CSRF', () => {
     const s = await session(a.url);
     const [body, mac] = [s.cookie.slice(0, s.cookie.lastIndexOf('.')), s.cookie.slice(s.cookie.lastIndexOf('.') + 1)];
     const tampered = body.replace(/\.(\d+)\./, (_m, exp: string) => `.${Number(exp) + 3600}.`) + '.' + mac;
-    for (const cookie of [tampered, `${SESSION_COOKIE}=v1.x.1.y.z`, `${SESSION_COOKIE}=${issueSession(ACCESS_KEY, 'another-secret').token}`]) {
+    for (const cookie of [
+      tampered,
+      `${SESSION_COOKIE}=v1.x.1.y.z`,
+      `${SESSION_COOKIE}=${issueSession(ACCESS_KEY, 'another-secret').token}`,
+    ]) {
       const r = await fetch(`${a.url}/-/console/api/buckets`, { headers: { cookie } });
       assert.equal(r.status, 401, cookie);
       assert.equal(await errorCode(r), 'NotSignedIn');
@@ -111,11 +124,17 @@ describe('console API: sessions and CSRF', () => {
   it('a session from one node works on another node with the same key pair (no session table)', async () => {
     const s = await session(a.url);
     const r = await fetch(`${b.url}/-/console/api/buckets`, {
-      method: 'POST', headers: { cookie: s.cookie, 'content-type': 'application/json', 'x-osprey-csrf': s.csrf }, body: JSON.stringify({ name: 'made-on-b', acl: 'public-read' }),
+      method: 'POST',
+      headers: { cookie: s.cookie, 'content-type': 'application/json', 'x-osprey-csrf': s.csrf },
+      body: JSON.stringify({ name: 'made-on-b', acl: 'public-read' }),
     });
     assert.equal(r.status, 201);
     assert.equal(((await r.json()) as { name: string }).name, 'made-on-b');
-    assert.equal((await fetch(`${a.url}/-/console/api/buckets/made-on-b/objects`, { headers: { cookie: s.cookie } })).status, 404, 'A has its own store: the bucket was made on B');
+    assert.equal(
+      (await fetch(`${a.url}/-/console/api/buckets/made-on-b/objects`, { headers: { cookie: s.cookie } })).status,
+      404,
+      'A has its own store: the bucket was made on B',
+    );
   });
 
   it('sign-out clears the cookie', async () => {
@@ -130,15 +149,39 @@ describe('console API: sessions and CSRF', () => {
   it('errors carry the S3 code and message (BucketNotEmpty, the rule validator)', async () => {
     const s = await session(a.url);
     const h = { cookie: s.cookie, 'content-type': 'application/json', 'x-osprey-csrf': s.csrf };
-    assert.equal((await fetch(`${a.url}/-/console/api/buckets`, { method: 'POST', headers: h, body: JSON.stringify({ name: 'full' }) })).status, 201);
-    const put = await fetch(`${a.url}/-/console/api/buckets/full/object?key=k.txt`, { method: 'PUT', headers: { ...h, 'content-type': 'text/plain' }, body: 'x' });
+    assert.equal(
+      (await fetch(`${a.url}/-/console/api/buckets`, { method: 'POST', headers: h, body: JSON.stringify({ name: 'full' }) })).status,
+      201,
+    );
+    const put = await fetch(`${a.url}/-/console/api/buckets/full/object?key=k.txt`, {
+      method: 'PUT',
+      headers: { ...h, 'content-type': 'text/plain' },
+      body: 'x',
+    });
     assert.equal(put.status, 200);
     const del = await fetch(`${a.url}/-/console/api/buckets/full`, { method: 'DELETE', headers: h });
     assert.equal(del.status, 409);
-    assert.deepEqual(((await del.json()) as { error: object }).error, { code: 'BucketNotEmpty', message: 'The bucket you tried to delete is not empty.', status: 409, requestId: del.headers.get('x-amz-request-id') });
-    const bad = await fetch(`${a.url}/-/console/api/buckets/full/website`, { method: 'PUT', headers: h, body: JSON.stringify({ config: { dialect: 'oss', RoutingRules: [{ RuleNumber: 1, Condition: {}, Redirect: { RedirectType: 'Mirror', MirrorURL: 'http://127.0.0.1:1/' } }] } }) });
+    assert.deepEqual(((await del.json()) as { error: object }).error, {
+      code: 'BucketNotEmpty',
+      message: 'The bucket you tried to delete is not empty.',
+      status: 409,
+      requestId: del.headers.get('x-amz-request-id'),
+    });
+    const bad = await fetch(`${a.url}/-/console/api/buckets/full/website`, {
+      method: 'PUT',
+      headers: h,
+      body: JSON.stringify({
+        config: {
+          dialect: 'oss',
+          RoutingRules: [{ RuleNumber: 1, Condition: {}, Redirect: { RedirectType: 'Mirror', MirrorURL: 'http://127.0.0.1:1/' } }],
+        },
+      }),
+    });
     assert.equal(bad.status, 400);
-    assert.match(((await bad.json()) as { error: { message: string } }).error.message, /^RoutingRule 1: a Mirror rule needs Condition\/HttpErrorCodeReturnedEquals 404/);
+    assert.match(
+      ((await bad.json()) as { error: { message: string } }).error.message,
+      /^RoutingRule 1: a Mirror rule needs Condition\/HttpErrorCodeReturnedEquals 404/,
+    );
   });
 
   it('static files: index.html revalidated, hashed assets immutable, CSP, nothing outside the build', async () => {

@@ -22,7 +22,16 @@ import type { TestServer } from '../helpers/osprey.ts';
 import { rawSigned, xmlField } from '../helpers/raw.ts';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts/console');
-const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const BIG = Buffer.alloc(12 * 1024 * 1024 + 123, 0x61); // over 8 MiB: uploaded as two parts
@@ -31,7 +40,7 @@ describe('web console in chromium', () => {
   let server: TestServer;
   let origin: http.Server;
   let originUrl = '';
-  let originRequests: { url: string; headers: http.IncomingHttpHeaders }[] = [];
+  const originRequests: { url: string; headers: http.IncomingHttpHeaders }[] = [];
   let browser: Browser;
   /** files the end-to-end walk uploads by path */
   let uploadDir: string | undefined;
@@ -140,7 +149,9 @@ describe('web console in chromium', () => {
     assert.equal(cookies[0]?.httpOnly, true);
     assert.equal(cookies[0]?.sameSite, 'Strict');
     assert.ok((cookies[0]?.expires ?? 0) > Date.now() / 1000, 'the cookie has an expiry');
-    const stored = String(await page.evaluate('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie'));
+    const stored = String(
+      await page.evaluate('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie'),
+    );
     assert.ok(!stored.includes(SECRET_KEY), 'the secret is not kept in the browser');
     assert.equal(await page.evaluate('document.cookie'), '', 'the session cookie is not readable by scripts');
 
@@ -170,14 +181,20 @@ describe('web console in chromium', () => {
     await writeFile(big, BIG);
     await page.getByLabel(/Upload files to/).setInputFiles([hello, big], { timeout: 60_000 });
     const uploads = page.getByRole('list', { name: 'Uploads' });
-    await uploads.getByText('Uploaded (multipart)').waitFor({ timeout: 90_000 }).catch(async (err: Error) => {
-      await shot(page, 'failed-upload');
-      throw new Error(`the multipart upload did not finish; the uploads list says: ${await uploads.textContent()}`, { cause: err });
-    });
+    await uploads
+      .getByText('Uploaded (multipart)')
+      .waitFor({ timeout: 90_000 })
+      .catch(async (err: Error) => {
+        await shot(page, 'failed-upload');
+        throw new Error(`the multipart upload did not finish; the uploads list says: ${await uploads.textContent()}`, { cause: err });
+      });
     await page.getByRole('list', { name: 'Uploads' }).getByText('Uploaded · 22 B').waitFor();
     await page.getByRole('rowheader', { name: 'big.bin' }).waitFor();
     await page.getByRole('rowheader', { name: 'hello.txt' }).waitFor();
-    assert.equal(await page.getByRole('progressbar', { name: 'Upload of big.bin' }).evaluate((el) => (el as unknown as { value: number }).value), BIG.length);
+    assert.equal(
+      await page.getByRole('progressbar', { name: 'Upload of big.bin' }).evaluate((el) => (el as unknown as { value: number }).value),
+      BIG.length,
+    );
     await shot(page, '04-objects-uploaded');
     const head = await rawSigned(server.url, { method: 'HEAD', path: '/walk/big.bin' });
     assert.equal(head.headers['content-length'], String(BIG.length));
@@ -188,7 +205,7 @@ describe('web console in chromium', () => {
     await page.getByRole('button', { name: 'Details of hello.txt' }).click();
     const details = page.getByRole('region', { name: 'hello.txt' });
     await details.getByText('Uploaded (not from an origin)').waitFor();
-    assert.match(await details.getByRole('table', { name: 'Response headers' }).textContent() ?? '', /Content-Typetext\/plain/);
+    assert.match((await details.getByRole('table', { name: 'Response headers' }).textContent()) ?? '', /Content-Typetext\/plain/);
     await shot(page, '05-object-details');
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download hello.txt' }).click()]);
     assert.equal(download.suggestedFilename(), 'hello.txt');
@@ -213,11 +230,18 @@ describe('web console in chromium', () => {
     await page.getByRole('status').filter({ hasText: 'Rule moved up' }).waitFor();
     const rows = await rules.locator('tbody tr').allTextContents();
     assert.equal(rows.length, 2);
-    assert.match(rows[0] ?? '', /^1Mirrorkey starts with “pages\/” and object is missing \(404\)Fetch from http:\/\/127\.0\.0\.1:\d+\/site\/\$\{key\}/);
+    assert.match(
+      rows[0] ?? '',
+      /^1Mirrorkey starts with “pages\/” and object is missing \(404\)Fetch from http:\/\/127\.0\.0\.1:\d+\/site\/\$\{key\}/,
+    );
     assert.match(rows[1] ?? '', /^2Externalkey starts with “old\/” and object is missing \(404\)302 to https:\/\/old\.example\.com\//);
     const href = await page.getByRole('link', { name: 'Download XML' }).getAttribute('href');
     const exported = decodeURIComponent((href ?? '').replace(/^data:application\/xml;charset=utf-8,/, ''));
-    assert.match(await page.getByLabel('Current configuration (export)').inputValue(), /\n {4}<RoutingRule>\n {6}<RuleNumber>1<\/RuleNumber>/, 'shown indented');
+    assert.match(
+      await page.getByLabel('Current configuration (export)').inputValue(),
+      /\n {4}<RoutingRule>\n {6}<RuleNumber>1<\/RuleNumber>/,
+      'shown indented',
+    );
     assert.match(exported, /<RuleNumber>1<\/RuleNumber><Condition><KeyPrefixEquals>pages\/<\/KeyPrefixEquals>/);
     const viaApi = await rawSigned(server.url, { path: '/walk', query: { website: '' } });
     assert.equal(viaApi.body, exported, 'the export is what GET ?website answers');
@@ -231,9 +255,12 @@ describe('web console in chromium', () => {
     await page.getByRole('button', { name: 'Simulate' }).click();
     const outcome = page.locator('#sim-outcome');
     await outcome.waitFor();
-    assert.match(await outcome.textContent() ?? '', new RegExp(`Mirror by rule 1: GET ${originUrl.replace(/[./]/g, '\\$&')}pages/about\\.html`));
-    assert.match(await page.getByRole('table', { name: 'Headers sent to the origin' }).textContent() ?? '', /x-fromosprey/);
-    assert.match(await page.getByRole('region', { name: 'Rules tried: error 404' }).textContent() ?? '', /1fires/);
+    assert.match(
+      (await outcome.textContent()) ?? '',
+      new RegExp(`Mirror by rule 1: GET ${originUrl.replace(/[./]/g, '\\$&')}pages/about\\.html`),
+    );
+    assert.match((await page.getByRole('table', { name: 'Headers sent to the origin' }).textContent()) ?? '', /x-fromosprey/);
+    assert.match((await page.getByRole('region', { name: 'Rules tried: error 404' }).textContent()) ?? '', /1fires/);
     assert.equal(originRequests.length, 0, 'the simulator contacts no origin');
     await shot(page, '07-simulator');
 
@@ -246,16 +273,26 @@ describe('web console in chromium', () => {
     await page.getByRole('link', { name: 'Mirror activity' }).click();
     const recent = page.getByRole('table', { name: 'Recent origin fetches' });
     await recent.getByRole('rowheader', { name: 'pages/about.html' }).waitFor();
-    assert.match(await recent.locator('tbody tr').first().textContent() ?? '', new RegExp(`walkpages/about\\.html${originUrl.replace(/[./]/g, '\\$&')}pages/about\\.html200stored`));
+    assert.match(
+      (await recent.locator('tbody tr').first().textContent()) ?? '',
+      new RegExp(`walkpages/about\\.html${originUrl.replace(/[./]/g, '\\$&')}pages/about\\.html200stored`),
+    );
     // live: a slow fill shows up in progress, then among the recent ones, without reloading; a
     // second GET of the same key joins the fill as a follower
     const get = () => fetch(`${server.url}/walk/pages/slow.bin`).then((r) => r.arrayBuffer());
     const slow = Promise.all([get(), get()]);
     await page.getByRole('table', { name: 'Fills in progress' }).getByRole('rowheader', { name: 'pages/slow.bin' }).waitFor();
     await shot(page, '08-activity-in-progress');
-    assert.deepEqual((await slow).map((b) => b.byteLength), [8000, 8000]);
+    assert.deepEqual(
+      (await slow).map((b) => b.byteLength),
+      [8000, 8000],
+    );
     await recent.getByRole('rowheader', { name: 'pages/slow.bin' }).waitFor({ timeout: 5000 });
-    assert.match(await recent.locator('tbody tr').first().textContent() ?? '', /pages\/slow\.bin.*200stored7\.8 KiB\d+1$/, 'one fill, one follower');
+    assert.match(
+      (await recent.locator('tbody tr').first().textContent()) ?? '',
+      /pages\/slow\.bin.*200stored7\.8 KiB\d+1$/,
+      'one fill, one follower',
+    );
     assert.equal(originRequests.filter((r) => r.url.endsWith('/slow.bin')).length, 1);
     await page.getByText('No origin fetch is in progress.').waitFor();
     await shot(page, '09-activity');
@@ -269,12 +306,25 @@ describe('web console in chromium', () => {
     await page.getByRole('link', { name: 'walk', exact: true }).click();
     await page.getByRole('link', { name: 'pages/' }).click();
     await page.getByRole('button', { name: 'Details of pages/about.html' }).click();
-    await page.getByRole('region', { name: 'pages/about.html' }).getByText(`Fetched from an origin: ${originUrl}pages/about.html`).waitFor();
-    assert.equal(await page.getByRole('row', { name: /about\.html/ }).getByText('from origin').count(), 1);
+    await page
+      .getByRole('region', { name: 'pages/about.html' })
+      .getByText(`Fetched from an origin: ${originUrl}pages/about.html`)
+      .waitFor();
+    assert.equal(
+      await page
+        .getByRole('row', { name: /about\.html/ })
+        .getByText('from origin')
+        .count(),
+      1,
+    );
     await shot(page, '10-object-from-origin');
 
     // pagination: 30 keys, 25 a page
-    await Promise.all(Array.from({ length: 30 }, (_, i) => rawSigned(server.url, { method: 'PUT', path: `/walk/many/k${String(i).padStart(2, '0')}`, body: 'x' })));
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        rawSigned(server.url, { method: 'PUT', path: `/walk/many/k${String(i).padStart(2, '0')}`, body: 'x' }),
+      ),
+    );
     await page.getByRole('link', { name: 'walk', exact: true }).last().click();
     await page.getByRole('link', { name: 'many/' }).click();
     await page.getByLabel('Per page').selectOption('25');
@@ -314,7 +364,7 @@ describe('web console in chromium', () => {
     await context.close();
   });
 
-  it('an invalid rule shows the API\'s own message and stores nothing', async () => {
+  it("an invalid rule shows the API's own message and stores nothing", async () => {
     const { context, page } = await newPage();
     await signIn(page);
     await page.goto(`${server.url}/-/console/#/buckets/walk/origin`);
@@ -323,8 +373,11 @@ describe('web console in chromium', () => {
     await page.getByRole('button', { name: 'Save rule' }).click();
     const error = page.locator('#rule-error');
     await error.waitFor();
-    const expected = await apiMessage('walk', `<WebsiteConfiguration><RoutingRules><RoutingRule><RuleNumber>3</RuleNumber><Condition><HttpErrorCodeReturnedEquals>404</HttpErrorCodeReturnedEquals></Condition>
-      <Redirect><RedirectType>Mirror</RedirectType><MirrorURL>ftp://files.example.com/</MirrorURL></Redirect></RoutingRule></RoutingRules></WebsiteConfiguration>`);
+    const expected = await apiMessage(
+      'walk',
+      `<WebsiteConfiguration><RoutingRules><RoutingRule><RuleNumber>3</RuleNumber><Condition><HttpErrorCodeReturnedEquals>404</HttpErrorCodeReturnedEquals></Condition>
+      <Redirect><RedirectType>Mirror</RedirectType><MirrorURL>ftp://files.example.com/</MirrorURL></Redirect></RoutingRule></RoutingRules></WebsiteConfiguration>`,
+    );
     assert.match(expected, /^RoutingRule 3: /);
     assert.equal((await error.textContent())?.trim(), `InvalidArgument: ${expected}`);
     await shot(page, '12-rule-invalid');
@@ -333,19 +386,28 @@ describe('web console in chromium', () => {
     await page.getByLabel('Import (replaces the whole configuration)').fill('<WebsiteConfiguration><Nope/></WebsiteConfiguration>');
     await page.getByRole('button', { name: 'Import XML' }).click();
     await page.locator('#import-error').getByText('MalformedXML: Unknown element <Nope> in WebsiteConfiguration.').waitFor();
-    const rules = await page.getByRole('table', { name: /Routing rules of walk/ }).locator('tbody tr').count();
+    const rules = await page
+      .getByRole('table', { name: /Routing rules of walk/ })
+      .locator('tbody tr')
+      .count();
     assert.equal(rules, 2, 'nothing was stored');
     // index and error documents: the validator's message, then a valid pair stored
     await page.getByLabel('Error document', { exact: true }).fill('error.html');
     await page.getByLabel('Error document status').fill('302');
     await page.getByRole('button', { name: 'Save documents' }).click();
-    await page.getByRole('alert').getByText('InvalidArgument: ErrorDocument/HttpStatus must be a 2xx, 4xx or 5xx status code, not 302.').waitFor();
+    await page
+      .getByRole('alert')
+      .getByText('InvalidArgument: ErrorDocument/HttpStatus must be a 2xx, 4xx or 5xx status code, not 302.')
+      .waitFor();
     await page.getByLabel('Index document', { exact: true }).fill('index.html');
     await page.getByLabel('Error document status').fill('404');
     await page.getByRole('button', { name: 'Save documents' }).click();
     await page.getByRole('status').filter({ hasText: 'Documents saved.' }).waitFor();
     const cfg = (await rawSigned(server.url, { path: '/walk', query: { website: '' } })).body;
-    assert.match(cfg, /<IndexDocument><Suffix>index\.html<\/Suffix><\/IndexDocument><ErrorDocument><Key>error\.html<\/Key><HttpStatus>404<\/HttpStatus><\/ErrorDocument>/);
+    assert.match(
+      cfg,
+      /<IndexDocument><Suffix>index\.html<\/Suffix><\/IndexDocument><ErrorDocument><Key>error\.html<\/Key><HttpStatus>404<\/HttpStatus><\/ErrorDocument>/,
+    );
     assert.equal((cfg.match(/<RoutingRule>/g) ?? []).length, 2, 'the rules are kept');
     await context.close();
   });
@@ -353,7 +415,14 @@ describe('web console in chromium', () => {
   it('an expired session sends the visitor back to sign in, saying why', async () => {
     const { context, page } = await newPage();
     const expired = issueSession(ACCESS_KEY, SECRET_KEY, Date.now() - 13 * 3600_000);
-    const cookie = { name: SESSION_COOKIE, value: expired.token, domain: '127.0.0.1', path: '/-/console', httpOnly: true, sameSite: 'Strict' as const };
+    const cookie = {
+      name: SESSION_COOKIE,
+      value: expired.token,
+      domain: '127.0.0.1',
+      path: '/-/console',
+      httpOnly: true,
+      sameSite: 'Strict' as const,
+    };
     await context.addCookies([cookie]);
     await page.goto(`${server.url}/-/console/#/activity`);
     await page.getByText('Your session has expired. Sign in again.').waitFor();
@@ -378,7 +447,11 @@ describe('web console in chromium', () => {
     await page.getByRole('heading', { name: 'Sign in to Osprey' }).waitFor();
     await shot(page, 'phone-01-sign-in');
     await signIn(page);
-    const noSideScroll = async (what: string) => assert.ok(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1'), `${what}: the page does not scroll sideways`);
+    const noSideScroll = async (what: string) =>
+      assert.ok(
+        await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1'),
+        `${what}: the page does not scroll sideways`,
+      );
     await noSideScroll('buckets');
     await shot(page, 'phone-02-buckets');
     await page.goto(`${server.url}/-/console/#/buckets/walk`);

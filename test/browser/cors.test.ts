@@ -17,7 +17,16 @@ import { s3, startOsprey } from '../helpers/osprey.ts';
 import type { TestServer } from '../helpers/osprey.ts';
 import { rawSigned } from '../helpers/raw.ts';
 
-const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 interface Fetched {
   ok: boolean;
@@ -35,20 +44,28 @@ describe('bucket CORS in chromium', () => {
   let page: Page;
 
   async function cors(bucket: string, rules: string): Promise<void> {
-    const r = await rawSigned(server.url, { method: 'PUT', path: `/${bucket}`, query: { cors: '' }, body: `<CORSConfiguration>${rules}</CORSConfiguration>` });
+    const r = await rawSigned(server.url, {
+      method: 'PUT',
+      path: `/${bucket}`,
+      query: { cors: '' },
+      body: `<CORSConfiguration>${rules}</CORSConfiguration>`,
+    });
     assert.equal(r.status, 200, r.body);
   }
 
   /** fetch() run by the page (so from siteOrigin), reporting a network error instead of throwing */
   function pageFetch(url: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<Fetched> {
-    return page.evaluate(async ([u, i]) => {
-      try {
-        const r = await fetch(u, i);
-        return { ok: true, status: r.status, text: await r.text(), etag: r.headers.get('etag') };
-      } catch (err) {
-        return { ok: false, error: String(err) };
-      }
-    }, [url, init] as const);
+    return page.evaluate(
+      async ([u, i]) => {
+        try {
+          const r = await fetch(u, i);
+          return { ok: true, status: r.status, text: await r.text(), etag: r.headers.get('etag') };
+        } catch (err) {
+          return { ok: false, error: String(err) };
+        }
+      },
+      [url, init] as const,
+    );
   }
 
   async function preflights(): Promise<number> {
@@ -71,11 +88,27 @@ describe('bucket CORS in chromium', () => {
     [server, browser] = await Promise.all([startOsprey(), chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })]);
     for (const b of ['open', 'closed']) {
       assert.equal((await rawSigned(server.url, { method: 'PUT', path: `/${b}`, headers: { 'x-amz-acl': 'public-read' } })).status, 200);
-      assert.equal((await rawSigned(server.url, { method: 'PUT', path: `/${b}/hello.txt`, body: 'hello, other origin', headers: { 'content-type': 'text/plain' } })).status, 200);
+      assert.equal(
+        (
+          await rawSigned(server.url, {
+            method: 'PUT',
+            path: `/${b}/hello.txt`,
+            body: 'hello, other origin',
+            headers: { 'content-type': 'text/plain' },
+          })
+        ).status,
+        200,
+      );
     }
-    await cors('open', `<CORSRule><AllowedOrigin>${siteOrigin}</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod>
-      <AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>5</MaxAgeSeconds></CORSRule>`);
-    await cors('closed', '<CORSRule><AllowedOrigin>http://elsewhere.test</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod><AllowedHeader>*</AllowedHeader></CORSRule>');
+    await cors(
+      'open',
+      `<CORSRule><AllowedOrigin>${siteOrigin}</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod>
+      <AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>5</MaxAgeSeconds></CORSRule>`,
+    );
+    await cors(
+      'closed',
+      '<CORSRule><AllowedOrigin>http://elsewhere.test</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod><AllowedHeader>*</AllowedHeader></CORSRule>',
+    );
     const context = await browser.newContext();
     page = await context.newPage();
     page.setDefaultTimeout(30_000);

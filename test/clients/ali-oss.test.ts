@@ -13,20 +13,25 @@ import { startOsprey } from '../helpers/osprey.ts';
 import type { TestServer } from '../helpers/osprey.ts';
 
 const MIRROR_RULES = [
-    {
-      RuleNumber: 1,
-      Condition: { KeyPrefixEquals: 'images/', HttpErrorCodeReturnedEquals: 404 },
-      Redirect: {
-        RedirectType: 'Mirror', MirrorURL: 'http://origin.example.com/', MirrorPassQueryString: 'true', MirrorCheckMd5: 'true',
-        MirrorHeaders: { PassAll: 'false', Pass: ['x-request-id', 'accept'], Set: { Key: 'x-from', Value: 'osprey' } },
-        MirrorAllowHeadObject: 'true', MirrorUsingRole: 'false', MirrorPassOriginalSlashes: 'false',
-      },
+  {
+    RuleNumber: 1,
+    Condition: { KeyPrefixEquals: 'images/', HttpErrorCodeReturnedEquals: 404 },
+    Redirect: {
+      RedirectType: 'Mirror',
+      MirrorURL: 'http://origin.example.com/',
+      MirrorPassQueryString: 'true',
+      MirrorCheckMd5: 'true',
+      MirrorHeaders: { PassAll: 'false', Pass: ['x-request-id', 'accept'], Set: { Key: 'x-from', Value: 'osprey' } },
+      MirrorAllowHeadObject: 'true',
+      MirrorUsingRole: 'false',
+      MirrorPassOriginalSlashes: 'false',
     },
-    {
-      RuleNumber: 2,
-      Condition: { KeySuffixEquals: '.html', HttpErrorCodeReturnedEquals: 404 },
-      Redirect: { RedirectType: 'External', Protocol: 'https', HostName: 'www.example.com', HttpRedirectCode: 302, PassQueryString: 'true' },
-    },
+  },
+  {
+    RuleNumber: 2,
+    Condition: { KeySuffixEquals: '.html', HttpErrorCodeReturnedEquals: 404 },
+    Redirect: { RedirectType: 'External', Protocol: 'https', HostName: 'www.example.com', HttpRedirectCode: 302, PassQueryString: 'true' },
+  },
 ];
 
 type Loose = Record<string, unknown>;
@@ -40,8 +45,14 @@ for (const v4 of [false, true]) {
     before(async () => {
       server = await startOsprey();
       client = makeClient({
-        accessKeyId: server.accessKeyId, accessKeySecret: server.secretAccessKey, region: 'oss-cn-hangzhou', bucket,
-        endpoint: `http://localhost:${server.port}`, sldEnable: true, authorizationV4: v4, secure: false,
+        accessKeyId: server.accessKeyId,
+        accessKeySecret: server.secretAccessKey,
+        region: 'oss-cn-hangzhou',
+        bucket,
+        endpoint: `http://localhost:${server.port}`,
+        sldEnable: true,
+        authorizationV4: v4,
+        secure: false,
       });
       await client.putBucket(bucket);
     });
@@ -50,7 +61,10 @@ for (const v4 of [false, true]) {
     });
 
     it('puts, gets, heads, lists and deletes objects with x-oss-meta', async () => {
-      const put = await client.put('dir/hello.txt', Buffer.from('hello from ali-oss'), { headers: { 'Content-Type': 'text/plain' }, meta: { owner: 'ops', uid: 1 } as unknown as OSS.UserMeta });
+      const put = await client.put('dir/hello.txt', Buffer.from('hello from ali-oss'), {
+        headers: { 'Content-Type': 'text/plain' },
+        meta: { owner: 'ops', uid: 1 } as unknown as OSS.UserMeta,
+      });
       assert.equal(put.res.status, 200);
       const got = await client.get('dir/hello.txt');
       assert.equal((got.content as Buffer).toString(), 'hello from ali-oss');
@@ -58,7 +72,10 @@ for (const v4 of [false, true]) {
       assert.equal((head.meta as Record<string, string>).owner, 'ops');
       assert.ok((head.res.headers as Loose)['x-oss-request-id']);
       const list = await client.list({ prefix: 'dir/', 'max-keys': 10 }, {});
-      assert.deepEqual(list.objects.map((o) => o.name), ['dir/hello.txt']);
+      assert.deepEqual(
+        list.objects.map((o) => o.name),
+        ['dir/hello.txt'],
+      );
       await client.delete('dir/hello.txt');
       await assert.rejects(client.head('dir/hello.txt'), (e: { status?: number; code?: string }) => e.status === 404);
     });
@@ -77,7 +94,11 @@ for (const v4 of [false, true]) {
     });
 
     it('API-01 API-02 API-03 XML-02 puts, gets and deletes a website configuration with mirror rules', async () => {
-      await client.putBucketWebsite(bucket, { index: 'index.html', error: 'error.html', routingRules: MIRROR_RULES } as unknown as OSS.PutBucketWebsiteConfig);
+      await client.putBucketWebsite(bucket, {
+        index: 'index.html',
+        error: 'error.html',
+        routingRules: MIRROR_RULES,
+      } as unknown as OSS.PutBucketWebsiteConfig);
       const got = await client.getBucketWebsite(bucket);
       assert.equal(got.index, 'index.html');
       assert.equal(got.error, 'error.html');
@@ -102,7 +123,11 @@ for (const v4 of [false, true]) {
       const origin = http.createServer((req, res) => {
         seen.push({ url: req.url ?? '', headers: req.headers });
         if (req.url?.startsWith('/images/a.png')) {
-          res.writeHead(200, { 'content-type': 'image/png', 'content-length': body.length, 'content-md5': createHash('md5').update(body).digest('base64') });
+          res.writeHead(200, {
+            'content-type': 'image/png',
+            'content-length': body.length,
+            'content-md5': createHash('md5').update(body).digest('base64'),
+          });
           res.end(body);
         } else {
           res.writeHead(404);
@@ -112,10 +137,14 @@ for (const v4 of [false, true]) {
       await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
       try {
         const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/`;
-        const rules = MIRROR_RULES.map((r) => (r.Redirect.RedirectType === 'Mirror' ? { ...r, Redirect: { ...r.Redirect, MirrorURL: originUrl } } : r));
+        const rules = MIRROR_RULES.map((r) =>
+          r.Redirect.RedirectType === 'Mirror' ? { ...r, Redirect: { ...r.Redirect, MirrorURL: originUrl } } : r,
+        );
         await client.putBucketWebsite(bucket, { index: 'index.html', routingRules: rules } as unknown as OSS.PutBucketWebsiteConfig);
         // rule 1 (Mirror, images/): a signed GET of a missing key is fetched from the origin and stored
-        const got = await client.get('images/a.png', { headers: { 'x-request-id': 'req-1', 'x-not-passed': 'no' } } as unknown as OSS.GetObjectOptions);
+        const got = await client.get('images/a.png', {
+          headers: { 'x-request-id': 'req-1', 'x-not-passed': 'no' },
+        } as unknown as OSS.GetObjectOptions);
         assert.equal((got.content as Buffer).toString(), body.toString());
         assert.match(String((got.res.headers as Loose)['x-oss-tag']), /^MIRROR http:\/\/127\.0\.0\.1:\d+\/images\/a\.png$/);
         const asked = seen.find((s) => s.url.startsWith('/images/a.png'));
@@ -127,7 +156,10 @@ for (const v4 of [false, true]) {
         assert.equal(redirect.status, 302);
         assert.match(redirect.headers.get('location') ?? '', /^https:\/\/www\.example\.com\/page\.html/);
         // neither rule: plain NoSuchKey
-        await assert.rejects(client.get('other.txt'), (e: { status?: number; code?: string }) => e.status === 404 && e.code === 'NoSuchKey');
+        await assert.rejects(
+          client.get('other.txt'),
+          (e: { status?: number; code?: string }) => e.status === 404 && e.code === 'NoSuchKey',
+        );
         await client.deleteBucketWebsite(bucket);
       } finally {
         origin.closeAllConnections();
@@ -136,13 +168,18 @@ for (const v4 of [false, true]) {
     });
 
     it('rejects an invalid rule with a message naming the rule and field', async () => {
-      const bad = [{ RuleNumber: 3, Condition: { KeyPrefixEquals: 'x/' }, Redirect: { RedirectType: 'Mirror', MirrorURL: 'http://o.example.com/' } }];
-      await assert.rejects(client.putBucketWebsite(bucket, { index: 'index.html', routingRules: bad } as unknown as OSS.PutBucketWebsiteConfig), (e: { status?: number; code?: string; message?: string }) => {
-        assert.equal(e.status, 400);
-        assert.equal(e.code, 'InvalidArgument');
-        assert.match(e.message ?? '', /RoutingRule 3.*HttpErrorCodeReturnedEquals 404/);
-        return true;
-      });
+      const bad = [
+        { RuleNumber: 3, Condition: { KeyPrefixEquals: 'x/' }, Redirect: { RedirectType: 'Mirror', MirrorURL: 'http://o.example.com/' } },
+      ];
+      await assert.rejects(
+        client.putBucketWebsite(bucket, { index: 'index.html', routingRules: bad } as unknown as OSS.PutBucketWebsiteConfig),
+        (e: { status?: number; code?: string; message?: string }) => {
+          assert.equal(e.status, 400);
+          assert.equal(e.code, 'InvalidArgument');
+          assert.match(e.message ?? '', /RoutingRule 3.*HttpErrorCodeReturnedEquals 404/);
+          return true;
+        },
+      );
     });
 
     it('sets the bucket ACL with x-oss-acl; anonymous reads follow it', async () => {
@@ -163,8 +200,18 @@ for (const v4 of [false, true]) {
         const r = await fetch(url);
         assert.equal(r.status, 200);
         assert.equal(await r.text(), 'via signed url');
-        const wrong = makeClient({ accessKeyId: server.accessKeyId, accessKeySecret: 'not-the-secret', region: 'oss-cn-hangzhou', bucket, endpoint: `http://localhost:${server.port}`, sldEnable: true });
-        await assert.rejects(wrong.get('signed.txt'), (e: { status?: number; code?: string }) => e.status === 403 && e.code === 'SignatureDoesNotMatch');
+        const wrong = makeClient({
+          accessKeyId: server.accessKeyId,
+          accessKeySecret: 'not-the-secret',
+          region: 'oss-cn-hangzhou',
+          bucket,
+          endpoint: `http://localhost:${server.port}`,
+          sldEnable: true,
+        });
+        await assert.rejects(
+          wrong.get('signed.txt'),
+          (e: { status?: number; code?: string }) => e.status === 403 && e.code === 'SignatureDoesNotMatch',
+        );
       });
     }
   });
@@ -180,10 +227,19 @@ describe('ali-oss addressing modes', () => {
   const REGION_HOST = 'oss-cn-hangzhou.aliyuncs.com';
   type LookupCb = (err: Error | null, address: string | { address: string; family: number }[], family?: number) => void;
   const toLoopback = new http.Agent({
-    lookup: ((_host: string, opts: { all?: boolean }, cb: LookupCb) => (opts.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4))) as unknown as http.AgentOptions['lookup'],
+    lookup: ((_host: string, opts: { all?: boolean }, cb: LookupCb) =>
+      opts.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4)) as unknown as http.AgentOptions['lookup'],
   });
   const clientFor = (server: TestServer, bucket: string, opts: Loose): OSS =>
-    makeClient({ accessKeyId: server.accessKeyId, accessKeySecret: server.secretAccessKey, region: 'oss-cn-hangzhou', bucket, secure: false, agent: toLoopback, ...opts });
+    makeClient({
+      accessKeyId: server.accessKeyId,
+      accessKeySecret: server.secretAccessKey,
+      region: 'oss-cn-hangzhou',
+      bucket,
+      secure: false,
+      agent: toLoopback,
+      ...opts,
+    });
 
   /** What the server stored, seen through a plain path-style client (the first mode). */
   const stored = async (server: TestServer, bucket: string): Promise<string[]> => {
@@ -199,10 +255,13 @@ describe('ali-oss addressing modes', () => {
     const seen: { host: string; path: string }[] = [];
     const front = http.createServer((req, res) => {
       seen.push({ host: req.headers.host ?? '', path: (req.url ?? '').split('?')[0] ?? '' });
-      const back = http.request({ host: '127.0.0.1', port: server.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
+      const back = http.request(
+        { host: '127.0.0.1', port: server.port, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
       back.on('error', () => res.destroy());
       req.pipe(back);
     });

@@ -23,8 +23,13 @@ describe('aws CLI (Debian awscli v2)', () => {
     server = await startOsprey();
     dir = await tmpDir('osprey-awscli-');
     env = {
-      PATH: process.env.PATH, HOME: dir, AWS_ACCESS_KEY_ID: server.accessKeyId, AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
-      AWS_CONFIG_FILE: path.join(dir, 'none'), AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none'), AWS_EC2_METADATA_DISABLED: 'true',
+      PATH: process.env.PATH,
+      HOME: dir,
+      AWS_ACCESS_KEY_ID: server.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
+      AWS_CONFIG_FILE: path.join(dir, 'none'),
+      AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none'),
+      AWS_EC2_METADATA_DISABLED: 'true',
     };
   });
   after(async () => {
@@ -74,23 +79,71 @@ describe('aws CLI (Debian awscli v2)', () => {
   it('s3api: put-object with metadata, head-object, list-objects-v2, get-bucket-acl, delete-objects', async () => {
     const file = path.join(dir, 'meta.txt');
     await writeFile(file, 'with meta');
-    await aws('s3api', 'put-object', '--bucket', 'cli-bucket', '--key', 'meta.txt', '--body', file, '--content-type', 'text/plain', '--metadata', 'owner=ops');
-    const head = JSON.parse((await aws('s3api', 'head-object', '--bucket', 'cli-bucket', '--key', 'meta.txt')).stdout) as { ContentType: string; Metadata: Record<string, string>; ContentLength: number };
+    await aws(
+      's3api',
+      'put-object',
+      '--bucket',
+      'cli-bucket',
+      '--key',
+      'meta.txt',
+      '--body',
+      file,
+      '--content-type',
+      'text/plain',
+      '--metadata',
+      'owner=ops',
+    );
+    const head = JSON.parse((await aws('s3api', 'head-object', '--bucket', 'cli-bucket', '--key', 'meta.txt')).stdout) as {
+      ContentType: string;
+      Metadata: Record<string, string>;
+      ContentLength: number;
+    };
     assert.equal(head.ContentType, 'text/plain');
     assert.deepEqual(head.Metadata, { owner: 'ops' });
     assert.equal(head.ContentLength, 9);
-    const list = JSON.parse((await aws('s3api', 'list-objects-v2', '--bucket', 'cli-bucket', '--prefix', 'site/', '--delimiter', '/')).stdout) as { CommonPrefixes: { Prefix: string }[]; Contents: { Key: string }[] };
-    assert.deepEqual(list.CommonPrefixes.map((p) => p.Prefix), ['site/img/']);
-    assert.deepEqual(list.Contents.map((c) => c.Key), ['site/index.html']);
+    const list = JSON.parse(
+      (await aws('s3api', 'list-objects-v2', '--bucket', 'cli-bucket', '--prefix', 'site/', '--delimiter', '/')).stdout,
+    ) as { CommonPrefixes: { Prefix: string }[]; Contents: { Key: string }[] };
+    assert.deepEqual(
+      list.CommonPrefixes.map((p) => p.Prefix),
+      ['site/img/'],
+    );
+    assert.deepEqual(
+      list.Contents.map((c) => c.Key),
+      ['site/index.html'],
+    );
     await aws('s3api', 'put-bucket-acl', '--bucket', 'cli-bucket', '--acl', 'public-read');
     const acl = JSON.parse((await aws('s3api', 'get-bucket-acl', '--bucket', 'cli-bucket')).stdout) as { Grants: { Permission: string }[] };
     assert.deepEqual(acl.Grants.map((g) => g.Permission).sort(), ['FULL_CONTROL', 'READ']);
     // object ACLs (issue 17; before, put-object-acl replaced the object with 0 bytes, issue 15)
     await aws('s3api', 'put-object-acl', '--bucket', 'cli-bucket', '--key', 'meta.txt', '--acl', 'public-read');
-    const objAcl = JSON.parse((await aws('s3api', 'get-object-acl', '--bucket', 'cli-bucket', '--key', 'meta.txt')).stdout) as { Grants: { Permission: string; Grantee: { URI?: string } }[] };
-    assert.deepEqual(objAcl.Grants.map((g) => [g.Grantee.URI ?? 'owner', g.Permission]), [['http://acs.amazonaws.com/groups/global/AllUsers', 'READ'], ['owner', 'FULL_CONTROL']]);
-    assert.equal((JSON.parse((await aws('s3api', 'head-object', '--bucket', 'cli-bucket', '--key', 'meta.txt')).stdout) as { ContentLength: number }).ContentLength, 9);
-    const del = JSON.parse((await aws('s3api', 'delete-objects', '--bucket', 'cli-bucket', '--delete', JSON.stringify({ Objects: [{ Key: 'meta.txt' }, { Key: 'big.bin' }] }))).stdout) as { Deleted: { Key: string }[] };
+    const objAcl = JSON.parse((await aws('s3api', 'get-object-acl', '--bucket', 'cli-bucket', '--key', 'meta.txt')).stdout) as {
+      Grants: { Permission: string; Grantee: { URI?: string } }[];
+    };
+    assert.deepEqual(
+      objAcl.Grants.map((g) => [g.Grantee.URI ?? 'owner', g.Permission]),
+      [
+        ['http://acs.amazonaws.com/groups/global/AllUsers', 'READ'],
+        ['owner', 'FULL_CONTROL'],
+      ],
+    );
+    assert.equal(
+      (JSON.parse((await aws('s3api', 'head-object', '--bucket', 'cli-bucket', '--key', 'meta.txt')).stdout) as { ContentLength: number })
+        .ContentLength,
+      9,
+    );
+    const del = JSON.parse(
+      (
+        await aws(
+          's3api',
+          'delete-objects',
+          '--bucket',
+          'cli-bucket',
+          '--delete',
+          JSON.stringify({ Objects: [{ Key: 'meta.txt' }, { Key: 'big.bin' }] }),
+        )
+      ).stdout,
+    ) as { Deleted: { Key: string }[] };
     assert.deepEqual(del.Deleted.map((d) => d.Key).sort(), ['big.bin', 'meta.txt']);
     await assert.rejects(aws('s3', 'rb', 's3://cli-bucket'), /BucketNotEmpty/);
     await aws('s3', 'rb', 's3://cli-bucket', '--force');

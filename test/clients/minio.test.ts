@@ -18,7 +18,15 @@ describe('minio JS client', () => {
   let client: Minio.Client;
   before(async () => {
     server = await startOsprey();
-    client = new Minio.Client({ endPoint: '127.0.0.1', port: server.port, useSSL: false, accessKey: server.accessKeyId, secretKey: server.secretAccessKey, pathStyle: true, region: 'us-east-1' });
+    client = new Minio.Client({
+      endPoint: '127.0.0.1',
+      port: server.port,
+      useSSL: false,
+      accessKey: server.accessKeyId,
+      secretKey: server.secretAccessKey,
+      pathStyle: true,
+      region: 'us-east-1',
+    });
   });
   after(async () => {
     await server.close();
@@ -28,7 +36,10 @@ describe('minio JS client', () => {
     await client.makeBucket('minio-bucket');
     assert.equal(await client.bucketExists('minio-bucket'), true);
     assert.equal(await client.bucketExists('other-bucket'), false);
-    await client.putObject('minio-bucket', 'a/b.txt', Buffer.from('minio body'), undefined, { 'Content-Type': 'text/plain', 'X-Amz-Meta-Tag': 'm' });
+    await client.putObject('minio-bucket', 'a/b.txt', Buffer.from('minio body'), undefined, {
+      'Content-Type': 'text/plain',
+      'X-Amz-Meta-Tag': 'm',
+    });
     const stat = await client.statObject('minio-bucket', 'a/b.txt');
     assert.equal(stat.size, 10);
     assert.equal(stat.metaData['content-type'], 'text/plain');
@@ -38,7 +49,10 @@ describe('minio JS client', () => {
     const partial = await collect<Buffer>(await client.getPartialObject('minio-bucket', 'a/b.txt', 6, 4));
     assert.equal(Buffer.concat(partial).toString(), 'body');
     const listed = await collect<{ name?: string; prefix?: string }>(client.listObjectsV2('minio-bucket', '', true));
-    assert.deepEqual(listed.map((o) => o.name), ['a/b.txt']);
+    assert.deepEqual(
+      listed.map((o) => o.name),
+      ['a/b.txt'],
+    );
     const url = await client.presignedGetObject('minio-bucket', 'a/b.txt', 60);
     const res = await fetch(url);
     assert.equal(res.status, 200);

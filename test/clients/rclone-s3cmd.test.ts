@@ -27,10 +27,24 @@ describe('rclone and s3cmd', () => {
     // rclone rejects the AWS_CA_BUNDLE this environment sets (see notes/dependencies.md).
     const env: NodeJS.ProcessEnv = { ...process.env, HOME: dir, RCLONE_CONFIG: path.join(dir, 'rclone.conf') };
     delete env.AWS_CA_BUNDLE;
-    return run('rclone', [
-      '--s3-provider', 'Other', '--s3-endpoint', server.url, '--s3-force-path-style=true', '--s3-region', 'us-east-1',
-      '--s3-access-key-id', server.accessKeyId, '--s3-secret-access-key', server.secretAccessKey, ...args,
-    ], { env });
+    return run(
+      'rclone',
+      [
+        '--s3-provider',
+        'Other',
+        '--s3-endpoint',
+        server.url,
+        '--s3-force-path-style=true',
+        '--s3-region',
+        'us-east-1',
+        '--s3-access-key-id',
+        server.accessKeyId,
+        '--s3-secret-access-key',
+        server.secretAccessKey,
+        ...args,
+      ],
+      { env },
+    );
   };
 
   it('rclone copy, sync and check', async () => {
@@ -55,8 +69,12 @@ describe('rclone and s3cmd', () => {
   it('s3cmd put, get, ls and del', async () => {
     const host = new URL(server.url).host;
     const cfg = path.join(dir, 's3cfg');
-    await writeFile(cfg, `[default]\naccess_key = ${server.accessKeyId}\nsecret_key = ${server.secretAccessKey}\nhost_base = ${host}\nhost_bucket = ${host}\nuse_https = False\nsignature_v2 = False\n`);
-    const s3cmd = (...args: string[]) => run('s3cmd', ['-c', cfg, '--no-ssl', `--host=${host}`, `--host-bucket=${host}`, ...args], { env: { ...process.env, HOME: dir } });
+    await writeFile(
+      cfg,
+      `[default]\naccess_key = ${server.accessKeyId}\nsecret_key = ${server.secretAccessKey}\nhost_base = ${host}\nhost_bucket = ${host}\nuse_https = False\nsignature_v2 = False\n`,
+    );
+    const s3cmd = (...args: string[]) =>
+      run('s3cmd', ['-c', cfg, '--no-ssl', `--host=${host}`, `--host-bucket=${host}`, ...args], { env: { ...process.env, HOME: dir } });
     const file = path.join(dir, 'cmd.txt');
     await writeFile(file, 'from s3cmd\n');
     await s3cmd('put', file, 's3://clients/cmd/cmd.txt');

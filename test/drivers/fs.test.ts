@@ -27,7 +27,10 @@ describeDriver('fs', async () => {
 
 async function files(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name)).sort();
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name))
+    .sort();
 }
 
 /** Bodies above the inline limit, so that they get a blob file. */
@@ -90,7 +93,10 @@ describe('fs driver specifics', () => {
       const p2 = await d.uploadPart('b-one', 'mp', up.uploadId, 2, big('b'), {});
       await d.uploadPart('b-one', 'mp', up.uploadId, 3, big('unlisted'), {});
       assert.equal((await files(path.join(dir, 'blobs'))).length, 3);
-      await d.completeMultipartUpload('b-one', 'mp', up.uploadId, [{ partNumber: 1, etag: p1.etag }, { partNumber: 2, etag: p2.etag }]);
+      await d.completeMultipartUpload('b-one', 'mp', up.uploadId, [
+        { partNumber: 1, etag: p1.etag },
+        { partNumber: 2, etag: p2.etag },
+      ]);
       assert.equal((await files(path.join(dir, 'blobs'))).length, 2, 'the object keeps its two parts, without copying');
       const ab = await d.createMultipartUpload('b-one', 'ab', emptyMeta());
       await d.uploadPart('b-one', 'ab', ab.uploadId, 1, big('x'), {});
@@ -119,7 +125,10 @@ describe('fs driver specifics', () => {
       const up = await d.createMultipartUpload('b-one', 'mp', emptyMeta());
       const p1 = await d.uploadPart('b-one', 'mp', up.uploadId, 1, big('a'), {});
       const p2 = await d.uploadPart('b-one', 'mp', up.uploadId, 2, big('b'), {});
-      await d.completeMultipartUpload('b-one', 'mp', up.uploadId, [{ partNumber: 1, etag: p1.etag }, { partNumber: 2, etag: p2.etag }]);
+      await d.completeMultipartUpload('b-one', 'mp', up.uploadId, [
+        { partNumber: 1, etag: p1.etag },
+        { partNumber: 2, etag: p2.etag },
+      ]);
       const held = await d.getObject('b-one', 'mp');
       await d.deleteObject('b-one', 'mp');
       held?.body.destroy();
@@ -199,13 +208,22 @@ describe('fs driver specifics', () => {
       for await (const c of got.body) parts.push(c as Buffer);
       assert.ok(Buffer.concat(parts).equals(body));
       // MIR-42: the key exists now: a create-only adoption is refused and its file goes
-      await assert.rejects(d.adoptFile('b-one', 'moved', await spool('s2'), { meta: emptyMeta(), size: body.length, md5, ifNoneMatch: true }), { code: 'PreconditionFailed' });
+      await assert.rejects(
+        d.adoptFile('b-one', 'moved', await spool('s2'), { meta: emptyMeta(), size: body.length, md5, ifNoneMatch: true }),
+        { code: 'PreconditionFailed' },
+      );
       // a write of the key won while the file was synced: nothing is stored
-      assert.equal(await d.adoptFile('b-one', 'unwanted', await spool('s3'), { meta: emptyMeta(), size: body.length, md5, wanted: () => false }), undefined);
+      assert.equal(
+        await d.adoptFile('b-one', 'unwanted', await spool('s3'), { meta: emptyMeta(), size: body.length, md5, wanted: () => false }),
+        undefined,
+      );
       assert.equal(await d.headObject('b-one', 'unwanted'), undefined);
       await eventually(() => tableCounts(dir).pending === 0);
       const left = await files(dir);
-      assert.deepEqual(left.filter((f) => f.startsWith(path.join(dir, 'tmp') + path.sep)), []);
+      assert.deepEqual(
+        left.filter((f) => f.startsWith(path.join(dir, 'tmp') + path.sep)),
+        [],
+      );
       assert.equal(left.filter((f) => f.startsWith(path.join(dir, 'blobs') + path.sep)).length, 1, 'only the adopted object has a blob');
     }));
 

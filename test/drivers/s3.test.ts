@@ -25,8 +25,13 @@ const RUN = Date.now().toString(36);
 async function driver(opts: { prefix?: string; staleUploadMs?: number; singlePutMax?: number } = {}): Promise<S3Driver> {
   const c = await ceph.get();
   return openS3Driver({
-    bucket: 'osprey-store', prefix: opts.prefix ?? `run-${process.pid}-${n++}`, endpoint: c.endpoint,
-    accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, minPartSize: 1024, ...(opts.staleUploadMs !== undefined && { staleUploadMs: opts.staleUploadMs }),
+    bucket: 'osprey-store',
+    prefix: opts.prefix ?? `run-${process.pid}-${n++}`,
+    endpoint: c.endpoint,
+    accessKeyId: c.accessKeyId,
+    secretAccessKey: c.secretAccessKey,
+    minPartSize: 1024,
+    ...(opts.staleUploadMs !== undefined && { staleUploadMs: opts.staleUploadMs }),
     ...(opts.singlePutMax !== undefined && { singlePutMax: opts.singlePutMax }),
   });
 }
@@ -34,8 +39,12 @@ async function driver(opts: { prefix?: string; staleUploadMs?: number; singlePut
 async function storeClient(): Promise<S3Client> {
   const c = await ceph.get();
   return new S3Client({
-    endpoint: c.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+    endpoint: c.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
   });
 }
 
@@ -65,17 +74,29 @@ describe('s3 driver specifics', () => {
       await d.putObject('lay', 'dir/k', Readable.from([Buffer.from('x')]), { meta: emptyMeta() });
       await d.putBucketConfig('lay', 'website', '<x/>');
       const client = await storeClient();
-      const keys = (await client.send(new ListObjectsV2Command({ Bucket: 'osprey-store', Prefix: `layout-${RUN}/p/` }))).Contents?.map((o) => o.Key).sort();
-      assert.deepEqual(keys, ['b/lay/c/website', 'b/lay/o/dir/k', 'buckets/lay', 'osprey/create-only-probe'].map((k) => `layout-${RUN}/p/${k}`));
+      const keys = (await client.send(new ListObjectsV2Command({ Bucket: 'osprey-store', Prefix: `layout-${RUN}/p/` }))).Contents?.map(
+        (o) => o.Key,
+      ).sort();
+      assert.deepEqual(
+        keys,
+        ['b/lay/c/website', 'b/lay/o/dir/k', 'buckets/lay', 'osprey/create-only-probe'].map((k) => `layout-${RUN}/p/${k}`),
+      );
       // 1024 bytes is a valid Osprey key, but not once 'layout/p/b/lay/o/' is in front of it
-      await assert.rejects(d.putObject('lay', 'k'.repeat(1024), Readable.from([Buffer.from('x')]), { meta: emptyMeta() }), isCode('KeyTooLongError'));
+      await assert.rejects(
+        d.putObject('lay', 'k'.repeat(1024), Readable.from([Buffer.from('x')]), { meta: emptyMeta() }),
+        isCode('KeyTooLongError'),
+      );
       assert.equal(await d.headObject('lay', 'k'.repeat(1024)), undefined);
       await assert.rejects(d.createMultipartUpload('lay', 'k'.repeat(1020), emptyMeta()), isCode('KeyTooLongError'));
       const huge = { ...emptyMeta(), userMeta: { a: 'é'.repeat(2000) } };
       await assert.rejects(d.putObject('lay', 'meta', Readable.from([Buffer.from('x')]), { meta: huge }), isCode('MetadataTooLarge'));
       assert.equal(await d.headObject('lay', 'meta'), undefined);
       // non-ASCII metadata round-trips
-      const meta = { headers: { 'content-disposition': 'attachment; filename="été.txt"' }, userMeta: { név: 'ünnep ✓' }, system: { 'x-oss-tag': 'MIRROR http://o/ä' } };
+      const meta = {
+        headers: { 'content-disposition': 'attachment; filename="été.txt"' },
+        userMeta: { név: 'ünnep ✓' },
+        system: { 'x-oss-tag': 'MIRROR http://o/ä' },
+      };
       await d.putObject('lay', 'utf', Readable.from([Buffer.from('x')]), { meta });
       assert.deepEqual((await d.headObject('lay', 'utf'))?.meta, meta);
     } finally {
@@ -97,10 +118,21 @@ describe('s3 driver specifics', () => {
       for await (const c of got?.body ?? []) hash.update(c as Buffer);
       assert.equal(hash.digest('hex'), md5(data));
       // failures: short body, mid-body, checksum; nothing visible and no upload left in the store
-      await assert.rejects(d.putObject('big', 'failed', chunked(data.subarray(0, 9 * 1024 * 1024), undefined, 100_000), { meta: emptyMeta(), size: data.length }), isCode('IncompleteBody'));
-      const boom = await d.putObject('big', 'failed', chunked(data, 12 * 1024 * 1024), { meta: emptyMeta(), size: data.length }).catch((e: unknown) => e);
+      await assert.rejects(
+        d.putObject('big', 'failed', chunked(data.subarray(0, 9 * 1024 * 1024), undefined, 100_000), {
+          meta: emptyMeta(),
+          size: data.length,
+        }),
+        isCode('IncompleteBody'),
+      );
+      const boom = await d
+        .putObject('big', 'failed', chunked(data, 12 * 1024 * 1024), { meta: emptyMeta(), size: data.length })
+        .catch((e: unknown) => e);
       assert.equal((boom as Error).message, 'client went away');
-      await assert.rejects(d.putObject('big', 'failed', chunked(data), { meta: emptyMeta(), size: data.length, contentMd5: Buffer.alloc(16) }), isCode('BadDigest'));
+      await assert.rejects(
+        d.putObject('big', 'failed', chunked(data), { meta: emptyMeta(), size: data.length, contentMd5: Buffer.alloc(16) }),
+        isCode('BadDigest'),
+      );
       assert.equal(await d.headObject('big', 'failed'), undefined);
       const client = await storeClient();
       const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: 'osprey-store', Prefix: `known-${RUN}/` }));
@@ -116,7 +148,10 @@ describe('s3 driver specifics', () => {
       await d.createBucket('big', 'private');
       const data = randomBytes(20 * 1024 * 1024 + 123);
       const meta = { ...emptyMeta(), headers: { 'content-type': 'x/y' } };
-      const info = await d.putObject('big', 'unknown', chunked(data), { meta, systemAtEnd: () => ({ 'x-amz-checksum-crc32': 'AAAAAA==' }) });
+      const info = await d.putObject('big', 'unknown', chunked(data), {
+        meta,
+        systemAtEnd: () => ({ 'x-amz-checksum-crc32': 'AAAAAA==' }),
+      });
       assert.equal(info.size, data.length);
       const got = await d.getObject('big', 'unknown', { start: 9 * 1024 * 1024 - 5, end: 9 * 1024 * 1024 + 5 });
       const chunks: Buffer[] = [];
@@ -142,16 +177,31 @@ describe('s3 driver specifics', () => {
       const head = await d.headObject('big', 'unknown');
       assert.deepEqual(head?.meta, { ...meta, system: { 'x-amz-checksum-crc32': 'AAAAAA==' } }, 'late entries are stored with the object');
       // a known length streams as one PUT: its ETag is the MD5
-      const known = await d.putObject('big', 'known', chunked(data.subarray(0, 3 * 1024 * 1024)), { meta: emptyMeta(), size: 3 * 1024 * 1024 });
+      const known = await d.putObject('big', 'known', chunked(data.subarray(0, 3 * 1024 * 1024)), {
+        meta: emptyMeta(),
+        size: 3 * 1024 * 1024,
+      });
       assert.equal(known.etag, md5(data.subarray(0, 3 * 1024 * 1024)));
       assert.equal((await d.headObject('big', 'known'))?.etag, known.etag);
       // failures: mid-body, checksum, over the cap; nothing visible and no upload left in the store
       const boom = await d.putObject('big', 'failed', chunked(data, 17 * 1024 * 1024), { meta: emptyMeta() }).catch((e: unknown) => e);
       assert.equal((boom as Error).message, 'client went away');
-      await assert.rejects(d.putObject('big', 'failed', chunked(data), { meta: emptyMeta(), contentMd5: Buffer.alloc(16) }), isCode('BadDigest'));
-      await assert.rejects(d.putObject('big', 'failed', chunked(data), { meta: emptyMeta(), size: data.length, contentMd5: Buffer.alloc(16) }), isCode('BadDigest'));
-      await assert.rejects(d.putObject('big', 'failed', chunked(data), { meta: emptyMeta(), maxSize: 10 * 1024 * 1024 }), isCode('EntityTooLarge'));
-      await assert.rejects(d.putObject('big', 'failed', chunked(data.subarray(0, 2 * 1024 * 1024)), { meta: emptyMeta(), size: 2 * 1024 * 1024 + 1 }), isCode('IncompleteBody'));
+      await assert.rejects(
+        d.putObject('big', 'failed', chunked(data), { meta: emptyMeta(), contentMd5: Buffer.alloc(16) }),
+        isCode('BadDigest'),
+      );
+      await assert.rejects(
+        d.putObject('big', 'failed', chunked(data), { meta: emptyMeta(), size: data.length, contentMd5: Buffer.alloc(16) }),
+        isCode('BadDigest'),
+      );
+      await assert.rejects(
+        d.putObject('big', 'failed', chunked(data), { meta: emptyMeta(), maxSize: 10 * 1024 * 1024 }),
+        isCode('EntityTooLarge'),
+      );
+      await assert.rejects(
+        d.putObject('big', 'failed', chunked(data.subarray(0, 2 * 1024 * 1024)), { meta: emptyMeta(), size: 2 * 1024 * 1024 + 1 }),
+        isCode('IncompleteBody'),
+      );
       assert.equal(await d.headObject('big', 'failed'), undefined);
       const client = await storeClient();
       const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: 'osprey-store', Prefix: `large-${RUN}/` }));
@@ -166,7 +216,7 @@ describe('s3 driver specifics', () => {
     }
   });
 
-  it('the sweep aborts uploads of the driver own that a crashed node left, and keeps the clients\'', async () => {
+  it("the sweep aborts uploads of the driver own that a crashed node left, and keeps the clients'", async () => {
     const d = await driver({ prefix: `sweep-${RUN}`, staleUploadMs: 0 });
     try {
       await d.createBucket('sw', 'private');
@@ -177,7 +227,9 @@ describe('s3 driver specifics', () => {
       const kept = await d.createMultipartUpload('sw', 'client-upload', emptyMeta());
       const r = await d.sweep(Date.now() + 1000);
       assert.equal(r.aborted, 1);
-      const left = (await client.send(new ListMultipartUploadsCommand({ Bucket: 'osprey-store', Prefix: `sweep-${RUN}/` }))).Uploads?.map((u) => u.UploadId);
+      const left = (await client.send(new ListMultipartUploadsCommand({ Bucket: 'osprey-store', Prefix: `sweep-${RUN}/` }))).Uploads?.map(
+        (u) => u.UploadId,
+      );
       assert.deepEqual(left, [kept.uploadId]);
     } finally {
       await d.close();
@@ -212,11 +264,19 @@ describe('s3 driver: a body that fails before the driver reads it', () => {
   // yet the 'error' event crashed the process.
   type Start = (body: Readable) => Promise<unknown>;
   for (const [name, prepare] of [
-    ['putObject (create-only: a HEAD first)', async (d: S3Driver): Promise<Start> => (body) => d.putObject('early', 'k', body, { meta: emptyMeta(), ifNoneMatch: true })],
-    ['uploadPart (its upload document read first)', async (d: S3Driver): Promise<Start> => {
-      const u = await d.createMultipartUpload('early', 'k', emptyMeta());
-      return (body) => d.uploadPart('early', 'k', u.uploadId, 1, body, {});
-    }],
+    [
+      'putObject (create-only: a HEAD first)',
+      async (d: S3Driver): Promise<Start> =>
+        (body) =>
+          d.putObject('early', 'k', body, { meta: emptyMeta(), ifNoneMatch: true }),
+    ],
+    [
+      'uploadPart (its upload document read first)',
+      async (d: S3Driver): Promise<Start> => {
+        const u = await d.createMultipartUpload('early', 'k', emptyMeta());
+        return (body) => d.uploadPart('early', 'k', u.uploadId, 1, body, {});
+      },
+    ],
   ] as const) {
     it(`${name}: refused with the body's error, nothing stored, no unhandled 'error'`, async () => {
       const d = await driver();

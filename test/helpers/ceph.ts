@@ -27,8 +27,11 @@ const SCRIPT = path.join(ROOT, 'scripts/ceph.sh');
 
 function run(args: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('timeout', [String(Math.ceil(timeoutMs / 1000)), 'bash', SCRIPT, ...args], { maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`ceph.sh ${args[0]} failed: ${err.message}\n${stderr}`)) : resolve(stdout),
+    execFile(
+      'timeout',
+      [String(Math.ceil(timeoutMs / 1000)), 'bash', SCRIPT, ...args],
+      { maxBuffer: 4 * 1024 * 1024 },
+      (err, stdout, stderr) => (err ? reject(new Error(`ceph.sh ${args[0]} failed: ${err.message}\n${stderr}`)) : resolve(stdout)),
     );
   });
 }
@@ -37,7 +40,10 @@ export async function startCeph(opts: { osds?: number; gateways?: number } = {})
   const dir = path.join(ROOT, `.osprey-test-ceph-${randomBytes(4).toString('hex')}`);
   let out: string;
   try {
-    out = await run(['start', dir, '--osds', String(opts.osds ?? 1), '--gateways', String(opts.gateways ?? 1), '--owner-pid', String(process.pid)], 150_000);
+    out = await run(
+      ['start', dir, '--osds', String(opts.osds ?? 1), '--gateways', String(opts.gateways ?? 1), '--owner-pid', String(process.pid)],
+      150_000,
+    );
   } catch (err) {
     await run(['stop', dir], 60_000).catch(() => {});
     await rm(dir, { recursive: true, force: true });
@@ -74,7 +80,11 @@ async function existingCeph(dir: string): Promise<Ceph> {
   const field = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(out)?.[1] ?? '';
   const endpoints = ports.map((p) => `http://127.0.0.1:${p}`);
   return {
-    endpoint: endpoints[0] ?? '', endpoints, accessKeyId: field('CEPH_ACCESS_KEY'), secretAccessKey: field('CEPH_SECRET_KEY'), dir,
+    endpoint: endpoints[0] ?? '',
+    endpoints,
+    accessKeyId: field('CEPH_ACCESS_KEY'),
+    secretAccessKey: field('CEPH_SECRET_KEY'),
+    dir,
     stop: async () => {},
     stopGateways: () => run(['stop-gw', dir], 60_000).then(() => {}),
     startGateways: () => run(['start-gw', dir], 90_000).then(() => {}),
@@ -102,8 +112,13 @@ export type StoreAccess = Pick<Ceph, 'endpoint' | 'accessKeyId' | 'secretAccessK
  * use and stopped by `stop()`. Its buckets are shared: name them uniquely.
  */
 export function otherStore(): { get(): Promise<StoreAccess>; stop(): Promise<void> } {
-  const { OSPREY_TEST_S3_ENDPOINT: endpoint, OSPREY_TEST_S3_ACCESS_KEY: accessKeyId, OSPREY_TEST_S3_SECRET_KEY: secretAccessKey } = process.env;
-  if (endpoint && accessKeyId && secretAccessKey) return { get: async () => ({ endpoint, accessKeyId, secretAccessKey }), stop: async () => {} };
+  const {
+    OSPREY_TEST_S3_ENDPOINT: endpoint,
+    OSPREY_TEST_S3_ACCESS_KEY: accessKeyId,
+    OSPREY_TEST_S3_SECRET_KEY: secretAccessKey,
+  } = process.env;
+  if (endpoint && accessKeyId && secretAccessKey)
+    return { get: async () => ({ endpoint, accessKeyId, secretAccessKey }), stop: async () => {} };
   let started: Promise<Ceph> | undefined;
   return {
     get: () => (started ??= startCeph()),

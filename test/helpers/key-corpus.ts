@@ -34,16 +34,65 @@ const nfc = (s: string) => s.normalize('NFC');
 const nfd = (s: string) => s.normalize('NFD');
 
 const CJK = '中文字体图片新闻下载资料首页产品服务关于我们联系方式文档说明视频音乐游戏软件更新日志北京上海广州深圳杭州成都数据报告年度季度';
-const KANA = 'あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをんアイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワヲンー';
+const KANA =
+  'あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをんアイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワヲンー';
 const KANJI = '日本語写真東京大阪資料画像動画会社案内新着情報';
 const EMOJI = ['🙂', '😀', '🎉', '🚀', '❤️', '👍🏽', '👨‍👩‍👧', '🇯🇵', '🏳️‍🌈', '✅', '🍣', '📄'];
-const ACCENTED = ['café', 'naïve', 'résumé', 'Ångström', 'Straße', 'Pokémon', 'crème brûlée', 'São Paulo', 'Zürich', 'façade', 'Ærøskøbing', 'Dvořák', 'jalapeño', 'Ελληνικά', 'Привет'];
-const PUNCT = [' ', '%', '+', '#', '?', ';', '&', '=', "'", '"', '%20', '%25', '%2F', '+%2B', '(1)', '[x]', '{y}', '!', '*', '@', '$', ',', ':', '~', '^', '`', '|', '<', '>', '\\'];
+const ACCENTED = [
+  'café',
+  'naïve',
+  'résumé',
+  'Ångström',
+  'Straße',
+  'Pokémon',
+  'crème brûlée',
+  'São Paulo',
+  'Zürich',
+  'façade',
+  'Ærøskøbing',
+  'Dvořák',
+  'jalapeño',
+  'Ελληνικά',
+  'Привет',
+];
+const PUNCT = [
+  ' ',
+  '%',
+  '+',
+  '#',
+  '?',
+  ';',
+  '&',
+  '=',
+  "'",
+  '"',
+  '%20',
+  '%25',
+  '%2F',
+  '+%2B',
+  '(1)',
+  '[x]',
+  '{y}',
+  '!',
+  '*',
+  '@',
+  '$',
+  ',',
+  ':',
+  '~',
+  '^',
+  '`',
+  '|',
+  '<',
+  '>',
+  '\\',
+];
 const CONTROLS = ['\x01', '\x07', '\x08', '\t', '\n', '\r', '\x1b', '\x1f', '\x7f', '\u0085', '\u200b', '\u2028', '\ufeff'];
 const EXT = ['.txt', '.html', '.css', '.js', '.png', '.jpg', '.pdf', '.json', '', '.tar.gz', '.min.js'];
 const DIRS = ['', 'img/', 'assets/css/', 'docs/2024/', 'uploads/', 'a/b/c/'];
 
-const chars = (alphabet: string, min: number, max: number) => fc.array(fc.constantFrom(...Array.from(alphabet)), { minLength: min, maxLength: max }).map((a) => a.join(''));
+const chars = (alphabet: string, min: number, max: number) =>
+  fc.array(fc.constantFrom(...Array.from(alphabet)), { minLength: min, maxLength: max }).map((a) => a.join(''));
 const dir = fc.constantFrom(...DIRS);
 const ext = fc.constantFrom(...EXT);
 const ascii = fc.stringMatching(/^[a-z0-9_-]{1,8}$/);
@@ -52,19 +101,44 @@ const ascii = fc.stringMatching(/^[a-z0-9_-]{1,8}$/);
 const kinds: Record<string, fc.Arbitrary<string>> = {
   cjk: fc.tuple(dir, chars(CJK, 1, 12), ext).map(([d, n, e]) => d + n + e),
   japanese: fc.tuple(dir, chars(KANA + KANJI, 1, 12), fc.option(ascii), ext).map(([d, n, a, e]) => `${d}${n}${a ? `_${a}` : ''}${e}`),
-  emoji: fc.tuple(dir, ascii, fc.array(fc.constantFrom(...EMOJI), { minLength: 1, maxLength: 3 }), ext).map(([d, a, em, e]) => `${d}${a} ${em.join('')}${e}`),
+  emoji: fc
+    .tuple(dir, ascii, fc.array(fc.constantFrom(...EMOJI), { minLength: 1, maxLength: 3 }), ext)
+    .map(([d, a, em, e]) => `${d}${a} ${em.join('')}${e}`),
   nfc: fc.tuple(dir, fc.constantFrom(...ACCENTED), ext).map(([d, w, e]) => nfc(d + w + e)),
   nfd: fc.tuple(dir, fc.constantFrom(...ACCENTED), ext).map(([d, w, e]) => nfd(d + w + e)),
-  punctuation: fc.tuple(dir, fc.array(fc.oneof(ascii, fc.constantFrom(...PUNCT)), { minLength: 2, maxLength: 6 }), ext).map(([d, p, e]) => d + p.join('') + e),
+  punctuation: fc
+    .tuple(dir, fc.array(fc.oneof(ascii, fc.constantFrom(...PUNCT)), { minLength: 2, maxLength: 6 }), ext)
+    .map(([d, p, e]) => d + p.join('') + e),
   control: fc.tuple(dir, ascii, fc.constantFrom(...CONTROLS), ascii, ext).map(([d, a, c, b, e]) => `${d}${a}${c}${b}${e}`),
-  dots: fc.tuple(dir, fc.constantFrom('a..b', '..hidden', 'trailing..', '...', 'x/..y/z', 'v1..2', '.well-known/x', '.htaccess'), ext).map(([d, n, e]) => d + n + e),
-  mixed: fc.tuple(dir, fc.array(fc.oneof(chars(CJK, 1, 3), chars(KANA, 1, 3), fc.constantFrom(...EMOJI), fc.constantFrom(...ACCENTED).map(nfd), fc.constantFrom(...PUNCT), ascii), { minLength: 2, maxLength: 6 }), ext).map(([d, p, e]) => d + p.join('') + e),
+  dots: fc
+    .tuple(dir, fc.constantFrom('a..b', '..hidden', 'trailing..', '...', 'x/..y/z', 'v1..2', '.well-known/x', '.htaccess'), ext)
+    .map(([d, n, e]) => d + n + e),
+  mixed: fc
+    .tuple(
+      dir,
+      fc.array(
+        fc.oneof(
+          chars(CJK, 1, 3),
+          chars(KANA, 1, 3),
+          fc.constantFrom(...EMOJI),
+          fc.constantFrom(...ACCENTED).map(nfd),
+          fc.constantFrom(...PUNCT),
+          ascii,
+        ),
+        { minLength: 2, maxLength: 6 },
+      ),
+      ext,
+    )
+    .map(([d, p, e]) => d + p.join('') + e),
 };
 
 /** keys S3 forbids, each with the code Osprey answers */
 const refusedKinds: Record<string, [fc.Arbitrary<string>, 'InvalidObjectName' | 'KeyTooLongError']> = {
   'dot-segment': [fc.tuple(dir, fc.constantFrom('..', '.'), ascii).map(([d, s, a]) => `${d}${s}/${a}.txt`), 'InvalidObjectName'],
-  'trailing-dot-segment': [fc.tuple(fc.constantFrom('a/', 'img/x/'), fc.constantFrom('..', '.')).map(([d, s]) => d + s), 'InvalidObjectName'],
+  'trailing-dot-segment': [
+    fc.tuple(fc.constantFrom('a/', 'img/x/'), fc.constantFrom('..', '.')).map(([d, s]) => d + s),
+    'InvalidObjectName',
+  ],
   nul: [fc.tuple(dir, ascii, ascii).map(([d, a, b]) => `${d}${a}\0${b}`), 'InvalidObjectName'],
   'too-long': [
     fc.tuple(fc.integer({ min: 0, max: 40 }), fc.constantFrom('é', '日', '🙂', 'a')).map(([n, c]) => {

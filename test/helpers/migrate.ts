@@ -186,7 +186,13 @@ export function spawnCli(args: string[], opts: { cwd: string; env?: NodeJS.Proce
   // tsx resolved from the checkout: the child runs in another directory (where its state file goes)
   const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'src/main.ts'), ...args], {
     cwd: opts.cwd,
-    env: { ...process.env, OSPREY_ACCESS_KEY_ID: ACCESS_KEY, OSPREY_SECRET_ACCESS_KEY: SECRET_KEY, XDG_STATE_HOME: path.join(opts.cwd, '.state'), ...opts.env },
+    env: {
+      ...process.env,
+      OSPREY_ACCESS_KEY_ID: ACCESS_KEY,
+      OSPREY_SECRET_ACCESS_KEY: SECRET_KEY,
+      XDG_STATE_HOME: path.join(opts.cwd, '.state'),
+      ...opts.env,
+    },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -205,7 +211,10 @@ export function spawnCli(args: string[], opts: { cwd: string; env?: NodeJS.Proce
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
-export function runCli(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; stdin?: string; timeoutMs?: number }): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: { cwd: string; env?: NodeJS.ProcessEnv; stdin?: string; timeoutMs?: number },
+): Promise<CliResult> {
   return spawnCli(args, opts).exited;
 }
 

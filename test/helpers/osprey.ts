@@ -44,16 +44,29 @@ export function fsOnly(why: string): string | false {
 }
 
 /** the S3 driver's settings for a server whose data dir is `dataDir` (undefined: a fresh prefix) */
-export function s3Storage(dataDir?: string): { storage: string; storageEndpoint: string; storageAccessKeyId: string; storageSecretAccessKey: string } {
+export function s3Storage(dataDir?: string): {
+  storage: string;
+  storageEndpoint: string;
+  storageAccessKeyId: string;
+  storageSecretAccessKey: string;
+} {
   const env = process.env;
   const endpoint = env.OSPREY_TEST_S3_ENDPOINT;
   const accessKeyId = env.OSPREY_TEST_S3_ACCESS_KEY;
   const secretAccessKey = env.OSPREY_TEST_S3_SECRET_KEY;
   if (!endpoint || !accessKeyId || !secretAccessKey) {
-    throw new Error('OSPREY_TEST_DRIVER=s3 needs OSPREY_TEST_S3_ENDPOINT, OSPREY_TEST_S3_ACCESS_KEY and OSPREY_TEST_S3_SECRET_KEY (scripts/test.sh sets them)');
+    throw new Error(
+      'OSPREY_TEST_DRIVER=s3 needs OSPREY_TEST_S3_ENDPOINT, OSPREY_TEST_S3_ACCESS_KEY and OSPREY_TEST_S3_SECRET_KEY (scripts/test.sh sets them)',
+    );
   }
-  const id = dataDir === undefined ? randomBytes(8).toString('hex') : createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 16);
-  return { storage: `s3://${env.OSPREY_TEST_S3_BUCKET ?? 'osprey-test'}/t-${id}`, storageEndpoint: endpoint, storageAccessKeyId: accessKeyId, storageSecretAccessKey: secretAccessKey };
+  const id =
+    dataDir === undefined ? randomBytes(8).toString('hex') : createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 16);
+  return {
+    storage: `s3://${env.OSPREY_TEST_S3_BUCKET ?? 'osprey-test'}/t-${id}`,
+    storageEndpoint: endpoint,
+    storageAccessKeyId: accessKeyId,
+    storageSecretAccessKey: secretAccessKey,
+  };
 }
 
 export interface TestServer {
@@ -73,13 +86,24 @@ export interface TestServer {
 export async function startOsprey(settings: RawSettings = {}): Promise<TestServer> {
   const dataDir = typeof settings.dataDir === 'string' ? settings.dataDir : await tmpDir();
   const config = buildConfig({
-    address: '127.0.0.1:0', dataDir, accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY, minPartSize: 5 * 1024 * 1024, originAllow: ['127.0.0.0/8'],
-    ...(ON_S3 && settings.storage === undefined && s3Storage(dataDir)), ...settings,
+    address: '127.0.0.1:0',
+    dataDir,
+    accessKeyId: ACCESS_KEY,
+    secretAccessKey: SECRET_KEY,
+    minPartSize: 5 * 1024 * 1024,
+    originAllow: ['127.0.0.0/8'],
+    ...(ON_S3 && settings.storage === undefined && s3Storage(dataDir)),
+    ...settings,
   });
   const log = pino({ level: process.env.OSPREY_TEST_LOG ?? 'silent' });
   const app = await startApp(config, log);
   return {
-    url: app.url, port: app.port, dataDir, app, accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY,
+    url: app.url,
+    port: app.port,
+    dataDir,
+    app,
+    accessKeyId: ACCESS_KEY,
+    secretAccessKey: SECRET_KEY,
     async close() {
       await app.close();
       if (settings.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
@@ -108,7 +132,12 @@ export async function spawnOsprey(args: string[], env: NodeJS.ProcessEnv = {}): 
   if (ON_S3 && !args.includes('--storage') && env.OSPREY_STORAGE === undefined) {
     const at = args.indexOf('--data');
     const s = s3Storage(at >= 0 ? args[at + 1] : env.OSPREY_DATA);
-    storageEnv = { OSPREY_STORAGE: s.storage, OSPREY_STORAGE_ENDPOINT: s.storageEndpoint, OSPREY_STORAGE_ACCESS_KEY_ID: s.storageAccessKeyId, OSPREY_STORAGE_SECRET_ACCESS_KEY: s.storageSecretAccessKey };
+    storageEnv = {
+      OSPREY_STORAGE: s.storage,
+      OSPREY_STORAGE_ENDPOINT: s.storageEndpoint,
+      OSPREY_STORAGE_ACCESS_KEY_ID: s.storageAccessKeyId,
+      OSPREY_STORAGE_SECRET_ACCESS_KEY: s.storageSecretAccessKey,
+    };
   }
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'serve', '--log-level', 'warn', ...args], {
     cwd: ROOT,

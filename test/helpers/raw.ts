@@ -35,23 +35,41 @@ export async function rawSigned(baseUrl: string, opts: RawOptions): Promise<RawR
   if (!('content-length' in headers) && body.length > 0) headers['content-length'] = String(body.length);
   if (!opts.anonymous) {
     const signer = new SignatureV4({
-      service: 's3', region: 'us-east-1', sha256: Sha256, uriEscapePath: false, applyChecksum: true,
+      service: 's3',
+      region: 'us-east-1',
+      sha256: Sha256,
+      uriEscapePath: false,
+      applyChecksum: true,
       credentials: { accessKeyId: opts.accessKeyId ?? ACCESS_KEY, secretAccessKey: opts.secret ?? SECRET_KEY },
     });
     const signed = await signer.sign(
-      { method: opts.method ?? 'GET', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: opts.path, query: opts.query ?? {}, headers, body },
+      {
+        method: opts.method ?? 'GET',
+        protocol: 'http:',
+        hostname: url.hostname,
+        port: Number(url.port),
+        path: opts.path,
+        query: opts.query ?? {},
+        headers,
+        body,
+      },
       opts.signingDate ? { signingDate: opts.signingDate } : {},
     );
     headers = signed.headers as Record<string, string>;
   }
-  const qs = Object.entries(opts.query ?? {}).map(([k, v]) => (v === '' ? encodeURIComponent(k) : `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)).join('&');
+  const qs = Object.entries(opts.query ?? {})
+    .map(([k, v]) => (v === '' ? encodeURIComponent(k) : `${encodeURIComponent(k)}=${encodeURIComponent(v)}`))
+    .join('&');
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, method: opts.method ?? 'GET', path: opts.path + (qs ? `?${qs}` : ''), headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      { host: url.hostname, port: url.port, method: opts.method ?? 'GET', path: opts.path + (qs ? `?${qs}` : ''), headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -59,7 +77,12 @@ export async function rawSigned(baseUrl: string, opts: RawOptions): Promise<RawR
 
 export function xmlField(xml: string, name: string): string | undefined {
   const raw = new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1];
-  return raw?.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  return raw
+    ?.replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
 }
 
 /**

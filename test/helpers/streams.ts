@@ -19,7 +19,14 @@ export async function runThrough(transforms: Transform[], pieces: Buffer[]): Pro
       cb();
     },
   });
-  await pipeline([Readable.from(pieces.filter((p) => p.length > 0), { objectMode: false }), ...transforms, sink]);
+  await pipeline([
+    Readable.from(
+      pieces.filter((p) => p.length > 0),
+      { objectMode: false },
+    ),
+    ...transforms,
+    sink,
+  ]);
   return Buffer.concat(out);
 }
 

@@ -29,7 +29,9 @@ export async function until<T>(fn: () => T | Promise<T>, opts: UntilOptions = {}
       last = err;
     }
     if (Date.now() >= deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${opts.what ?? 'a condition'} (last: ${last instanceof Error ? last.message : String(last)})`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${opts.what ?? 'a condition'} (last: ${last instanceof Error ? last.message : String(last)})`,
+      );
     }
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 20));
   }
@@ -61,14 +63,20 @@ function total(ends: Record<string, number>): number {
  * Take a mark of the fills ended so far for `bucket`; `wait(n)` then resolves once `n` more have
  * ended (default 1) and returns the outcomes of those new ones.
  */
-export async function fillMark(baseUrl: string, bucket: string): Promise<{ wait(n?: number, timeoutMs?: number): Promise<Record<string, number>> }> {
+export async function fillMark(
+  baseUrl: string,
+  bucket: string,
+): Promise<{ wait(n?: number, timeoutMs?: number): Promise<Record<string, number>> }> {
   const before = await fillEnds(baseUrl, bucket);
   return {
     async wait(n = 1, timeoutMs = 20_000) {
-      const now = await until(async () => {
-        const e = await fillEnds(baseUrl, bucket);
-        return total(e) - total(before) >= n ? e : undefined;
-      }, { timeoutMs, what: `${n} mirror fill(s) of ${bucket} to end` });
+      const now = await until(
+        async () => {
+          const e = await fillEnds(baseUrl, bucket);
+          return total(e) - total(before) >= n ? e : undefined;
+        },
+        { timeoutMs, what: `${n} mirror fill(s) of ${bucket} to end` },
+      );
       const diff: Record<string, number> = {};
       for (const [k, v] of Object.entries(now)) if (v - (before[k] ?? 0) > 0) diff[k] = v - (before[k] ?? 0);
       return diff;

@@ -58,22 +58,45 @@ function send(baseUrl: string, method: string, urlPath: string, headers: Record<
  * every chunk (and the final empty one) signed with the previous signature. `tamper` may change the
  * wire bytes after signing; `headers` are extra signed headers (e.g. an x-amz-checksum-*).
  */
-async function signedChunkPut(server: TestServer, key: string, pieces: Buffer[], opts: { headers?: Record<string, string>; tamper?: (wire: Buffer) => void } = {}): Promise<Answer> {
+async function signedChunkPut(
+  server: TestServer,
+  key: string,
+  pieces: Buffer[],
+  opts: { headers?: Record<string, string>; tamper?: (wire: Buffer) => void } = {},
+): Promise<Answer> {
   const url = new URL(server.url);
-  const signer = new SignatureV4({ service: 's3', region: 'us-east-1', sha256: Sha256, uriEscapePath: false, credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } });
+  const signer = new SignatureV4({
+    service: 's3',
+    region: 'us-east-1',
+    sha256: Sha256,
+    uriEscapePath: false,
+    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+  });
   const decoded = pieces.reduce((n, p) => n + p.length, 0);
   const signingDate = new Date();
   // the wire length is known before signing: every chunk header carries a 64-hex signature
   const chunkHeader = (n: number) => `${n.toString(16)};chunk-signature=${'0'.repeat(64)}\r\n`.length;
   const wireLength = [...pieces, Buffer.alloc(0)].reduce((n, p) => n + chunkHeader(p.length) + p.length + 2, 0);
   const urlPath = `/${BUCKET}/${key}`;
-  const signed = await signer.sign({
-    method: 'PUT', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: urlPath, query: {},
-    headers: {
-      host: url.host, 'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD', 'content-encoding': 'aws-chunked',
-      'x-amz-decoded-content-length': String(decoded), 'content-length': String(wireLength), ...opts.headers,
+  const signed = await signer.sign(
+    {
+      method: 'PUT',
+      protocol: 'http:',
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: urlPath,
+      query: {},
+      headers: {
+        host: url.host,
+        'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+        'content-encoding': 'aws-chunked',
+        'x-amz-decoded-content-length': String(decoded),
+        'content-length': String(wireLength),
+        ...opts.headers,
+      },
     },
-  }, { signingDate });
+    { signingDate },
+  );
   const headers = signed.headers as Record<string, string>;
   let prev = /Signature=([0-9a-f]{64})/.exec(headers.authorization ?? '')?.[1] ?? '';
   assert.equal(prev.length, 64, 'a seed signature');
@@ -95,15 +118,23 @@ async function signedChunkPut(server: TestServer, key: string, pieces: Buffer[],
 async function trailerPut(server: TestServer, key: string, body: Buffer, trailer: string): Promise<Answer> {
   const half = body.length >> 1;
   const wire = Buffer.concat([
-    Buffer.from(`${half.toString(16)}\r\n`), body.subarray(0, half), Buffer.from('\r\n'),
-    Buffer.from(`${(body.length - half).toString(16)}\r\n`), body.subarray(half), Buffer.from('\r\n'),
+    Buffer.from(`${half.toString(16)}\r\n`),
+    body.subarray(0, half),
+    Buffer.from('\r\n'),
+    Buffer.from(`${(body.length - half).toString(16)}\r\n`),
+    body.subarray(half),
+    Buffer.from('\r\n'),
     Buffer.from(`0\r\n${trailer}\r\n\r\n`),
   ]);
   const r = await rawSigned(server.url, {
-    method: 'PUT', path: `/${BUCKET}/${key}`, body: wire,
+    method: 'PUT',
+    path: `/${BUCKET}/${key}`,
+    body: wire,
     headers: {
-      'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', 'content-encoding': 'aws-chunked',
-      'x-amz-trailer': trailer.slice(0, trailer.indexOf(':')), 'x-amz-decoded-content-length': String(body.length),
+      'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+      'content-encoding': 'aws-chunked',
+      'x-amz-trailer': trailer.slice(0, trailer.indexOf(':')),
+      'x-amz-decoded-content-length': String(body.length),
     },
   });
   return { status: r.status, body: r.body };
@@ -129,17 +160,30 @@ describe('checksums and signed chunks over HTTP', () => {
   it('a wrong x-amz-checksum-* header stores nothing (raw HTTP and the AWS SDK); the right one is stored and returned', async () => {
     const body = randomBytes(50_000);
     const wrongSha = createHash('sha256').update('other').digest('base64');
-    const raw = await rawSigned(server.url, { method: 'PUT', path: `/${BUCKET}/hdr-wrong`, body, headers: { 'x-amz-checksum-sha256': wrongSha } });
+    const raw = await rawSigned(server.url, {
+      method: 'PUT',
+      path: `/${BUCKET}/hdr-wrong`,
+      body,
+      headers: { 'x-amz-checksum-sha256': wrongSha },
+    });
     assert.equal(raw.status, 400, raw.body);
     assert.equal(xmlField(raw.body, 'Code'), 'XAmzContentChecksumMismatch');
     await absent('hdr-wrong');
-    await assert.rejects(client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'sdk-wrong', Body: body, ChecksumCRC32: crc32b64(Buffer.from('other')) })), (err: unknown) => {
-      assert.ok(err instanceof S3ServiceException, String(err));
-      assert.equal(err.name, 'XAmzContentChecksumMismatch');
-      return true;
-    });
+    await assert.rejects(
+      client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'sdk-wrong', Body: body, ChecksumCRC32: crc32b64(Buffer.from('other')) })),
+      (err: unknown) => {
+        assert.ok(err instanceof S3ServiceException, String(err));
+        assert.equal(err.name, 'XAmzContentChecksumMismatch');
+        return true;
+      },
+    );
     await absent('sdk-wrong');
-    const ok = await rawSigned(server.url, { method: 'PUT', path: `/${BUCKET}/hdr-right`, body, headers: { 'x-amz-checksum-crc32': crc32b64(body) } });
+    const ok = await rawSigned(server.url, {
+      method: 'PUT',
+      path: `/${BUCKET}/hdr-right`,
+      body,
+      headers: { 'x-amz-checksum-crc32': crc32b64(body) },
+    });
     assert.equal(ok.status, 200, ok.body);
     assert.equal(ok.headers['x-amz-checksum-crc32'], crc32b64(body));
   });
@@ -151,12 +195,21 @@ describe('checksums and signed chunks over HTTP', () => {
     assert.equal(xmlField(wrong.body, 'Code'), 'XAmzContentChecksumMismatch');
     await absent('trl-wrong');
     const sha = createHash('sha256').update(body).digest('base64');
-    const wrongSha = await trailerPut(server, 'trl-wrong-sha', body, `x-amz-checksum-sha256:${createHash('sha256').update('x').digest('base64')}`);
+    const wrongSha = await trailerPut(
+      server,
+      'trl-wrong-sha',
+      body,
+      `x-amz-checksum-sha256:${createHash('sha256').update('x').digest('base64')}`,
+    );
     assert.equal(wrongSha.status, 400, wrongSha.body);
     await absent('trl-wrong-sha');
     const right = await trailerPut(server, 'trl-right', body, `x-amz-checksum-sha256:${sha}`);
     assert.equal(right.status, 200, right.body);
-    const got = await rawSigned(server.url, { method: 'HEAD', path: `/${BUCKET}/trl-right`, headers: { 'x-amz-checksum-mode': 'ENABLED' } });
+    const got = await rawSigned(server.url, {
+      method: 'HEAD',
+      path: `/${BUCKET}/trl-right`,
+      headers: { 'x-amz-checksum-mode': 'ENABLED' },
+    });
     assert.equal(got.headers['x-amz-checksum-sha256'], sha);
     assert.equal(got.headers.etag, `"${md5hex(body)}"`);
   });
@@ -170,12 +223,15 @@ describe('checksums and signed chunks over HTTP', () => {
     assert.equal(head.ChecksumSHA256, sha);
     const get = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'asked', ChecksumMode: 'ENABLED' }));
     assert.equal(get.ChecksumSHA256, sha);
-    assert.equal(md5hex(Buffer.from(await get.Body?.transformToByteArray() ?? [])), md5hex(body));
+    assert.equal(md5hex(Buffer.from((await get.Body?.transformToByteArray()) ?? [])), md5hex(body));
     // not asked: not sent (S3's behaviour)
     const plain = await rawSigned(server.url, { method: 'HEAD', path: `/${BUCKET}/asked` });
     assert.equal(plain.headers['x-amz-checksum-sha256'], undefined);
     // a range never carries the whole object's checksum
-    const ranged = await rawSigned(server.url, { path: `/${BUCKET}/asked`, headers: { 'x-amz-checksum-mode': 'ENABLED', range: 'bytes=0-9' } });
+    const ranged = await rawSigned(server.url, {
+      path: `/${BUCKET}/asked`,
+      headers: { 'x-amz-checksum-mode': 'ENABLED', range: 'bytes=0-9' },
+    });
     assert.equal(ranged.status, 206);
     assert.equal(ranged.headers['x-amz-checksum-sha256'], undefined);
   });
@@ -200,7 +256,9 @@ describe('checksums and signed chunks over HTTP', () => {
     assert.equal(xmlField(tampered.body, 'Code'), 'SignatureDoesNotMatch');
     await absent('chunks-tampered');
 
-    const badSum = await signedChunkPut(server, 'chunks-badsum', pieces, { headers: { 'x-amz-checksum-crc32': crc32b64(Buffer.from('other')) } });
+    const badSum = await signedChunkPut(server, 'chunks-badsum', pieces, {
+      headers: { 'x-amz-checksum-crc32': crc32b64(Buffer.from('other')) },
+    });
     assert.equal(badSum.status, 400, badSum.body);
     assert.equal(xmlField(badSum.body, 'Code'), 'XAmzContentChecksumMismatch');
     await absent('chunks-badsum');
@@ -211,22 +269,45 @@ describe('checksums and signed chunks over HTTP', () => {
   it('a client that disconnects mid-PUT leaves no object and no temp file (plain body and aws-chunked)', async () => {
     const metric = async () => {
       const text = await (await fetch(`${server.url}/-/metrics`)).text();
-      return text.split('\n').filter((l) => l.startsWith('osprey_requests_total{op="PutObject"')).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+      return text
+        .split('\n')
+        .filter((l) => l.startsWith('osprey_requests_total{op="PutObject"'))
+        .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
     };
     const url = new URL(server.url);
     const size = 4 * 1024 * 1024;
-    const signer = new SignatureV4({ service: 's3', region: 'us-east-1', sha256: Sha256, credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } });
+    const signer = new SignatureV4({
+      service: 's3',
+      region: 'us-east-1',
+      sha256: Sha256,
+      credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+    });
     const chunkedWire = `${size.toString(16)}\r\n`.length + size + 2 + '0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n'.length;
     const variants: [string, Record<string, string>, Buffer][] = [
       ['left-plain', { 'content-length': String(size), 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' }, Buffer.alloc(0)],
-      ['left-chunked', {
-        'content-length': String(chunkedWire), 'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', 'content-encoding': 'aws-chunked',
-        'x-amz-decoded-content-length': String(size), 'x-amz-trailer': 'x-amz-checksum-crc32',
-      }, Buffer.from(`${size.toString(16)}\r\n`)],
+      [
+        'left-chunked',
+        {
+          'content-length': String(chunkedWire),
+          'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+          'content-encoding': 'aws-chunked',
+          'x-amz-decoded-content-length': String(size),
+          'x-amz-trailer': 'x-amz-checksum-crc32',
+        },
+        Buffer.from(`${size.toString(16)}\r\n`),
+      ],
     ];
     for (const [key, extra, prefix] of variants) {
       const before = await metric();
-      const signed = await signer.sign({ method: 'PUT', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: `/${BUCKET}/${key}`, query: {}, headers: { host: url.host, ...extra } });
+      const signed = await signer.sign({
+        method: 'PUT',
+        protocol: 'http:',
+        hostname: url.hostname,
+        port: Number(url.port),
+        path: `/${BUCKET}/${key}`,
+        query: {},
+        headers: { host: url.host, ...extra },
+      });
       await new Promise<void>((resolve) => {
         const req = http.request({ host: url.hostname, port: url.port, method: 'PUT', path: `/${BUCKET}/${key}`, headers: signed.headers });
         req.on('error', () => resolve());
@@ -242,7 +323,8 @@ describe('checksums and signed chunks over HTTP', () => {
       await until(async () => (await metric()) > before, { what: `the cut PutObject of ${key} to be over` });
       await absent(key);
       // the embedded store's temp files live in the data dir (the S3 driver's multipart upload is aborted in the store)
-      if (!ON_S3) await until(async () => (await readdir(path.join(server.dataDir, 'tmp'))).length === 0, { what: 'the temp file to be removed' });
+      if (!ON_S3)
+        await until(async () => (await readdir(path.join(server.dataDir, 'tmp'))).length === 0, { what: 'the temp file to be removed' });
     }
   });
 });

@@ -19,7 +19,10 @@ function runServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: 
 /** `osprey <args>` as a child process (stdout and stderr are pipes, not a terminal). */
 function runOsprey(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -33,27 +36,40 @@ function runOsprey(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code:
 }
 
 describe('osprey serve', () => {
-  it('generates a key pair on first start, keeps it (0600) and prints it', { skip: fsOnly('the key pair file is in the data dir; on the S3 driver it is kept in the store') }, async () => {
-    const dataDir = await tmpDir('osprey-cli-');
-    const env = { OSPREY_ACCESS_KEY_ID: '', OSPREY_SECRET_ACCESS_KEY: '' };
-    const first = await spawnOsprey(['--address', '127.0.0.1:0', '--data', dataDir], env);
-    const m = /access key id:\s+(\S+)\n\s+secret access key:\s+(\S+)/.exec(first.stdout);
-    assert.ok(m, first.stdout);
-    await first.stop();
-    const saved = JSON.parse(await readFile(path.join(dataDir, 'credentials.json'), 'utf8')) as { accessKeyId: string; secretAccessKey: string };
-    assert.equal(saved.accessKeyId, m[1]);
-    assert.equal(saved.secretAccessKey, m[2]);
-    assert.equal((await stat(path.join(dataDir, 'credentials.json'))).mode & 0o777, 0o600);
-    const second = await spawnOsprey(['--address', '127.0.0.1:0', '--data', dataDir], env);
-    assert.match(second.stdout, new RegExp(`access key id:\\s+${m[1]}`));
-    assert.equal(await second.stop(), 0);
-  });
+  it(
+    'generates a key pair on first start, keeps it (0600) and prints it',
+    { skip: fsOnly('the key pair file is in the data dir; on the S3 driver it is kept in the store') },
+    async () => {
+      const dataDir = await tmpDir('osprey-cli-');
+      const env = { OSPREY_ACCESS_KEY_ID: '', OSPREY_SECRET_ACCESS_KEY: '' };
+      const first = await spawnOsprey(['--address', '127.0.0.1:0', '--data', dataDir], env);
+      const m = /access key id:\s+(\S+)\n\s+secret access key:\s+(\S+)/.exec(first.stdout);
+      assert.ok(m, first.stdout);
+      await first.stop();
+      const saved = JSON.parse(await readFile(path.join(dataDir, 'credentials.json'), 'utf8')) as {
+        accessKeyId: string;
+        secretAccessKey: string;
+      };
+      assert.equal(saved.accessKeyId, m[1]);
+      assert.equal(saved.secretAccessKey, m[2]);
+      assert.equal((await stat(path.join(dataDir, 'credentials.json'))).mode & 0o777, 0o600);
+      const second = await spawnOsprey(['--address', '127.0.0.1:0', '--data', dataDir], env);
+      assert.match(second.stdout, new RegExp(`access key id:\\s+${m[1]}`));
+      assert.equal(await second.stop(), 0);
+    },
+  );
 
   it('flags beat env, env beats the config file', async () => {
     const dataDir = await tmpDir('osprey-cli-');
     const file = path.join(dataDir, 'osprey.toml');
-    await writeFile(file, `address = "127.0.0.1:1"\nregion = "from-file"\naccess-key-id = "FILEKEY"\nsecret-access-key = "file-secret-123"\n`);
-    const srv = await spawnOsprey(['--config', file, '--address', '127.0.0.1:0', '--data', dataDir], { OSPREY_ACCESS_KEY_ID: 'ENVKEY', OSPREY_SECRET_ACCESS_KEY: 'env-secret-123' });
+    await writeFile(
+      file,
+      `address = "127.0.0.1:1"\nregion = "from-file"\naccess-key-id = "FILEKEY"\nsecret-access-key = "file-secret-123"\n`,
+    );
+    const srv = await spawnOsprey(['--config', file, '--address', '127.0.0.1:0', '--data', dataDir], {
+      OSPREY_ACCESS_KEY_ID: 'ENVKEY',
+      OSPREY_SECRET_ACCESS_KEY: 'env-secret-123',
+    });
     assert.match(srv.stdout, /access key id:\s+ENVKEY/);
     assert.notEqual(srv.port, 1);
     await srv.stop();
@@ -100,13 +116,22 @@ describe('what a new user meets first (issue 18)', () => {
     try {
       assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/site' })).status, 200);
       const file = path.join(dir, 'mirror.xml');
-      await writeFile(file, `<WebsiteConfiguration><RoutingRules><RoutingRule><RuleNumber>1</RuleNumber>
+      await writeFile(
+        file,
+        `<WebsiteConfiguration><RoutingRules><RoutingRule><RuleNumber>1</RuleNumber>
         <Condition><HttpErrorCodeReturnedEquals>404</HttpErrorCodeReturnedEquals></Condition>
         <Redirect><RedirectType>Mirror</RedirectType><MirrorURL>http://127.0.0.1:8080/</MirrorURL></Redirect>
-        </RoutingRule></RoutingRules></WebsiteConfiguration>`);
-      const r = await runOsprey(['rules', 'put', '--endpoint', server.url, '--bucket', 'site', '--file', file], { OSPREY_ACCESS_KEY_ID: ACCESS_KEY, OSPREY_SECRET_ACCESS_KEY: SECRET_KEY });
+        </RoutingRule></RoutingRules></WebsiteConfiguration>`,
+      );
+      const r = await runOsprey(['rules', 'put', '--endpoint', server.url, '--bucket', 'site', '--file', file], {
+        OSPREY_ACCESS_KEY_ID: ACCESS_KEY,
+        OSPREY_SECRET_ACCESS_KEY: SECRET_KEY,
+      });
       assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, /InvalidArgument: RoutingRule 1: Redirect\/MirrorURL 'http:\/\/127\.0\.0\.1:8080\/' is refused: it is a loopback address/);
+      assert.match(
+        r.stderr,
+        /InvalidArgument: RoutingRule 1: Redirect\/MirrorURL 'http:\/\/127\.0\.0\.1:8080\/' is refused: it is a loopback address/,
+      );
       assert.match(r.stderr, /--origin-allow/);
       assert.match(r.stderr, /OSPREY_ORIGIN_ALLOW/);
       assert.doesNotMatch(r.stderr, /&(?:apos|quot|amp|lt|gt|#\d+);/);
@@ -128,13 +153,20 @@ describe('what a new user meets first (issue 18)', () => {
       await symlink(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
       await writeFile(path.join(dir, 'package.json'), '{"type": "module"}\n');
       await writeFile(path.join(dir, 'tsconfig.json'), '{}\n');
-      await writeFile(path.join(dir, 'tsconfig.build.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', outDir: 'dist', rootDir: 'src', types: ['node'], skipLibCheck: true }, include: ['src'] }));
+      await writeFile(
+        path.join(dir, 'tsconfig.build.json'),
+        JSON.stringify({
+          compilerOptions: { target: 'ES2022', module: 'NodeNext', outDir: 'dist', rootDir: 'src', types: ['node'], skipLibCheck: true },
+          include: ['src'],
+        }),
+      );
       const server = (v: string) => `console.log('Osprey is listening on http://127.0.0.1:1 ${v} ' + process.argv.slice(2).join(' '));\n`;
       await writeFile(path.join(dir, 'src/main.ts'), server('v1'));
       await mkdir(path.join(dir, 'web/console'), { recursive: true });
       await writeFile(path.join(dir, 'dist/web/console/index.html'), '');
       await writeFile(path.join(dir, 'dist/.console-built'), '');
-      const start = () => run('bash', [path.join(dir, 'scripts/start.sh'), '--origin-allow', '127.0.0.0/8'], { cwd: dir, timeoutMs: 120_000 });
+      const start = () =>
+        run('bash', [path.join(dir, 'scripts/start.sh'), '--origin-allow', '127.0.0.0/8'], { cwd: dir, timeoutMs: 120_000 });
 
       const first = await start();
       assert.match(first.stderr, /compiling the server/);
@@ -158,7 +190,9 @@ describe('what a new user meets first (issue 18)', () => {
 
   it('Node 20: no NodeVersionSupportWarning from the AWS SDK, even without its switch in the environment', async () => {
     const r = await runServe(['--address', '127.0.0.1:0', '--storage', 's3://osprey-none', '--storage-endpoint', 'http://127.0.0.1:1'], {
-      OSPREY_STORAGE_ACCESS_KEY_ID: 'NOSUCHKEY', OSPREY_STORAGE_SECRET_ACCESS_KEY: 'no-such-secret', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined,
+      OSPREY_STORAGE_ACCESS_KEY_ID: 'NOSUCHKEY',
+      OSPREY_STORAGE_SECRET_ACCESS_KEY: 'no-such-secret',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined,
     });
     assert.equal(r.code, 2, r.stderr);
     assert.doesNotMatch(r.stderr, /Warning/);
@@ -177,11 +211,15 @@ describe('what a new user meets first (issue 18)', () => {
       for (let i = 0; i < 15; i++) {
         // anonymous PUT: refused (403) before the body is read, which the server then drains
         const status = await new Promise<number>((resolve, reject) => {
-          const req = http.request(`${server.url}/no-such-bucket/k${i}`, { method: 'PUT', agent, headers: { 'content-length': body.length } }, (res) => {
-            sockets.add(res.socket);
-            res.resume();
-            res.on('end', () => resolve(res.statusCode ?? 0));
-          });
+          const req = http.request(
+            `${server.url}/no-such-bucket/k${i}`,
+            { method: 'PUT', agent, headers: { 'content-length': body.length } },
+            (res) => {
+              sockets.add(res.socket);
+              res.resume();
+              res.on('end', () => resolve(res.statusCode ?? 0));
+            },
+          );
           req.on('error', reject);
           req.end(body);
         });
@@ -189,7 +227,10 @@ describe('what a new user meets first (issue 18)', () => {
       }
       assert.equal(sockets.size, 1, 'one connection for every request');
       await new Promise((r) => setImmediate(r));
-      assert.deepEqual(warnings.map((w) => `${w.name}: ${w.message}`), []);
+      assert.deepEqual(
+        warnings.map((w) => `${w.name}: ${w.message}`),
+        [],
+      );
     } finally {
       process.off('warning', onWarning);
       agent.destroy();
@@ -205,7 +246,7 @@ describe('what a new user meets first (issue 18)', () => {
       const line = await untilLogged(srv, /request/);
       await srv.stop();
       assert.match(line, /INFO/);
-      // eslint-disable-next-line no-control-regex
+
       assert.doesNotMatch(srv.stdout, /\x1b\[/, JSON.stringify(srv.stdout.slice(0, 400)));
     } finally {
       await rm(dataDir, { recursive: true, force: true });

@@ -48,17 +48,34 @@ describe('bucket CORS', () => {
   it('Put/Get/DeleteBucketCors with the AWS SDK: none, set, read back, deleted', async () => {
     const client = s3(server);
     await mkBucket(server, 'sdk-cors', 'private');
-    await assert.rejects(client.send(new GetBucketCorsCommand({ Bucket: 'sdk-cors' })), (e: { name?: string; $metadata?: { httpStatusCode?: number } }) => e.name === 'NoSuchCORSConfiguration' && e.$metadata?.httpStatusCode === 404);
+    await assert.rejects(
+      client.send(new GetBucketCorsCommand({ Bucket: 'sdk-cors' })),
+      (e: { name?: string; $metadata?: { httpStatusCode?: number } }) =>
+        e.name === 'NoSuchCORSConfiguration' && e.$metadata?.httpStatusCode === 404,
+    );
     const rules = [
-      { ID: 'one', AllowedOrigins: ['https://*.example.com'], AllowedMethods: ['GET', 'PUT'], AllowedHeaders: ['*'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 3000 },
+      {
+        ID: 'one',
+        AllowedOrigins: ['https://*.example.com'],
+        AllowedMethods: ['GET', 'PUT'],
+        AllowedHeaders: ['*'],
+        ExposeHeaders: ['ETag'],
+        MaxAgeSeconds: 3000,
+      },
       { AllowedOrigins: ['*'], AllowedMethods: ['HEAD'] },
     ];
     await client.send(new PutBucketCorsCommand({ Bucket: 'sdk-cors', CORSConfiguration: { CORSRules: rules } }));
     const got = await client.send(new GetBucketCorsCommand({ Bucket: 'sdk-cors' }));
     assert.deepEqual(got.CORSRules, rules);
     await client.send(new DeleteBucketCorsCommand({ Bucket: 'sdk-cors' }));
-    await assert.rejects(client.send(new GetBucketCorsCommand({ Bucket: 'sdk-cors' })), (e: { name?: string }) => e.name === 'NoSuchCORSConfiguration');
-    await assert.rejects(client.send(new PutBucketCorsCommand({ Bucket: 'no-such-cors-bucket', CORSConfiguration: { CORSRules: rules } })), (e: { name?: string }) => e.name === 'NoSuchBucket');
+    await assert.rejects(
+      client.send(new GetBucketCorsCommand({ Bucket: 'sdk-cors' })),
+      (e: { name?: string }) => e.name === 'NoSuchCORSConfiguration',
+    );
+    await assert.rejects(
+      client.send(new PutBucketCorsCommand({ Bucket: 'no-such-cors-bucket', CORSConfiguration: { CORSRules: rules } })),
+      (e: { name?: string }) => e.name === 'NoSuchBucket',
+    );
   });
 
   it('refuses bad configurations with S3 errors and keeps the one it had', async () => {
@@ -71,52 +88,105 @@ describe('bucket CORS', () => {
       ['no AllowedOrigin', rule('<AllowedMethod>GET</AllowedMethod>'), 400, 'MalformedXML'],
       ['an unsupported method', rule('<AllowedOrigin>*</AllowedOrigin><AllowedMethod>PATCH</AllowedMethod>'), 400, 'InvalidRequest'],
       ['two wildcards', rule('<AllowedOrigin>*.*</AllowedOrigin><AllowedMethod>GET</AllowedMethod>'), 400, 'InvalidRequest'],
-      ['101 rules', `<CORSConfiguration>${'<CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule>'.repeat(101)}</CORSConfiguration>`, 400, 'InvalidArgument'],
-      ['over 64 KB', rule(`<AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod>${'<ExposeHeader>x-pad</ExposeHeader>'.repeat(2000)}`), 400, 'MalformedXML'],
+      [
+        '101 rules',
+        `<CORSConfiguration>${'<CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule>'.repeat(101)}</CORSConfiguration>`,
+        400,
+        'InvalidArgument',
+      ],
+      [
+        'over 64 KB',
+        rule(`<AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod>${'<ExposeHeader>x-pad</ExposeHeader>'.repeat(2000)}`),
+        400,
+        'MalformedXML',
+      ],
     ];
     for (const [what, body, status, code] of cases) {
       const r = await rawSigned(server.url, { method: 'PUT', path: '/bad-cors', query: { cors: '' }, body });
       assert.equal(r.status, status, `${what}: ${r.body}`);
       assert.equal(xmlField(r.body, 'Code'), code, what);
     }
-    const md5 = await rawSigned(server.url, { method: 'PUT', path: '/bad-cors', query: { cors: '' }, body: RULES, headers: { 'content-md5': createHash('md5').update('other').digest('base64') } });
+    const md5 = await rawSigned(server.url, {
+      method: 'PUT',
+      path: '/bad-cors',
+      query: { cors: '' },
+      body: RULES,
+      headers: { 'content-md5': createHash('md5').update('other').digest('base64') },
+    });
     assert.equal(xmlField(md5.body, 'Code'), 'InvalidDigest');
     const kept = await rawSigned(server.url, { path: '/bad-cors', query: { cors: '' } });
     assert.equal(kept.status, 200);
     assert.equal(xmlField(kept.body, 'ID'), 'app');
     const anonymous = await anon(server, 'GET', '/bad-cors?cors');
-    assert.equal(anonymous.status, 403, 'GetBucketCors is the owner\'s');
+    assert.equal(anonymous.status, 403, "GetBucketCors is the owner's");
   });
 
   it('the OSS dialect through ali-oss (10 rules at most), and ResponseVary', async () => {
     await mkBucket(server, 'oss-cors', 'public-read');
     const client = new OSS({
-      accessKeyId: server.accessKeyId, accessKeySecret: server.secretAccessKey, region: 'oss-cn-hangzhou', bucket: 'oss-cors',
-      endpoint: `http://localhost:${server.port}`, secure: false, ...({ sldEnable: true } as object),
+      accessKeyId: server.accessKeyId,
+      accessKeySecret: server.secretAccessKey,
+      region: 'oss-cn-hangzhou',
+      bucket: 'oss-cors',
+      endpoint: `http://localhost:${server.port}`,
+      secure: false,
+      ...({ sldEnable: true } as object),
     } as OSS.Options);
-    const rule = { allowedOrigin: [APP], allowedMethod: ['GET', 'PUT'], allowedHeader: 'x-oss-meta-*', exposeHeader: 'x-oss-request-id', maxAgeSeconds: '30' };
+    const rule = {
+      allowedOrigin: [APP],
+      allowedMethod: ['GET', 'PUT'],
+      allowedHeader: 'x-oss-meta-*',
+      exposeHeader: 'x-oss-request-id',
+      maxAgeSeconds: '30',
+    };
     await client.putBucketCORS('oss-cors', [rule]);
     const got = await client.getBucketCORS('oss-cors');
-    assert.deepEqual(got.rules, [{ allowedOrigin: APP, allowedMethod: ['GET', 'PUT'], allowedHeader: 'x-oss-meta-*', exposeHeader: 'x-oss-request-id', maxAgeSeconds: '30' }]);
-    await assert.rejects(client.putBucketCORS('oss-cors', Array.from({ length: 11 }, () => rule)), (e: { status?: number; code?: string }) => e.status === 400 && e.code === 'InvalidArgument');
+    assert.deepEqual(got.rules, [
+      {
+        allowedOrigin: APP,
+        allowedMethod: ['GET', 'PUT'],
+        allowedHeader: 'x-oss-meta-*',
+        exposeHeader: 'x-oss-request-id',
+        maxAgeSeconds: '30',
+      },
+    ]);
+    await assert.rejects(
+      client.putBucketCORS(
+        'oss-cors',
+        Array.from({ length: 11 }, () => rule),
+      ),
+      (e: { status?: number; code?: string }) => e.status === 400 && e.code === 'InvalidArgument',
+    );
     const raw = await rawSigned(server.url, { path: '/oss-cors', query: { cors: '' } });
     assert.match(raw.body, /<ResponseVary>false<\/ResponseVary>/);
     // no ResponseVary: no Vary at all, even for a cross-origin request
     const plain = await anon(server, 'GET', '/oss-cors', { origin: APP });
     assert.equal(plain.headers['access-control-allow-origin'], APP);
     assert.equal(plain.headers.vary, undefined);
-    await putCors(server, 'oss-cors', `<CORSConfiguration><CORSRule><AllowedOrigin>${APP}</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule><ResponseVary>true</ResponseVary></CORSConfiguration>`);
+    await putCors(
+      server,
+      'oss-cors',
+      `<CORSConfiguration><CORSRule><AllowedOrigin>${APP}</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule><ResponseVary>true</ResponseVary></CORSConfiguration>`,
+    );
     const vary = await anon(server, 'GET', '/oss-cors');
     assert.equal(vary.headers.vary, 'Origin', 'ResponseVary=true: Vary: Origin without an Origin too');
     assert.equal(vary.headers['access-control-allow-origin'], undefined);
     await client.deleteBucketCORS('oss-cors');
-    await assert.rejects(client.getBucketCORS('oss-cors'), (e: { status?: number; code?: string }) => e.status === 404 && e.code === 'NoSuchCORSConfiguration');
+    await assert.rejects(
+      client.getBucketCORS('oss-cors'),
+      (e: { status?: number; code?: string }) => e.status === 404 && e.code === 'NoSuchCORSConfiguration',
+    );
   });
 
   describe('preflight (OPTIONS) and the headers of answers', () => {
     before(async () => {
       await mkBucket(server, 'site', 'public-read');
-      const put = await rawSigned(server.url, { method: 'PUT', path: '/site/a.txt', body: 'hello', headers: { 'content-type': 'text/plain', 'x-amz-meta-owner': 'ops' } });
+      const put = await rawSigned(server.url, {
+        method: 'PUT',
+        path: '/site/a.txt',
+        body: 'hello',
+        headers: { 'content-type': 'text/plain', 'x-amz-meta-owner': 'ops' },
+      });
       assert.equal(put.status, 200);
       await mkBucket(server, 'bare', 'public-read');
     });
@@ -131,11 +201,18 @@ describe('bucket CORS', () => {
       await putCors(server, 'site', RULES);
       assert.equal((await anon(server, 'OPTIONS', '/site/a.txt')).status, 400);
       assert.equal((await anon(server, 'OPTIONS', '/site/a.txt', { origin: APP })).status, 400);
-      assert.equal((await anon(server, 'OPTIONS', '/no-such-bucket/a.txt', { origin: APP, 'access-control-request-method': 'GET' })).status, 404);
+      assert.equal(
+        (await anon(server, 'OPTIONS', '/no-such-bucket/a.txt', { origin: APP, 'access-control-request-method': 'GET' })).status,
+        404,
+      );
     });
 
-    it('an allowed preflight gets 200 with the rule\'s headers, without any credentials', async () => {
-      const r = await anon(server, 'OPTIONS', '/site/new.txt?X-Amz-Signature=not-checked', { origin: APP, 'access-control-request-method': 'PUT', 'access-control-request-headers': 'Content-Type, x-amz-meta-owner' });
+    it("an allowed preflight gets 200 with the rule's headers, without any credentials", async () => {
+      const r = await anon(server, 'OPTIONS', '/site/new.txt?X-Amz-Signature=not-checked', {
+        origin: APP,
+        'access-control-request-method': 'PUT',
+        'access-control-request-headers': 'Content-Type, x-amz-meta-owner',
+      });
       assert.equal(r.status, 200, r.body);
       assert.equal(r.headers['access-control-allow-origin'], APP);
       assert.equal(r.headers['access-control-allow-credentials'], 'true');
@@ -202,7 +279,17 @@ describe('bucket CORS', () => {
     it('website redirects and error documents carry them', async () => {
       await mkBucket(server, 'web', 'public-read');
       await putCors(server, 'web', RULES);
-      assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/web/404.html', body: '<p>not here</p>', headers: { 'content-type': 'text/html' } })).status, 200);
+      assert.equal(
+        (
+          await rawSigned(server.url, {
+            method: 'PUT',
+            path: '/web/404.html',
+            body: '<p>not here</p>',
+            headers: { 'content-type': 'text/html' },
+          })
+        ).status,
+        200,
+      );
       const website = `<WebsiteConfiguration><IndexDocument><Suffix>index.html</Suffix></IndexDocument><ErrorDocument><Key>404.html</Key></ErrorDocument>
         <RoutingRules><RoutingRule><Condition><KeyPrefixEquals>old/</KeyPrefixEquals></Condition><Redirect><HostName>new.example</HostName><HttpRedirectCode>301</HttpRedirectCode></Redirect></RoutingRule></RoutingRules></WebsiteConfiguration>`;
       const w = await rawSigned(server.url, { method: 'PUT', path: '/web', query: { website: '' }, body: website });
@@ -217,7 +304,7 @@ describe('bucket CORS', () => {
     });
   });
 
-  describe('mirrored objects and the origin\'s own Access-Control-Allow-Origin (MIR-26)', () => {
+  describe("mirrored objects and the origin's own Access-Control-Allow-Origin (MIR-26)", () => {
     let origin: http.Server;
     let originUrl = '';
     before(async () => {
@@ -235,19 +322,25 @@ describe('bucket CORS', () => {
       for (const b of ['mirror-plain', 'mirror-cors']) {
         await mkBucket(server, b, 'public-read');
         const w = await rawSigned(server.url, {
-          method: 'PUT', path: `/${b}`, query: { website: '' },
+          method: 'PUT',
+          path: `/${b}`,
+          query: { website: '' },
           body: `<WebsiteConfiguration><RoutingRules><RoutingRule><RuleNumber>1</RuleNumber><Condition><HttpErrorCodeReturnedEquals>404</HttpErrorCodeReturnedEquals></Condition>
             <Redirect><RedirectType>Mirror</RedirectType><MirrorURL>${originUrl}</MirrorURL></Redirect></RoutingRule></RoutingRules></WebsiteConfiguration>`,
         });
         assert.equal(w.status, 200, w.body);
       }
-      await putCors(server, 'mirror-cors', `<CORSConfiguration><CORSRule><AllowedOrigin>${APP}</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>`);
+      await putCors(
+        server,
+        'mirror-cors',
+        `<CORSConfiguration><CORSRule><AllowedOrigin>${APP}</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>`,
+      );
     });
     after(() => {
       origin.close();
     });
 
-    it('without a bucket configuration the origin\'s header is passed through, on the fill and from storage', async () => {
+    it("without a bucket configuration the origin's header is passed through, on the fill and from storage", async () => {
       const fill = await anon(server, 'GET', '/mirror-plain/x.txt', { origin: APP });
       assert.equal(fill.status, 200);
       assert.equal(fill.headers['access-control-allow-origin'], 'https://from-origin.example');
@@ -256,7 +349,7 @@ describe('bucket CORS', () => {
       assert.equal(stored.headers['access-control-allow-origin'], 'https://from-origin.example');
     });
 
-    it('with one the bucket\'s rules decide alone: the matching origin gets the rule\'s headers, any other none', async () => {
+    it("with one the bucket's rules decide alone: the matching origin gets the rule's headers, any other none", async () => {
       const fill = await anon(server, 'GET', '/mirror-cors/y.txt', { origin: APP });
       assert.equal(fill.status, 200);
       assert.equal(fill.body, 'origin /files/y.txt');

@@ -26,12 +26,14 @@ async function filesUnder(dir: string): Promise<string[]> {
 
 /** A seeded body that trickles out (64 KiB every 40 ms), so that it is still arriving at the kill. */
 function slowBody(seed: number, size: number): Readable {
-  return Readable.from((async function* () {
-    for await (const c of seededStream(seed, size, 64 * 1024)) {
-      await new Promise((r) => setTimeout(r, 40));
-      yield c as Buffer;
-    }
-  })());
+  return Readable.from(
+    (async function* () {
+      for await (const c of seededStream(seed, size, 64 * 1024)) {
+        await new Promise((r) => setTimeout(r, 40));
+        yield c as Buffer;
+      }
+    })(),
+  );
 }
 
 const FAST = 20;
@@ -39,7 +41,7 @@ const SLOW = 20;
 const fastSize = (i: number) => 200_000 + i * 1000;
 const slowSize = (i: number) => 2 * 1024 * 1024 + i * 1000;
 
-describe('crash safety', { skip: fsOnly('kill -9 of the embedded store\'s commit, then reads its database and files') }, () => {
+describe('crash safety', { skip: fsOnly("kill -9 of the embedded store's commit, then reads its database and files") }, () => {
   it('kill -9 while some uploads are acknowledged and others are mid-body leaves only whole objects and no orphan files', async () => {
     const dataDir = await tmpDir('osprey-crash-');
     let srv = await spawnOsprey(['--address', '127.0.0.1:0', '--data', dataDir]);
@@ -52,7 +54,10 @@ describe('crash safety', { skip: fsOnly('kill -9 of the embedded store\'s commit
     const uploads: Promise<unknown>[] = [];
     const put = (key: string, seed: number, size: number, body: Readable | Buffer) => {
       expected.set(key, { size, md5: seededDigest(seed, size) });
-      const p = client.send(new PutObjectCommand({ Bucket: 'crash', Key: key, Body: body, ContentLength: size })).then(() => acked.add(key), () => undefined);
+      const p = client.send(new PutObjectCommand({ Bucket: 'crash', Key: key, Body: body, ContentLength: size })).then(
+        () => acked.add(key),
+        () => undefined,
+      );
       uploads.push(p);
       return p;
     };
@@ -61,8 +66,11 @@ describe('crash safety', { skip: fsOnly('kill -9 of the embedded store\'s commit
     for (let i = 0; i < FAST; i++) void put(`fast-${i}`, i, fastSize(i), seededBytes(i, fastSize(i)));
     // the kill lands on a known state, not after a guessed pause: at least half the fast uploads
     // acknowledged, and slow ones mid-body (their temp files on disk), none of them acknowledged
-    await until(async () => [...acked].filter((k) => k.startsWith('fast-')).length >= FAST / 2 && (await filesUnder(path.join(dataDir, 'tmp'))).length >= 3,
-      { timeoutMs: 60_000, what: 'acknowledged fast uploads and slow uploads mid-body' });
+    await until(
+      async () =>
+        [...acked].filter((k) => k.startsWith('fast-')).length >= FAST / 2 && (await filesUnder(path.join(dataDir, 'tmp'))).length >= 3,
+      { timeoutMs: 60_000, what: 'acknowledged fast uploads and slow uploads mid-body' },
+    );
     await srv.kill();
     await Promise.all(uploads);
     client.destroy();
@@ -76,12 +84,20 @@ describe('crash safety', { skip: fsOnly('kill -9 of the embedded store\'s commit
     try {
       const listed = await client.send(new ListObjectsV2Command({ Bucket: 'crash' }));
       const keys = (listed.Contents ?? []).map((o) => ({ key: o.Key ?? '', etag: o.ETag ?? '', size: o.Size ?? -1 }));
-      for (let i = 0; i < 5; i++) assert.ok(keys.some((k) => k.key === `done-${i}`), `done-${i} survived`);
+      for (let i = 0; i < 5; i++)
+        assert.ok(
+          keys.some((k) => k.key === `done-${i}`),
+          `done-${i} survived`,
+        );
       // every upload the client saw succeed is there
-      for (const key of acked) assert.ok(keys.some((k) => k.key === key), `acknowledged upload ${key} is listed`);
+      for (const key of acked)
+        assert.ok(
+          keys.some((k) => k.key === key),
+          `acknowledged upload ${key} is listed`,
+        );
       for (const { key, etag, size } of keys) {
         const got = await client.send(new GetObjectCommand({ Bucket: 'crash', Key: key }));
-        const bytes = Buffer.from(await got.Body?.transformToByteArray() ?? []);
+        const bytes = Buffer.from((await got.Body?.transformToByteArray()) ?? []);
         assert.equal(bytes.length, size, `${key} has its listed size`);
         const md5 = createHash('md5').update(bytes).digest('hex');
         assert.equal(`"${md5}"`, etag, `${key} matches its ETag`);
@@ -95,7 +111,10 @@ describe('crash safety', { skip: fsOnly('kill -9 of the embedded store\'s commit
       // small objects live inline in the metadata row; every larger one has exactly one blob file
       const blobs = await filesUnder(path.join(dataDir, 'blobs'));
       const large = keys.filter((k) => k.size > INLINE_MAX).length;
-      assert.ok(ackedUploads.every((k) => (expected.get(k)?.size ?? 0) > INLINE_MAX), 'the acknowledged uploads have blob files');
+      assert.ok(
+        ackedUploads.every((k) => (expected.get(k)?.size ?? 0) > INLINE_MAX),
+        'the acknowledged uploads have blob files',
+      );
       assert.equal(blobs.length, large, `blob files (${blobs.length}) = objects over ${INLINE_MAX} bytes (${large})`);
     } finally {
       client.destroy();

@@ -50,7 +50,9 @@ describe('data dir lock (issue #15, defect 3)', { skip: ON_S3 && 'embedded store
       const isStreaming = new Promise<void>((resolve) => (streaming = resolve));
       let secondDone!: () => void;
       const afterSecond = new Promise<void>((resolve) => (secondDone = resolve));
-      const upload = client.send(new PutObjectCommand({ Bucket: 'locked', Key: 'big', Body: heldBody(size, streaming, afterSecond), ContentLength: size }));
+      const upload = client.send(
+        new PutObjectCommand({ Bucket: 'locked', Key: 'big', Body: heldBody(size, streaming, afterSecond), ContentLength: size }),
+      );
       upload.catch(() => {}); // awaited below; a failure before that must not go unhandled
       await isStreaming;
       // the first half is on the server's disk, in its temp file

@@ -22,7 +22,11 @@ describe('errors and bad input', () => {
     await server.close();
   });
 
-  async function expectError(res: Promise<{ status: number; body: string; headers: Record<string, unknown> }>, status: number, code: string): Promise<string> {
+  async function expectError(
+    res: Promise<{ status: number; body: string; headers: Record<string, unknown> }>,
+    status: number,
+    code: string,
+  ): Promise<string> {
     const r = await res;
     assert.equal(r.status, status, r.body);
     assert.equal(xmlField(r.body, 'Code'), code, r.body);
@@ -34,18 +38,50 @@ describe('errors and bad input', () => {
   }
 
   it('malformed XML, DOCTYPE tricks and oversized bodies', async () => {
-    await expectError(rawSigned(server.url, { method: 'POST', path: '/errs', query: { delete: '' }, body: '<Delete><Object><Key>keep</Key></Object>' }), 400, 'MalformedXML');
-    await expectError(rawSigned(server.url, {
-      method: 'POST', path: '/errs', query: { delete: '' },
-      body: '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY k "keep">]><Delete><Object><Key>&k;</Key></Object></Delete>',
-    }), 400, 'MalformedXML');
+    await expectError(
+      rawSigned(server.url, { method: 'POST', path: '/errs', query: { delete: '' }, body: '<Delete><Object><Key>keep</Key></Object>' }),
+      400,
+      'MalformedXML',
+    );
+    await expectError(
+      rawSigned(server.url, {
+        method: 'POST',
+        path: '/errs',
+        query: { delete: '' },
+        body: '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY k "keep">]><Delete><Object><Key>&k;</Key></Object></Delete>',
+      }),
+      400,
+      'MalformedXML',
+    );
     // a reference to a character XML does not allow is refused, not dropped (it would name 'keep')
-    await expectError(rawSigned(server.url, { method: 'POST', path: '/errs', query: { delete: '' }, body: '<Delete><Object><Key>ke&#0;ep</Key></Object></Delete>' }), 400, 'MalformedXML');
-    await expectError(rawSigned(server.url, { method: 'POST', path: '/errs', query: { delete: '' }, body: '<Delete><Object><Key>ke&#x1;ep</Key></Object></Delete>' }), 400, 'MalformedXML');
+    await expectError(
+      rawSigned(server.url, {
+        method: 'POST',
+        path: '/errs',
+        query: { delete: '' },
+        body: '<Delete><Object><Key>ke&#0;ep</Key></Object></Delete>',
+      }),
+      400,
+      'MalformedXML',
+    );
+    await expectError(
+      rawSigned(server.url, {
+        method: 'POST',
+        path: '/errs',
+        query: { delete: '' },
+        body: '<Delete><Object><Key>ke&#x1;ep</Key></Object></Delete>',
+      }),
+      400,
+      'MalformedXML',
+    );
     const deep = '<a>'.repeat(100) + '</a>'.repeat(100);
     await expectError(rawSigned(server.url, { method: 'POST', path: '/errs', query: { delete: '' }, body: deep }), 400, 'MalformedXML');
     const huge = '<Delete>' + '<Object><Key>k</Key></Object>'.repeat(100_000) + '</Delete>';
-    await expectError(rawSigned(server.url, { method: 'POST', path: '/errs', query: { delete: '' }, body: huge }), 400, 'MaxMessageLengthExceeded');
+    await expectError(
+      rawSigned(server.url, { method: 'POST', path: '/errs', query: { delete: '' }, body: huge }),
+      400,
+      'MaxMessageLengthExceeded',
+    );
     const get = await rawSigned(server.url, { path: '/errs/keep' });
     assert.equal(get.body, 'kept');
   });
@@ -64,7 +100,10 @@ describe('errors and bad input', () => {
     await expectError(rawSigned(server.url, { method: 'PUT', path: '/errs/nul%00', body: 'x' }), 400, 'InvalidObjectName');
     // 1024-byte keys are fine (multi-byte characters and ASCII), and are read back under that key;
     // the S3 driver's keys carry its prefix in the store, so there they are refused, and cleanly
-    for (const [key, body] of [['é'.repeat(512), 'x'], ['k'.repeat(1024), 'y']] as const) {
+    for (const [key, body] of [
+      ['é'.repeat(512), 'x'],
+      ['k'.repeat(1024), 'y'],
+    ] as const) {
       assert.equal(Buffer.byteLength(key), 1024);
       if (ON_S3) {
         await expectError(rawSigned(server.url, { method: 'PUT', path: `/errs/${encodeURIComponent(key)}`, body }), 400, 'KeyTooLongError');
@@ -84,7 +123,11 @@ describe('errors and bad input', () => {
     const range = await expectError(rawSigned(server.url, { path: '/errs/keep', headers: { range: 'bytes=10-20' } }), 416, 'InvalidRange');
     assert.ok(range);
     await expectError(rawSigned(server.url, { path: '/errs/keep', headers: { range: 'bytes=3-1' } }), 416, 'InvalidRange');
-    await expectError(rawSigned(server.url, { method: 'PUT', path: '/errs/keep', query: { partNumber: '1', uploadId: 'nope' }, body: 'x' }), 404, 'NoSuchUpload');
+    await expectError(
+      rawSigned(server.url, { method: 'PUT', path: '/errs/keep', query: { partNumber: '1', uploadId: 'nope' }, body: 'x' }),
+      404,
+      'NoSuchUpload',
+    );
     await expectError(rawSigned(server.url, { path: '/errs/keep', query: { uploadId: 'nope' } }), 404, 'NoSuchUpload');
     await expectError(rawSigned(server.url, { method: 'DELETE', path: '/errs/keep', query: { uploadId: 'nope' } }), 404, 'NoSuchUpload');
     await expectError(rawSigned(server.url, { path: '/errs/missing' }), 404, 'NoSuchKey');
@@ -95,12 +138,22 @@ describe('errors and bad input', () => {
   it('bad signatures, unknown keys, clock skew and expired presigned URLs', async () => {
     await expectError(rawSigned(server.url, { path: '/errs/keep', secret: 'wrong-secret' }), 403, 'SignatureDoesNotMatch');
     await expectError(rawSigned(server.url, { path: '/errs/keep', accessKeyId: 'NOSUCHKEY' }), 403, 'InvalidAccessKeyId');
-    await expectError(rawSigned(server.url, { path: '/errs/keep', signingDate: new Date(Date.now() - 20 * 60_000) }), 403, 'RequestTimeTooSkewed');
+    await expectError(
+      rawSigned(server.url, { path: '/errs/keep', signingDate: new Date(Date.now() - 20 * 60_000) }),
+      403,
+      'RequestTimeTooSkewed',
+    );
     await expectError(rawSigned(server.url, { path: '/errs/keep', anonymous: true }), 403, 'AccessDenied');
-    await expectError(rawSigned(server.url, { path: '/errs/keep', anonymous: true, headers: { authorization: 'AWS4-HMAC-SHA256 garbage' } }), 400, 'AuthorizationHeaderMalformed');
+    await expectError(
+      rawSigned(server.url, { path: '/errs/keep', anonymous: true, headers: { authorization: 'AWS4-HMAC-SHA256 garbage' } }),
+      400,
+      'AuthorizationHeaderMalformed',
+    );
     // a tampered body: signed with the payload hash of 'original', 'tampered' (same length) on the wire
     const tampered = await rawSigned(server.url, {
-      method: 'PUT', path: '/errs/tamper', body: 'tampered',
+      method: 'PUT',
+      path: '/errs/tamper',
+      body: 'tampered',
       headers: { 'x-amz-content-sha256': createHash('sha256').update('original').digest('hex') },
     });
     assert.equal(tampered.status, 400, tampered.body);
@@ -114,7 +167,9 @@ describe('errors and bad input', () => {
 
   it('a signed payload whose body does not match its hash stores nothing', async () => {
     const r = await rawSigned(server.url, {
-      method: 'PUT', path: '/errs/mismatch', body: 'actual body',
+      method: 'PUT',
+      path: '/errs/mismatch',
+      body: 'actual body',
       headers: { 'x-amz-content-sha256': 'a'.repeat(64) },
     });
     assert.equal(r.status, 400, r.body);
@@ -124,8 +179,21 @@ describe('errors and bad input', () => {
   });
 
   it('a Content-MD5 that does not match is BadDigest and stores nothing', async () => {
-    await expectError(rawSigned(server.url, { method: 'PUT', path: '/errs/md5', body: 'hello', headers: { 'content-md5': Buffer.alloc(16).toString('base64') } }), 400, 'BadDigest');
-    await expectError(rawSigned(server.url, { method: 'PUT', path: '/errs/md5', body: 'hello', headers: { 'content-md5': 'not-base64!' } }), 400, 'InvalidDigest');
+    await expectError(
+      rawSigned(server.url, {
+        method: 'PUT',
+        path: '/errs/md5',
+        body: 'hello',
+        headers: { 'content-md5': Buffer.alloc(16).toString('base64') },
+      }),
+      400,
+      'BadDigest',
+    );
+    await expectError(
+      rawSigned(server.url, { method: 'PUT', path: '/errs/md5', body: 'hello', headers: { 'content-md5': 'not-base64!' } }),
+      400,
+      'InvalidDigest',
+    );
     const get = await rawSigned(server.url, { path: '/errs/md5' });
     assert.equal(get.status, 404);
   });

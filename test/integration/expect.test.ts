@@ -20,14 +20,29 @@ interface Outcome {
 }
 
 /** A PUT that sends its headers, then its body only after `100 Continue` (as curl and boto do). */
-async function putExpecting(server: TestServer, path: string, body: string, opts: { expect: string; anonymous?: boolean; size?: number }): Promise<Outcome> {
+async function putExpecting(
+  server: TestServer,
+  path: string,
+  body: string,
+  opts: { expect: string; anonymous?: boolean; size?: number },
+): Promise<Outcome> {
   const url = new URL(server.url);
   let headers: Record<string, string> = {
-    host: url.host, expect: opts.expect, 'content-length': String(opts.size ?? Buffer.byteLength(body)), 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+    host: url.host,
+    expect: opts.expect,
+    'content-length': String(opts.size ?? Buffer.byteLength(body)),
+    'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
   };
   if (!opts.anonymous) {
-    const signer = new SignatureV4({ service: 's3', region: 'us-east-1', sha256: Sha256, uriEscapePath: false, credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY } });
-    headers = (await signer.sign({ method: 'PUT', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path, headers })).headers as Record<string, string>;
+    const signer = new SignatureV4({
+      service: 's3',
+      region: 'us-east-1',
+      sha256: Sha256,
+      uriEscapePath: false,
+      credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
+    });
+    headers = (await signer.sign({ method: 'PUT', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path, headers }))
+      .headers as Record<string, string>;
   }
   return new Promise((resolve, reject) => {
     let continued = false;

@@ -32,7 +32,9 @@ function mountTmpfs(): { dir: string } | { skip: string } {
     return { dir };
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
-    return { skip: `cannot mount a tmpfs here (${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim()}): the full-disk test needs root or CAP_SYS_ADMIN` };
+    return {
+      skip: `cannot mount a tmpfs here (${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim()}): the full-disk test needs root or CAP_SYS_ADMIN`,
+    };
   }
 }
 
@@ -66,7 +68,9 @@ function free(dir: string): number {
 }
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name));
 }
 
 /** The origin's body for a path: 4 MiB for 'big' (a file spool), 4 KiB for 'small' (a memory spool), else 1000 bytes; text that shows any byte out of place. */
@@ -154,8 +158,10 @@ describe('a full disk (issue #15, defect 4)', { skip: 'skip' in mounted ? mounte
     const website = `<WebsiteConfiguration><IndexDocument><Suffix>index.html</Suffix></IndexDocument><RoutingRules><RoutingRule><RuleNumber>1</RuleNumber><Condition><HttpErrorCodeReturnedEquals>404</HttpErrorCodeReturnedEquals></Condition><Redirect><MirrorURL>${originUrl}/</MirrorURL><RedirectType>Mirror</RedirectType></Redirect></RoutingRule></RoutingRules></WebsiteConfiguration>`;
     const w = await rawSigned(url(), { method: 'PUT', path: '/full', query: { website: '' }, body: website });
     assert.equal(w.status, 200, w.body);
-    for (let i = 0; i < 20; i++) assert.equal((await rawSigned(url(), { method: 'PUT', path: `/full/small-${i}`, body: `small ${i}`.repeat(50) })).status, 200);
-    for (let i = 0; i < 3; i++) assert.equal((await rawSigned(url(), { method: 'PUT', path: `/full/big-${i}`, body: Buffer.alloc(3 * 1024 * 1024, i) })).status, 200);
+    for (let i = 0; i < 20; i++)
+      assert.equal((await rawSigned(url(), { method: 'PUT', path: `/full/small-${i}`, body: `small ${i}`.repeat(50) })).status, 200);
+    for (let i = 0; i < 3; i++)
+      assert.equal((await rawSigned(url(), { method: 'PUT', path: `/full/big-${i}`, body: Buffer.alloc(3 * 1024 * 1024, i) })).status, 200);
     const init = await rawSigned(url(), { method: 'POST', path: '/full/multi', query: { uploads: '' } });
     const uploadId = xmlField(init.body, 'UploadId') ?? '';
     assert.ok(uploadId, init.body);
@@ -168,11 +174,20 @@ describe('a full disk (issue #15, defect 4)', { skip: 'skip' in mounted ? mounte
     // every write that needs room: 503 with an S3 error body
     await expectFull(rawSigned(url(), { method: 'PUT', path: '/full/new-small', body: 'tiny' }), 'a small PUT (kept in SQLite)');
     await expectFull(rawSigned(url(), { method: 'PUT', path: '/full/new-big', body: Buffer.alloc(1024 * 1024, 7) }), 'a 1 MiB PUT');
-    await expectFull(rawSigned(url(), { method: 'PUT', path: '/full/new-copy', headers: { 'x-amz-copy-source': '/full/big-0' } }), 'a copy');
-    await expectFull(rawSigned(url(), { method: 'PUT', path: '/full/multi', query: { partNumber: '1', uploadId }, body: Buffer.alloc(256 * 1024, 1) }), 'an UploadPart');
+    await expectFull(
+      rawSigned(url(), { method: 'PUT', path: '/full/new-copy', headers: { 'x-amz-copy-source': '/full/big-0' } }),
+      'a copy',
+    );
+    await expectFull(
+      rawSigned(url(), { method: 'PUT', path: '/full/multi', query: { partNumber: '1', uploadId }, body: Buffer.alloc(256 * 1024, 1) }),
+      'an UploadPart',
+    );
     await expectFull(rawSigned(url(), { method: 'POST', path: '/full/multi2', query: { uploads: '' } }), 'a CreateMultipartUpload');
     await expectFull(rawSigned(url(), { method: 'PUT', path: '/newbucket' }), 'a CreateBucket');
-    await expectFull(rawSigned(url(), { method: 'PUT', path: '/full', query: { website: '' }, body: website.replace('index.html', 'home.html') }), 'a bucket configuration');
+    await expectFull(
+      rawSigned(url(), { method: 'PUT', path: '/full', query: { website: '' }, body: website.replace('index.html', 'home.html') }),
+      'a bucket configuration',
+    );
     // a mirror fill streams to its client while it spools: a small one (in memory, the store
     // refuses it) and a large one (its spool file finds no room) both get a proper answer
     // (expectFillAnswered), the fill ends 'failed', and nothing is stored
@@ -186,7 +201,10 @@ describe('a full disk (issue #15, defect 4)', { skip: 'skip' in mounted ? mounte
     const firstClient = rawSigned(url(), { method: 'GET', path: '/full/mirrored-slow-big' });
     // a quarter of the body sent: the spool's first write (which fails) was long before
     await until(() => slowSent >= 1024 * 1024, { what: 'the slow fill under way' });
-    await expectFull(rawSigned(url(), { method: 'GET', path: '/full/mirrored-slow-big' }), 'a client joining the fill after the spool found no room');
+    await expectFull(
+      rawSigned(url(), { method: 'GET', path: '/full/mirrored-slow-big' }),
+      'a client joining the fill after the spool found no room',
+    );
     assert.ok(slowSent < 4 * 1024 * 1024, 'the second client joined while the fill was running');
     await expectFillAnswered(firstClient, '/full/mirrored-slow-big');
     assert.deepEqual(await slow.wait(), { failed: 1 });
@@ -208,7 +226,8 @@ describe('a full disk (issue #15, defect 4)', { skip: 'skip' in mounted ? mounte
     const multi = await rawSigned(url(), { method: 'POST', path: '/full', query: { delete: '' }, body: `<Delete>${keys}</Delete>` });
     assert.equal(multi.status, 200, multi.body);
     assert.doesNotMatch(multi.body, /<Error>/, multi.body);
-    for (const k of ['small-0', 'small-1', 'small-2', 'big-0']) assert.equal((await rawSigned(url(), { method: 'HEAD', path: `/full/${k}` })).status, 404, k);
+    for (const k of ['small-0', 'small-1', 'small-2', 'big-0'])
+      assert.equal((await rawSigned(url(), { method: 'HEAD', path: `/full/${k}` })).status, 404, k);
     // and it freed room: a new object fits again
     assert.ok(free(root) > 0, 'deleting a 3 MiB object freed room');
     assert.equal((await rawSigned(url(), { method: 'PUT', path: '/full/after-delete', body: 'fits again' })).status, 200);
@@ -224,7 +243,12 @@ describe('a full disk (issue #15, defect 4)', { skip: 'skip' in mounted ? mounte
     assert.equal((await rawSigned(url(), { method: 'GET', path: '/full/small-4' })).status, 200);
     assert.equal((await rawSigned(url(), { method: 'DELETE', path: '/full/small-5' })).status, 204);
     assert.equal((await rawSigned(url(), { method: 'DELETE', path: '/full/big-1' })).status, 204);
-    const del = await rawSigned(url(), { method: 'POST', path: '/full', query: { delete: '' }, body: '<Delete><Object><Key>small-6</Key></Object><Object><Key>big-2</Key></Object></Delete>' });
+    const del = await rawSigned(url(), {
+      method: 'POST',
+      path: '/full',
+      query: { delete: '' },
+      body: '<Delete><Object><Key>small-6</Key></Object><Object><Key>big-2</Key></Object></Delete>',
+    });
     assert.equal(del.status, 200, del.body);
     assert.doesNotMatch(del.body, /<Error>/, del.body);
     assert.ok(free(root) > 0, 'the deletes freed room');

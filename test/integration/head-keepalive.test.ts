@@ -35,12 +35,18 @@ describe('HEAD error answers and keep-alive', () => {
     }
     const agent = new CountingAgent({ keepAlive: true, maxSockets: 1 });
     const client = new S3Client({
-      endpoint: server.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
+      endpoint: server.url,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
       requestHandler: { httpAgent: agent },
     });
     try {
       for (let i = 0; i < 5; i++) {
-        await assert.rejects(client.send(new HeadObjectCommand({ Bucket: 'keepalive', Key: `missing-${i}` })), (err: { $metadata?: { httpStatusCode?: number } }) => err.$metadata?.httpStatusCode === 404);
+        await assert.rejects(
+          client.send(new HeadObjectCommand({ Bucket: 'keepalive', Key: `missing-${i}` })),
+          (err: { $metadata?: { httpStatusCode?: number } }) => err.$metadata?.httpStatusCode === 404,
+        );
       }
       await client.send(new HeadObjectCommand({ Bucket: 'keepalive', Key: 'there' }));
       assert.equal(connections, 1, 'one connection for 5 HEADs of missing keys and one of a present key');
@@ -59,6 +65,9 @@ describe('HEAD error answers and keep-alive', () => {
     assert.ok(Number(head.headers['content-length']) > 0);
     assert.equal(head.headers['content-type'], 'application/xml');
     // the request ids differ: the lengths may differ by a digit or so, not more
-    assert.ok(Math.abs(Number(head.headers['content-length']) - Buffer.byteLength(get.body)) <= 4, `${head.headers['content-length']} vs ${Buffer.byteLength(get.body)}`);
+    assert.ok(
+      Math.abs(Number(head.headers['content-length']) - Buffer.byteLength(get.body)) <= 4,
+      `${head.headers['content-length']} vs ${Buffer.byteLength(get.body)}`,
+    );
   });
 });

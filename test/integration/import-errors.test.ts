@@ -4,7 +4,13 @@
  * input refused with one clear line and exit 2 before anything is written, and the origin marker
  * only an owner can set.
  */
-import { CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -71,7 +77,10 @@ describe('osprey import: failures, --check, --dry-run, bad input', () => {
     const list = path.join(dir, 'slow-keys.txt');
     await writeFile(list, 'stall.bin\ncrawl.bin\n');
     const report = path.join(dir, 'slow.json');
-    const r = await runCli(['import', ...common(), '--keys', list, '--retries', '1', '--timeout', '1000', '--object-timeout', '2000', '--report', report], { cwd: dir });
+    const r = await runCli(
+      ['import', ...common(), '--keys', list, '--retries', '1', '--timeout', '1000', '--object-timeout', '2000', '--report', report],
+      { cwd: dir },
+    );
     assert.equal(r.code, 1, r.stdout + r.stderr);
     const rep = JSON.parse(await readFile(report, 'utf8')) as { failures: { key: string; reason: string; attempts: number }[] };
     const byKey = new Map(rep.failures.map((f) => [f.key, f]));
@@ -86,10 +95,15 @@ describe('osprey import: failures, --check, --dry-run, bad input', () => {
   it('--check finds an object in the bucket that differs from the source and never overwrites it', async () => {
     const key = 'docs/00002.txt';
     await client.send(new PutObjectCommand({ Bucket: 'site', Key: key, Body: 'written by a user' }));
-    origin.files.set(key, { body: Buffer.from('xritten by a user'), headers: { 'content-md5': Buffer.from(md5('xritten by a user'), 'hex').toString('base64') } });
+    origin.files.set(key, {
+      body: Buffer.from('xritten by a user'),
+      headers: { 'content-md5': Buffer.from(md5('xritten by a user'), 'hex').toString('base64') },
+    });
     const list = path.join(dir, 'check-keys.txt');
     await writeFile(list, `${key}\ndocs/00003.txt\n`);
-    const r = await runCli(['import', ...common(), '--keys', list, '--check', '--state', path.join(dir, 'check.state.jsonl')], { cwd: dir });
+    const r = await runCli(['import', ...common(), '--keys', list, '--check', '--state', path.join(dir, 'check.state.jsonl')], {
+      cwd: dir,
+    });
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /1 skipped/);
     assert.match(r.stdout, /failed: docs\/00002.txt: .*different content.*not overwritten/);
@@ -116,11 +130,27 @@ describe('osprey import: failures, --check, --dry-run, bad input', () => {
     const good = path.join(dir, 'good-list.txt');
     await writeFile(good, 'docs/00001.txt\n');
     const cases: [string[], RegExp, NodeJS.ProcessEnv?][] = [
-      [[...base, '--keys', bad], /1 blank line\(s\): line 2.*1 invalid key\(s\): line 4 'a\/\.\.\/b'.*1 duplicate key\(s\): line 5 repeats line 1/],
-      [['--endpoint', server.url, '--bucket', 'nosuchbucket', '--origin', origin.url, '--keys', good], /the bucket 'nosuchbucket' does not exist/],
-      [[...base, '--keys', good], /refused the credentials: SignatureDoesNotMatch/, { OSPREY_SECRET_ACCESS_KEY: 'wrong-secret-wrong-secret' }],
-      [['--endpoint', server.url, '--bucket', 'empty', '--origin', 'http://127.0.0.1:9/site/', '--keys', good], /the origin cannot be reached \(http:\/\/127.0.0.1:9: the connection was refused\)/],
-      [['--endpoint', 'http://127.0.0.1:9', '--bucket', 'empty', '--origin', origin.url, '--keys', good], /cannot reach http:\/\/127.0.0.1:9/],
+      [
+        [...base, '--keys', bad],
+        /1 blank line\(s\): line 2.*1 invalid key\(s\): line 4 'a\/\.\.\/b'.*1 duplicate key\(s\): line 5 repeats line 1/,
+      ],
+      [
+        ['--endpoint', server.url, '--bucket', 'nosuchbucket', '--origin', origin.url, '--keys', good],
+        /the bucket 'nosuchbucket' does not exist/,
+      ],
+      [
+        [...base, '--keys', good],
+        /refused the credentials: SignatureDoesNotMatch/,
+        { OSPREY_SECRET_ACCESS_KEY: 'wrong-secret-wrong-secret' },
+      ],
+      [
+        ['--endpoint', server.url, '--bucket', 'empty', '--origin', 'http://127.0.0.1:9/site/', '--keys', good],
+        /the origin cannot be reached \(http:\/\/127.0.0.1:9: the connection was refused\)/,
+      ],
+      [
+        ['--endpoint', 'http://127.0.0.1:9', '--bucket', 'empty', '--origin', origin.url, '--keys', good],
+        /cannot reach http:\/\/127.0.0.1:9/,
+      ],
       [[...base.slice(0, 4), '--origin', `${origin.url}x`, '--keys', good], /must end with '\/'/],
     ];
     const results = await Promise.all(cases.map(([args, , env]) => runCli(['import', ...args], { cwd: dir, ...(env && { env }) })));
@@ -136,18 +166,44 @@ describe('osprey import: failures, --check, --dry-run, bad input', () => {
 
   it('only an owner may set the origin marker; CompleteMultipartUpload honours If-None-Match: *', async () => {
     await client.send(new CreateBucketCommand({ Bucket: 'open', ACL: 'public-read-write' }));
-    const anon = await fetch(`${server.url}/open/x.txt`, { method: 'PUT', body: 'x', headers: { 'x-osprey-mirror-source': 'http://evil.example/x.txt' } });
+    const anon = await fetch(`${server.url}/open/x.txt`, {
+      method: 'PUT',
+      body: 'x',
+      headers: { 'x-osprey-mirror-source': 'http://evil.example/x.txt' },
+    });
     assert.equal(anon.status, 403);
     const plainAnon = await fetch(`${server.url}/open/y.txt`, { method: 'PUT', body: 'y' });
     assert.equal(plainAnon.status, 200);
-    const owner = await rawSigned(server.url, { method: 'PUT', path: '/open/z.txt', body: 'z', headers: { 'x-osprey-mirror-source': 'http://o.example/a%20b.txt' } });
+    const owner = await rawSigned(server.url, {
+      method: 'PUT',
+      path: '/open/z.txt',
+      body: 'z',
+      headers: { 'x-osprey-mirror-source': 'http://o.example/a%20b.txt' },
+    });
     assert.equal(owner.status, 200);
-    assert.equal((await rawSigned(server.url, { method: 'HEAD', path: '/open/z.txt' })).headers['x-oss-tag'], 'MIRROR http://o.example/a b.txt');
-    assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/open/w.txt', body: 'w', headers: { 'x-osprey-mirror-source': 'not a url' } })).status, 400);
+    assert.equal(
+      (await rawSigned(server.url, { method: 'HEAD', path: '/open/z.txt' })).headers['x-oss-tag'],
+      'MIRROR http://o.example/a b.txt',
+    );
+    assert.equal(
+      (await rawSigned(server.url, { method: 'PUT', path: '/open/w.txt', body: 'w', headers: { 'x-osprey-mirror-source': 'not a url' } }))
+        .status,
+      400,
+    );
     const up = await client.send(new CreateMultipartUploadCommand({ Bucket: 'open', Key: 'y.txt' }));
-    const part = await client.send(new UploadPartCommand({ Bucket: 'open', Key: 'y.txt', UploadId: up.UploadId, PartNumber: 1, Body: 'replacement' }));
+    const part = await client.send(
+      new UploadPartCommand({ Bucket: 'open', Key: 'y.txt', UploadId: up.UploadId, PartNumber: 1, Body: 'replacement' }),
+    );
     await assert.rejects(
-      client.send(new CompleteMultipartUploadCommand({ Bucket: 'open', Key: 'y.txt', UploadId: up.UploadId, IfNoneMatch: '*', MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } })),
+      client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: 'open',
+          Key: 'y.txt',
+          UploadId: up.UploadId,
+          IfNoneMatch: '*',
+          MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+        }),
+      ),
       (err: Error) => err.name === 'PreconditionFailed',
     );
     assert.equal((await bodyOf(client, 'open', 'y.txt')).toString(), 'y');

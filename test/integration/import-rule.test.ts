@@ -28,7 +28,10 @@ describe('osprey import --from-rule', () => {
     for (let i = 0; i < 20; i++) {
       const key = `assets/${i}.css`;
       keys.push(key);
-      origin.files.set(`v2/files/${i}.css`, { body: contentFor(key, 300 + i), headers: { 'content-type': 'text/css', 'x-oss-meta-team': `t${i}`, 'content-language': 'en' } });
+      origin.files.set(`v2/files/${i}.css`, {
+        body: contentFor(key, 300 + i),
+        headers: { 'content-type': 'text/css', 'x-oss-meta-team': `t${i}`, 'content-language': 'en' },
+      });
     }
     server = await startOsprey();
     client = s3(server);
@@ -62,10 +65,14 @@ describe('osprey import --from-rule', () => {
     const mirrored = await fetch(`${server.url}/site/assets/0.css`);
     assert.equal(mirrored.status, 200);
     await mirrored.arrayBuffer();
-    for (let i = 0; i < 50 && (await rawSigned(server.url, { method: 'HEAD', path: '/site/assets/0.css' })).status !== 200; i++) await new Promise((res) => setTimeout(res, 100));
+    for (let i = 0; i < 50 && (await rawSigned(server.url, { method: 'HEAD', path: '/site/assets/0.css' })).status !== 200; i++)
+      await new Promise((res) => setTimeout(res, 100));
     const list = path.join(dir, 'keys.txt');
     await writeFile(list, `${keys.join('\n')}\n`);
-    const r = await runCli(['import', '--endpoint', server.url, '--bucket', 'site', '--from-rule', '2', '--keys', list, '--log-interval', '0'], { cwd: dir });
+    const r = await runCli(
+      ['import', '--endpoint', server.url, '--bucket', 'site', '--from-rule', '2', '--keys', list, '--log-interval', '0'],
+      { cwd: dir },
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /19 copied .*, 1 skipped/);
     assert.equal(origin.seen.get('v2/files/5.css')?.['x-origin-token'], 'let-me-in');

@@ -31,13 +31,26 @@ describe('osprey import/verify from a source S3 bucket', () => {
   let dst: S3Client;
   let dir: string;
   const expected = new Map<string, Buffer>();
-  const fromS3 = () => ['--from-s3', `s3://${SRC}/www/`, '--source-endpoint', source.endpoint, '--source-access-key-id', source.accessKeyId, '--source-secret-access-key', source.secretAccessKey];
+  const fromS3 = () => [
+    '--from-s3',
+    `s3://${SRC}/www/`,
+    '--source-endpoint',
+    source.endpoint,
+    '--source-access-key-id',
+    source.accessKeyId,
+    '--source-secret-access-key',
+    source.secretAccessKey,
+  ];
 
   before(async () => {
     [source, target] = await Promise.all([store.get(), startOsprey()]);
     src = new S3Client({
-      endpoint: source.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: source.accessKeyId, secretAccessKey: source.secretAccessKey },
-      requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+      endpoint: source.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: source.accessKeyId, secretAccessKey: source.secretAccessKey },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
     });
     dst = s3(target);
     await src.send(new CreateBucketCommand({ Bucket: SRC }));
@@ -46,7 +59,16 @@ describe('osprey import/verify from a source S3 bucket', () => {
       const key = `www/${i % 3 === 0 ? 'img' : 'css'}/${i}.dat`;
       const body = contentFor(key, 50 + i * 101);
       expected.set(key.slice(4), body);
-      await src.send(new PutObjectCommand({ Bucket: SRC, Key: key, Body: body, ContentType: 'application/x-test', CacheControl: 'max-age=9', Metadata: { origin: `n${i}` } }));
+      await src.send(
+        new PutObjectCommand({
+          Bucket: SRC,
+          Key: key,
+          Body: body,
+          ContentType: 'application/x-test',
+          CacheControl: 'max-age=9',
+          Metadata: { origin: `n${i}` },
+        }),
+      );
     }
     // a multipart object (ETag "…-N"), a folder marker, and a key outside the prefix
     const big = contentFor('www/big.bin', 12 * 1024 * 1024 + 1);
@@ -64,7 +86,10 @@ describe('osprey import/verify from a source S3 bucket', () => {
   });
 
   it('imports the prefix: keys without it, headers, user metadata with --save-meta, the origin marker', async () => {
-    const r = await runCli(['import', '--endpoint', target.url, '--bucket', 'new-site', ...fromS3(), '--save-meta', '--log-interval', '0'], { cwd: dir });
+    const r = await runCli(
+      ['import', '--endpoint', target.url, '--bucket', 'new-site', ...fromS3(), '--save-meta', '--log-interval', '0'],
+      { cwd: dir },
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, new RegExp(`${COUNT + 1} copied`));
     assert.deepEqual((await keysIn(dst, 'new-site')).sort(), [...expected.keys()].sort());
@@ -84,7 +109,10 @@ describe('osprey import/verify from a source S3 bucket', () => {
     assert.match(ok.stdout, new RegExp(`${COUNT + 1} checked, ${COUNT + 1} at parity \\(100%\\)`));
     // the multipart source ETag cannot be compared with a single-PUT MD5, but it is the validator
     // recorded with the copy: unchanged at the source, said so
-    assert.match(ok.stdout, new RegExp(`content compared for ${COUNT} by MD5/ETag; unchanged at the origin by ETag/Last-Modified for 1; size only for 0`));
+    assert.match(
+      ok.stdout,
+      new RegExp(`content compared for ${COUNT} by MD5/ETag; unchanged at the origin by ETag/Last-Modified for 1; size only for 0`),
+    );
 
     await dst.send(new DeleteObjectCommand({ Bucket: 'new-site', Key: 'css/1.dat' }));
     const truncated = expected.get('css/2.dat') ?? Buffer.alloc(0);
@@ -103,7 +131,11 @@ describe('osprey import/verify from a source S3 bucket', () => {
     assert.match(bad.stdout, /parity: NO/);
     const rep = JSON.parse(await readFile(report, 'utf8')) as { parity: boolean; problems: { key: string; problem: string }[] };
     assert.equal(rep.parity, false);
-    assert.deepEqual(rep.problems.map((p) => `${p.problem} ${p.key}`).sort(), ['content-mismatch img/6.dat', 'missing css/1.dat', 'size-mismatch css/2.dat']);
+    assert.deepEqual(rep.problems.map((p) => `${p.problem} ${p.key}`).sort(), [
+      'content-mismatch img/6.dat',
+      'missing css/1.dat',
+      'size-mismatch css/2.dat',
+    ]);
 
     // --deep hashes the bytes: the changed multipart-sourced object is caught too
     const deep = await runCli([...base, '--deep'], { cwd: dir });
@@ -119,12 +151,34 @@ describe('osprey import/verify from a source S3 bucket', () => {
     const sk = source.secretAccessKey;
     const missing = `no-such-bucket-${randomBytes(4).toString('hex')}`;
     const cases: [string[], RegExp][] = [
-      [[...base, '--from-s3', `s3://${missing}/`, '--source-access-key-id', ak, '--source-secret-access-key', sk], new RegExp(`the source s3://${missing} cannot be listed: the bucket does not exist`)],
-      [[...base, '--from-s3', `s3://${SRC}/www/`, '--source-access-key-id', ak, '--source-secret-access-key', 'wrong-wrong-wrong-wrong'], /cannot be listed: the credentials were refused \(SignatureDoesNotMatch/],
-      [[...base.slice(0, 5), '--source-endpoint', 'http://127.0.0.1:9', '--from-s3', `s3://${SRC}/`, '--source-access-key-id', ak, '--source-secret-access-key', sk], /cannot be listed: the connection was refused/],
+      [
+        [...base, '--from-s3', `s3://${missing}/`, '--source-access-key-id', ak, '--source-secret-access-key', sk],
+        new RegExp(`the source s3://${missing} cannot be listed: the bucket does not exist`),
+      ],
+      [
+        [...base, '--from-s3', `s3://${SRC}/www/`, '--source-access-key-id', ak, '--source-secret-access-key', 'wrong-wrong-wrong-wrong'],
+        /cannot be listed: the credentials were refused \(SignatureDoesNotMatch/,
+      ],
+      [
+        [
+          ...base.slice(0, 5),
+          '--source-endpoint',
+          'http://127.0.0.1:9',
+          '--from-s3',
+          `s3://${SRC}/`,
+          '--source-access-key-id',
+          ak,
+          '--source-secret-access-key',
+          sk,
+        ],
+        /cannot be listed: the connection was refused/,
+      ],
       [[...base, '--from-s3', `${SRC}/www`, '--source-access-key-id', ak, '--source-secret-access-key', sk], /is not s3:\/\/bucket/],
       [[...base, '--from-s3', `s3://${SRC}/www/`], /needs --source-access-key-id/],
-      [[...base, '--from-s3', `s3://${SRC}/www/`, '--source-access-key-id', ak, '--source-secret-access-key', sk, '--keys', '-'], /--keys goes with --origin or --from-rule/],
+      [
+        [...base, '--from-s3', `s3://${SRC}/www/`, '--source-access-key-id', ak, '--source-secret-access-key', sk, '--keys', '-'],
+        /--keys goes with --origin or --from-rule/,
+      ],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(args, { cwd: dir })));
     for (const [i, [args, re]] of cases.entries()) {

@@ -30,7 +30,10 @@ describe('osprey import --check --update, and the journal in the state directory
 
   before(async () => {
     origin = await startOrigin();
-    origin.files.set('page.bin', { body: contentFor('page.bin', BIG), headers: { etag: '"page-v1"', 'last-modified': 'Mon, 02 Nov 2026 10:00:00 GMT', 'content-type': 'application/octet-stream' } });
+    origin.files.set('page.bin', {
+      body: contentFor('page.bin', BIG),
+      headers: { etag: '"page-v1"', 'last-modified': 'Mon, 02 Nov 2026 10:00:00 GMT', 'content-type': 'application/octet-stream' },
+    });
     origin.files.set('same.txt', { body: contentFor('same.txt', 900), headers: { etag: '"same-v1"' } });
     origin.files.set('user.txt', { body: contentFor('user.txt', 400), headers: { etag: '"user-v1"' } });
     server = await startOsprey();
@@ -54,10 +57,20 @@ describe('osprey import --check --update, and the journal in the state directory
     assert.ok(m?.[1], r.stdout);
     assert.equal(path.dirname(m[1]), path.join(state, 'osprey'));
     assert.match(path.basename(m[1]), /^import-site-[0-9a-f]{12}\.jsonl$/);
-    assert.deepEqual((await readdir(path.join(state, 'osprey'))).filter((f) => f.startsWith('import-')), [path.basename(m[1])]);
-    assert.deepEqual((await readdir(dir)).filter((f) => f.endsWith('.jsonl')), [], 'nothing written to the current directory');
+    assert.deepEqual(
+      (await readdir(path.join(state, 'osprey'))).filter((f) => f.startsWith('import-')),
+      [path.basename(m[1])],
+    );
+    assert.deepEqual(
+      (await readdir(dir)).filter((f) => f.endsWith('.jsonl')),
+      [],
+      'nothing written to the current directory',
+    );
     // another source: another journal; the same arguments again: the same one
-    const other = await runCli(['import', ...common().slice(0, -4), '--origin', `${origin.url}other/`, '--keys', list, '--dry-run'], { cwd: dir, env: env() });
+    const other = await runCli(['import', ...common().slice(0, -4), '--origin', `${origin.url}other/`, '--keys', list, '--dry-run'], {
+      cwd: dir,
+      env: env(),
+    });
     assert.equal(other.code, 0, other.stdout + other.stderr);
     const again = await runCli(['import', ...common()], { cwd: dir, env: env() });
     assert.match(again.stderr, new RegExp(`resuming from ${m[1].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
@@ -71,7 +84,10 @@ describe('osprey import --check --update, and the journal in the state directory
     await writeFile(legacy, await readFile(m[1]));
     const old = await runCli(['import', ...common()], { cwd: dir, env: { XDG_STATE_HOME: path.join(dir, 'fresh-state') } });
     assert.equal(old.code, 0, old.stdout + old.stderr);
-    assert.match(old.stderr, /note: using the journal .*osprey-import-site-[0-9a-f]{12}\.state\.jsonl, which an earlier version wrote to the current directory/);
+    assert.match(
+      old.stderr,
+      /note: using the journal .*osprey-import-site-[0-9a-f]{12}\.state\.jsonl, which an earlier version wrote to the current directory/,
+    );
     assert.match(old.stdout, /3 done in an earlier run/);
     // the recorded validators
     const head = await rawSigned(server.url, { method: 'HEAD', path: '/site/page.bin' });
@@ -83,7 +99,11 @@ describe('osprey import --check --update, and the journal in the state directory
     const before = contentFor('page.bin', BIG);
     const after = Buffer.from(before).reverse();
     // slow, so the re-copy takes a while with readers on the key
-    origin.files.set('page.bin', { body: after, pieceDelayMs: 40, headers: { etag: '"page-v2"', 'last-modified': 'Tue, 03 Nov 2026 10:00:00 GMT', 'content-type': 'application/octet-stream' } });
+    origin.files.set('page.bin', {
+      body: after,
+      pieceDelayMs: 40,
+      headers: { etag: '"page-v2"', 'last-modified': 'Tue, 03 Nov 2026 10:00:00 GMT', 'content-type': 'application/octet-stream' },
+    });
     // a client replaced user.txt in Osprey; the origin's copy changed too: the client's write stays
     await client.send(new PutObjectCommand({ Bucket: 'site', Key: 'user.txt', Body: 'written by a client' }));
     origin.files.set('user.txt', { body: contentFor('user.txt', 401), headers: { etag: '"user-v2"' } });

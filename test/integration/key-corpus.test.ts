@@ -13,7 +13,16 @@
  * Also here: header values built from data that used to turn an answer into a 500 (metadata, a
  * response-* override, an origin's headers, a tag stored by an older build).
  */
-import { CopyObjectCommand, CreateBucketCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
@@ -53,7 +62,14 @@ async function each<T>(items: readonly T[], fn: (item: T) => Promise<void>): Pro
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   if (errors.length > 0) {
     const first = errors[0] as Error;
-    first.message = `${errors.length} of ${items.length} failed (replay: FUZZ_SEED=${SEED}); the first: ${first.message}${errors.length > 1 ? `\nnext: ${errors.slice(1, 4).map((e) => (e as Error).message.split('\n')[0]).join('\n      ')}` : ''}`;
+    first.message = `${errors.length} of ${items.length} failed (replay: FUZZ_SEED=${SEED}); the first: ${first.message}${
+      errors.length > 1
+        ? `\nnext: ${errors
+            .slice(1, 4)
+            .map((e) => (e as Error).message.split('\n')[0])
+            .join('\n      ')}`
+        : ''
+    }`;
     throw first;
   }
 }
@@ -68,7 +84,10 @@ const pct = (c: string) => `%${c.charCodeAt(0).toString(16).toUpperCase().padSta
  * controls, and spaces or tabs at the end (HTTP drops them).
  */
 const tagOctets = (decodedUrl: string) =>
-  Buffer.from(`MIRROR ${decodedUrl}`.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, pct).replace(/[ \t]+$/, (ws) => Array.from(ws, pct).join('')), 'utf8');
+  Buffer.from(
+    `MIRROR ${decodedUrl}`.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, pct).replace(/[ \t]+$/, (ws) => Array.from(ws, pct).join('')),
+    'utf8',
+  );
 
 const bodyFor = (key: string) => Buffer.from(`${key}\n${contentFor(key, 32).toString('hex')}\n`, 'utf8');
 /** the octets every metadata value carries: S3 stores them and sends them back as they came */
@@ -162,7 +181,10 @@ describe(`key corpus: ${CORPUS.length} keys, ${REFUSED.length} of them refused (
       <RoutingRule><RuleNumber>2</RuleNumber><Condition><KeyPrefixEquals>i/</KeyPrefixEquals></Condition>
         <Redirect><RedirectType>Internal</RedirectType><ReplaceKeyPrefixWith>d/</ReplaceKeyPrefixWith></Redirect></RoutingRule>
     </RoutingRules></WebsiteConfiguration>`;
-    for (const [bucket, xml] of [['mirror', mirror], ['redirs', redir]] as const) {
+    for (const [bucket, xml] of [
+      ['mirror', mirror],
+      ['redirs', redir],
+    ] as const) {
       const r = await rawSigned(server.url, { method: 'PUT', path: `/${bucket}`, query: { website: '' }, body: xml });
       assert.equal(r.status, 200, r.body);
     }
@@ -187,13 +209,36 @@ describe(`key corpus: ${CORPUS.length} keys, ${REFUSED.length} of them refused (
     assert.ok(VALID.length >= 200, `${VALID.length} valid keys`);
     const all = CORPUS.map((k) => k.key);
     for (const [what, test] of [
-      ['CJK', /[\u4e00-\u9fff]/], ['kana', /[\u3040-\u30ff]/], ['emoji', /\p{Extended_Pictographic}/u], ['NFD accent', /\u0301/], ['space', / /],
-      ['%', /%/], ['+', /\+/], ['#', /#/], ['?', /\?/], [';', /;/], ['&', /&/], ['=', /=/], ["'", /'/], ['"', /"/], ['control', /[\x01-\x1f\x7f]/], ['..', /\.\./],
+      ['CJK', /[\u4e00-\u9fff]/],
+      ['kana', /[\u3040-\u30ff]/],
+      ['emoji', /\p{Extended_Pictographic}/u],
+      ['NFD accent', /\u0301/],
+      ['space', / /],
+      ['%', /%/],
+      ['+', /\+/],
+      ['#', /#/],
+      ['?', /\?/],
+      [';', /;/],
+      ['&', /&/],
+      ['=', /=/],
+      ["'", /'/],
+      ['"', /"/],
+      ['control', /[\x01-\x1f\x7f]/],
+      ['..', /\.\./],
     ] as const) {
-      assert.ok(all.some((k) => test.test(k)), `no ${what} key`);
+      assert.ok(
+        all.some((k) => test.test(k)),
+        `no ${what} key`,
+      );
     }
-    assert.ok(all.some((k) => Buffer.byteLength(k) === 1024), 'a 1,024-byte key');
-    assert.ok(VALID.some((a) => VALID.some((b) => a.key !== b.key && a.key.normalize('NFC') === b.key.normalize('NFC'))), 'keys that differ only in normalization');
+    assert.ok(
+      all.some((k) => Buffer.byteLength(k) === 1024),
+      'a 1,024-byte key',
+    );
+    assert.ok(
+      VALID.some((a) => VALID.some((b) => a.key !== b.key && a.key.normalize('NFC') === b.key.normalize('NFC'))),
+      'keys that differ only in normalization',
+    );
     assert.deepEqual(keyCorpus({ seed: SEED }), CORPUS, 'the same seed gives the same corpus');
   });
 
@@ -201,7 +246,15 @@ describe(`key corpus: ${CORPUS.length} keys, ${REFUSED.length} of them refused (
     const stored = VALID.filter((k) => !tooLongForStore.has(k.key));
     await each(VALID, async ({ key }) => {
       const body = bodyFor(key);
-      const put = client.send(new PutObjectCommand({ Bucket: 'corpus', Key: key, Body: body, ContentType: 'text/plain', Metadata: { utf8: META_BYTES, plain: 'ascii value' } }));
+      const put = client.send(
+        new PutObjectCommand({
+          Bucket: 'corpus',
+          Key: key,
+          Body: body,
+          ContentType: 'text/plain',
+          Metadata: { utf8: META_BYTES, plain: 'ascii value' },
+        }),
+      );
       if (tooLongForStore.has(key)) {
         await assert.rejects(put, storeLimit, `${show(key)}: the store's key limit, a clean 400`);
         return;
@@ -229,7 +282,11 @@ describe(`key corpus: ${CORPUS.length} keys, ${REFUSED.length} of them refused (
       const batch = stored.slice(i, i + 100);
       const r = await client.send(new DeleteObjectsCommand({ Bucket: 'copies', Delete: { Objects: batch.map((k) => ({ Key: k.key })) } }));
       assert.deepEqual(r.Errors ?? [], [], `DeleteObjects errors (FUZZ_SEED=${SEED})`);
-      assert.deepEqual(byteOrder((r.Deleted ?? []).map((d) => d.Key ?? '')), byteOrder(batch.map((k) => k.key)), 'DeleteObjects names each key as itself');
+      assert.deepEqual(
+        byteOrder((r.Deleted ?? []).map((d) => d.Key ?? '')),
+        byteOrder(batch.map((k) => k.key)),
+        'DeleteObjects names each key as itself',
+      );
     }
     assert.deepEqual(await listAll(client, 'corpus'), []);
     assert.deepEqual(await listAll(client, 'copies'), []);
@@ -262,13 +319,21 @@ describe(`key corpus: ${CORPUS.length} keys, ${REFUSED.length} of them refused (
       assert.deepEqual(octets(first.headers['x-oss-tag'] as string), tag, `fill x-oss-tag of ${show(key)}`);
       // a key the store cannot hold is served from the origin and not kept
       if (tooLongForStore.has(key)) return;
-      await poll(async () => ((await rawSigned(server.url, { method: 'HEAD', path: `/mirror/${encodeKey(key)}` })).status === 200 ? true : undefined), `the fill of ${show(key)} to be stored`);
+      await poll(
+        async () =>
+          (await rawSigned(server.url, { method: 'HEAD', path: `/mirror/${encodeKey(key)}` })).status === 200 ? true : undefined,
+        `the fill of ${show(key)} to be stored`,
+      );
       for (const method of ['GET', 'HEAD']) {
         const a = await anon(server.url, url, method);
         assert.equal(a.status, 200, `anonymous ${method} ${show(key)}`);
         assert.deepEqual(octets(a.headers['x-oss-tag'] as string), tag, `anonymous ${method} x-oss-tag of ${show(key)}`);
         assert.equal(a.headers['x-amz-meta-src'], META_BYTES, `anonymous ${method} metadata of ${show(key)}`);
-        assert.equal(a.headers['content-disposition'], origin.files.get(key)?.headers?.['content-disposition'], `content-disposition of ${show(key)}`);
+        assert.equal(
+          a.headers['content-disposition'],
+          origin.files.get(key)?.headers?.['content-disposition'],
+          `content-disposition of ${show(key)}`,
+        );
         if (method === 'GET') assert.ok(a.body.equals(bodyFor(key)), `anonymous GET body of ${show(key)}`);
         const s = await rawSigned(server.url, { method, path: `/mirror/${encodeKey(key)}` });
         assert.equal(s.status, 200, `signed ${method} ${show(key)}: ${s.body}`);
@@ -290,12 +355,20 @@ describe(`key corpus: ${CORPUS.length} keys, ${REFUSED.length} of them refused (
       }
       assert.equal(r.status, 301, `redirect of ${show(k)}`);
       assert.equal(r.headers.location, `https://new.example.com/moved/${encodeKey(key)}`, `Location of ${show(k)}`);
-      const sim = await rawSigned(server.url, { method: 'POST', path: '/-/rules/explain', body: JSON.stringify({ bucket: 'redirs', key: k }) });
+      const sim = await rawSigned(server.url, {
+        method: 'POST',
+        path: '/-/rules/explain',
+        body: JSON.stringify({ bucket: 'redirs', key: k }),
+      });
       assert.equal(sim.status, 200, sim.body);
       const j = JSON.parse(sim.body) as { outcome: { kind: string; location?: string } };
       assert.equal(j.outcome.kind, 'redirect');
       assert.equal(j.outcome.location, r.headers.location, `the simulator's Location for ${show(k)}`);
-      const m = await rawSigned(server.url, { method: 'POST', path: '/-/rules/explain', body: JSON.stringify({ bucket: 'mirror', key, status: 404 }) });
+      const m = await rawSigned(server.url, {
+        method: 'POST',
+        path: '/-/rules/explain',
+        body: JSON.stringify({ bucket: 'mirror', key, status: 404 }),
+      });
       const plan = (JSON.parse(m.body) as { outcome: { kind: string; plan?: { urls: string[] } } }).outcome;
       assert.equal(plan.kind, 'mirror', `simulated mirror of ${show(key)}`);
       assert.equal(plan.plan?.urls[0], origin.url + encodeKey(key), `the simulator's origin URL for ${show(key)}`);
@@ -305,7 +378,23 @@ describe(`key corpus: ${CORPUS.length} keys, ${REFUSED.length} of them refused (
   it('the simulator CLI prints the Location and escapes control characters', async () => {
     const env = { ...process.env, OSPREY_ACCESS_KEY_ID: server.accessKeyId, OSPREY_SECRET_ACCESS_KEY: server.secretAccessKey };
     for (const key of ['r/日本語 🙂 ctl\x1b[31m\x07.txt']) {
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'rules', 'explain', '--endpoint', server.url, '--bucket', 'redirs', '--key', key], { cwd: ROOT, env });
+      const { stdout } = await run(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          path.join(ROOT, 'src/main.ts'),
+          'rules',
+          'explain',
+          '--endpoint',
+          server.url,
+          '--bucket',
+          'redirs',
+          '--key',
+          key,
+        ],
+        { cwd: ROOT, env },
+      );
       assert.ok(stdout.includes(`Location: https://new.example.com/moved/${encodeKey(key.slice(2))}`), stdout);
       assert.doesNotMatch(stdout, /[\x00-\x08\x0b-\x1f\x7f]/, 'no control character reaches the terminal');
     }
@@ -343,7 +432,11 @@ describe(`key corpus: ${CORPUS.length} keys, ${REFUSED.length} of them refused (
       assert.equal(r.status, 200, `imported ${show(key)}: ${r.body}`);
       assert.equal(r.body, bodyFor(key).toString('utf8'), `imported body of ${show(key)}`);
       assert.deepEqual(octets(r.headers['x-oss-tag'] as string), tagOctets(origin.url + key), `imported x-oss-tag of ${show(key)}`);
-      assert.equal(r.headers['content-disposition'], origin.files.get(key)?.headers?.['content-disposition'], `imported content-disposition of ${show(key)}`);
+      assert.equal(
+        r.headers['content-disposition'],
+        origin.files.get(key)?.headers?.['content-disposition'],
+        `imported content-disposition of ${show(key)}`,
+      );
     });
     assert.deepEqual(await listAll(client, 'import'), byteOrder(listed.map((k) => k.key)));
   });
@@ -369,7 +462,12 @@ describe('header values built from data never turn an answer into a 500 (issue 1
     assert.equal(r.status, 200, r.body);
     // the same rule without MirrorReturnHeaders
     await client.send(new CreateBucketCommand({ Bucket: 'hvplain', ACL: 'public-read' }));
-    const plain = await rawSigned(server.url, { method: 'PUT', path: '/hvplain', query: { website: '' }, body: xml.replace(/<MirrorReturnHeaders>.*<\/MirrorReturnHeaders>/s, '') });
+    const plain = await rawSigned(server.url, {
+      method: 'PUT',
+      path: '/hvplain',
+      query: { website: '' },
+      body: xml.replace(/<MirrorReturnHeaders>.*<\/MirrorReturnHeaders>/s, ''),
+    });
     assert.equal(plain.status, 200, plain.body);
   });
   after(async () => {
@@ -384,9 +482,22 @@ describe('header values built from data never turn an answer into a 500 (issue 1
       for (const round of ['fill', 'stored GET', 'stored HEAD']) {
         const r = await anon(server.url, `/hvals/${encodeKey(key)}`, round === 'stored HEAD' ? 'HEAD' : 'GET');
         assert.equal(r.status, 200, `${round} of ${show(key)}: ${r.body.toString()}`);
-        assert.deepEqual(octets(r.headers['x-oss-tag'] as string), Buffer.from(`MIRROR ${origin.url}${key}`), `${round} tag of ${show(key)}`);
-        assert.equal(r.headers['x-oss-meta-returned'] ?? r.headers['x-amz-meta-returned'], utf8(returned), `${round}: MirrorReturnHeaders text as UTF-8`);
-        if (round === 'fill') await poll(async () => ((await rawSigned(server.url, { method: 'HEAD', path: `/hvals/${encodeKey(key)}` })).status === 200 ? true : undefined), 'the fill');
+        assert.deepEqual(
+          octets(r.headers['x-oss-tag'] as string),
+          Buffer.from(`MIRROR ${origin.url}${key}`),
+          `${round} tag of ${show(key)}`,
+        );
+        assert.equal(
+          r.headers['x-oss-meta-returned'] ?? r.headers['x-amz-meta-returned'],
+          utf8(returned),
+          `${round}: MirrorReturnHeaders text as UTF-8`,
+        );
+        if (round === 'fill')
+          await poll(
+            async () =>
+              (await rawSigned(server.url, { method: 'HEAD', path: `/hvals/${encodeKey(key)}` })).status === 200 ? true : undefined,
+            'the fill',
+          );
       }
     }
   });
@@ -400,7 +511,12 @@ describe('header values built from data never turn an answer into a 500 (issue 1
 
   it('a tag as stored by the build before the fix (text with CJK) reads correctly: no new origin fetch', async () => {
     // the import's origin marker stores the same text a fill stored: `MIRROR <decoded URL>`
-    const put = await rawSigned(server.url, { method: 'PUT', path: '/hvals/old.txt', headers: { 'x-osprey-mirror-source': 'http://o.example/%E6%97%A5%E6%9C%AC/%F0%9F%99%82%20x.txt' }, body: 'kept' });
+    const put = await rawSigned(server.url, {
+      method: 'PUT',
+      path: '/hvals/old.txt',
+      headers: { 'x-osprey-mirror-source': 'http://o.example/%E6%97%A5%E6%9C%AC/%F0%9F%99%82%20x.txt' },
+      body: 'kept',
+    });
     assert.equal(put.status, 200, put.body);
     for (const method of ['GET', 'HEAD']) {
       const r = await rawSigned(server.url, { method, path: '/hvals/old.txt' });
@@ -430,7 +546,10 @@ describe('header values built from data never turn an answer into a 500 (issue 1
     origin.files.set('cd.txt', { body: Buffer.from('small'), headers: { 'content-disposition': cd } });
     const fill = await anon(server.url, '/hvplain/cd.txt');
     assert.equal(fill.status, 200);
-    await poll(async () => ((await rawSigned(server.url, { method: 'HEAD', path: '/hvplain/cd.txt' })).status === 200 ? true : undefined), 'the fill');
+    await poll(
+      async () => ((await rawSigned(server.url, { method: 'HEAD', path: '/hvplain/cd.txt' })).status === 200 ? true : undefined),
+      'the fill',
+    );
     for (const method of ['GET', 'HEAD']) {
       const r = await anon(server.url, '/hvplain/cd.txt', method);
       assert.equal(r.status, 200);

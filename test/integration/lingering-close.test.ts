@@ -17,17 +17,33 @@ import { ACCESS_KEY, SECRET_KEY, startOsprey } from '../helpers/osprey.ts';
 import type { TestServer } from '../helpers/osprey.ts';
 import { rawSigned, xmlField } from '../helpers/raw.ts';
 
-async function signedHead(server: TestServer, method: string, path: string, query: Record<string, string>, headers: Record<string, string>): Promise<string> {
+async function signedHead(
+  server: TestServer,
+  method: string,
+  path: string,
+  query: Record<string, string>,
+  headers: Record<string, string>,
+): Promise<string> {
   const url = new URL(server.url);
   const signer = new SignatureV4({
-    service: 's3', region: 'us-east-1', sha256: Sha256, uriEscapePath: false,
+    service: 's3',
+    region: 'us-east-1',
+    sha256: Sha256,
+    uriEscapePath: false,
     credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
   });
   const signed = await signer.sign({
-    method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path, query,
+    method,
+    protocol: 'http:',
+    hostname: url.hostname,
+    port: Number(url.port),
+    path,
+    query,
     headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...headers },
   });
-  const qs = Object.entries(query).map(([k, v]) => (v === '' ? k : `${k}=${encodeURIComponent(v)}`)).join('&');
+  const qs = Object.entries(query)
+    .map(([k, v]) => (v === '' ? k : `${k}=${encodeURIComponent(v)}`))
+    .join('&');
   const lines = Object.entries(signed.headers).map(([k, v]) => `${k}: ${String(v)}`);
   return `${method} ${path}${qs ? `?${qs}` : ''} HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`;
 }

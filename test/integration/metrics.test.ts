@@ -172,7 +172,9 @@ describe('docs/grafana-dashboard.json', () => {
   it('queries only metrics that /-/metrics exposes', async () => {
     const { readFile } = await import('node:fs/promises');
     const { ROOT } = await import('../helpers/osprey.ts');
-    const dash = JSON.parse(await readFile(`${ROOT}/docs/grafana-dashboard.json`, 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
+    const dash = JSON.parse(await readFile(`${ROOT}/docs/grafana-dashboard.json`, 'utf8')) as {
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
     const server = await startOsprey();
     try {
       const exposed = new Set([...(await scrape(server.url)).keys()].map((s) => s.replace(/\{.*$/, '')));
@@ -185,7 +187,8 @@ describe('docs/grafana-dashboard.json', () => {
       assert.ok(dash.panels.length >= 10);
       for (const panel of dash.panels) {
         for (const t of panel.targets) {
-          for (const name of t.expr.match(/osprey_[a-z0-9_]+/g) ?? []) assert.ok(exposed.has(name), `${panel.title}: ${name} is not exposed`);
+          for (const name of t.expr.match(/osprey_[a-z0-9_]+/g) ?? [])
+            assert.ok(exposed.has(name), `${panel.title}: ${name} is not exposed`);
         }
       }
     } finally {

@@ -34,7 +34,16 @@ describe('MIR-15 OSS-signed origin requests', () => {
     [mirror, source] = await Promise.all([startOsprey(), startOsprey()]);
     assert.equal((await rawSigned(source.url, { method: 'PUT', path: '/private-src' })).status, 200);
     for (const key of ['a.txt', 'dir/b c+d.txt', 'v4.txt', 'denied.txt']) {
-      assert.equal((await rawSigned(source.url, { method: 'PUT', path: `/private-src/${key.split('/').map(encodeURIComponent).join('/')}`, body: `private ${key}` })).status, 200);
+      assert.equal(
+        (
+          await rawSigned(source.url, {
+            method: 'PUT',
+            path: `/private-src/${key.split('/').map(encodeURIComponent).join('/')}`,
+            body: `private ${key}`,
+          })
+        ).status,
+        200,
+      );
     }
     assert.equal((await fetch(`${source.url}/private-src/a.txt`)).status, 403, 'the source bucket is private');
   });
@@ -44,7 +53,12 @@ describe('MIR-15 OSS-signed origin requests', () => {
 
   async function bucketWith(name: string, auth: string): Promise<void> {
     assert.equal((await rawSigned(mirror.url, { method: 'PUT', path: `/${name}`, headers: { 'x-amz-acl': 'public-read' } })).status, 200);
-    const r = await rawSigned(mirror.url, { method: 'PUT', path: `/${name}`, query: { website: '' }, body: website(`${source.url}/private-src/`, auth) });
+    const r = await rawSigned(mirror.url, {
+      method: 'PUT',
+      path: `/${name}`,
+      query: { website: '' },
+      body: website(`${source.url}/private-src/`, auth),
+    });
     assert.equal(r.status, 200, r.body);
   }
 
@@ -83,7 +97,12 @@ describe('MIR-15 OSS-signed origin requests', () => {
 
   it('an AuthType Osprey cannot sign with is refused at PUT ?website', async () => {
     assert.equal((await rawSigned(mirror.url, { method: 'PUT', path: '/bad-type' })).status, 200);
-    const r = await rawSigned(mirror.url, { method: 'PUT', path: '/bad-type', query: { website: '' }, body: website(`${source.url}/private-src/`, authXml('AK', 'S', 'kerberos')) });
+    const r = await rawSigned(mirror.url, {
+      method: 'PUT',
+      path: '/bad-type',
+      query: { website: '' },
+      body: website(`${source.url}/private-src/`, authXml('AK', 'S', 'kerberos')),
+    });
     assert.equal(r.status, 400);
     assert.equal(xmlField(r.body, 'Code'), 'InvalidArgument');
     assert.match(xmlField(r.body, 'Message') ?? '', /AuthType must be s3v4, oss or ossv4/);
@@ -101,8 +120,12 @@ describe('MIR-15 AuthType s3v4 against a private bucket of a Ceph RGW', () => {
   before(async () => {
     [mirror, st] = await Promise.all([startOsprey(), store.get()]);
     client = new S3Client({
-      endpoint: st.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: st.accessKeyId, secretAccessKey: st.secretAccessKey },
-      requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+      endpoint: st.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: st.accessKeyId, secretAccessKey: st.secretAccessKey },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
     });
     await client.send(new CreateBucketCommand({ Bucket: SRC }));
     for (const key of KEYS) await client.send(new PutObjectCommand({ Bucket: SRC, Key: key, Body: `ceph ${key}` }));
@@ -116,7 +139,12 @@ describe('MIR-15 AuthType s3v4 against a private bucket of a Ceph RGW', () => {
 
   async function bucketWith(name: string, secret: string): Promise<void> {
     assert.equal((await rawSigned(mirror.url, { method: 'PUT', path: `/${name}`, headers: { 'x-amz-acl': 'public-read' } })).status, 200);
-    const r = await rawSigned(mirror.url, { method: 'PUT', path: `/${name}`, query: { website: '' }, body: website(`${st.endpoint}/${SRC}/`, authXml(st.accessKeyId, secret, 's3v4', 'us-east-1')) });
+    const r = await rawSigned(mirror.url, {
+      method: 'PUT',
+      path: `/${name}`,
+      query: { website: '' },
+      body: website(`${st.endpoint}/${SRC}/`, authXml(st.accessKeyId, secret, 's3v4', 'us-east-1')),
+    });
     assert.equal(r.status, 200, r.body);
   }
 

@@ -39,7 +39,10 @@ interface Origin {
 
 async function startOrigin(): Promise<Origin> {
   const o: Origin = {
-    base: '', routes: new Map(), seen: [], closed: new Map(),
+    base: '',
+    routes: new Map(),
+    seen: [],
+    closed: new Map(),
     hits: (p) => o.seen.filter((s) => s.path === p).length,
     close: async () => {},
   };
@@ -54,10 +57,11 @@ async function startOrigin(): Promise<Origin> {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   o.base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  o.close = () => new Promise((r) => {
-    server.closeAllConnections();
-    server.close(() => r());
-  });
+  o.close = () =>
+    new Promise((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
   return o;
 }
 
@@ -139,7 +143,14 @@ describe('Mirror rule options end to end', () => {
     origin.routes.set('/slave/f.txt', text('from the slave'));
     origin.routes.set('/prim/gone.txt', text('no', 404));
     origin.routes.set('/slave/gone.txt', text('must not be asked'));
-    await bucketWith(server, 'opt-failover', rule(`${origin.base}/prim/`, `<MirrorURLSlave>${origin.base}/slave/</MirrorURLSlave><MirrorURLProbe>${origin.base}/health</MirrorURLProbe>`));
+    await bucketWith(
+      server,
+      'opt-failover',
+      rule(
+        `${origin.base}/prim/`,
+        `<MirrorURLSlave>${origin.base}/slave/</MirrorURLSlave><MirrorURLProbe>${origin.base}/health</MirrorURLProbe>`,
+      ),
+    );
     const mark = await fillMark(server.url, 'opt-failover');
     const got = await client.send(new GetObjectCommand({ Bucket: 'opt-failover', Key: 'f.txt' }));
     assert.equal(await got.Body?.transformToString(), 'from the slave');
@@ -158,7 +169,8 @@ describe('Mirror rule options end to end', () => {
   it('MIR-37 MirrorSwitchAllErrors: a primary 403 fails over only with the flag', async () => {
     origin.routes.set('/p403/k.txt', text('forbidden', 403));
     origin.routes.set('/s403/k.txt', text('slave after a 403'));
-    const more = (flag: boolean) => `<MirrorURLSlave>${origin.base}/s403/</MirrorURLSlave><MirrorURLProbe>${origin.base}/health</MirrorURLProbe>${flag ? '<MirrorSwitchAllErrors>true</MirrorSwitchAllErrors>' : ''}`;
+    const more = (flag: boolean) =>
+      `<MirrorURLSlave>${origin.base}/s403/</MirrorURLSlave><MirrorURLProbe>${origin.base}/health</MirrorURLProbe>${flag ? '<MirrorSwitchAllErrors>true</MirrorSwitchAllErrors>' : ''}`;
     await bucketWith(server, 'opt-switch-off', rule(`${origin.base}/p403/`, more(false)));
     await bucketWith(server, 'opt-switch-on', rule(`${origin.base}/p403/`, more(true)));
     const off = await fetch(`${server.url}/opt-switch-off/k.txt`);
@@ -181,7 +193,14 @@ describe('Mirror rule options end to end', () => {
       <MirrorMultiAlternate><MirrorMultiAlternateNumber>2</MirrorMultiAlternateNumber><MirrorMultiAlternateURL>${origin.base}/alt-2/</MirrorMultiAlternateURL></MirrorMultiAlternate>
       <MirrorMultiAlternate><MirrorMultiAlternateNumber>1</MirrorMultiAlternateNumber><MirrorMultiAlternateURL>${origin.base}/alt-1/</MirrorMultiAlternateURL></MirrorMultiAlternate>
     </MirrorMultiAlternates>`;
-    await bucketWith(server, 'opt-alt', rule(`${origin.base}/alt-p/`, `<MirrorURLSlave>${origin.base}/alt-s/</MirrorURLSlave><MirrorURLProbe>${origin.base}/health</MirrorURLProbe>${alternates}`));
+    await bucketWith(
+      server,
+      'opt-alt',
+      rule(
+        `${origin.base}/alt-p/`,
+        `<MirrorURLSlave>${origin.base}/alt-s/</MirrorURLSlave><MirrorURLProbe>${origin.base}/health</MirrorURLProbe>${alternates}`,
+      ),
+    );
     const r = await fetch(`${server.url}/opt-alt/x.txt`);
     assert.equal(await r.text(), 'from alternate 1');
     const order = origin.seen.filter((s) => s.path.endsWith('/x.txt')).map((s) => s.path);
@@ -191,7 +210,11 @@ describe('Mirror rule options end to end', () => {
   it('TransparentMirrorResponseCodes: a listed origin status is passed through with its body; nothing stored', async () => {
     origin.routes.set('/tr/t.txt', text('origin says bad request', 400, { 'content-type': 'text/x-origin' }));
     origin.routes.set('/tr/u.txt', text('origin says teapot', 418));
-    await bucketWith(server, 'opt-transparent', rule(`${origin.base}/tr/`, '<TransparentMirrorResponseCodes>400,404</TransparentMirrorResponseCodes>'));
+    await bucketWith(
+      server,
+      'opt-transparent',
+      rule(`${origin.base}/tr/`, '<TransparentMirrorResponseCodes>400,404</TransparentMirrorResponseCodes>'),
+    );
     const mark = await fillMark(server.url, 'opt-transparent');
     const r = await fetch(`${server.url}/opt-transparent/t.txt`);
     assert.equal(r.status, 400);
@@ -228,7 +251,14 @@ describe('Mirror rule options end to end', () => {
 
   it('MIR-31 MirrorReturnHeaders: on the response that fetched and on every later GET (AWS SDK)', async () => {
     origin.routes.set('/rh/r.txt', text('with extra headers'));
-    await bucketWith(server, 'opt-return', rule(`${origin.base}/rh/`, '<MirrorReturnHeaders><ReturnHeader><Key>X-Served-By</Key><Value>osprey-mirror</Value></ReturnHeader><ReturnHeader><Key>Cache-Control</Key><Value>max-age=5</Value></ReturnHeader></MirrorReturnHeaders>'));
+    await bucketWith(
+      server,
+      'opt-return',
+      rule(
+        `${origin.base}/rh/`,
+        '<MirrorReturnHeaders><ReturnHeader><Key>X-Served-By</Key><Value>osprey-mirror</Value></ReturnHeader><ReturnHeader><Key>Cache-Control</Key><Value>max-age=5</Value></ReturnHeader></MirrorReturnHeaders>',
+      ),
+    );
     const seen: string[] = [];
     const mark = await fillMark(server.url, 'opt-return');
     for (let i = 0; i < 2; i++) {
@@ -247,10 +277,13 @@ describe('Mirror rule options end to end', () => {
   it('MIR-10 MIR-14 no client header reaches the origin by default; Osprey names itself', async () => {
     origin.routes.set('/nh/a.txt', text('a'));
     await bucketWith(server, 'opt-noheaders', rule(`${origin.base}/nh/`));
-    const r = await fetch(`${server.url}/opt-noheaders/a.txt`, { headers: { 'x-custom': 'secret', cookie: 'session=1', 'user-agent': 'curious-client', accept: 'text/html', 'accept-language': 'de' } });
+    const r = await fetch(`${server.url}/opt-noheaders/a.txt`, {
+      headers: { 'x-custom': 'secret', cookie: 'session=1', 'user-agent': 'curious-client', accept: 'text/html', 'accept-language': 'de' },
+    });
     assert.equal(await r.text(), 'a');
     const h = origin.seen.find((s) => s.path === '/nh/a.txt')?.headers ?? {};
-    for (const name of ['x-custom', 'cookie', 'accept', 'accept-language', 'range', 'authorization']) assert.equal(h[name], undefined, `${name} must not be forwarded`);
+    for (const name of ['x-custom', 'cookie', 'accept', 'accept-language', 'range', 'authorization'])
+      assert.equal(h[name], undefined, `${name} must not be forwarded`);
     assert.match(h['user-agent'] ?? '', /^osprey-mirror\//);
     assert.equal(h['accept-encoding'], 'identity');
   });
@@ -258,9 +291,30 @@ describe('Mirror rule options end to end', () => {
   it('MIR-11 MIR-12 MIR-13 MirrorHeaders: PassAll minus Remove, Set wins, reserved never; Pass alone passes only those', async () => {
     origin.routes.set('/mh/all.txt', text('all'));
     origin.routes.set('/mh2/some.txt', text('some'));
-    await bucketWith(server, 'opt-headers-all', rule(`${origin.base}/mh/`, '<MirrorHeaders><PassAll>true</PassAll><Remove>x-drop</Remove><Set><Key>x-set</Key><Value>configured</Value></Set></MirrorHeaders>'));
-    await bucketWith(server, 'opt-headers-pass', rule(`${origin.base}/mh2/`, '<MirrorHeaders><Pass>x-keep</Pass><Pass>x-oss-secret</Pass><Set><Key>x-set</Key><Value>configured</Value></Set></MirrorHeaders>'));
-    const sent = { 'x-keep': 'kept', 'x-drop': 'dropped', 'x-set': 'from-client', 'x-other': 'other', 'x-oss-secret': 's', range: 'bytes=0-0' };
+    await bucketWith(
+      server,
+      'opt-headers-all',
+      rule(
+        `${origin.base}/mh/`,
+        '<MirrorHeaders><PassAll>true</PassAll><Remove>x-drop</Remove><Set><Key>x-set</Key><Value>configured</Value></Set></MirrorHeaders>',
+      ),
+    );
+    await bucketWith(
+      server,
+      'opt-headers-pass',
+      rule(
+        `${origin.base}/mh2/`,
+        '<MirrorHeaders><Pass>x-keep</Pass><Pass>x-oss-secret</Pass><Set><Key>x-set</Key><Value>configured</Value></Set></MirrorHeaders>',
+      ),
+    );
+    const sent = {
+      'x-keep': 'kept',
+      'x-drop': 'dropped',
+      'x-set': 'from-client',
+      'x-other': 'other',
+      'x-oss-secret': 's',
+      range: 'bytes=0-0',
+    };
     const all = await fetch(`${server.url}/opt-headers-all/all.txt`, { headers: sent });
     await all.arrayBuffer();
     const a = origin.seen.find((s) => s.path === '/mh/all.txt')?.headers ?? {};
@@ -286,10 +340,28 @@ describe('Mirror rule options end to end', () => {
     await bucketWith(server, 'opt-query', rule(`${origin.base}/q/`, '<MirrorPassQueryString>true</MirrorPassQueryString>'));
     await bucketWith(server, 'opt-noquery', rule(`${origin.base}/q2/`));
     // a presigned URL (AWS's own signer) with the client's parameters: its X-Amz-* ones must not reach the origin
-    const signer = new SignatureV4({ service: 's3', region: 'us-east-1', sha256: Sha256, credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } });
+    const signer = new SignatureV4({
+      service: 's3',
+      region: 'us-east-1',
+      sha256: Sha256,
+      credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+    });
     const host = new URL(server.url);
-    const presigned = await signer.presign({ method: 'GET', protocol: 'http:', hostname: host.hostname, port: Number(host.port), path: '/opt-query/img.png', query: { w: '100', h: '50' }, headers: { host: host.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } }, { expiresIn: 300 });
-    const qs = Object.entries(presigned.query ?? {}).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`).join('&');
+    const presigned = await signer.presign(
+      {
+        method: 'GET',
+        protocol: 'http:',
+        hostname: host.hostname,
+        port: Number(host.port),
+        path: '/opt-query/img.png',
+        query: { w: '100', h: '50' },
+        headers: { host: host.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+      },
+      { expiresIn: 300 },
+    );
+    const qs = Object.entries(presigned.query ?? {})
+      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+      .join('&');
     assert.match(qs, /X-Amz-Signature=/);
     const r = await fetch(`${server.url}/opt-query/img.png?${qs}`);
     assert.equal(r.status, 200);
@@ -354,7 +426,7 @@ describe('Mirror rule options end to end', () => {
     assert.equal(await stored(server, '/opt-abort-pp/big.bin'), 404);
   });
 
-  it('MIR-27 the fill\'s own answer names origin metadata in the request\'s dialect, as every later GET does', async () => {
+  it("MIR-27 the fill's own answer names origin metadata in the request's dialect, as every later GET does", async () => {
     origin.routes.set('/dialect/meta.txt', text('with metadata', 200, { 'x-oss-meta-owner': 'web', 'x-amz-meta-kind': 'doc' }));
     await bucketWith(server, 'opt-dialect', rule(`${origin.base}/dialect/`, '<MirrorSaveOssMeta>true</MirrorSaveOssMeta>'));
     const mark = await fillMark(server.url, 'opt-dialect');
@@ -366,7 +438,7 @@ describe('Mirror rule options end to end', () => {
     assert.equal(later.status, 200);
     const meta = (h: http.IncomingHttpHeaders) => Object.fromEntries(Object.entries(h).filter(([k]) => /^x-(amz|oss)-meta-/.test(k)));
     assert.deepEqual(meta(later.headers), { 'x-amz-meta-owner': 'web', 'x-amz-meta-kind': 'doc' }, 'a later S3 GET: x-amz-meta-*');
-    assert.deepEqual(meta(first.headers), meta(later.headers), 'the fill\'s own answer: the same names as a later GET');
+    assert.deepEqual(meta(first.headers), meta(later.headers), "the fill's own answer: the same names as a later GET");
   });
 
   it('MIR-03 MIR-04 the origin URL never leaves MirrorURL: a prefix replacement that leaves a ".." segment is refused', async () => {
@@ -492,7 +564,9 @@ describe('server settings that shape mirroring: --mirror-tag bare, --mirror-time
     assert.equal(await stored(server, '/set-max/declared.bin'), 404);
 
     mark = await fillMark(server.url, 'set-max');
-    const cut = await fetch(`${server.url}/set-max/chunked.bin`).then(async (r) => ({ status: r.status, n: (await r.arrayBuffer()).byteLength })).catch((err: unknown) => err);
+    const cut = await fetch(`${server.url}/set-max/chunked.bin`)
+      .then(async (r) => ({ status: r.status, n: (await r.arrayBuffer()).byteLength }))
+      .catch((err: unknown) => err);
     assert.ok(cut instanceof Error, `the client must see the answer cut, never a clean end: ${JSON.stringify(cut)}`);
     assert.deepEqual(await mark.wait(), { failed: 1 });
     assert.equal(await stored(server, '/set-max/chunked.bin'), 404);

@@ -80,7 +80,12 @@ describe('MIR-38 primary-health probe', () => {
 
   async function bucket(name: string, probe: string): Promise<void> {
     assert.equal((await rawSigned(server.url, { method: 'PUT', path: `/${name}`, headers: { 'x-amz-acl': 'public-read' } })).status, 200);
-    const r = await rawSigned(server.url, { method: 'PUT', path: `/${name}`, query: { website: '' }, body: website(`${primary.base}/files/`, `${secondary.base}/files/`, probe) });
+    const r = await rawSigned(server.url, {
+      method: 'PUT',
+      path: `/${name}`,
+      query: { website: '' },
+      body: website(`${primary.base}/files/`, `${secondary.base}/files/`, probe),
+    });
     assert.equal(r.status, 200, r.body);
   }
 
@@ -109,7 +114,9 @@ describe('MIR-38 primary-health probe', () => {
     assert.deepEqual(await get('/probe-bucket/k5'), { status: 200, body: 'primary k5' });
     assert.equal(secondary.hits.get('/files/k5'), undefined, 'back to the primary once the probe answers 2xx');
     // the objects stayed where they were mirrored from
-    await until(async () => (await rawSigned(server.url, { method: 'HEAD', path: '/probe-bucket/k5' })).status === 200, { what: 'k5 to be stored' });
+    await until(async () => (await rawSigned(server.url, { method: 'HEAD', path: '/probe-bucket/k5' })).status === 200, {
+      what: 'k5 to be stored',
+    });
     assert.equal((await rawSigned(server.url, { path: '/probe-bucket/k3' })).body, 'secondary k3');
     assert.equal((await rawSigned(server.url, { path: '/probe-bucket/k5' })).body, 'primary k5');
   });

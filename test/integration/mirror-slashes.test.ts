@@ -34,9 +34,20 @@ describe('MIR-06 MirrorPassOriginalSlashes', () => {
     await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
     const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/`;
     server = await startOsprey();
-    for (const [bucket, slashes] of [['keep', true], ['collapse', false]] as const) {
-      assert.equal((await rawSigned(server.url, { method: 'PUT', path: `/${bucket}`, headers: { 'x-amz-acl': 'public-read' } })).status, 200);
-      const r = await rawSigned(server.url, { method: 'PUT', path: `/${bucket}`, query: { website: '' }, body: website(originUrl, slashes) });
+    for (const [bucket, slashes] of [
+      ['keep', true],
+      ['collapse', false],
+    ] as const) {
+      assert.equal(
+        (await rawSigned(server.url, { method: 'PUT', path: `/${bucket}`, headers: { 'x-amz-acl': 'public-read' } })).status,
+        200,
+      );
+      const r = await rawSigned(server.url, {
+        method: 'PUT',
+        path: `/${bucket}`,
+        query: { website: '' },
+        body: website(originUrl, slashes),
+      });
       assert.equal(r.status, 200, r.body);
     }
   });
@@ -73,7 +84,10 @@ describe('MIR-06 MirrorPassOriginalSlashes', () => {
 
   it('an object stored under a slashed key (S3 allows it) is served as it is, no mirroring', async () => {
     asked.length = 0;
-    assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/keep//examplefolder/own.txt', body: 'uploaded with a leading slash' })).status, 200);
+    assert.equal(
+      (await rawSigned(server.url, { method: 'PUT', path: '/keep//examplefolder/own.txt', body: 'uploaded with a leading slash' })).status,
+      200,
+    );
     const r = await fetch(`${server.url}/keep//examplefolder/own.txt`);
     assert.equal(await r.text(), 'uploaded with a leading slash');
     assert.deepEqual(asked, []);

@@ -19,12 +19,19 @@ import { rawSigned, untilStored, xmlField } from '../helpers/raw.ts';
 const FAKE: Record<string, LookupAddress[]> = {
   'origin.osprey.test': [{ address: '127.0.0.1', family: 4 }],
   // DNS rebinding style: a public address first, loopback behind it
-  'rebind.osprey.test': [{ address: '203.0.113.10', family: 4 }, { address: '127.0.0.1', family: 4 }],
+  'rebind.osprey.test': [
+    { address: '203.0.113.10', family: 4 },
+    { address: '127.0.0.1', family: 4 },
+  ],
 };
 
 const realLookup = dns.lookup;
 function fakeLookup(hostname: string, options: unknown, cb?: unknown): void {
-  const callback = (typeof options === 'function' ? options : cb) as (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+  const callback = (typeof options === 'function' ? options : cb) as (
+    err: NodeJS.ErrnoException | null,
+    address: string | LookupAddress[],
+    family?: number,
+  ) => void;
   const opts = (typeof options === 'object' && options !== null ? options : {}) as { all?: boolean };
   const list = FAKE[hostname];
   if (!list) return void (realLookup as (h: string, o: unknown, c: unknown) => void)(hostname, options, cb);
@@ -84,7 +91,12 @@ describe('VAL-16 SSRF: a name that resolves to a refused address is refused when
 
   it('originAllow empty: origin.osprey.test -> 127.0.0.1 is refused at connect time, nothing stored', async () => {
     await configure(strict, 'named', `http://origin.osprey.test:${port}/`);
-    await assertRefused(strict, 'named', 'secret.txt', /origin\.osprey\.test resolves to 127\.0\.0\.1, which is refused: it is a loopback address/);
+    await assertRefused(
+      strict,
+      'named',
+      'secret.txt',
+      /origin\.osprey\.test resolves to 127\.0\.0\.1, which is refused: it is a loopback address/,
+    );
   });
 
   it('a name with a public and a loopback address (rebinding) is refused too', async () => {
@@ -107,7 +119,12 @@ describe('VAL-16 SSRF: a name that resolves to a refused address is refused when
     const byName = await startOsprey({ originAllow: ['localhost'] });
     try {
       await configure(byName, 'local', `http://localhost:${port}/`);
-      await assertRefused(byName, 'local', 'secret.txt', /localhost resolves to (127\.0\.0\.1|::1), which is refused: it is a loopback address/);
+      await assertRefused(
+        byName,
+        'local',
+        'secret.txt',
+        /localhost resolves to (127\.0\.0\.1|::1), which is refused: it is a loopback address/,
+      );
     } finally {
       await byName.close();
     }

@@ -6,7 +6,13 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { CopyObjectCommand, GetObjectCommand, GetObjectTaggingCommand, PutObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+} from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { signRequestOssV1 } from '../../src/auth/oss-v1.ts';
 import { s3, startOsprey } from '../helpers/osprey.ts';
@@ -44,8 +50,14 @@ describe('MIR-30 MirrorTaggings', () => {
     originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/`;
     server = await startOsprey();
     client = s3(server);
-    for (const [bucket, more] of [['tagged', taggings(TAGS)], ['untagged', '']] as const) {
-      assert.equal((await rawSigned(server.url, { method: 'PUT', path: `/${bucket}`, headers: { 'x-amz-acl': 'public-read' } })).status, 200);
+    for (const [bucket, more] of [
+      ['tagged', taggings(TAGS)],
+      ['untagged', ''],
+    ] as const) {
+      assert.equal(
+        (await rawSigned(server.url, { method: 'PUT', path: `/${bucket}`, headers: { 'x-amz-acl': 'public-read' } })).status,
+        200,
+      );
       const r = await rawSigned(server.url, { method: 'PUT', path: `/${bucket}`, query: { website: '' }, body: website(originUrl, more) });
       assert.equal(r.status, 200, r.body);
     }
@@ -56,7 +68,7 @@ describe('MIR-30 MirrorTaggings', () => {
     origin.close();
   });
 
-  it('the mirrored object has the rule\'s tags: GetObjectTagging, x-amz-tagging-count on the first and later responses', async () => {
+  it("the mirrored object has the rule's tags: GetObjectTagging, x-amz-tagging-count on the first and later responses", async () => {
     const first = await fetch(`${server.url}/tagged/a.txt`);
     assert.equal(first.status, 200);
     assert.equal(await first.text(), 'origin /a.txt');
@@ -75,7 +87,10 @@ describe('MIR-30 MirrorTaggings', () => {
 
   it('an OSS-signed HEAD sees x-oss-tagging-count', async () => {
     const url = new URL(`${server.url}/tagged/a.txt`);
-    const headers = signRequestOssV1({ method: 'HEAD', url: url.pathname, headers: { host: url.host }, bucket: 'tagged', key: 'a.txt' }, { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey });
+    const headers = signRequestOssV1(
+      { method: 'HEAD', url: url.pathname, headers: { host: url.host }, bucket: 'tagged', key: 'a.txt' },
+      { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+    );
     const r = await fetch(url, { method: 'HEAD', headers });
     assert.equal(r.status, 200);
     assert.equal(r.headers.get('x-oss-tagging-count'), '3');
@@ -96,7 +111,15 @@ describe('MIR-30 MirrorTaggings', () => {
   it('[decision] CopyObject with COPY keeps the tags, with REPLACE drops them', async () => {
     await client.send(new CopyObjectCommand({ Bucket: 'tagged', Key: 'copy.txt', CopySource: 'tagged/a.txt' }));
     assert.deepEqual((await client.send(new GetObjectTaggingCommand({ Bucket: 'tagged', Key: 'copy.txt' }))).TagSet, TAGS);
-    await client.send(new CopyObjectCommand({ Bucket: 'tagged', Key: 'replaced.txt', CopySource: 'tagged/a.txt', MetadataDirective: 'REPLACE', ContentType: 'text/plain' }));
+    await client.send(
+      new CopyObjectCommand({
+        Bucket: 'tagged',
+        Key: 'replaced.txt',
+        CopySource: 'tagged/a.txt',
+        MetadataDirective: 'REPLACE',
+        ContentType: 'text/plain',
+      }),
+    );
     assert.deepEqual((await client.send(new GetObjectTaggingCommand({ Bucket: 'tagged', Key: 'replaced.txt' }))).TagSet ?? [], []);
   });
 
@@ -105,15 +128,33 @@ describe('MIR-30 MirrorTaggings', () => {
     assert.equal(missing.status, 404);
     assert.equal(xmlField(missing.body, 'Code'), 'NoSuchKey');
     assert.ok(!asked.includes('/never.txt'), 'a sub-resource request never mirrors (MAT-09)');
-    await assert.rejects(client.send(new PutObjectTaggingCommand({ Bucket: 'tagged', Key: 'a.txt', Tagging: { TagSet: [{ Key: 'k', Value: 'v' }] } })), (e: Error) => e.name === 'NotImplemented');
+    await assert.rejects(
+      client.send(new PutObjectTaggingCommand({ Bucket: 'tagged', Key: 'a.txt', Tagging: { TagSet: [{ Key: 'k', Value: 'v' }] } })),
+      (e: Error) => e.name === 'NotImplemented',
+    );
     const still = await client.send(new GetObjectCommand({ Bucket: 'tagged', Key: 'a.txt' }));
     assert.equal(await still.Body?.transformToString(), 'origin /a.txt');
   });
 
   it('PUT ?website refuses tag sets S3 could not store: 11 tags, a repeated key, a 129-character key', async () => {
     const many = Array.from({ length: 11 }, (_, i) => ({ Key: `k${i}`, Value: 'v' }));
-    for (const [tags, why] of [[many, /at most 10 tags/], [[{ Key: 'a', Value: '1' }, { Key: 'a', Value: '2' }], /appears twice/], [[{ Key: 'x'.repeat(129), Value: '' }], /longer than 128/]] as const) {
-      const r = await rawSigned(server.url, { method: 'PUT', path: '/untagged', query: { website: '' }, body: website(originUrl, taggings([...tags])) });
+    for (const [tags, why] of [
+      [many, /at most 10 tags/],
+      [
+        [
+          { Key: 'a', Value: '1' },
+          { Key: 'a', Value: '2' },
+        ],
+        /appears twice/,
+      ],
+      [[{ Key: 'x'.repeat(129), Value: '' }], /longer than 128/],
+    ] as const) {
+      const r = await rawSigned(server.url, {
+        method: 'PUT',
+        path: '/untagged',
+        query: { website: '' },
+        body: website(originUrl, taggings([...tags])),
+      });
       assert.equal(r.status, 400);
       assert.equal(xmlField(r.body, 'Code'), 'InvalidArgument');
       assert.match(xmlField(r.body, 'Message') ?? '', why);

@@ -27,7 +27,13 @@ async function startOrigin(): Promise<Origin> {
     const p = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     hits.set(p, (hits.get(p) ?? 0) + 1);
     if (p === '/files/a.txt') {
-      res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=60', 'x-oss-meta-owner': 'origin', 'content-length': '21', 'access-control-allow-origin': '*' });
+      res.writeHead(200, {
+        'content-type': 'text/plain',
+        'cache-control': 'max-age=60',
+        'x-oss-meta-owner': 'origin',
+        'content-length': '21',
+        'access-control-allow-origin': '*',
+      });
       res.end('hello from the origin');
     } else if (p === '/files/chunked.txt') {
       res.writeHead(200, { 'content-type': 'text/plain' });
@@ -57,7 +63,9 @@ async function startOrigin(): Promise<Origin> {
       res.end('boom');
     } else if (p === '/files/md5-good.txt' || p === '/files/md5-bad.txt') {
       const body = Buffer.from('checked by its MD5');
-      const md5 = createHash('md5').update(p === '/files/md5-good.txt' ? body : 'something else').digest('base64');
+      const md5 = createHash('md5')
+        .update(p === '/files/md5-good.txt' ? body : 'something else')
+        .digest('base64');
       res.writeHead(200, { 'content-length': String(body.length), 'content-md5': md5 });
       res.end(body);
     } else if (p === '/files/moved.txt') {
@@ -67,7 +75,12 @@ async function startOrigin(): Promise<Origin> {
       res.writeHead(302, { location: '/files/loop' });
       res.end();
     } else if (p === '/files/dated.txt') {
-      res.writeHead(200, { 'content-length': '5', 'last-modified': 'Wed, 01 Jan 2020 00:00:00 GMT', 'x-oss-meta-source': 'old-site', 'x-amz-meta-kind': 'doc' });
+      res.writeHead(200, {
+        'content-length': '5',
+        'last-modified': 'Wed, 01 Jan 2020 00:00:00 GMT',
+        'x-oss-meta-source': 'old-site',
+        'x-amz-meta-kind': 'doc',
+      });
       res.end('dated');
     } else if (p === '/files/dir/space name.txt') {
       res.end('encoded ok');
@@ -93,7 +106,10 @@ describe('mirroring back-to-origin', () => {
   before(async () => {
     origin = await startOrigin();
     server = await startOsprey();
-    assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/mirror-bucket', headers: { 'x-amz-acl': 'public-read' } })).status, 200);
+    assert.equal(
+      (await rawSigned(server.url, { method: 'PUT', path: '/mirror-bucket', headers: { 'x-amz-acl': 'public-read' } })).status,
+      200,
+    );
     const r = await rawSigned(server.url, { method: 'PUT', path: '/mirror-bucket', query: { website: '' }, body: website(origin.url) });
     assert.equal(r.status, 200, r.body);
   });
@@ -123,15 +139,25 @@ describe('mirroring back-to-origin', () => {
   });
 
   it('MIR-23 MirrorCheckMd5: a body that matches the origin Content-MD5 is stored; a mismatch is cut and never stored', async () => {
-    assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/md5-bucket', headers: { 'x-amz-acl': 'public-read' } })).status, 200);
-    const r = await rawSigned(server.url, { method: 'PUT', path: '/md5-bucket', query: { website: '' }, body: website(origin.url, '<MirrorCheckMd5>true</MirrorCheckMd5>') });
+    assert.equal(
+      (await rawSigned(server.url, { method: 'PUT', path: '/md5-bucket', headers: { 'x-amz-acl': 'public-read' } })).status,
+      200,
+    );
+    const r = await rawSigned(server.url, {
+      method: 'PUT',
+      path: '/md5-bucket',
+      query: { website: '' },
+      body: website(origin.url, '<MirrorCheckMd5>true</MirrorCheckMd5>'),
+    });
     assert.equal(r.status, 200, r.body);
     const good = await fetch(`${server.url}/md5-bucket/md5-good.txt`);
     assert.equal(await good.text(), 'checked by its MD5');
     await untilStored(server.url, '/md5-bucket/md5-good.txt');
     assert.equal((await rawSigned(server.url, { method: 'HEAD', path: '/md5-bucket/md5-good.txt' })).status, 200);
     const ended = await fillMark(server.url, 'md5-bucket');
-    const bad = await fetch(`${server.url}/md5-bucket/md5-bad.txt`).then(async (res) => ({ status: res.status, body: await res.text() })).catch((err: unknown) => err);
+    const bad = await fetch(`${server.url}/md5-bucket/md5-bad.txt`)
+      .then(async (res) => ({ status: res.status, body: await res.text() }))
+      .catch((err: unknown) => err);
     assert.ok(bad instanceof Error, `the client must not get a clean answer: ${JSON.stringify(bad)}`);
     assert.deepEqual(await ended.wait(), { failed: 1 }, 'the fill is over, and failed');
     assert.equal((await rawSigned(server.url, { method: 'HEAD', path: '/md5-bucket/md5-bad.txt' })).status, 404, 'nothing stored');
@@ -183,12 +209,16 @@ describe('mirroring back-to-origin', () => {
 
   it('MIR-41 a hundred concurrent GETs of one missing key: one origin fetch, a hundred identical bodies', async () => {
     const want = createHash('md5').update(BIG).digest('hex');
-    const bodies = await Promise.all(Array.from({ length: 100 }, async (_, i) => {
-      await new Promise((r) => setTimeout(r, i * 3));
-      const r = await fetch(`${server.url}/mirror-bucket/slow.bin`);
-      assert.equal(r.status, 200);
-      return createHash('md5').update(Buffer.from(await r.arrayBuffer())).digest('hex');
-    }));
+    const bodies = await Promise.all(
+      Array.from({ length: 100 }, async (_, i) => {
+        await new Promise((r) => setTimeout(r, i * 3));
+        const r = await fetch(`${server.url}/mirror-bucket/slow.bin`);
+        assert.equal(r.status, 200);
+        return createHash('md5')
+          .update(Buffer.from(await r.arrayBuffer()))
+          .digest('hex');
+      }),
+    );
     assert.deepEqual(new Set(bodies), new Set([want]));
     assert.equal(origin.hits.get('/files/slow.bin'), 1);
   });
@@ -207,8 +237,14 @@ describe('mirroring back-to-origin', () => {
   it('MIR-18 an origin that stalls mid-body: the idle timeout aborts the client, nothing is stored', async () => {
     const quick = await startOsprey({ mirrorIdleTimeoutMs: 500, mirrorTimeoutMs: 2000 });
     try {
-      assert.equal((await rawSigned(quick.url, { method: 'PUT', path: '/stall-bucket', headers: { 'x-amz-acl': 'public-read' } })).status, 200);
-      assert.equal((await rawSigned(quick.url, { method: 'PUT', path: '/stall-bucket', query: { website: '' }, body: website(origin.url) })).status, 200);
+      assert.equal(
+        (await rawSigned(quick.url, { method: 'PUT', path: '/stall-bucket', headers: { 'x-amz-acl': 'public-read' } })).status,
+        200,
+      );
+      assert.equal(
+        (await rawSigned(quick.url, { method: 'PUT', path: '/stall-bucket', query: { website: '' }, body: website(origin.url) })).status,
+        200,
+      );
       const ended = await fillMark(quick.url, 'stall-bucket');
       const started = Date.now();
       await assert.rejects(async () => (await fetch(`${quick.url}/stall-bucket/stall.bin`)).arrayBuffer());
@@ -222,8 +258,21 @@ describe('mirroring back-to-origin', () => {
   });
 
   it('MIR-45 HEAD with MirrorAllowHeadObject asks the origin with HEAD and stores nothing', async () => {
-    assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/head-bucket', headers: { 'x-amz-acl': 'public-read' } })).status, 200);
-    assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/head-bucket', query: { website: '' }, body: website(origin.url, '<MirrorAllowHeadObject>true</MirrorAllowHeadObject>') })).status, 200);
+    assert.equal(
+      (await rawSigned(server.url, { method: 'PUT', path: '/head-bucket', headers: { 'x-amz-acl': 'public-read' } })).status,
+      200,
+    );
+    assert.equal(
+      (
+        await rawSigned(server.url, {
+          method: 'PUT',
+          path: '/head-bucket',
+          query: { website: '' },
+          body: website(origin.url, '<MirrorAllowHeadObject>true</MirrorAllowHeadObject>'),
+        })
+      ).status,
+      200,
+    );
     const before = origin.hits.get('/files/a.txt') ?? 0;
     const r = await fetch(`${server.url}/head-bucket/a.txt`, { method: 'HEAD' });
     assert.equal(r.status, 200);
@@ -237,23 +286,46 @@ describe('mirroring back-to-origin', () => {
   });
 
   it('MIR-47 MirrorAsyncStatus answers at once and stores in the background', async () => {
-    assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/async-bucket', headers: { 'x-amz-acl': 'public-read' } })).status, 200);
-    assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/async-bucket', query: { website: '' }, body: website(origin.url, '<MirrorAsyncStatus>302</MirrorAsyncStatus>') })).status, 200);
+    assert.equal(
+      (await rawSigned(server.url, { method: 'PUT', path: '/async-bucket', headers: { 'x-amz-acl': 'public-read' } })).status,
+      200,
+    );
+    assert.equal(
+      (
+        await rawSigned(server.url, {
+          method: 'PUT',
+          path: '/async-bucket',
+          query: { website: '' },
+          body: website(origin.url, '<MirrorAsyncStatus>302</MirrorAsyncStatus>'),
+        })
+      ).status,
+      200,
+    );
     const r = await fetch(`${server.url}/async-bucket/a.txt`, { redirect: 'manual' });
     assert.equal(r.status, 302);
     assert.equal(r.headers.get('location'), `${origin.url}a.txt`);
-    await until(async () => (await rawSigned(server.url, { method: 'HEAD', path: '/async-bucket/a.txt' })).status === 200, { what: 'the object to be stored in the background' });
+    await until(async () => (await rawSigned(server.url, { method: 'HEAD', path: '/async-bucket/a.txt' })).status === 200, {
+      what: 'the object to be stored in the background',
+    });
   });
 
   it('MIR-44 beyond the per-origin limit: 424 "Mirror request is rejected by QoS"', async () => {
     const limited = await startOsprey({ mirrorMaxPerOrigin: 1 });
     try {
-      assert.equal((await rawSigned(limited.url, { method: 'PUT', path: '/qos-bucket', headers: { 'x-amz-acl': 'public-read' } })).status, 200);
-      assert.equal((await rawSigned(limited.url, { method: 'PUT', path: '/qos-bucket', query: { website: '' }, body: website(origin.url) })).status, 200);
+      assert.equal(
+        (await rawSigned(limited.url, { method: 'PUT', path: '/qos-bucket', headers: { 'x-amz-acl': 'public-read' } })).status,
+        200,
+      );
+      assert.equal(
+        (await rawSigned(limited.url, { method: 'PUT', path: '/qos-bucket', query: { website: '' }, body: website(origin.url) })).status,
+        200,
+      );
       const ended = await fillMark(limited.url, 'qos-bucket');
       const slowFill = fetch(`${limited.url}/qos-bucket/slow.bin`).then((r) => r.arrayBuffer());
       // the fill is under way (its client has the headers): the origin's one slot is taken
-      await until(async () => /^osprey_mirror_fills_in_progress 1$/m.test(await (await fetch(`${limited.url}/-/metrics`)).text()), { what: 'the slow fill to start' });
+      await until(async () => /^osprey_mirror_fills_in_progress 1$/m.test(await (await fetch(`${limited.url}/-/metrics`)).text()), {
+        what: 'the slow fill to start',
+      });
       const rejected = await fetch(`${limited.url}/qos-bucket/a.txt`);
       assert.equal(rejected.status, 424);
       assert.equal(xmlField(await rejected.text(), 'Message'), 'Mirror request is rejected by QoS');
@@ -277,8 +349,21 @@ describe('mirroring back-to-origin', () => {
       assert.equal((await rawSigned(source.url, { method: 'PUT', path: '/private-src/deep/file.txt', body: 'private bytes' })).status, 200);
       assert.equal((await fetch(`${source.url}/private-src/deep/file.txt`)).status, 403, 'the source is private');
       const auth = `<MirrorAuth><AccessKeyId>${source.accessKeyId}</AccessKeyId><AccessKeySecret>${source.secretAccessKey}</AccessKeySecret><AuthType>s3v4</AuthType><Region>us-east-1</Region></MirrorAuth>`;
-      assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/auth-bucket', headers: { 'x-amz-acl': 'public-read' } })).status, 200);
-      assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/auth-bucket', query: { website: '' }, body: website(`${source.url}/private-src/`, auth) })).status, 200);
+      assert.equal(
+        (await rawSigned(server.url, { method: 'PUT', path: '/auth-bucket', headers: { 'x-amz-acl': 'public-read' } })).status,
+        200,
+      );
+      assert.equal(
+        (
+          await rawSigned(server.url, {
+            method: 'PUT',
+            path: '/auth-bucket',
+            query: { website: '' },
+            body: website(`${source.url}/private-src/`, auth),
+          })
+        ).status,
+        200,
+      );
       const r = await fetch(`${server.url}/auth-bucket/deep/file.txt`);
       assert.equal(r.status, 200);
       assert.equal(await r.text(), 'private bytes');
@@ -291,8 +376,14 @@ describe('mirroring back-to-origin', () => {
 
   it('MIR-42 a PUT or a DELETE of the key during a fill wins', async () => {
     for (const bucket of ['race-put', 'race-del']) {
-      assert.equal((await rawSigned(server.url, { method: 'PUT', path: `/${bucket}`, headers: { 'x-amz-acl': 'public-read' } })).status, 200);
-      assert.equal((await rawSigned(server.url, { method: 'PUT', path: `/${bucket}`, query: { website: '' }, body: website(origin.url) })).status, 200);
+      assert.equal(
+        (await rawSigned(server.url, { method: 'PUT', path: `/${bucket}`, headers: { 'x-amz-acl': 'public-read' } })).status,
+        200,
+      );
+      assert.equal(
+        (await rawSigned(server.url, { method: 'PUT', path: `/${bucket}`, query: { website: '' }, body: website(origin.url) })).status,
+        200,
+      );
     }
     const putEnded = await fillMark(server.url, 'race-put');
     const hits1 = origin.hits.get('/files/slow.bin') ?? 0;
@@ -320,10 +411,29 @@ describe('mirroring back-to-origin', () => {
   });
 
   it('MIR-28 MIR-27 MirrorUserLastModified keeps the origin date; MirrorSaveOssMeta keeps its metadata', async () => {
-    assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/dated-bucket', headers: { 'x-amz-acl': 'public-read' } })).status, 200);
-    assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/plain-bucket', headers: { 'x-amz-acl': 'public-read' } })).status, 200);
-    assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/dated-bucket', query: { website: '' }, body: website(origin.url, '<MirrorUserLastModified>true</MirrorUserLastModified><MirrorSaveOssMeta>true</MirrorSaveOssMeta>') })).status, 200);
-    assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/plain-bucket', query: { website: '' }, body: website(origin.url) })).status, 200);
+    assert.equal(
+      (await rawSigned(server.url, { method: 'PUT', path: '/dated-bucket', headers: { 'x-amz-acl': 'public-read' } })).status,
+      200,
+    );
+    assert.equal(
+      (await rawSigned(server.url, { method: 'PUT', path: '/plain-bucket', headers: { 'x-amz-acl': 'public-read' } })).status,
+      200,
+    );
+    assert.equal(
+      (
+        await rawSigned(server.url, {
+          method: 'PUT',
+          path: '/dated-bucket',
+          query: { website: '' },
+          body: website(origin.url, '<MirrorUserLastModified>true</MirrorUserLastModified><MirrorSaveOssMeta>true</MirrorSaveOssMeta>'),
+        })
+      ).status,
+      200,
+    );
+    assert.equal(
+      (await rawSigned(server.url, { method: 'PUT', path: '/plain-bucket', query: { website: '' }, body: website(origin.url) })).status,
+      200,
+    );
     const datedEnded = await fillMark(server.url, 'dated-bucket');
     const plainEnded = await fillMark(server.url, 'plain-bucket');
     assert.equal(await (await fetch(`${server.url}/dated-bucket/dated.txt`)).text(), 'dated');
@@ -346,7 +456,12 @@ describe('mirroring back-to-origin', () => {
       const r = await rawSigned(strict.url, { method: 'PUT', path: '/strict-bucket', query: { website: '' }, body: website(origin.url) });
       assert.equal(r.status, 400);
       assert.match(xmlField(r.body, 'Message') ?? '', /loopback/);
-      const meta = await rawSigned(strict.url, { method: 'PUT', path: '/strict-bucket', query: { website: '' }, body: website('http://169.254.169.254/latest/') });
+      const meta = await rawSigned(strict.url, {
+        method: 'PUT',
+        path: '/strict-bucket',
+        query: { website: '' },
+        body: website('http://169.254.169.254/latest/'),
+      });
       assert.equal(meta.status, 400);
     } finally {
       await strict.close();

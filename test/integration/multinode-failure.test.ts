@@ -27,8 +27,13 @@ const md5 = (b: Buffer | string) => createHash('md5').update(b).digest('hex');
 
 function store(c: Ceph): S3Client {
   return new S3Client({
-    endpoint: c.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED', maxAttempts: 1,
+    endpoint: c.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 1,
   });
 }
 
@@ -69,8 +74,21 @@ describe('a node killed mid-fill', () => {
     });
     await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
     try {
-      const args = ['--address', '127.0.0.1:0', '--storage', `s3://${STORE_BUCKET}/kill-${RUN}`, '--storage-endpoint', c.endpoint, '--origin-allow', '127.0.0.0/8'];
-      const env = { OSPREY_STORAGE_ACCESS_KEY_ID: c.accessKeyId, OSPREY_STORAGE_SECRET_ACCESS_KEY: c.secretAccessKey, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+      const args = [
+        '--address',
+        '127.0.0.1:0',
+        '--storage',
+        `s3://${STORE_BUCKET}/kill-${RUN}`,
+        '--storage-endpoint',
+        c.endpoint,
+        '--origin-allow',
+        '127.0.0.0/8',
+      ];
+      const env = {
+        OSPREY_STORAGE_ACCESS_KEY_ID: c.accessKeyId,
+        OSPREY_STORAGE_SECRET_ACCESS_KEY: c.secretAccessKey,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      };
       const [a, b] = await Promise.all([spawnOsprey(args, env), spawnOsprey(args, env)]);
       nodes.push(a, b);
       assert.equal((await rawSigned(a.url, { method: 'PUT', path: '/crash', headers: { 'x-amz-acl': 'public-read' } })).status, 200);
@@ -79,7 +97,9 @@ describe('a node killed mid-fill', () => {
         <Redirect><RedirectType>Mirror</RedirectType><MirrorURL>http://127.0.0.1:${(origin.address() as AddressInfo).port}/</MirrorURL></Redirect></RoutingRule></RoutingRules></WebsiteConfiguration>`;
       assert.equal((await rawSigned(a.url, { method: 'PUT', path: '/crash', query: { website: '' }, body: rules })).status, 200);
       // node a starts the fill; it is killed a second into the body
-      const first = fetch(`${a.url}/crash/slow.bin`).then(async (r) => Buffer.from(await r.arrayBuffer())).catch(() => undefined);
+      const first = fetch(`${a.url}/crash/slow.bin`)
+        .then(async (r) => Buffer.from(await r.arrayBuffer()))
+        .catch(() => undefined);
       for (let i = 0; i < 100 && hits === 0; i++) await new Promise((r) => setTimeout(r, 20));
       await new Promise((r) => setTimeout(r, 1000));
       await a.kill();
@@ -111,7 +131,12 @@ describe('the store stopped and restarted under load', () => {
   let b: TestServer;
   before(async () => {
     c = await ceph.get();
-    const settings = { storage: `s3://${STORE_BUCKET}/outage-${RUN}`, storageEndpoint: c.endpoint, storageAccessKeyId: c.accessKeyId, storageSecretAccessKey: c.secretAccessKey };
+    const settings = {
+      storage: `s3://${STORE_BUCKET}/outage-${RUN}`,
+      storageEndpoint: c.endpoint,
+      storageAccessKeyId: c.accessKeyId,
+      storageSecretAccessKey: c.secretAccessKey,
+    };
     [a, b] = [await startOsprey(settings), await startOsprey(settings)];
   });
   after(async () => {
@@ -172,7 +197,7 @@ describe('the store stopped and restarted under load', () => {
       const got = await client.send(new GetObjectCommand({ Bucket: 'load', Key: key })).catch((e: unknown) => e);
       if ((got as { name?: string }).name === 'NoSuchKey') continue;
       const r = got as GetObjectCommandOutput;
-      const bytes = Buffer.from(await r.Body?.transformToByteArray() ?? []);
+      const bytes = Buffer.from((await r.Body?.transformToByteArray()) ?? []);
       assert.ok(bodies.has(md5(bytes)), `${key}: the stored object is one of the bodies sent, whole`);
       assert.equal(r.ETag, `"${md5(bytes)}"`);
       checked++;

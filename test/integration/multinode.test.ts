@@ -27,14 +27,23 @@ const STORE_BUCKET = 'osprey-multinode';
 const PREFIX = `shared-${Date.now().toString(36)}`;
 
 async function twoNodes(c: Ceph, prefix: string): Promise<[TestServer, TestServer]> {
-  const settings = { storage: `s3://${STORE_BUCKET}/${prefix}`, storageEndpoint: c.endpoint, storageAccessKeyId: c.accessKeyId, storageSecretAccessKey: c.secretAccessKey };
+  const settings = {
+    storage: `s3://${STORE_BUCKET}/${prefix}`,
+    storageEndpoint: c.endpoint,
+    storageAccessKeyId: c.accessKeyId,
+    storageSecretAccessKey: c.secretAccessKey,
+  };
   return [await startOsprey(settings), await startOsprey(settings)];
 }
 
 function store(c: Ceph): S3Client {
   return new S3Client({
-    endpoint: c.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+    endpoint: c.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
   });
 }
 
@@ -71,12 +80,24 @@ describe('several nodes on one store', () => {
   it('a write through one node is read through the other: buckets, objects with metadata, listings, multipart', async () => {
     assert.equal((await rawSigned(a.url, { method: 'PUT', path: '/mnode' })).status, 200);
     assert.equal((await rawSigned(b.url, { method: 'HEAD', path: '/mnode' })).status, 200);
-    assert.equal((await rawSigned(b.url, { method: 'PUT', path: '/mnode', headers: { 'x-amz-acl': 'public-read' } })).status, 409, 'BucketAlreadyExists on the other node too');
+    assert.equal(
+      (await rawSigned(b.url, { method: 'PUT', path: '/mnode', headers: { 'x-amz-acl': 'public-read' } })).status,
+      409,
+      'BucketAlreadyExists on the other node too',
+    );
     assert.match((await rawSigned(b.url, { path: '/' })).body, /<Name>mnode<\/Name>/);
-    const put = await rawSigned(a.url, { method: 'PUT', path: '/mnode/dir/hello.txt', body: 'hello, node b', headers: { 'content-type': 'text/plain', 'x-amz-meta-colour': 'blue', 'cache-control': 'max-age=5' } });
+    const put = await rawSigned(a.url, {
+      method: 'PUT',
+      path: '/mnode/dir/hello.txt',
+      body: 'hello, node b',
+      headers: { 'content-type': 'text/plain', 'x-amz-meta-colour': 'blue', 'cache-control': 'max-age=5' },
+    });
     assert.equal(put.status, 200);
     const got = await rawSigned(b.url, { path: '/mnode/dir/hello.txt' });
-    assert.deepEqual([got.status, got.body, got.headers['content-type'], got.headers['x-amz-meta-colour'], got.headers['cache-control'], got.headers.etag], [200, 'hello, node b', 'text/plain', 'blue', 'max-age=5', put.headers.etag]);
+    assert.deepEqual(
+      [got.status, got.body, got.headers['content-type'], got.headers['x-amz-meta-colour'], got.headers['cache-control'], got.headers.etag],
+      [200, 'hello, node b', 'text/plain', 'blue', 'max-age=5', put.headers.etag],
+    );
     const list = await rawSigned(b.url, { path: '/mnode', query: { 'list-type': '2', prefix: 'dir/' } });
     assert.equal(xmlField(list.body, 'Key'), 'dir/hello.txt');
     // a multipart upload started on one node, continued and completed on the other
@@ -87,14 +108,21 @@ describe('several nodes on one store', () => {
     const p2 = await rawSigned(a.url, { method: 'PUT', path: '/mnode/big', query: { partNumber: '2', uploadId }, body: 'tail' });
     assert.match((await rawSigned(a.url, { path: '/mnode', query: { uploads: '' } })).body, new RegExp(uploadId));
     const done = await rawSigned(b.url, {
-      method: 'POST', path: '/mnode/big', query: { uploadId },
+      method: 'POST',
+      path: '/mnode/big',
+      query: { uploadId },
       body: `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>${p1.headers.etag}</ETag></Part><Part><PartNumber>2</PartNumber><ETag>${p2.headers.etag}</ETag></Part></CompleteMultipartUpload>`,
     });
     assert.equal(done.status, 200, done.body);
-    const whole = await fetch(`${a.url}/mnode/big`, { headers: (await rawSignedHeaders(a.url, '/mnode/big')) });
+    const whole = await fetch(`${a.url}/mnode/big`, { headers: await rawSignedHeaders(a.url, '/mnode/big') });
     const bytes = Buffer.from(await whole.arrayBuffer());
     assert.equal(bytes.length, part1.length + 4);
-    assert.equal(createHash('md5').update(bytes).digest('hex'), createHash('md5').update(Buffer.concat([part1, Buffer.from('tail')])).digest('hex'));
+    assert.equal(
+      createHash('md5').update(bytes).digest('hex'),
+      createHash('md5')
+        .update(Buffer.concat([part1, Buffer.from('tail')]))
+        .digest('hex'),
+    );
   });
 
   it('an ACL change and a rules change through one node take effect on the other within 1 s', async () => {
@@ -102,15 +130,32 @@ describe('several nodes on one store', () => {
     await rawSigned(a.url, { method: 'PUT', path: '/cfg/page.html', body: '<p>hi</p>' });
     // node b has the bucket's ACL and rules in its cache already
     assert.equal((await fetch(`${b.url}/cfg/page.html`)).status, 403);
-    assert.equal((await rawSigned(a.url, { method: 'PUT', path: '/cfg', query: { acl: '' }, headers: { 'x-amz-acl': 'public-read' } })).status, 200);
+    assert.equal(
+      (await rawSigned(a.url, { method: 'PUT', path: '/cfg', query: { acl: '' }, headers: { 'x-amz-acl': 'public-read' } })).status,
+      200,
+    );
     const aclMs = await within(2000, async () => (await fetch(`${b.url}/cfg/page.html`)).status === 200);
     assert.ok(aclMs <= 1100, `ACL seen after ${aclMs} ms`);
 
-    assert.equal((await rawSigned(a.url, { method: 'PUT', path: '/cfg', query: { website: '' }, body: redirectRules('one.example.com') })).status, 200);
-    const first = await within(2000, async () => (await fetch(`${b.url}/cfg/missing`, { redirect: 'manual' })).headers.get('location')?.includes('one.example.com') === true);
+    assert.equal(
+      (await rawSigned(a.url, { method: 'PUT', path: '/cfg', query: { website: '' }, body: redirectRules('one.example.com') })).status,
+      200,
+    );
+    const first = await within(
+      2000,
+      async () =>
+        (await fetch(`${b.url}/cfg/missing`, { redirect: 'manual' })).headers.get('location')?.includes('one.example.com') === true,
+    );
     assert.ok(first <= 1100, `rules seen after ${first} ms`);
-    assert.equal((await rawSigned(a.url, { method: 'PUT', path: '/cfg', query: { website: '' }, body: redirectRules('two.example.com') })).status, 200);
-    const changed = await within(2000, async () => (await fetch(`${b.url}/cfg/missing`, { redirect: 'manual' })).headers.get('location')?.includes('two.example.com') === true);
+    assert.equal(
+      (await rawSigned(a.url, { method: 'PUT', path: '/cfg', query: { website: '' }, body: redirectRules('two.example.com') })).status,
+      200,
+    );
+    const changed = await within(
+      2000,
+      async () =>
+        (await fetch(`${b.url}/cfg/missing`, { redirect: 'manual' })).headers.get('location')?.includes('two.example.com') === true,
+    );
     assert.ok(changed <= 1100, `rules change seen after ${changed} ms`);
   });
 
@@ -141,23 +186,41 @@ describe('several nodes on one store', () => {
       assert.equal((await rawSigned(a.url, { method: 'PUT', path: '/herd', query: { website: '' }, body: rules })).status, 200);
       await new Promise((r) => setTimeout(r, 1100)); // both nodes see the rules
       const t0 = Date.now();
-      const results = await Promise.all(Array.from({ length: 100 }, async (_, i) => {
-        const res = await fetch(`${(i % 2 ? a : b).url}/herd/video.bin`);
-        return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
-      }));
+      const results = await Promise.all(
+        Array.from({ length: 100 }, async (_, i) => {
+          const res = await fetch(`${(i % 2 ? a : b).url}/herd/video.bin`);
+          return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
+        }),
+      );
       const md5 = createHash('md5').update(body).digest('hex');
       if (process.env.OSPREY_TEST_VERBOSE) console.log(`herd: ${Date.now() - t0} ms, ${hits} origin fetches`);
-      assert.deepEqual(results.map((r) => r.status), Array(100).fill(200));
-      assert.ok(results.every((r) => createHash('md5').update(r.body).digest('hex') === md5), 'every body complete and identical');
+      assert.deepEqual(
+        results.map((r) => r.status),
+        Array(100).fill(200),
+      );
+      assert.ok(
+        results.every((r) => createHash('md5').update(r.body).digest('hex') === md5),
+        'every body complete and identical',
+      );
       assert.ok(hits <= 2, `origin fetched ${hits} times`);
       assert.equal(hits, 1, 'the store arbitrated: one fetch');
       // exactly one stored copy, nothing left over
       const s = store(c);
-      const keys = (await s.send(new ListObjectsV2Command({ Bucket: STORE_BUCKET, Prefix: `${PREFIX}/b/herd/o/` }))).Contents?.map((o) => o.Key);
+      const keys = (await s.send(new ListObjectsV2Command({ Bucket: STORE_BUCKET, Prefix: `${PREFIX}/b/herd/o/` }))).Contents?.map(
+        (o) => o.Key,
+      );
       assert.deepEqual(keys, [`${PREFIX}/b/herd/o/video.bin`]);
-      assert.deepEqual((await s.send(new ListMultipartUploadsCommand({ Bucket: STORE_BUCKET, Prefix: `${PREFIX}/b/herd/` }))).Uploads ?? [], []);
+      assert.deepEqual(
+        (await s.send(new ListMultipartUploadsCommand({ Bucket: STORE_BUCKET, Prefix: `${PREFIX}/b/herd/` }))).Uploads ?? [],
+        [],
+      );
       const again = await fetch(`${b.url}/herd/video.bin`);
-      assert.equal(createHash('md5').update(Buffer.from(await again.arrayBuffer())).digest('hex'), md5);
+      assert.equal(
+        createHash('md5')
+          .update(Buffer.from(await again.arrayBuffer()))
+          .digest('hex'),
+        md5,
+      );
       assert.equal(hits, 1, 'later GETs are served from the store');
     } finally {
       origin.close();
@@ -171,25 +234,70 @@ async function rawSignedHeaders(base: string, p: string): Promise<Record<string,
   const { Sha256 } = await import('@aws-crypto/sha256-js');
   const { ACCESS_KEY, SECRET_KEY } = await import('../helpers/osprey.ts');
   const url = new URL(base);
-  const signer = new SignatureV4({ service: 's3', region: 'us-east-1', sha256: Sha256, uriEscapePath: false, credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY } });
-  const signed = await signer.sign({ method: 'GET', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: p, query: {}, headers: { host: url.host } });
+  const signer = new SignatureV4({
+    service: 's3',
+    region: 'us-east-1',
+    sha256: Sha256,
+    uriEscapePath: false,
+    credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
+  });
+  const signed = await signer.sign({
+    method: 'GET',
+    protocol: 'http:',
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: p,
+    query: {},
+    headers: { host: url.host },
+  });
   return signed.headers as Record<string, string>;
 }
 
 describe('a store that cannot be used at start', () => {
   it('one line naming the problem, exit code 2', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'serve', '--address', '127.0.0.1:0', '--storage', 's3://nowhere', '--storage-endpoint', 'http://127.0.0.1:1'], {
-      cwd: ROOT, env: { ...process.env, OSPREY_STORAGE_ACCESS_KEY_ID: 'k', OSPREY_STORAGE_SECRET_ACCESS_KEY: 'secret-key', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(ROOT, 'src/main.ts'),
+        'serve',
+        '--address',
+        '127.0.0.1:0',
+        '--storage',
+        's3://nowhere',
+        '--storage-endpoint',
+        'http://127.0.0.1:1',
+      ],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          OSPREY_STORAGE_ACCESS_KEY_ID: 'k',
+          OSPREY_STORAGE_SECRET_ACCESS_KEY: 'secret-key',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const code = await new Promise<number | null>((r) => child.once('exit', r));
     assert.equal(code, 2);
     assert.equal(stderr.trim().split('\n').length, 1, stderr);
-    assert.match(stderr, /^osprey: invalid setting 'storage': cannot use s3:\/\/nowhere at http:\/\/127\.0\.0\.1:1: the store could not be reached \(ECONNREFUSED\)/);
-    const missing = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'serve', '--storage', 's3://nowhere', '--storage-endpoint', 'http://127.0.0.1:1'], {
-      cwd: ROOT, env: { ...process.env, OSPREY_STORAGE_ACCESS_KEY_ID: '', OSPREY_STORAGE_SECRET_ACCESS_KEY: '' }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    assert.match(
+      stderr,
+      /^osprey: invalid setting 'storage': cannot use s3:\/\/nowhere at http:\/\/127\.0\.0\.1:1: the store could not be reached \(ECONNREFUSED\)/,
+    );
+    const missing = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'serve', '--storage', 's3://nowhere', '--storage-endpoint', 'http://127.0.0.1:1'],
+      {
+        cwd: ROOT,
+        env: { ...process.env, OSPREY_STORAGE_ACCESS_KEY_ID: '', OSPREY_STORAGE_SECRET_ACCESS_KEY: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let err2 = '';
     missing.stderr.on('data', (d: Buffer) => (err2 += d.toString()));
     assert.equal(await new Promise<number | null>((r) => missing.once('exit', r)), 2);

@@ -18,13 +18,19 @@ describe('CompleteMultipartUpload, repeated and with a part listed twice (issue 
     await server.close();
   });
 
-  const create = async (key: string) => xmlField((await rawSigned(server.url, { method: 'POST', path: `/mpc/${key}`, query: { uploads: '' } })).body, 'UploadId') ?? '';
+  const create = async (key: string) =>
+    xmlField((await rawSigned(server.url, { method: 'POST', path: `/mpc/${key}`, query: { uploads: '' } })).body, 'UploadId') ?? '';
   const part = async (key: string, uploadId: string, n: number, body: string) =>
-    String((await rawSigned(server.url, { method: 'PUT', path: `/mpc/${key}`, query: { partNumber: String(n), uploadId }, body })).headers.etag);
-  const complete = (key: string, uploadId: string, parts: [number, string][]) => rawSigned(server.url, {
-    method: 'POST', path: `/mpc/${key}`, query: { uploadId },
-    body: `<CompleteMultipartUpload>${parts.map(([n, e]) => `<Part><PartNumber>${n}</PartNumber><ETag>${e}</ETag></Part>`).join('')}</CompleteMultipartUpload>`,
-  });
+    String(
+      (await rawSigned(server.url, { method: 'PUT', path: `/mpc/${key}`, query: { partNumber: String(n), uploadId }, body })).headers.etag,
+    );
+  const complete = (key: string, uploadId: string, parts: [number, string][]) =>
+    rawSigned(server.url, {
+      method: 'POST',
+      path: `/mpc/${key}`,
+      query: { uploadId },
+      body: `<CompleteMultipartUpload>${parts.map(([n, e]) => `<Part><PartNumber>${n}</PartNumber><ETag>${e}</ETag></Part>`).join('')}</CompleteMultipartUpload>`,
+    });
 
   it('a repeated complete answers 200 with the same ETag, until the object is replaced', async () => {
     const id = await create('again');
@@ -47,13 +53,20 @@ describe('CompleteMultipartUpload, repeated and with a part listed twice (issue 
     const id = await create('twice');
     const eb = await part('twice', id, 1, 'BBBBBBBB');
     const ea = await part('twice', id, 1, 'AAAAAAAA');
-    const done = await complete('twice', id, [[1, eb], [1, ea]]);
+    const done = await complete('twice', id, [
+      [1, eb],
+      [1, ea],
+    ]);
     assert.equal(done.status, 200, done.body);
     assert.equal((await rawSigned(server.url, { path: '/mpc/twice' })).body, 'AAAAAAAA');
     const id2 = await create('order');
     const p1 = await part('order', id2, 1, 'one');
     const p2 = await part('order', id2, 2, 'two');
-    const bad = await complete('order', id2, [[1, p1], [2, p2], [1, p1]]);
+    const bad = await complete('order', id2, [
+      [1, p1],
+      [2, p2],
+      [1, p1],
+    ]);
     assert.equal(xmlField(bad.body, 'Code'), 'InvalidPartOrder', 'out of order is still refused');
   });
 });

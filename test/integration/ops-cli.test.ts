@@ -58,7 +58,10 @@ describe('operator CLI and health', () => {
         c.commands.forEach(quiet);
       };
       quiet(program);
-      await assert.rejects(program.parseAsync(['node', 'osprey', ...path, '--help']), (e: { code?: string; exitCode?: number }) => e.code === 'commander.helpDisplayed' && e.exitCode === 0);
+      await assert.rejects(
+        program.parseAsync(['node', 'osprey', ...path, '--help']),
+        (e: { code?: string; exitCode?: number }) => e.code === 'commander.helpDisplayed' && e.exitCode === 0,
+      );
       assert.match(out, new RegExp(`^Usage: osprey${path.map((p) => ` ${p}`).join('')}`, 'm'), out);
       let n = 1;
       for (const sub of commandsIn(out)) n += await walk([...path, sub]);

@@ -2,9 +2,22 @@
  * The core S3 operations end to end with the AWS SDK for JavaScript v3 against a real server.
  */
 import {
-  CopyObjectCommand, CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, DeleteObjectsCommand,
-  GetBucketAclCommand, GetBucketLocationCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand,
-  ListBucketsCommand, ListObjectsCommand, ListObjectsV2Command, PutBucketAclCommand, PutObjectCommand, S3ServiceException,
+  CopyObjectCommand,
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetBucketAclCommand,
+  GetBucketLocationCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListBucketsCommand,
+  ListObjectsCommand,
+  ListObjectsV2Command,
+  PutBucketAclCommand,
+  PutObjectCommand,
+  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
@@ -41,7 +54,10 @@ describe('core object operations with the AWS SDK v3', () => {
 
   it('lists, heads and locates buckets', async () => {
     const list = await client.send(new ListBucketsCommand({}));
-    assert.deepEqual(list.Buckets?.map((b) => b.Name), ['sdk-bucket']);
+    assert.deepEqual(
+      list.Buckets?.map((b) => b.Name),
+      ['sdk-bucket'],
+    );
     await client.send(new HeadBucketCommand({ Bucket: 'sdk-bucket' }));
     await rejectsWith(client.send(new HeadBucketCommand({ Bucket: 'no-such-bucket' })), 'NotFound', 404);
     const loc = await client.send(new GetBucketLocationCommand({ Bucket: 'sdk-bucket' }));
@@ -53,11 +69,20 @@ describe('core object operations with the AWS SDK v3', () => {
 
   it('puts and gets an object with its headers and metadata, ETag = MD5', async () => {
     const body = Buffer.from('hello osprey\n');
-    const put = await client.send(new PutObjectCommand({
-      Bucket: 'sdk-bucket', Key: 'dir/hello.txt', Body: body, ContentType: 'text/plain', CacheControl: 'max-age=60',
-      ContentDisposition: 'inline', ContentLanguage: 'en', ContentEncoding: 'identity', Expires: new Date('2030-01-01T00:00:00Z'),
-      Metadata: { color: 'blue', 'two-words': 'a b' },
-    }));
+    const put = await client.send(
+      new PutObjectCommand({
+        Bucket: 'sdk-bucket',
+        Key: 'dir/hello.txt',
+        Body: body,
+        ContentType: 'text/plain',
+        CacheControl: 'max-age=60',
+        ContentDisposition: 'inline',
+        ContentLanguage: 'en',
+        ContentEncoding: 'identity',
+        Expires: new Date('2030-01-01T00:00:00Z'),
+        Metadata: { color: 'blue', 'two-words': 'a b' },
+      }),
+    );
     assert.equal(put.ETag, `"${md5(body)}"`);
     const got = await client.send(new GetObjectCommand({ Bucket: 'sdk-bucket', Key: 'dir/hello.txt' }));
     assert.equal(await got.Body?.transformToString(), body.toString());
@@ -78,11 +103,19 @@ describe('core object operations with the AWS SDK v3', () => {
     crc.writeUInt32BE(zlib.crc32(data));
     // what went on the wire: the final request, after the SDK's checksum and signing steps
     let sent: Record<string, string> = {};
-    const cmd = new PutObjectCommand({ Bucket: 'sdk-bucket', Key: 'stream.bin', Body: Readable.from([data.subarray(0, 100_000), data.subarray(100_000)]), ContentLength: data.length });
-    cmd.middlewareStack.add((next) => async (args) => {
-      sent = { ...(args.request as { headers: Record<string, string> }).headers };
-      return next(args);
-    }, { step: 'deserialize', name: 'captureSentHeaders' });
+    const cmd = new PutObjectCommand({
+      Bucket: 'sdk-bucket',
+      Key: 'stream.bin',
+      Body: Readable.from([data.subarray(0, 100_000), data.subarray(100_000)]),
+      ContentLength: data.length,
+    });
+    cmd.middlewareStack.add(
+      (next) => async (args) => {
+        sent = { ...(args.request as { headers: Record<string, string> }).headers };
+        return next(args);
+      },
+      { step: 'deserialize', name: 'captureSentHeaders' },
+    );
     const put = await client.send(cmd);
     assert.equal(sent['content-encoding'], 'aws-chunked');
     assert.equal(sent['x-amz-trailer'], 'x-amz-checksum-crc32');
@@ -93,7 +126,7 @@ describe('core object operations with the AWS SDK v3', () => {
     assert.equal(head.ContentLength, data.length);
     assert.equal(head.ChecksumCRC32, crc.toString('base64'));
     const got = await client.send(new GetObjectCommand({ Bucket: 'sdk-bucket', Key: 'stream.bin' }));
-    assert.equal(md5(Buffer.from(await got.Body?.transformToByteArray() ?? [])), md5(data));
+    assert.equal(md5(Buffer.from((await got.Body?.transformToByteArray()) ?? [])), md5(data));
   });
 
   it('serves a single Range and response-* overrides', async () => {
@@ -104,8 +137,20 @@ describe('core object operations with the AWS SDK v3', () => {
     assert.equal(await r.Body?.transformToString(), '2345');
     const suffix = await client.send(new GetObjectCommand({ Bucket: 'sdk-bucket', Key: 'digits', Range: 'bytes=-3' }));
     assert.equal(await suffix.Body?.transformToString(), '789');
-    await rejectsWith(client.send(new GetObjectCommand({ Bucket: 'sdk-bucket', Key: 'digits', Range: 'bytes=20-30' })), 'InvalidRange', 416);
-    const o = await client.send(new GetObjectCommand({ Bucket: 'sdk-bucket', Key: 'digits', ResponseContentType: 'text/csv', ResponseContentDisposition: 'attachment; filename="d.csv"', ResponseCacheControl: 'no-store' }));
+    await rejectsWith(
+      client.send(new GetObjectCommand({ Bucket: 'sdk-bucket', Key: 'digits', Range: 'bytes=20-30' })),
+      'InvalidRange',
+      416,
+    );
+    const o = await client.send(
+      new GetObjectCommand({
+        Bucket: 'sdk-bucket',
+        Key: 'digits',
+        ResponseContentType: 'text/csv',
+        ResponseContentDisposition: 'attachment; filename="d.csv"',
+        ResponseCacheControl: 'no-store',
+      }),
+    );
     assert.equal(o.ContentType, 'text/csv');
     assert.equal(o.ContentDisposition, 'attachment; filename="d.csv"');
     assert.equal(o.CacheControl, 'no-store');
@@ -117,38 +162,75 @@ describe('core object operations with the AWS SDK v3', () => {
     const etag = put.ETag ?? '';
     const ok = await client.send(new GetObjectCommand({ Bucket: 'sdk-bucket', Key: 'cond', IfMatch: etag }));
     assert.equal(await ok.Body?.transformToString(), 'c');
-    await rejectsWith(client.send(new GetObjectCommand({ Bucket: 'sdk-bucket', Key: 'cond', IfMatch: '"nope"' })), 'PreconditionFailed', 412);
-    await assert.rejects(client.send(new GetObjectCommand({ Bucket: 'sdk-bucket', Key: 'cond', IfNoneMatch: etag })), (e: unknown) => (e as S3ServiceException).$metadata.httpStatusCode === 304);
+    await rejectsWith(
+      client.send(new GetObjectCommand({ Bucket: 'sdk-bucket', Key: 'cond', IfMatch: '"nope"' })),
+      'PreconditionFailed',
+      412,
+    );
+    await assert.rejects(
+      client.send(new GetObjectCommand({ Bucket: 'sdk-bucket', Key: 'cond', IfNoneMatch: etag })),
+      (e: unknown) => (e as S3ServiceException).$metadata.httpStatusCode === 304,
+    );
     const future = new Date(Date.now() + 3600_000);
     const past = new Date(Date.now() - 3600_000);
-    await assert.rejects(client.send(new GetObjectCommand({ Bucket: 'sdk-bucket', Key: 'cond', IfModifiedSince: future })), (e: unknown) => (e as S3ServiceException).$metadata.httpStatusCode === 304);
-    await rejectsWith(client.send(new GetObjectCommand({ Bucket: 'sdk-bucket', Key: 'cond', IfUnmodifiedSince: past })), 'PreconditionFailed', 412);
+    await assert.rejects(
+      client.send(new GetObjectCommand({ Bucket: 'sdk-bucket', Key: 'cond', IfModifiedSince: future })),
+      (e: unknown) => (e as S3ServiceException).$metadata.httpStatusCode === 304,
+    );
+    await rejectsWith(
+      client.send(new GetObjectCommand({ Bucket: 'sdk-bucket', Key: 'cond', IfUnmodifiedSince: past })),
+      'PreconditionFailed',
+      412,
+    );
     const fresh = await client.send(new GetObjectCommand({ Bucket: 'sdk-bucket', Key: 'cond', IfModifiedSince: past }));
     assert.equal(await fresh.Body?.transformToString(), 'c');
   });
 
   it('copies with COPY and REPLACE metadata directives', async () => {
-    await client.send(new PutObjectCommand({ Bucket: 'sdk-bucket', Key: 'src', Body: 'copy me', ContentType: 'text/x-src', Metadata: { a: '1' } }));
+    await client.send(
+      new PutObjectCommand({ Bucket: 'sdk-bucket', Key: 'src', Body: 'copy me', ContentType: 'text/x-src', Metadata: { a: '1' } }),
+    );
     const c1 = await client.send(new CopyObjectCommand({ Bucket: 'sdk-bucket', Key: 'dst1', CopySource: 'sdk-bucket/src' }));
     assert.equal(c1.CopyObjectResult?.ETag, `"${md5('copy me')}"`);
     const h1 = await client.send(new HeadObjectCommand({ Bucket: 'sdk-bucket', Key: 'dst1' }));
     assert.equal(h1.ContentType, 'text/x-src');
     assert.deepEqual(h1.Metadata, { a: '1' });
-    await client.send(new CopyObjectCommand({ Bucket: 'sdk-bucket', Key: 'dst2', CopySource: 'sdk-bucket/src', MetadataDirective: 'REPLACE', ContentType: 'text/plain', Metadata: { b: '2' } }));
+    await client.send(
+      new CopyObjectCommand({
+        Bucket: 'sdk-bucket',
+        Key: 'dst2',
+        CopySource: 'sdk-bucket/src',
+        MetadataDirective: 'REPLACE',
+        ContentType: 'text/plain',
+        Metadata: { b: '2' },
+      }),
+    );
     const h2 = await client.send(new HeadObjectCommand({ Bucket: 'sdk-bucket', Key: 'dst2' }));
     assert.equal(h2.ContentType, 'text/plain');
     assert.deepEqual(h2.Metadata, { b: '2' });
-    await rejectsWith(client.send(new CopyObjectCommand({ Bucket: 'sdk-bucket', Key: 'dst3', CopySource: 'sdk-bucket/missing' })), 'NoSuchKey', 404);
-    await rejectsWith(client.send(new CopyObjectCommand({ Bucket: 'sdk-bucket', Key: 'src', CopySource: 'sdk-bucket/src' })), 'InvalidRequest', 400);
+    await rejectsWith(
+      client.send(new CopyObjectCommand({ Bucket: 'sdk-bucket', Key: 'dst3', CopySource: 'sdk-bucket/missing' })),
+      'NoSuchKey',
+      404,
+    );
+    await rejectsWith(
+      client.send(new CopyObjectCommand({ Bucket: 'sdk-bucket', Key: 'src', CopySource: 'sdk-bucket/src' })),
+      'InvalidRequest',
+      400,
+    );
   });
 
   it('deletes one and many objects (quiet and verbose)', async () => {
     for (const k of ['d/1', 'd/2', 'd/3', 'd/4']) await client.send(new PutObjectCommand({ Bucket: 'sdk-bucket', Key: k, Body: k }));
     await client.send(new DeleteObjectCommand({ Bucket: 'sdk-bucket', Key: 'd/1' }));
     await rejectsWith(client.send(new HeadObjectCommand({ Bucket: 'sdk-bucket', Key: 'd/1' })), 'NotFound', 404);
-    const verbose = await client.send(new DeleteObjectsCommand({ Bucket: 'sdk-bucket', Delete: { Objects: [{ Key: 'd/2' }, { Key: 'd/never' }] } }));
+    const verbose = await client.send(
+      new DeleteObjectsCommand({ Bucket: 'sdk-bucket', Delete: { Objects: [{ Key: 'd/2' }, { Key: 'd/never' }] } }),
+    );
     assert.deepEqual(verbose.Deleted?.map((d) => d.Key).sort(), ['d/2', 'd/never']);
-    const quiet = await client.send(new DeleteObjectsCommand({ Bucket: 'sdk-bucket', Delete: { Quiet: true, Objects: [{ Key: 'd/3' }, { Key: 'd/4' }] } }));
+    const quiet = await client.send(
+      new DeleteObjectsCommand({ Bucket: 'sdk-bucket', Delete: { Quiet: true, Objects: [{ Key: 'd/3' }, { Key: 'd/4' }] } }),
+    );
     assert.equal(quiet.Deleted, undefined);
     const left = await client.send(new ListObjectsV2Command({ Bucket: 'sdk-bucket', Prefix: 'd/' }));
     assert.equal(left.KeyCount, 0);
@@ -160,10 +242,19 @@ describe('core object operations with the AWS SDK v3', () => {
     for (const k of keys) await client.send(new PutObjectCommand({ Bucket: 'list-bucket', Key: k, Body: k }));
     const all = await client.send(new ListObjectsV2Command({ Bucket: 'list-bucket' }));
     const byteOrder = [...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
-    assert.deepEqual(all.Contents?.map((o) => o.Key), byteOrder);
+    assert.deepEqual(
+      all.Contents?.map((o) => o.Key),
+      byteOrder,
+    );
     const delim = await client.send(new ListObjectsV2Command({ Bucket: 'list-bucket', Delimiter: '/' }));
-    assert.deepEqual(delim.CommonPrefixes?.map((p) => p.Prefix), ['a/', 'b/']);
-    assert.deepEqual(delim.Contents?.map((o) => o.Key), byteOrder.filter((k) => !k.includes('/')));
+    assert.deepEqual(
+      delim.CommonPrefixes?.map((p) => p.Prefix),
+      ['a/', 'b/'],
+    );
+    assert.deepEqual(
+      delim.Contents?.map((o) => o.Key),
+      byteOrder.filter((k) => !k.includes('/')),
+    );
     // pagination through every key, two at a time
     const seen: string[] = [];
     let token: string | undefined;
@@ -174,7 +265,10 @@ describe('core object operations with the AWS SDK v3', () => {
     } while (token);
     assert.deepEqual(seen, byteOrder);
     const sa = await client.send(new ListObjectsV2Command({ Bucket: 'list-bucket', StartAfter: 'c' }));
-    assert.deepEqual(sa.Contents?.map((o) => o.Key), byteOrder.filter((k) => Buffer.compare(Buffer.from(k), Buffer.from('c')) > 0));
+    assert.deepEqual(
+      sa.Contents?.map((o) => o.Key),
+      byteOrder.filter((k) => Buffer.compare(Buffer.from(k), Buffer.from('c')) > 0),
+    );
     const v1: string[] = [];
     let marker: string | undefined;
     do {
@@ -185,9 +279,15 @@ describe('core object operations with the AWS SDK v3', () => {
     } while (marker);
     assert.deepEqual(v1, byteOrder);
     const enc = await client.send(new ListObjectsV2Command({ Bucket: 'list-bucket', Prefix: 'd', EncodingType: 'url' }));
-    assert.deepEqual(enc.Contents?.map((o) => o.Key), ['d%20e']); // SDK v3 hands url-encoded keys back as they came
+    assert.deepEqual(
+      enc.Contents?.map((o) => o.Key),
+      ['d%20e'],
+    ); // SDK v3 hands url-encoded keys back as they came
     const pref = await client.send(new ListObjectsV2Command({ Bucket: 'list-bucket', Prefix: 'a/', Delimiter: '/' }));
-    assert.deepEqual(pref.Contents?.map((o) => o.Key), ['a/1', 'a/2']);
+    assert.deepEqual(
+      pref.Contents?.map((o) => o.Key),
+      ['a/1', 'a/2'],
+    );
   });
 
   it('refuses to delete a non-empty bucket, deletes an empty one', async () => {

@@ -32,7 +32,10 @@ describe('presigned URLs and virtual-hosted style', () => {
     const tampered = await fetch(url.replace('doc.txt', 'doc.txx'));
     assert.equal(tampered.status, 403);
     assert.equal(xmlField(await tampered.text(), 'Code'), 'SignatureDoesNotMatch');
-    const old = await getSignedUrl(c, new GetObjectCommand({ Bucket: 'presign', Key: 'doc.txt' }), { expiresIn: 1, signingDate: new Date(Date.now() - 60_000) });
+    const old = await getSignedUrl(c, new GetObjectCommand({ Bucket: 'presign', Key: 'doc.txt' }), {
+      expiresIn: 1,
+      signingDate: new Date(Date.now() - 60_000),
+    });
     const expired = await fetch(old);
     assert.equal(expired.status, 403);
     const body = await expired.text();
@@ -52,7 +55,9 @@ describe('presigned URLs and virtual-hosted style', () => {
     const agent = new http.Agent({ lookup: (_h, _o, cb) => cb(null, [{ address: '127.0.0.1', family: 4 }]) });
     const { NodeHttpHandler } = await import('@smithy/node-http-handler');
     const c = new S3Client({
-      endpoint: `http://s3.osprey.test:${port}`, region: 'us-east-1', forcePathStyle: false,
+      endpoint: `http://s3.osprey.test:${port}`,
+      region: 'us-east-1',
+      forcePathStyle: false,
       credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
       requestHandler: new NodeHttpHandler({ httpAgent: agent }),
     });

@@ -29,14 +29,17 @@ async function startOrigin(): Promise<{ url: string; asked: Set<string>; close()
     }
     res.writeHead(200, { 'content-length': String(total * PIECE.length) });
     let sent = 0;
-    const timer = setInterval(() => {
-      if (res.destroyed) return clearInterval(timer);
-      res.write(PIECE);
-      if (++sent === total) {
-        clearInterval(timer);
-        res.end();
-      }
-    }, p === '/o/quick.bin' ? 50 : 100);
+    const timer = setInterval(
+      () => {
+        if (res.destroyed) return clearInterval(timer);
+        res.write(PIECE);
+        if (++sent === total) {
+          clearInterval(timer);
+          res.end();
+        }
+      },
+      p === '/o/quick.bin' ? 50 : 100,
+    );
     res.on('close', () => clearInterval(timer));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -110,7 +113,11 @@ describe('graceful shutdown (SIGTERM)', () => {
       assert.equal(quick.headers['content-length'], String(8 * PIECE.length));
       assert.equal((await rawSigned(again.url, { method: 'HEAD', path: '/shut/endless.bin' })).status, 404);
       const spool = await readdir(path.join(dataDir, 'tmp')).catch(() => []);
-      assert.deepEqual(spool.filter((f) => f.startsWith('mirror-')), [], 'no spool file left');
+      assert.deepEqual(
+        spool.filter((f) => f.startsWith('mirror-')),
+        [],
+        'no spool file left',
+      );
     } finally {
       await again.stop();
     }

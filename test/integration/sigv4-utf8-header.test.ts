@@ -16,9 +16,19 @@ import { rawSigned } from '../helpers/raw.ts';
 /** A PUT with x-amz-meta-m: `value`, signed over its UTF-8 octets, which node:http sends. */
 async function putWithMeta(server: TestServer, path: string, value: string, secret = SECRET_KEY): Promise<number> {
   const url = new URL(server.url);
-  const signer = new SignatureV4({ service: 's3', region: 'us-east-1', sha256: Sha256, uriEscapePath: false, credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: secret } });
+  const signer = new SignatureV4({
+    service: 's3',
+    region: 'us-east-1',
+    sha256: Sha256,
+    uriEscapePath: false,
+    credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: secret },
+  });
   const signed = await signer.sign({
-    method: 'PUT', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path,
+    method: 'PUT',
+    protocol: 'http:',
+    hostname: url.hostname,
+    port: Number(url.port),
+    path,
     headers: { host: url.host, 'x-amz-meta-m': value, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'content-length': '3' },
   });
   const headers = signed.headers as Record<string, string>;
@@ -50,12 +60,18 @@ describe('SigV4 with a non-ASCII signed header (issue 17)', () => {
     for (const value of ['Hello World\u00e9', 'caf\u00e9 \u00fc\u00df \u00a0nbsp']) {
       assert.equal(await putWithMeta(server, '/utf8/boto', value), 200, value);
       const head = await rawSigned(server.url, { method: 'HEAD', path: '/utf8/boto' });
-      assert.equal(Buffer.from(String(head.headers['x-amz-meta-m']), 'latin1').toString('utf8'), value, 'the octets come back as they came in');
+      assert.equal(
+        Buffer.from(String(head.headers['x-amz-meta-m']), 'latin1').toString('utf8'),
+        value,
+        'the octets come back as they came in',
+      );
     }
   });
 
   it('the AWS SDK for JavaScript', async () => {
-    const put = await s3(server).send(new PutObjectCommand({ Bucket: 'utf8', Key: 'sdk', Body: 'bar', Metadata: { m: 'Hello World\u00e9' } }));
+    const put = await s3(server).send(
+      new PutObjectCommand({ Bucket: 'utf8', Key: 'sdk', Body: 'bar', Metadata: { m: 'Hello World\u00e9' } }),
+    );
     assert.equal(put.$metadata.httpStatusCode, 200);
   });
 

@@ -46,12 +46,26 @@ describe('rule simulator', () => {
   });
 
   const explain = (...args: string[]) =>
-    run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'rules', 'explain', '--endpoint', server.url, '--bucket', 'sim-bucket', ...args], {
-      cwd: ROOT, env: { ...process.env, OSPREY_ACCESS_KEY_ID: server.accessKeyId, OSPREY_SECRET_ACCESS_KEY: server.secretAccessKey },
-    });
+    run(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'rules', 'explain', '--endpoint', server.url, '--bucket', 'sim-bucket', ...args],
+      {
+        cwd: ROOT,
+        env: { ...process.env, OSPREY_ACCESS_KEY_ID: server.accessKeyId, OSPREY_SECRET_ACCESS_KEY: server.secretAccessKey },
+      },
+    );
 
   it('MAT-01 MAT-05 MIR-03 MIR-07 MIR-10 MIR-12 names the mirror rule, why rule 1 did not fire, and the origin request', async () => {
-    const { stdout } = await explain('--key', 'img/cat 1.png', '--header', 'X-Request-Id: abc', '--header', 'Cookie: secret', '--query', 'w=100&X-Amz-Signature=zzz');
+    const { stdout } = await explain(
+      '--key',
+      'img/cat 1.png',
+      '--header',
+      'X-Request-Id: abc',
+      '--header',
+      'Cookie: secret',
+      '--query',
+      'w=100&X-Amz-Signature=zzz',
+    );
     assert.match(stdout, /rule 1: skipped: key does not start with 'blog\/'/);
     assert.match(stdout, /rule 2: FIRES/);
     assert.ok(stdout.includes(`GET ${originUrl}img/cat%201.png?w=100`), stdout);
@@ -84,12 +98,20 @@ describe('rule simulator', () => {
   });
 
   it('API-01 API-02 API-03 osprey rules put / get / delete', async () => {
-    const dir = await import('node:fs/promises').then((fs) => fs.mkdtemp(path.join((process.env.TMPDIR ?? '/tmp'), 'osprey-rules-')));
+    const dir = await import('node:fs/promises').then((fs) => fs.mkdtemp(path.join(process.env.TMPDIR ?? '/tmp', 'osprey-rules-')));
     const file = path.join(dir, 'rules.xml');
-    await import('node:fs/promises').then((fs) => fs.writeFile(file, '<WebsiteConfiguration><IndexDocument><Suffix>home.html</Suffix></IndexDocument></WebsiteConfiguration>'));
-    const cli = (...args: string[]) => run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'rules', ...args, '--endpoint', server.url, '--bucket', 'cli-rules'], {
-      cwd: ROOT, env: { ...process.env, OSPREY_ACCESS_KEY_ID: server.accessKeyId, OSPREY_SECRET_ACCESS_KEY: server.secretAccessKey },
-    });
+    await import('node:fs/promises').then((fs) =>
+      fs.writeFile(file, '<WebsiteConfiguration><IndexDocument><Suffix>home.html</Suffix></IndexDocument></WebsiteConfiguration>'),
+    );
+    const cli = (...args: string[]) =>
+      run(
+        process.execPath,
+        ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'rules', ...args, '--endpoint', server.url, '--bucket', 'cli-rules'],
+        {
+          cwd: ROOT,
+          env: { ...process.env, OSPREY_ACCESS_KEY_ID: server.accessKeyId, OSPREY_SECRET_ACCESS_KEY: server.secretAccessKey },
+        },
+      );
     assert.equal((await rawSigned(server.url, { method: 'PUT', path: '/cli-rules' })).status, 200);
     await cli('put', '--file', file);
     assert.match((await cli('get')).stdout, /<Suffix>home.html<\/Suffix>/);
@@ -100,9 +122,29 @@ describe('rule simulator', () => {
 
   it('bad input: unknown bucket, wrong credentials, bad status', async () => {
     await assert.rejects(explain('--key', 'k', '--bucket', 'no-such-bucket'), /NoSuchBucket/);
-    await assert.rejects(run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'rules', 'explain', '--endpoint', server.url, '--bucket', 'sim-bucket', '--key', 'k'], {
-      cwd: ROOT, env: { ...process.env, OSPREY_ACCESS_KEY_ID: server.accessKeyId, OSPREY_SECRET_ACCESS_KEY: 'wrong-secret-value' },
-    }), /SignatureDoesNotMatch/);
+    await assert.rejects(
+      run(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          path.join(ROOT, 'src/main.ts'),
+          'rules',
+          'explain',
+          '--endpoint',
+          server.url,
+          '--bucket',
+          'sim-bucket',
+          '--key',
+          'k',
+        ],
+        {
+          cwd: ROOT,
+          env: { ...process.env, OSPREY_ACCESS_KEY_ID: server.accessKeyId, OSPREY_SECRET_ACCESS_KEY: 'wrong-secret-value' },
+        },
+      ),
+      /SignatureDoesNotMatch/,
+    );
     await assert.rejects(explain('--key', 'k', '--status', 'abc'), /invalid setting 'status'/);
     const anon = await fetch(`${server.url}/-/rules/explain`, { method: 'POST', body: '{}' });
     assert.equal(anon.status, 403);

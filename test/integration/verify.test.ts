@@ -23,7 +23,19 @@ describe('osprey verify (HTTP origin)', () => {
   let dir: string;
   let list: string;
   const keys: string[] = [];
-  const base = () => ['verify', '--endpoint', server.url, '--bucket', 'site', '--origin', origin.url, '--keys', list, '--log-interval', '0'];
+  const base = () => [
+    'verify',
+    '--endpoint',
+    server.url,
+    '--bucket',
+    'site',
+    '--origin',
+    origin.url,
+    '--keys',
+    list,
+    '--log-interval',
+    '0',
+  ];
 
   before(async () => {
     origin = await startOrigin();
@@ -55,8 +67,14 @@ describe('osprey verify (HTTP origin)', () => {
   it('parity right after the import', async () => {
     const r = await runCli(base(), { cwd: dir });
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /41 checked, 41 at parity \(100%\), 0 missing, 0 size mismatch, 0 content mismatch, 0 changed at the origin, 0 errors/);
-    assert.match(r.stdout, /content compared for 9 by MD5\/ETag; unchanged at the origin by ETag\/Last-Modified for 0; size only for 32\n {2}size only: 32 without a validator from the origin; --deep hashes/);
+    assert.match(
+      r.stdout,
+      /41 checked, 41 at parity \(100%\), 0 missing, 0 size mismatch, 0 content mismatch, 0 changed at the origin, 0 errors/,
+    );
+    assert.match(
+      r.stdout,
+      /content compared for 9 by MD5\/ETag; unchanged at the origin by ETag\/Last-Modified for 0; size only for 32\n {2}size only: 32 without a validator from the origin; --deep hashes/,
+    );
   });
 
   it('catches a missing, a truncated and a changed object; --deep catches a change the sizes hide', async () => {
@@ -69,7 +87,9 @@ describe('osprey verify (HTTP origin)', () => {
     await client.send(new PutObjectCommand({ Bucket: 'site', Key: 'f/2.txt', Body: origin.files.get('f/2.txt')?.body.subarray(0, 500) }));
     await client.send(new PutObjectCommand({ Bucket: 'site', Key: 'f/5.txt', Body: flip('f/5.txt') })); // origin sends Content-MD5
     await client.send(new PutObjectCommand({ Bucket: 'site', Key: 'f/7.txt', Body: flip('f/7.txt') })); // origin sends no MD5
-    await client.send(new PutObjectCommand({ Bucket: 'site', Key: 'f/chunked.txt', Body: origin.files.get('f/chunked.txt')?.body.subarray(1) })); // origin sends no length
+    await client.send(
+      new PutObjectCommand({ Bucket: 'site', Key: 'f/chunked.txt', Body: origin.files.get('f/chunked.txt')?.body.subarray(1) }),
+    ); // origin sends no length
     const report = path.join(dir, 'r.json');
     const quick = await runCli([...base(), '--report', report], { cwd: dir });
     assert.equal(quick.code, 1, quick.stdout + quick.stderr);
@@ -78,7 +98,11 @@ describe('osprey verify (HTTP origin)', () => {
     assert.match(quick.stdout, /^ {2}missing: f\/1.txt: not in the bucket$/m);
     assert.match(quick.stdout, /^ {2}size-mismatch: f\/2.txt: the bucket has 500 bytes, the source 1002$/m);
     assert.match(quick.stdout, /^ {2}content-mismatch: f\/5.txt: MD5: bucket /m);
-    const rep = JSON.parse(await readFile(report, 'utf8')) as { parity: boolean; summary: { sizeOnly: number }; problems: { key: string; problem: string }[] };
+    const rep = JSON.parse(await readFile(report, 'utf8')) as {
+      parity: boolean;
+      summary: { sizeOnly: number };
+      problems: { key: string; problem: string }[];
+    };
     assert.equal(rep.parity, false);
     assert.equal(rep.problems.length, 4);
 
@@ -104,7 +128,19 @@ describe('osprey verify: every key off parity named; origin changes caught from 
   let state: string;
   let list: string;
   const keys: string[] = [];
-  const base = () => ['verify', '--endpoint', server.url, '--bucket', 'site', '--origin', origin.url, '--keys', list, '--log-interval', '0'];
+  const base = () => [
+    'verify',
+    '--endpoint',
+    server.url,
+    '--bucket',
+    'site',
+    '--origin',
+    origin.url,
+    '--keys',
+    list,
+    '--log-interval',
+    '0',
+  ];
   const env = () => ({ XDG_STATE_HOME: state });
 
   before(async () => {
@@ -113,11 +149,17 @@ describe('osprey verify: every key off parity named; origin changes caught from 
       const key = `v/${String(i).padStart(2, '0')}.txt`;
       keys.push(key);
       // an ETag and a Last-Modified, as a web server sends: no MD5 anywhere
-      origin.files.set(key, { body: contentFor(key, 500 + i), headers: { etag: `"${i}-v1"`, 'last-modified': 'Mon, 02 Nov 2026 10:00:00 GMT' } });
+      origin.files.set(key, {
+        body: contentFor(key, 500 + i),
+        headers: { etag: `"${i}-v1"`, 'last-modified': 'Mon, 02 Nov 2026 10:00:00 GMT' },
+      });
     }
     // an origin that gives only a Last-Modified, and one that gives no validator at all
     keys.push('v/lm-only.txt', 'v/none.txt');
-    origin.files.set('v/lm-only.txt', { body: contentFor('v/lm-only.txt', 700), headers: { 'last-modified': 'Mon, 02 Nov 2026 10:00:00 GMT' } });
+    origin.files.set('v/lm-only.txt', {
+      body: contentFor('v/lm-only.txt', 700),
+      headers: { 'last-modified': 'Mon, 02 Nov 2026 10:00:00 GMT' },
+    });
     origin.files.set('v/none.txt', { body: contentFor('v/none.txt', 800) });
     server = await startOsprey();
     client = s3(server);
@@ -126,7 +168,10 @@ describe('osprey verify: every key off parity named; origin changes caught from 
     state = path.join(dir, 'state');
     list = path.join(dir, 'keys.txt');
     await writeFile(list, `${keys.join('\n')}\n`);
-    const r = await runCli(['import', '--endpoint', server.url, '--bucket', 'site', '--origin', origin.url, '--keys', list, '--log-interval', '0'], { cwd: dir, env: env() });
+    const r = await runCli(
+      ['import', '--endpoint', server.url, '--bucket', 'site', '--origin', origin.url, '--keys', list, '--log-interval', '0'],
+      { cwd: dir, env: env() },
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
   });
   after(async () => {
@@ -144,7 +189,10 @@ describe('osprey verify: every key off parity named; origin changes caught from 
     assert.match(r.stdout, /size only: 1 without a validator from the origin;/);
     assert.equal(getHits(origin), 0, 'no GET of the origin');
     // the report says it too
-    const rep = JSON.parse(await readFile(/^report: (.+)$/m.exec(r.stdout)?.[1] ?? '', 'utf8')) as { notes: string[]; summary: { validated: number; noOriginValidator: number } };
+    const rep = JSON.parse(await readFile(/^report: (.+)$/m.exec(r.stdout)?.[1] ?? '', 'utf8')) as {
+      notes: string[];
+      summary: { validated: number; noOriginValidator: number };
+    };
     assert.equal(rep.summary.validated, 31);
     assert.equal(rep.summary.noOriginValidator, 1);
     assert.match(rep.notes.join('\n'), /size only: 1 without a validator from the origin/);
@@ -160,7 +208,11 @@ describe('osprey verify: every key off parity named; origin changes caught from 
     const m = /^report: (.+)$/m.exec(r.stdout);
     assert.ok(m?.[1], r.stdout);
     assert.ok(m[1].startsWith(path.join(state, 'osprey') + path.sep), m[1]);
-    const rep = JSON.parse(await readFile(m[1], 'utf8')) as { failures: { key: string; problem: string }[]; problems: { key: string }[]; summary: { failed: number } };
+    const rep = JSON.parse(await readFile(m[1], 'utf8')) as {
+      failures: { key: string; problem: string }[];
+      problems: { key: string }[];
+      summary: { failed: number };
+    };
     assert.deepEqual(rep.failures.map((f) => f.key).sort(), gone);
     assert.ok(rep.failures.every((f) => f.problem === 'missing'));
     assert.deepEqual(rep.problems, rep.failures, 'the old name stays in the JSON');
@@ -170,7 +222,24 @@ describe('osprey verify: every key off parity named; origin changes caught from 
     assert.equal(few.stdout.match(/^ {2}missing: /gm)?.length, 3, few.stdout);
     assert.match(few.stdout, /^ {2}… and 22 more \(all in the report\)$/m);
     // put them back
-    const again = await runCli(['import', '--endpoint', server.url, '--bucket', 'site', '--origin', origin.url, '--keys', list, '--log-interval', '0', '--state', path.join(dir, 'again.jsonl')], { cwd: dir, env: env() });
+    const again = await runCli(
+      [
+        'import',
+        '--endpoint',
+        server.url,
+        '--bucket',
+        'site',
+        '--origin',
+        origin.url,
+        '--keys',
+        list,
+        '--log-interval',
+        '0',
+        '--state',
+        path.join(dir, 'again.jsonl'),
+      ],
+      { cwd: dir, env: env() },
+    );
     assert.equal(again.code, 0, again.stdout + again.stderr);
   });
 
@@ -193,7 +262,10 @@ describe('osprey verify: every key off parity named; origin changes caught from 
     assert.equal(origin.requests - requests, keys.length + 1, 'the start-up check (a HEAD) and one HEAD per key, nothing else');
     assert.match(r.stdout, /2 changed at the origin/);
     assert.match(r.stdout, /^ {2}origin-changed: v\/07.txt: the origin's ETag is now "7-v2"; it was "7-v1" when copied$/m);
-    assert.match(r.stdout, /^ {2}origin-changed: v\/lm-only.txt: the origin's Last-Modified is now Tue, 03 Nov 2026 11:00:00 GMT; it was Mon, 02 Nov 2026 10:00:00 GMT when copied$/m);
+    assert.match(
+      r.stdout,
+      /^ {2}origin-changed: v\/lm-only.txt: the origin's Last-Modified is now Tue, 03 Nov 2026 11:00:00 GMT; it was Mon, 02 Nov 2026 10:00:00 GMT when copied$/m,
+    );
     const rep = JSON.parse(await readFile(report, 'utf8')) as { failures: { key: string; problem: string }[] };
     assert.deepEqual(rep.failures.map((p) => `${p.problem} ${p.key}`).sort(), ['origin-changed v/07.txt', 'origin-changed v/lm-only.txt']);
   });

@@ -34,11 +34,27 @@ describe('website bad input', () => {
   }
 
   it('VAL-xx refusals leave the stored configuration untouched', async () => {
-    await refused('<WebsiteConfiguration><RoutingRules><RoutingRule><RuleNumber>1</RuleNumber><Condition/><Redirect><RedirectType>Mirror</RedirectType></Redirect></RoutingRule></RoutingRules></WebsiteConfiguration>', 'InvalidArgument', /RoutingRule 1: a Mirror rule needs Condition\/HttpErrorCodeReturnedEquals 404/);
+    await refused(
+      '<WebsiteConfiguration><RoutingRules><RoutingRule><RuleNumber>1</RuleNumber><Condition/><Redirect><RedirectType>Mirror</RedirectType></Redirect></RoutingRule></RoutingRules></WebsiteConfiguration>',
+      'InvalidArgument',
+      /RoutingRule 1: a Mirror rule needs Condition\/HttpErrorCodeReturnedEquals 404/,
+    );
     await refused('<WebsiteConfiguration><Bogus/></WebsiteConfiguration>', 'MalformedXML', /Unknown element <Bogus>/);
-    await refused('<?xml version="1.0"?><!DOCTYPE lol [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><WebsiteConfiguration><IndexDocument><Suffix>&b;</Suffix></IndexDocument></WebsiteConfiguration>', 'MalformedXML', /DOCTYPE/);
-    await refused('<WebsiteConfiguration>' + '<IndexDocument>'.repeat(200) + '</IndexDocument>'.repeat(200) + '</WebsiteConfiguration>', 'MalformedXML', /nested deeper/);
-    await refused('<WebsiteConfiguration><IndexDocument><Suffix>' + 'x'.repeat(200 * 1024) + '</Suffix></IndexDocument></WebsiteConfiguration>', 'MalformedXML', /131072 bytes/);
+    await refused(
+      '<?xml version="1.0"?><!DOCTYPE lol [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><WebsiteConfiguration><IndexDocument><Suffix>&b;</Suffix></IndexDocument></WebsiteConfiguration>',
+      'MalformedXML',
+      /DOCTYPE/,
+    );
+    await refused(
+      '<WebsiteConfiguration>' + '<IndexDocument>'.repeat(200) + '</IndexDocument>'.repeat(200) + '</WebsiteConfiguration>',
+      'MalformedXML',
+      /nested deeper/,
+    );
+    await refused(
+      '<WebsiteConfiguration><IndexDocument><Suffix>' + 'x'.repeat(200 * 1024) + '</Suffix></IndexDocument></WebsiteConfiguration>',
+      'MalformedXML',
+      /131072 bytes/,
+    );
     await refused('not xml at all', 'MalformedXML', /not well-formed/);
     const got = await rawSigned(server.url, { path: '/bad-site', query: { website: '' } });
     assert.equal(got.status, 200);
@@ -53,7 +69,6 @@ describe('website bad input', () => {
     }
     const wrongValue = await fetch(`${server.url}/bad-site/%C3%BCn%C3%AF/page`, { redirect: 'manual', headers: { 'x-mixed-case': 'yes' } });
     assert.equal(wrongValue.status, 404); // values are case-sensitive: rule 1 does not hold, and nothing else matches
-
   });
 
   it('keys with .., %2F, unicode and trailing slashes', async () => {

@@ -3,8 +3,13 @@
  * and the aws CLI (S3 dialect) and raw OSS-dialect XML, then serving through plain HTTP and curl.
  */
 import {
-  CreateBucketCommand, DeleteBucketCommand, DeleteBucketWebsiteCommand, GetBucketWebsiteCommand, PutBucketWebsiteCommand,
-  PutObjectCommand, S3ServiceException,
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteBucketWebsiteCommand,
+  GetBucketWebsiteCommand,
+  PutBucketWebsiteCommand,
+  PutObjectCommand,
+  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
@@ -64,7 +69,8 @@ describe('website configuration and serving', () => {
     server = await startOsprey({ bindDomains: { 'www.site.test': 'site-bucket' } });
     client = s3(server);
     await client.send(new CreateBucketCommand({ Bucket: 'site-bucket', ACL: 'public-read' }));
-    const put = (Key: string, Body: string) => client.send(new PutObjectCommand({ Bucket: 'site-bucket', Key, Body, ContentType: 'text/html' }));
+    const put = (Key: string, Body: string) =>
+      client.send(new PutObjectCommand({ Bucket: 'site-bucket', Key, Body, ContentType: 'text/html' }));
     await put('index.html', 'root index');
     await put('docs/index.html', 'docs index');
     await put('error.html', 'custom 404 page');
@@ -78,16 +84,34 @@ describe('website configuration and serving', () => {
   });
 
   it('API-02 API-04 GET before PUT: NoSuchWebsiteConfiguration; missing bucket: NoSuchBucket', async () => {
-    await assert.rejects(client.send(new GetBucketWebsiteCommand({ Bucket: 'site-bucket' })), (e: unknown) => e instanceof S3ServiceException && e.name === 'NoSuchWebsiteConfiguration');
-    await assert.rejects(client.send(new GetBucketWebsiteCommand({ Bucket: 'no-such-site' })), (e: unknown) => e instanceof S3ServiceException && e.name === 'NoSuchBucket');
+    await assert.rejects(
+      client.send(new GetBucketWebsiteCommand({ Bucket: 'site-bucket' })),
+      (e: unknown) => e instanceof S3ServiceException && e.name === 'NoSuchWebsiteConfiguration',
+    );
+    await assert.rejects(
+      client.send(new GetBucketWebsiteCommand({ Bucket: 'no-such-site' })),
+      (e: unknown) => e instanceof S3ServiceException && e.name === 'NoSuchBucket',
+    );
   });
 
   it('API-01 API-05 XML-05 an OSS-dialect configuration is stored and read back canonically', async () => {
     const md5 = createHash('md5').update(OSS_RULES).digest('base64');
-    const bad = await rawSigned(server.url, { method: 'PUT', path: '/site-bucket', query: { website: '' }, body: OSS_RULES, headers: { 'content-md5': Buffer.alloc(16).toString('base64') } });
+    const bad = await rawSigned(server.url, {
+      method: 'PUT',
+      path: '/site-bucket',
+      query: { website: '' },
+      body: OSS_RULES,
+      headers: { 'content-md5': Buffer.alloc(16).toString('base64') },
+    });
     assert.equal(bad.status, 400);
     assert.equal(xmlField(bad.body, 'Code'), 'InvalidDigest');
-    const r = await rawSigned(server.url, { method: 'PUT', path: '/site-bucket', query: { website: '' }, body: OSS_RULES, headers: { 'content-md5': md5, 'content-type': 'application/xml' } });
+    const r = await rawSigned(server.url, {
+      method: 'PUT',
+      path: '/site-bucket',
+      query: { website: '' },
+      body: OSS_RULES,
+      headers: { 'content-md5': md5, 'content-type': 'application/xml' },
+    });
     assert.equal(r.status, 200, r.body);
     const got = await rawSigned(server.url, { path: '/site-bucket', query: { website: '' } });
     assert.equal(got.status, 200);
@@ -140,9 +164,26 @@ describe('website configuration and serving', () => {
 
   it('WEB-06 a bound domain serves the bucket as a website (curl -L follows the directory redirect)', async () => {
     const port = server.port;
-    const { stdout } = await run('curl', ['-s', '-L', '--max-redirs', '5', '--resolve', `www.site.test:${port}:127.0.0.1`, `http://www.site.test:${port}/docs`]);
+    const { stdout } = await run('curl', [
+      '-s',
+      '-L',
+      '--max-redirs',
+      '5',
+      '--resolve',
+      `www.site.test:${port}:127.0.0.1`,
+      `http://www.site.test:${port}/docs`,
+    ]);
     assert.equal(stdout, 'docs index');
-    const nf = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--resolve', `www.site.test:${port}:127.0.0.1`, `http://www.site.test:${port}/nope`]);
+    const nf = await run('curl', [
+      '-s',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      '--resolve',
+      `www.site.test:${port}:127.0.0.1`,
+      `http://www.site.test:${port}/nope`,
+    ]);
     assert.equal(nf.stdout, '404');
   });
 
@@ -155,21 +196,26 @@ describe('website configuration and serving', () => {
   });
 
   it('XML-05 the S3 dialect through the AWS SDK round-trips, RED-09 defaults apply', async () => {
-    await client.send(new PutBucketWebsiteCommand({
-      Bucket: 'site-bucket',
-      WebsiteConfiguration: {
-        IndexDocument: { Suffix: 'index.html' },
-        ErrorDocument: { Key: 'error.html' },
-        RoutingRules: [{ Condition: { KeyPrefixEquals: 'docs/old/' }, Redirect: { ReplaceKeyPrefixWith: 'docs/new/' } }],
-      },
-    }));
+    await client.send(
+      new PutBucketWebsiteCommand({
+        Bucket: 'site-bucket',
+        WebsiteConfiguration: {
+          IndexDocument: { Suffix: 'index.html' },
+          ErrorDocument: { Key: 'error.html' },
+          RoutingRules: [{ Condition: { KeyPrefixEquals: 'docs/old/' }, Redirect: { ReplaceKeyPrefixWith: 'docs/new/' } }],
+        },
+      }),
+    );
     const got = await client.send(new GetBucketWebsiteCommand({ Bucket: 'site-bucket' }));
     assert.equal(got.IndexDocument?.Suffix, 'index.html');
     assert.equal(got.RoutingRules?.[0]?.Redirect?.ReplaceKeyPrefixWith, 'docs/new/');
     assert.equal(got.RoutingRules?.[0]?.Condition?.KeyPrefixEquals, 'docs/old/');
     const raw = await rawSigned(server.url, { path: '/site-bucket', query: { website: '' } });
     assert.doesNotMatch(raw.body, /RuleNumber|RedirectType/);
-    const r = await fetch(`${server.url}/site-bucket/docs/old/x.html`, { redirect: 'manual', headers: { host: `127.0.0.1:${server.port}` } });
+    const r = await fetch(`${server.url}/site-bucket/docs/old/x.html`, {
+      redirect: 'manual',
+      headers: { host: `127.0.0.1:${server.port}` },
+    });
     assert.equal(r.status, 301);
     // path style: the bucket stays in the path (issue 18)
     assert.equal(r.headers.get('location'), `http://127.0.0.1:${server.port}/site-bucket/docs/new/x.html`);
@@ -178,11 +224,27 @@ describe('website configuration and serving', () => {
   it('the aws CLI s3api put-bucket-website / get / delete', async () => {
     const dir = await tmpDir('osprey-web-');
     const file = path.join(dir, 'website.json');
-    await writeFile(file, JSON.stringify({ IndexDocument: { Suffix: 'index.html' }, RoutingRules: [{ Condition: { HttpErrorCodeReturnedEquals: '404' }, Redirect: { HostName: 'fallback.example.com', HttpRedirectCode: '302' } }] }));
-    const env = { PATH: process.env.PATH, HOME: dir, AWS_ACCESS_KEY_ID: server.accessKeyId, AWS_SECRET_ACCESS_KEY: server.secretAccessKey, AWS_EC2_METADATA_DISABLED: 'true' };
+    await writeFile(
+      file,
+      JSON.stringify({
+        IndexDocument: { Suffix: 'index.html' },
+        RoutingRules: [
+          { Condition: { HttpErrorCodeReturnedEquals: '404' }, Redirect: { HostName: 'fallback.example.com', HttpRedirectCode: '302' } },
+        ],
+      }),
+    );
+    const env = {
+      PATH: process.env.PATH,
+      HOME: dir,
+      AWS_ACCESS_KEY_ID: server.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
     const aws = (...args: string[]) => run('/usr/bin/aws', ['--endpoint-url', server.url, '--region', 'us-east-1', ...args], { env });
     await aws('s3api', 'put-bucket-website', '--bucket', 'site-bucket', '--website-configuration', `file://${file}`);
-    const got = JSON.parse((await aws('s3api', 'get-bucket-website', '--bucket', 'site-bucket')).stdout) as { RoutingRules: { Redirect: { HostName: string } }[] };
+    const got = JSON.parse((await aws('s3api', 'get-bucket-website', '--bucket', 'site-bucket')).stdout) as {
+      RoutingRules: { Redirect: { HostName: string } }[];
+    };
     assert.equal(got.RoutingRules[0]?.Redirect.HostName, 'fallback.example.com');
     const r = await fetch(`${server.url}/site-bucket/gone.html`, { redirect: 'manual' });
     assert.equal(r.status, 302);
@@ -194,11 +256,18 @@ describe('website configuration and serving', () => {
 
   it('deleting the bucket deletes its rules', async () => {
     await client.send(new CreateBucketCommand({ Bucket: 'short-lived' }));
-    await client.send(new PutBucketWebsiteCommand({ Bucket: 'short-lived', WebsiteConfiguration: { IndexDocument: { Suffix: 'i.html' } } }));
+    await client.send(
+      new PutBucketWebsiteCommand({ Bucket: 'short-lived', WebsiteConfiguration: { IndexDocument: { Suffix: 'i.html' } } }),
+    );
     await client.send(new DeleteBucketWebsiteCommand({ Bucket: 'short-lived' }));
-    await client.send(new PutBucketWebsiteCommand({ Bucket: 'short-lived', WebsiteConfiguration: { IndexDocument: { Suffix: 'i.html' } } }));
+    await client.send(
+      new PutBucketWebsiteCommand({ Bucket: 'short-lived', WebsiteConfiguration: { IndexDocument: { Suffix: 'i.html' } } }),
+    );
     await client.send(new DeleteBucketCommand({ Bucket: 'short-lived' }));
     await client.send(new CreateBucketCommand({ Bucket: 'short-lived' }));
-    await assert.rejects(client.send(new GetBucketWebsiteCommand({ Bucket: 'short-lived' })), (e: unknown) => e instanceof S3ServiceException && e.name === 'NoSuchWebsiteConfiguration');
+    await assert.rejects(
+      client.send(new GetBucketWebsiteCommand({ Bucket: 'short-lived' })),
+      (e: unknown) => e instanceof S3ServiceException && e.name === 'NoSuchWebsiteConfiguration',
+    );
   });
 });

@@ -40,7 +40,16 @@ describe('DeleteObjects: per-key failures map through the one error table', () =
   let base = '';
   before(async () => {
     server = http.createServer((req, res) => {
-      const ctx: Ctx = { req, res, reqId: 'test', started: process.hrtime.bigint(), dialect: 's3', bytesIn: 0, bytesOut: 0, endpoint: { bucket: 'b', query: new Map() } as unknown as Endpoint };
+      const ctx: Ctx = {
+        req,
+        res,
+        reqId: 'test',
+        started: process.hrtime.bigint(),
+        dialect: 's3',
+        bytesIn: 0,
+        bytesOut: 0,
+        endpoint: { bucket: 'b', query: new Map() } as unknown as Endpoint,
+      };
       deleteObjects(ctx, deps).catch((err: unknown) => {
         res.statusCode = 599;
         res.end(String(err));
@@ -57,7 +66,11 @@ describe('DeleteObjects: per-key failures map through the one error table', () =
     const r = await fetch(`${base}/b?delete`, { method: 'POST', body });
     const xml = await r.text();
     assert.equal(r.status, 200, xml);
-    const errors = [...xml.matchAll(/<Error>(.*?)<\/Error>/gs)].map((m) => ({ key: xmlField(m[1] ?? '', 'Key'), code: xmlField(m[1] ?? '', 'Code'), message: xmlField(m[1] ?? '', 'Message') }));
+    const errors = [...xml.matchAll(/<Error>(.*?)<\/Error>/gs)].map((m) => ({
+      key: xmlField(m[1] ?? '', 'Key'),
+      code: xmlField(m[1] ?? '', 'Code'),
+      message: xmlField(m[1] ?? '', 'Message'),
+    }));
     const full = storageFull(undefined).message;
     assert.deepEqual(errors, [
       { key: 'full-disk', code: 'ServiceUnavailable', message: full },

@@ -18,7 +18,9 @@ import { bucketParam, keyParam, methodNotAllowed, readJsonBody, sendJson, str } 
 
 function acl(v: unknown): CannedAcl {
   if (typeof v === 'string' && (CANNED_ACLS as readonly string[]).includes(v)) return v as CannedAcl;
-  throw new S3Error('InvalidArgument', { message: `Unsupported canned ACL '${String(v)}': use private, public-read or public-read-write.` });
+  throw new S3Error('InvalidArgument', {
+    message: `Unsupported canned ACL '${String(v)}': use private, public-read or public-read-write.`,
+  });
 }
 
 /** /buckets and /buckets/:b[/acl] */
@@ -68,11 +70,18 @@ export async function listObjects(call: ApiCall): Promise<void> {
   const prefix = q.get('prefix') ?? '';
   const after = q.get('after') || undefined;
   const maxRaw = q.get('max') ?? '50';
-  if (!/^\d{1,4}$/.test(maxRaw) || Number(maxRaw) < 1) throw new S3Error('InvalidArgument', { message: `max must be a whole number from 1 to 1000, not '${maxRaw}'.` });
+  if (!/^\d{1,4}$/.test(maxRaw) || Number(maxRaw) < 1)
+    throw new S3Error('InvalidArgument', { message: `max must be a whole number from 1 to 1000, not '${maxRaw}'.` });
   await deps.buckets.require(bucket);
-  const r = await deps.objects.list(bucket, { prefix, delimiter: '/', ...(after !== undefined && { startAfter: after }), maxKeys: Math.min(1000, Number(maxRaw)) });
+  const r = await deps.objects.list(bucket, {
+    prefix,
+    delimiter: '/',
+    ...(after !== undefined && { startAfter: after }),
+    maxKeys: Math.min(1000, Number(maxRaw)),
+  });
   sendJson(ctx, 200, {
-    bucket, prefix,
+    bucket,
+    prefix,
     folders: r.commonPrefixes,
     objects: r.objects.map(objectSummary),
     truncated: r.isTruncated,
@@ -164,10 +173,12 @@ export async function uploads(call: ApiCall): Promise<void> {
   }
   if (method === 'POST') {
     const body = await readJsonBody(ctx);
-    if (!Array.isArray(body.parts) || body.parts.length === 0) throw new S3Error('MalformedXML', { message: 'You must specify at least one part.' });
+    if (!Array.isArray(body.parts) || body.parts.length === 0)
+      throw new S3Error('MalformedXML', { message: 'You must specify at least one part.' });
     const list = body.parts.map((p: unknown) => {
       const o = (p ?? {}) as { partNumber?: unknown; etag?: unknown };
-      if (typeof o.partNumber !== 'number' || typeof o.etag !== 'string') throw new S3Error('InvalidArgument', { message: 'Each part needs a partNumber and an etag.' });
+      if (typeof o.partNumber !== 'number' || typeof o.etag !== 'string')
+        throw new S3Error('InvalidArgument', { message: 'Each part needs a partNumber and an etag.' });
       return { partNumber: o.partNumber, etag: o.etag };
     });
     // the write path: a completed upload wins over a mirror fill of the key, as a PUT does (MIR-42)

@@ -20,9 +20,11 @@ const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 function masked(cfg: WebsiteConfig): WebsiteConfig {
   return {
     ...cfg,
-    RoutingRules: cfg.RoutingRules.map((r) => (r.Redirect.MirrorAuth?.AccessKeySecret !== undefined
-      ? { ...r, Redirect: { ...r.Redirect, MirrorAuth: { ...r.Redirect.MirrorAuth, AccessKeySecret: MASKED_SECRET } } }
-      : r)),
+    RoutingRules: cfg.RoutingRules.map((r) =>
+      r.Redirect.MirrorAuth?.AccessKeySecret !== undefined
+        ? { ...r, Redirect: { ...r.Redirect, MirrorAuth: { ...r.Redirect.MirrorAuth, AccessKeySecret: MASKED_SECRET } } }
+        : r,
+    ),
   };
 }
 
@@ -33,7 +35,9 @@ function masked(cfg: WebsiteConfig): WebsiteConfig {
  * elements only; the parser then validates the result like any client's body.
  */
 export function modelToXml(model: Record<string, unknown>): string {
-  const rules = Array.isArray(model.RoutingRules) ? model.RoutingRules.map((r: unknown) => (r !== null && typeof r === 'object' ? (r as Record<string, unknown>) : {})) : [];
+  const rules = Array.isArray(model.RoutingRules)
+    ? model.RoutingRules.map((r: unknown) => (r !== null && typeof r === 'object' ? (r as Record<string, unknown>) : {}))
+    : [];
   const top = { IndexDocument: model.IndexDocument, ErrorDocument: model.ErrorDocument };
   if (model.dialect === 's3') {
     const s3Rules = rules.map(({ RuleNumber: _n, Redirect, ...rest }) => {
@@ -52,7 +56,13 @@ export function modelToXml(model: Record<string, unknown>): string {
 
 async function websiteState(call: ApiCall, bucket: string) {
   const cfg = await call.deps.website.get(bucket);
-  return { bucket, configured: cfg !== undefined, config: cfg ? masked(cfg) : null, xml: cfg ? serializeWebsiteXml(cfg) : null, maxRules: call.deps.config.maxRoutingRules };
+  return {
+    bucket,
+    configured: cfg !== undefined,
+    config: cfg ? masked(cfg) : null,
+    xml: cfg ? serializeWebsiteXml(cfg) : null,
+    maxRules: call.deps.config.maxRoutingRules,
+  };
 }
 
 /** /buckets/:b/website: GET the model and its XML; PUT {config} or {xml}; DELETE. */
@@ -68,7 +78,8 @@ export async function website(call: ApiCall): Promise<void> {
     const body = await readJsonBody(ctx);
     let xml: string;
     if (typeof body.xml === 'string') xml = body.xml;
-    else if (body.config !== null && typeof body.config === 'object' && !Array.isArray(body.config)) xml = modelToXml(body.config as Record<string, unknown>);
+    else if (body.config !== null && typeof body.config === 'object' && !Array.isArray(body.config))
+      xml = modelToXml(body.config as Record<string, unknown>);
     else throw new S3Error('InvalidArgument', { message: 'Send {"config": {...}} or {"xml": "<WebsiteConfiguration>…"}.' });
     await deps.website.put(bucket, xml);
     sendJson(ctx, 200, await websiteState(call, bucket));
@@ -98,7 +109,9 @@ export async function simulate(call: ApiCall): Promise<void> {
   }
   // the read service explains the decision its read path carries out (status 404: "as if missing")
   const result = await deps.reads.explain({
-    bucket, key, headers,
+    bucket,
+    key,
+    headers,
     method: typeof body.method === 'string' && body.method !== '' ? body.method.toUpperCase() : 'GET',
     query: typeof body.query === 'string' ? body.query : '',
     websiteMode: body.website === true,

@@ -13,7 +13,17 @@ import { activity, simulate, website } from './api-origin.js';
 import type { ApiCall } from './http.js';
 import { ConsoleError, readJsonBody, sendJson } from './http.js';
 import type { Session } from './session.js';
-import { CSRF_HEADER, SESSION_COOKIE, checkCsrf, checkKeyPair, cookieValue, csrfToken, issueSession, readSession, sessionCookie } from './session.js';
+import {
+  CSRF_HEADER,
+  SESSION_COOKIE,
+  checkCsrf,
+  checkKeyPair,
+  cookieValue,
+  csrfToken,
+  issueSession,
+  readSession,
+  sessionCookie,
+} from './session.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
@@ -23,7 +33,8 @@ function secureRequest(ctx: Ctx): boolean {
 
 /** Refuse requests another site made the browser send (defence in depth next to the CSRF token). */
 function checkSameOrigin(ctx: Ctx): void {
-  if (header(ctx, 'sec-fetch-site') === 'cross-site') throw new ConsoleError(403, 'CrossSiteRequest', 'Cross-site requests to the console are refused.');
+  if (header(ctx, 'sec-fetch-site') === 'cross-site')
+    throw new ConsoleError(403, 'CrossSiteRequest', 'Cross-site requests to the console are refused.');
   const origin = header(ctx, 'origin');
   if (origin === undefined || origin === 'null') return;
   let host: string;
@@ -43,7 +54,8 @@ function sessionView(session: Session, deps: Deps) {
 async function sessionCall(ctx: Ctx, deps: Deps, method: string, current: Session | 'expired' | undefined): Promise<void> {
   if (method === 'POST') {
     checkSameOrigin(ctx);
-    if (!(header(ctx, 'content-type') ?? '').startsWith('application/json')) throw new ConsoleError(415, 'UnsupportedMediaType', 'Sign in with a JSON body.');
+    if (!(header(ctx, 'content-type') ?? '').startsWith('application/json'))
+      throw new ConsoleError(415, 'UnsupportedMediaType', 'Sign in with a JSON body.');
     const body = await readJsonBody(ctx, 8 * 1024);
     const id = typeof body.accessKeyId === 'string' ? body.accessKeyId.trim() : '';
     const secret = typeof body.secretAccessKey === 'string' ? body.secretAccessKey : '';
@@ -59,7 +71,7 @@ async function sessionCall(ctx: Ctx, deps: Deps, method: string, current: Sessio
     // signing out needs no valid session (an expired one is cleared too), but must not be forced by another site
     checkSameOrigin(ctx);
     if (current !== undefined && current !== 'expired' && !checkCsrf(current, deps.keys, header(ctx, CSRF_HEADER))) {
-      throw new ConsoleError(403, 'InvalidCsrfToken', 'The request is missing the console\'s CSRF token; reload the page.');
+      throw new ConsoleError(403, 'InvalidCsrfToken', "The request is missing the console's CSRF token; reload the page.");
     }
     sendJson(ctx, 200, { signedOut: true }, { 'Set-Cookie': sessionCookie(undefined, secureRequest(ctx)) });
     return;
@@ -87,7 +99,7 @@ export async function handleApi(ctx: Ctx, deps: Deps, rest: string): Promise<voi
   if (!SAFE_METHODS.has(method)) {
     checkSameOrigin(ctx);
     if (!checkCsrf(session, deps.keys, header(ctx, CSRF_HEADER))) {
-      throw new ConsoleError(403, 'InvalidCsrfToken', 'The request is missing the console\'s CSRF token; reload the page.');
+      throw new ConsoleError(403, 'InvalidCsrfToken', "The request is missing the console's CSRF token; reload the page.");
     }
   }
   const call: ApiCall = { ctx, deps, method, parts, query: ctx.endpoint?.query ?? new Map(), session };

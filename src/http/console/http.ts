@@ -24,7 +24,11 @@ export interface ApiCall {
 
 /** A console-only refusal (not an S3 error): its own code and status. */
 export class ConsoleError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -32,7 +36,11 @@ export class ConsoleError extends Error {
 export const NO_STORE = { 'Cache-Control': 'no-store' };
 
 export function sendJson(ctx: Ctx, status: number, value: unknown, headers: Record<string, string> = {}): void {
-  sendBody(ctx, status, 'application/json; charset=utf-8', JSON.stringify(value), { ...NO_STORE, 'X-Content-Type-Options': 'nosniff', ...headers });
+  sendBody(ctx, status, 'application/json; charset=utf-8', JSON.stringify(value), {
+    ...NO_STORE,
+    'X-Content-Type-Options': 'nosniff',
+    ...headers,
+  });
 }
 
 export function sendConsoleError(ctx: Ctx, deps: Deps, err: unknown): void {
@@ -64,7 +72,8 @@ export async function readJsonBody(ctx: Ctx, limit = 512 * 1024): Promise<Record
   } catch {
     throw new S3Error('InvalidArgument', { message: 'The request body must be JSON.' });
   }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new S3Error('InvalidArgument', { message: 'The request body must be a JSON object.' });
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw new S3Error('InvalidArgument', { message: 'The request body must be a JSON object.' });
   return v as Record<string, unknown>;
 }
 

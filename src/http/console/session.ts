@@ -42,7 +42,12 @@ function sameText(a: string, b: string): boolean {
 /** A fresh session token for a key pair that has just been checked. */
 export function issueSession(accessKeyId: string, secret: string, now = Date.now(), ttlMs = SESSION_TTL_MS): Session {
   const expires = now + ttlMs;
-  const body = [VERSION, Buffer.from(accessKeyId, 'utf8').toString('base64url'), String(Math.floor(expires / 1000)), randomBytes(12).toString('base64url')].join('.');
+  const body = [
+    VERSION,
+    Buffer.from(accessKeyId, 'utf8').toString('base64url'),
+    String(Math.floor(expires / 1000)),
+    randomBytes(12).toString('base64url'),
+  ].join('.');
   return { accessKeyId, expires: Math.floor(expires / 1000) * 1000, token: `${body}.${mac(secret, body)}` };
 }
 
@@ -100,5 +105,7 @@ export function sessionCookie(session: Session | undefined, secure: boolean): st
   const attrs = ['Path=/-/console', 'HttpOnly', 'SameSite=Strict', ...(secure ? ['Secure'] : [])];
   if (!session) return [`${SESSION_COOKIE}=`, 'Max-Age=0', 'Expires=Thu, 01 Jan 1970 00:00:00 GMT', ...attrs].join('; ');
   const maxAge = Math.max(0, Math.floor((session.expires - Date.now()) / 1000));
-  return [`${SESSION_COOKIE}=${session.token}`, `Max-Age=${maxAge}`, `Expires=${new Date(session.expires).toUTCString()}`, ...attrs].join('; ');
+  return [`${SESSION_COOKIE}=${session.token}`, `Max-Age=${maxAge}`, `Expires=${new Date(session.expires).toUTCString()}`, ...attrs].join(
+    '; ',
+  );
 }

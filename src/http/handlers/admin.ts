@@ -57,7 +57,13 @@ async function metricsEndpoint(ctx: Ctx, deps: Deps): Promise<void> {
   const token = deps.config.metricsToken;
   const given = /^Bearer\s+(.+)$/i.exec(header(ctx, 'authorization') ?? '')?.[1];
   const allowed = token !== undefined && given !== undefined ? sameSecret(given, token) : isLoopback(ctx.req.socket.remoteAddress);
-  if (!allowed) throw new S3Error('AccessDenied', { message: token === undefined ? 'Metrics are served to loopback only; set --metrics-token to scrape from elsewhere.' : 'A valid bearer token is required for metrics.' });
+  if (!allowed)
+    throw new S3Error('AccessDenied', {
+      message:
+        token === undefined
+          ? 'Metrics are served to loopback only; set --metrics-token to scrape from elsewhere.'
+          : 'A valid bearer token is required for metrics.',
+    });
   sendBody(ctx, 200, deps.metrics.contentType, await deps.metrics.text());
 }
 
@@ -94,7 +100,8 @@ async function explainEndpoint(ctx: Ctx, deps: Deps): Promise<void> {
   } catch {
     throw new S3Error('InvalidArgument', { message: 'The body must be JSON: {"bucket": …, "key": …}.' });
   }
-  if (typeof body.bucket !== 'string' || typeof body.key !== 'string') throw new S3Error('InvalidArgument', { message: 'bucket and key are required strings.' });
+  if (typeof body.bucket !== 'string' || typeof body.key !== 'string')
+    throw new S3Error('InvalidArgument', { message: 'bucket and key are required strings.' });
   const bucket = body.bucket;
   await deps.buckets.require(bucket);
   const headers: Record<string, string> = {};

@@ -16,7 +16,6 @@ import { child, children, parseXml, readCapped, text } from '../../codec/xml.js'
 
 const MAX_XML = 1024 * 1024;
 
-
 function owner(deps: Deps): Record<string, string> {
   return { ID: deps.ownerId, DisplayName: deps.ownerId };
 }
@@ -26,12 +25,19 @@ export async function listBuckets(ctx: Ctx, deps: Deps): Promise<void> {
   const q = ctx.endpoint?.query ?? new Map<string, string>();
   const maxParam = q.get('max-buckets');
   if (maxParam !== undefined && (!/^\d+$/.test(maxParam) || Number(maxParam) < 1 || Number(maxParam) > 10000)) {
-    throw new S3Error('InvalidArgument', { message: 'max-buckets must be a whole number from 1 to 10000.', fields: { ArgumentName: 'max-buckets', ArgumentValue: maxParam } });
+    throw new S3Error('InvalidArgument', {
+      message: 'max-buckets must be a whole number from 1 to 10000.',
+      fields: { ArgumentName: 'max-buckets', ArgumentValue: maxParam },
+    });
   }
   const token = q.get('continuation-token');
   const after = token === undefined || token === '' ? undefined : Buffer.from(token, 'base64url').toString('utf8');
   const prefix = q.get('prefix') ?? '';
-  const { buckets: page, more } = await deps.buckets.page({ prefix, ...(after !== undefined && { after }), max: maxParam === undefined ? Infinity : Number(maxParam) });
+  const { buckets: page, more } = await deps.buckets.page({
+    prefix,
+    ...(after !== undefined && { after }),
+    max: maxParam === undefined ? Infinity : Number(maxParam),
+  });
   const last = page[page.length - 1];
   sendXml(ctx, 200, {
     ListAllMyBucketsResult: {
@@ -47,7 +53,10 @@ function cannedAcl(ctx: Ctx): CannedAcl | undefined {
   const v = header(ctx, 'x-amz-acl') ?? header(ctx, 'x-oss-acl');
   if (v === undefined) return undefined;
   if (!(CANNED_ACLS as readonly string[]).includes(v)) {
-    throw new S3Error('InvalidArgument', { message: `Unsupported canned ACL '${v}': use private, public-read or public-read-write.`, fields: { ArgumentName: 'x-amz-acl', ArgumentValue: v } });
+    throw new S3Error('InvalidArgument', {
+      message: `Unsupported canned ACL '${v}': use private, public-read or public-read-write.`,
+      fields: { ArgumentName: 'x-amz-acl', ArgumentValue: v },
+    });
   }
   return v as CannedAcl;
 }
@@ -96,7 +105,8 @@ export async function putBucketAcl(ctx: Ctx, deps: Deps): Promise<void> {
   let acl = cannedAcl(ctx);
   const body = await readCapped(ctx.req, MAX_XML, ctx);
   if (acl === undefined && body.length > 0) acl = aclFromPolicy(body.toString('utf8'));
-  if (acl === undefined) throw new S3Error('InvalidArgument', { message: 'Give a canned ACL in x-amz-acl (private, public-read, public-read-write).' });
+  if (acl === undefined)
+    throw new S3Error('InvalidArgument', { message: 'Give a canned ACL in x-amz-acl (private, public-read, public-read-write).' });
   await deps.buckets.setAcl(bucket, acl);
   sendEmpty(ctx, 200);
 }
@@ -113,7 +123,9 @@ function aclFromPolicy(xml: string): CannedAcl {
   if (perms.size === 0) return 'private';
   if (perms.size === 1 && perms.has('READ')) return 'public-read';
   if (perms.size === 2 && perms.has('READ') && perms.has('WRITE')) return 'public-read-write';
-  throw new S3Error('NotImplemented', { message: 'Only grants equivalent to the canned ACLs private, public-read and public-read-write are supported.' });
+  throw new S3Error('NotImplemented', {
+    message: 'Only grants equivalent to the canned ACLs private, public-read and public-read-write are supported.',
+  });
 }
 
 export async function deleteObjects(ctx: Ctx, deps: Deps): Promise<void> {

@@ -14,7 +14,8 @@ export async function readConfigBody(ctx: Ctx, limit: number, what: string): Pro
   try {
     body = await readCapped(ctx.req, limit, ctx);
   } catch (err) {
-    if (err instanceof S3Error && err.code === 'MaxMessageLengthExceeded') throw new S3Error('MalformedXML', { message: `The ${what} must be at most ${limit} bytes.` });
+    if (err instanceof S3Error && err.code === 'MaxMessageLengthExceeded')
+      throw new S3Error('MalformedXML', { message: `The ${what} must be at most ${limit} bytes.` });
     throw err;
   }
   const md5 = header(ctx, 'content-md5');

@@ -21,19 +21,29 @@ async function isWebsiteRoot(ctx: Ctx, deps: Deps, bucket: string): Promise<bool
 export function maxKeysParam(q: Map<string, string>, name: string, def = 1000): number {
   const v = q.get(name);
   if (v === undefined || v === '') return def;
-  if (!/^\d+$/.test(v)) throw new S3Error('InvalidArgument', { message: `${name} must be a non-negative whole number, not '${v}'.`, fields: { ArgumentName: name, ArgumentValue: v } });
+  if (!/^\d+$/.test(v))
+    throw new S3Error('InvalidArgument', {
+      message: `${name} must be a non-negative whole number, not '${v}'.`,
+      fields: { ArgumentName: name, ArgumentValue: v },
+    });
   return Math.min(Number(v), 1000);
 }
 
 /** S3's encoding-type=url: percent-encode like URLEncoder (keeps '/' readable? no: S3 encodes all but unreserved and '/'). */
 export function urlEncodeKey(s: string): string {
-  return encodeURIComponent(s).replace(/%2F/g, '/').replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+  return encodeURIComponent(s)
+    .replace(/%2F/g, '/')
+    .replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
 }
 
-function encodingType(q: Map<string, string>): ((s: string) => string) {
+function encodingType(q: Map<string, string>): (s: string) => string {
   const e = q.get('encoding-type');
   if (e === undefined) return (s) => s;
-  if (e.toLowerCase() !== 'url') throw new S3Error('InvalidArgument', { message: `Invalid Encoding Method specified in Request: '${e}'.`, fields: { ArgumentName: 'encoding-type' } });
+  if (e.toLowerCase() !== 'url')
+    throw new S3Error('InvalidArgument', {
+      message: `Invalid Encoding Method specified in Request: '${e}'.`,
+      fields: { ArgumentName: 'encoding-type' },
+    });
   return urlEncodeKey;
 }
 
@@ -51,7 +61,6 @@ function contents(r: ListResult, enc: (s: string) => string, ownerId: string | u
 function prefixes(r: ListResult, enc: (s: string) => string) {
   return r.commonPrefixes.map((p) => ({ Prefix: enc(p) }));
 }
-
 
 export async function listObjects(ctx: Ctx, deps: Deps): Promise<void> {
   const bucket = bucketOf(ctx);
@@ -88,7 +97,10 @@ export async function listObjects(ctx: Ctx, deps: Deps): Promise<void> {
 function decodeToken(t: string): string {
   const key = Buffer.from(t, 'base64url').toString('utf8');
   if (Buffer.from(key, 'utf8').toString('base64url') !== t) {
-    throw new S3Error('InvalidArgument', { message: 'The continuation token provided is incorrect.', fields: { ArgumentName: 'continuation-token' } });
+    throw new S3Error('InvalidArgument', {
+      message: 'The continuation token provided is incorrect.',
+      fields: { ArgumentName: 'continuation-token' },
+    });
   }
   return key;
 }
@@ -104,7 +116,12 @@ export async function listObjectsV2(ctx: Ctx, deps: Deps): Promise<void> {
   const maxKeys = maxKeysParam(q, 'max-keys');
   let after = token !== undefined ? decodeToken(token) : startAfter;
   if (token !== undefined && startAfter !== undefined && startAfter > (after ?? '')) after = startAfter;
-  const r = await deps.objects.list(bucket, { prefix, ...(delimiter && { delimiter }), ...(after !== undefined && { startAfter: after }), maxKeys });
+  const r = await deps.objects.list(bucket, {
+    prefix,
+    ...(delimiter && { delimiter }),
+    ...(after !== undefined && { startAfter: after }),
+    maxKeys,
+  });
   const fetchOwner = q.get('fetch-owner') === 'true';
   sendXml(ctx, 200, {
     ListBucketResult: {
@@ -116,7 +133,8 @@ export async function listObjectsV2(ctx: Ctx, deps: Deps): Promise<void> {
       MaxKeys: String(maxKeys),
       ...(delimiter !== undefined && { Delimiter: enc(delimiter) }),
       IsTruncated: String(r.isTruncated),
-      ...(r.isTruncated && r.nextMarker !== undefined && { NextContinuationToken: Buffer.from(r.nextMarker, 'utf8').toString('base64url') }),
+      ...(r.isTruncated &&
+        r.nextMarker !== undefined && { NextContinuationToken: Buffer.from(r.nextMarker, 'utf8').toString('base64url') }),
       ...(q.has('encoding-type') && { EncodingType: 'url' }),
       Contents: contents(r, enc, fetchOwner ? deps.ownerId : undefined),
       CommonPrefixes: prefixes(r, enc),

@@ -14,7 +14,6 @@ import { sendEmpty, sendXml } from '../respond.js';
 import { child, children, parseXml, readCapped, text } from '../../codec/xml.js';
 import { maxKeysParam, urlEncodeKey } from './list.js';
 
-
 function uploadIdOf(q: Map<string, string>): string {
   const id = q.get('uploadId');
   if (!id) throw new S3Error('NoSuchUpload');
@@ -90,7 +89,12 @@ export async function listParts(ctx: Ctx, deps: Deps): Promise<void> {
       ...(last && { NextPartNumberMarker: String(last.partNumber) }),
       MaxParts: String(maxParts),
       IsTruncated: String(r.isTruncated),
-      Part: r.parts.map((p) => ({ PartNumber: String(p.partNumber), LastModified: p.lastModified.toISOString(), ETag: `"${p.etag}"`, Size: String(p.size) })),
+      Part: r.parts.map((p) => ({
+        PartNumber: String(p.partNumber),
+        LastModified: p.lastModified.toISOString(),
+        ETag: `"${p.etag}"`,
+        Size: String(p.size),
+      })),
     },
   });
 }
@@ -104,7 +108,10 @@ export async function listMultipartUploads(ctx: Ctx, deps: Deps): Promise<void> 
   const uploadIdMarker = q.get('upload-id-marker') || undefined;
   const maxUploads = maxKeysParam(q, 'max-uploads');
   const r = await deps.multipart.listUploads(bucket, {
-    prefix, maxUploads, ...(keyMarker && { keyMarker }), ...(uploadIdMarker && { uploadIdMarker }),
+    prefix,
+    maxUploads,
+    ...(keyMarker && { keyMarker }),
+    ...(uploadIdMarker && { uploadIdMarker }),
   });
   const last = r.uploads[r.uploads.length - 1];
   sendXml(ctx, 200, {
@@ -117,8 +124,12 @@ export async function listMultipartUploads(ctx: Ctx, deps: Deps): Promise<void> 
       MaxUploads: String(maxUploads),
       IsTruncated: String(r.isTruncated),
       Upload: r.uploads.map((u) => ({
-        Key: u.key, UploadId: u.uploadId, Initiated: u.initiated.toISOString(), StorageClass: 'STANDARD',
-        Initiator: { ID: deps.ownerId, DisplayName: deps.ownerId }, Owner: { ID: deps.ownerId, DisplayName: deps.ownerId },
+        Key: u.key,
+        UploadId: u.uploadId,
+        Initiated: u.initiated.toISOString(),
+        StorageClass: 'STANDARD',
+        Initiator: { ID: deps.ownerId, DisplayName: deps.ownerId },
+        Owner: { ID: deps.ownerId, DisplayName: deps.ownerId },
       })),
     },
   });

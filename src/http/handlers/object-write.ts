@@ -44,9 +44,13 @@ export async function copyObject(ctx: Ctx, deps: Deps): Promise<void> {
     throw new S3Error('InvalidArgument', { message: `Unknown metadata directive '${directive}': use COPY or REPLACE.` });
   }
   const replace = directive === 'REPLACE' ? metaFromHeaders(ctx, deps.config.mirrorTag) : undefined;
-  const prefix = header(ctx, 'x-amz-copy-source-if-match') !== undefined || header(ctx, 'x-amz-copy-source-if-none-match') !== undefined ||
-    header(ctx, 'x-amz-copy-source-if-modified-since') !== undefined || header(ctx, 'x-amz-copy-source-if-unmodified-since') !== undefined
-    ? 'x-amz-copy-source-' : undefined;
+  const prefix =
+    header(ctx, 'x-amz-copy-source-if-match') !== undefined ||
+    header(ctx, 'x-amz-copy-source-if-none-match') !== undefined ||
+    header(ctx, 'x-amz-copy-source-if-modified-since') !== undefined ||
+    header(ctx, 'x-amz-copy-source-if-unmodified-since') !== undefined
+      ? 'x-amz-copy-source-'
+      : undefined;
   // the copy has the ACL the request gives, not the source's (as S3)
   const acl = objectAclFromHeaders(ctx.req.headers);
   const info = await deps.objects.copy(src, { bucket, key }, replace, acl, (srcInfo) => {

@@ -9,7 +9,6 @@ import type { Deps } from '../deps.js';
 import { sendBody, sendEmpty } from '../respond.js';
 import { readConfigBody } from './config-body.js';
 
-
 export async function putBucketWebsite(ctx: Ctx, deps: Deps): Promise<void> {
   const bucket = bucketOf(ctx);
   const body = await readConfigBody(ctx, MAX_WEBSITE_XML, 'website configuration');

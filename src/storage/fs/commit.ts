@@ -118,7 +118,9 @@ function tooLarge(maxSize: number): S3Error {
 }
 
 function incomplete(got: number, declared: number): S3Error {
-  return new S3Error('IncompleteBody', { message: `The body was ${got > declared ? 'over ' : ''}${got} bytes; ${declared} were declared.` });
+  return new S3Error('IncompleteBody', {
+    message: `The body was ${got > declared ? 'over ' : ''}${got} bytes; ${declared} were declared.`,
+  });
 }
 
 /**

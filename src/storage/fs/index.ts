@@ -18,8 +18,20 @@ import { mkdir, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { isOutOfSpace, S3Error } from '../../errors.js';
 import type {
-  BucketInfo, ByteRange, CannedAcl, DriverCapabilities, ListOptions, ListResult, ListUploadsOptions, MultipartUpload,
-  AdoptOptions, ObjectInfo, ObjectMeta, PartInfo, PutOptions, StorageDriver,
+  BucketInfo,
+  ByteRange,
+  CannedAcl,
+  DriverCapabilities,
+  ListOptions,
+  ListResult,
+  ListUploadsOptions,
+  MultipartUpload,
+  AdoptOptions,
+  ObjectInfo,
+  ObjectMeta,
+  PartInfo,
+  PutOptions,
+  StorageDriver,
 } from '../driver.js';
 import { MIN_PART_SIZE } from '../multipart.js';
 import { Blobs, isCode } from './blobs.js';
@@ -182,14 +194,16 @@ export class FsDriver implements StorageDriver {
   }
 
   async deleteBucket(name: string): Promise<void> {
-    const freed = this.freeing(this.db.transaction(() => {
-      this.requireBucket(name);
-      if (this.st.bucketHasObjects.get(name)) throw new S3Error('BucketNotEmpty', { bucket: name });
-      const ids = this.st.uploadsOfBucket.all(name).flatMap(({ upload_id }) => this.dropUpload(upload_id));
-      this.st.configDeleteAll.run(name);
-      this.st.bucketDelete.run(name);
-      return ids;
-    }));
+    const freed = this.freeing(
+      this.db.transaction(() => {
+        this.requireBucket(name);
+        if (this.st.bucketHasObjects.get(name)) throw new S3Error('BucketNotEmpty', { bucket: name });
+        const ids = this.st.uploadsOfBucket.all(name).flatMap(({ upload_id }) => this.dropUpload(upload_id));
+        this.st.configDeleteAll.run(name);
+        this.st.bucketDelete.run(name);
+        return ids;
+      }),
+    );
     this.forgetBucket(name);
     await this.collectFreed(freed);
   }
@@ -264,7 +278,11 @@ export class FsDriver implements StorageDriver {
     this.hotBytes -= hotCost(old.row);
   }
 
-  async getObject(bucket: string, key: string, range?: ByteRange): Promise<{ info: ObjectInfo; body: Readable; bytes?: Buffer } | undefined> {
+  async getObject(
+    bucket: string,
+    key: string,
+    range?: ByteRange,
+  ): Promise<{ info: ObjectInfo; body: Readable; bytes?: Buffer } | undefined> {
     // From the lookup to blobs.read() nothing awaits: no commit can replace the row in between.
     this.requireBucket(bucket);
     const found = this.hotRow(bucket, key);
@@ -314,8 +332,14 @@ export class FsDriver implements StorageDriver {
     try {
       const meta: ObjectMeta = { ...opts.meta, system: { ...opts.meta.system, ...opts.systemAtEnd?.() } };
       row = {
-        bucket, key, size: got.size, etag: got.md5.toString('hex'), modified: opts.lastModified?.getTime() ?? Date.now(), meta: metaJson(meta),
-        segments: JSON.stringify(got.id === undefined ? [] : [{ id: got.id, size: got.size }]), inline: got.inline ?? null,
+        bucket,
+        key,
+        size: got.size,
+        etag: got.md5.toString('hex'),
+        modified: opts.lastModified?.getTime() ?? Date.now(),
+        meta: metaJson(meta),
+        segments: JSON.stringify(got.id === undefined ? [] : [{ id: got.id, size: got.size }]),
+        inline: got.inline ?? null,
       };
       freed = this.commitPut(row, got.id, opts.ifNoneMatch === true);
     } catch (err) {
@@ -338,8 +362,14 @@ export class FsDriver implements StorageDriver {
       throw err;
     }
     const row: ObjectRow = {
-      bucket, key, size: opts.size, etag: opts.md5.toString('hex'), modified: opts.lastModified?.getTime() ?? Date.now(), meta: metaJson(opts.meta),
-      segments: JSON.stringify([{ id, size: opts.size }]), inline: null,
+      bucket,
+      key,
+      size: opts.size,
+      etag: opts.md5.toString('hex'),
+      modified: opts.lastModified?.getTime() ?? Date.now(),
+      meta: metaJson(opts.meta),
+      segments: JSON.stringify([{ id, size: opts.size }]),
+      inline: null,
     };
     let freed: string[] | undefined;
     try {
@@ -361,7 +391,12 @@ export class FsDriver implements StorageDriver {
    * undefined when `wanted` said no (nothing written).
    */
   private commitPut(row: ObjectRow, blob: string | undefined, ifNoneMatch: boolean): string[];
-  private commitPut(row: ObjectRow, blob: string | undefined, ifNoneMatch: boolean, wanted: (() => boolean) | undefined): string[] | undefined;
+  private commitPut(
+    row: ObjectRow,
+    blob: string | undefined,
+    ifNoneMatch: boolean,
+    wanted: (() => boolean) | undefined,
+  ): string[] | undefined;
   private commitPut(row: ObjectRow, blob: string | undefined, ifNoneMatch: boolean, wanted?: () => boolean): string[] | undefined {
     return this.db.transaction(() => {
       if (wanted && !wanted()) return undefined;
@@ -406,14 +441,16 @@ export class FsDriver implements StorageDriver {
   }
 
   async deleteObject(bucket: string, key: string): Promise<void> {
-    const freed = this.freeing(this.db.transaction(() => {
-      this.requireBucket(bucket);
-      const old = this.st.objectHead.get(bucket, key);
-      if (!old) return [];
-      this.forgetHot(bucket, key);
-      this.st.objectDelete.run(bucket, key);
-      return this.toGarbage(old);
-    }));
+    const freed = this.freeing(
+      this.db.transaction(() => {
+        this.requireBucket(bucket);
+        const old = this.st.objectHead.get(bucket, key);
+        if (!old) return [];
+        this.forgetHot(bucket, key);
+        this.st.objectDelete.run(bucket, key);
+        return this.toGarbage(old);
+      }),
+    );
     await this.collectFreed(freed);
   }
 
@@ -443,7 +480,14 @@ export class FsDriver implements StorageDriver {
     return toUpload(this.uploadRow(bucket, key, uploadId));
   }
 
-  async uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Readable, opts: Omit<PutOptions, 'meta' | 'ifNoneMatch'>): Promise<PartInfo> {
+  async uploadPart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Readable,
+    opts: Omit<PutOptions, 'meta' | 'ifNoneMatch'>,
+  ): Promise<PartInfo> {
     try {
       this.requireBucket(bucket);
       this.uploadRow(bucket, key, uploadId);
@@ -455,7 +499,14 @@ export class FsDriver implements StorageDriver {
     const got = await this.receiveBlob(body, { size: opts.size, contentMd5: opts.contentMd5, maxSize: opts.maxSize, inline: false });
     const blob = got.id;
     if (blob === undefined) throw new Error('unreachable: a part is always received into a blob');
-    const part: PartRow = { upload_id: uploadId, part_number: partNumber, blob, size: got.size, etag: got.md5.toString('hex'), modified: Date.now() };
+    const part: PartRow = {
+      upload_id: uploadId,
+      part_number: partNumber,
+      blob,
+      size: got.size,
+      etag: got.md5.toString('hex'),
+      modified: Date.now(),
+    };
     let freed: string[];
     try {
       freed = this.db.transaction(() => {
@@ -476,22 +527,38 @@ export class FsDriver implements StorageDriver {
     return toPart(part);
   }
 
-  async listParts(bucket: string, key: string, uploadId: string, opts: { partNumberMarker: number; maxParts: number }): Promise<{ parts: PartInfo[]; isTruncated: boolean }> {
+  async listParts(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    opts: { partNumberMarker: number; maxParts: number },
+  ): Promise<{ parts: PartInfo[]; isTruncated: boolean }> {
     this.uploadRow(bucket, key, uploadId);
     const max = Math.max(0, opts.maxParts);
     const rows = this.st.partsPage.all(uploadId, opts.partNumberMarker, max + 1);
     return { parts: rows.slice(0, max).map(toPart), isTruncated: rows.length > max };
   }
 
-  async completeMultipartUpload(bucket: string, key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<ObjectInfo> {
+  async completeMultipartUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<ObjectInfo> {
     let info: ObjectInfo | undefined;
     const freed = this.db.transaction(() => {
       this.requireBucket(bucket);
       const upload = this.uploadRow(bucket, key, uploadId);
       const done = assembleParts(parts, this.st.partsOf.all(uploadId), this.minPartSize);
       const row: ObjectRow = {
-        bucket, key, size: done.size, etag: done.etag, modified: Date.now(), meta: upload.meta,
-        segments: JSON.stringify(done.segments), inline: null,
+        bucket,
+        key,
+        size: done.size,
+        etag: done.etag,
+        modified: Date.now(),
+        meta: upload.meta,
+        segments: JSON.stringify(done.segments),
+        inline: null,
       };
       for (const id of done.unused) this.st.garbageAdd.run(id);
       this.st.partsDelete.run(uploadId);
@@ -515,11 +582,13 @@ export class FsDriver implements StorageDriver {
   }
 
   async abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void> {
-    const freed = this.freeing(this.db.transaction(() => {
-      this.requireBucket(bucket);
-      this.uploadRow(bucket, key, uploadId);
-      return this.dropUpload(uploadId);
-    }));
+    const freed = this.freeing(
+      this.db.transaction(() => {
+        this.requireBucket(bucket);
+        this.uploadRow(bucket, key, uploadId);
+        return this.dropUpload(uploadId);
+      }),
+    );
     await this.collectFreed(freed);
   }
 

@@ -105,7 +105,11 @@ const AFTER_ANY_ID = '\u{10FFFF}';
  * keyMarker alone the listing resumes at the keys after it; with both, at that key's uploads
  * after that id.
  */
-export function listUploads(st: Statements, bucket: string, opts: ListUploadsOptions): { uploads: MultipartUpload[]; isTruncated: boolean } {
+export function listUploads(
+  st: Statements,
+  bucket: string,
+  opts: ListUploadsOptions,
+): { uploads: MultipartUpload[]; isTruncated: boolean } {
   const uploads: MultipartUpload[] = [];
   if (opts.maxUploads <= 0) return { uploads, isTruncated: false };
   let key = opts.prefix;

@@ -96,7 +96,8 @@ export function openDb(file: string): Db {
 function migrate(db: Db): void {
   const version = db.pragma('user_version', { simple: true });
   if (typeof version !== 'number') throw new Error('PRAGMA user_version did not return a number');
-  if (version > MIGRATIONS.length) throw new Error(`the data dir was written by a newer Osprey (schema ${version}, this one knows ${MIGRATIONS.length})`);
+  if (version > MIGRATIONS.length)
+    throw new Error(`the data dir was written by a newer Osprey (schema ${version}, this one knows ${MIGRATIONS.length})`);
   for (let v = version; v < MIGRATIONS.length; v++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[v] ?? '');
@@ -136,7 +137,9 @@ export function statements(db: Db) {
     /** Range scans for listings (read lazily with iterate(): the caller stops at the prefix end). */
     objectsAfter: s<[string, string], ObjectRow>(`SELECT ${OBJECT_HEAD} FROM objects WHERE bucket = ? AND key > ? ORDER BY key`),
     objectsFrom: s<[string, string], ObjectRow>(`SELECT ${OBJECT_HEAD} FROM objects WHERE bucket = ? AND key >= ? ORDER BY key`),
-    uploadInsert: s<[string, string, string, number, string]>('INSERT INTO uploads (bucket, key, upload_id, initiated, meta) VALUES (?, ?, ?, ?, ?)'),
+    uploadInsert: s<[string, string, string, number, string]>(
+      'INSERT INTO uploads (bucket, key, upload_id, initiated, meta) VALUES (?, ?, ?, ?, ?)',
+    ),
     uploadGet: s<[string], UploadRow>('SELECT * FROM uploads WHERE upload_id = ?'),
     uploadDelete: s<[string]>('DELETE FROM uploads WHERE upload_id = ?'),
     uploadsOfBucket: s<[string], { upload_id: string }>('SELECT upload_id FROM uploads WHERE bucket = ?'),
@@ -150,7 +153,9 @@ export function statements(db: Db) {
         'ON CONFLICT (upload_id, part_number) DO UPDATE SET blob = excluded.blob, size = excluded.size, etag = excluded.etag, modified = excluded.modified',
     ),
     partsOf: s<[string], PartRow>('SELECT * FROM parts WHERE upload_id = ? ORDER BY part_number'),
-    partsPage: s<[string, number, number], PartRow>('SELECT * FROM parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?'),
+    partsPage: s<[string, number, number], PartRow>(
+      'SELECT * FROM parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?',
+    ),
     partsDelete: s<[string]>('DELETE FROM parts WHERE upload_id = ?'),
     pendingAdd: s<[string]>('INSERT OR IGNORE INTO pending_blobs (id) VALUES (?)'),
     pendingDelete: s<[string]>('DELETE FROM pending_blobs WHERE id = ?'),

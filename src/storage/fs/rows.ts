@@ -15,7 +15,14 @@ export function toBucket(row: BucketRow): BucketInfo {
 }
 
 export function toInfo(row: ObjectRow): ObjectInfo {
-  return { bucket: row.bucket, key: row.key, size: row.size, etag: row.etag, lastModified: new Date(row.modified), meta: parseMeta(row.meta) };
+  return {
+    bucket: row.bucket,
+    key: row.key,
+    size: row.size,
+    etag: row.etag,
+    lastModified: new Date(row.modified),
+    meta: parseMeta(row.meta),
+  };
 }
 
 export function toUpload(row: UploadRow): MultipartUpload {
@@ -43,7 +50,8 @@ function parseMeta(text: string): ObjectMeta {
   const field = (name: string): Record<string, string> => {
     const v: unknown = name in value ? (value as Record<string, unknown>)[name] : undefined;
     if (v === undefined) return {};
-    if (typeof v !== 'object' || v === null || Object.values(v).some((x) => typeof x !== 'string')) throw new Error(`metadata column: ${name} is not a string map`);
+    if (typeof v !== 'object' || v === null || Object.values(v).some((x) => typeof x !== 'string'))
+      throw new Error(`metadata column: ${name} is not a string map`);
     return v as Record<string, string>;
   };
   const acl: unknown = (value as Record<string, unknown>).acl;
@@ -52,6 +60,10 @@ function parseMeta(text: string): ObjectMeta {
 
 /** ObjectMeta as stored: the three maps and the ACL only, whatever else the caller's object carried. */
 export function metaJson(meta: ObjectMeta): string {
-  return JSON.stringify({ headers: meta.headers, userMeta: meta.userMeta, system: meta.system, ...(meta.acl !== undefined && { acl: meta.acl }) });
+  return JSON.stringify({
+    headers: meta.headers,
+    userMeta: meta.userMeta,
+    system: meta.system,
+    ...(meta.acl !== undefined && { acl: meta.acl }),
+  });
 }
-

@@ -79,7 +79,9 @@ export class Buckets {
   async delete(name: string): Promise<void> {
     this.buckets.invalidate(name);
     await this.require(name);
-    const page = await this.store.call(() => this.store.client.send(new ListObjectsV2Command({ Bucket: this.store.bucket, Prefix: this.layout.objects(name), MaxKeys: 1 })));
+    const page = await this.store.call(() =>
+      this.store.client.send(new ListObjectsV2Command({ Bucket: this.store.bucket, Prefix: this.layout.objects(name), MaxKeys: 1 })),
+    );
     if ((page.KeyCount ?? page.Contents?.length ?? 0) > 0) throw new S3Error('BucketNotEmpty', { bucket: name });
     // uploads in progress go with the bucket: the store's parts, then our documents
     for await (const u of this.store.uploads(this.layout.objects(name))) await this.store.abortUpload(u.storeKey, u.uploadId);

@@ -10,7 +10,10 @@ export class TtlCache<T> {
   /** bumped by invalidate(): a load that started before it must not refill the entry */
   private generation = new Map<string, number>();
 
-  constructor(private readonly ttlMs: number, private readonly maxEntries = 10_000) {}
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries = 10_000,
+  ) {}
 
   async get(name: string, load: () => Promise<T>): Promise<T> {
     const hit = this.entries.get(name);
@@ -18,17 +21,17 @@ export class TtlCache<T> {
     const pending = this.loading.get(name);
     if (pending) return pending;
     const gen = this.generation.get(name) ?? 0;
-    const p = load().then(
-      (value) => {
+    const p = load()
+      .then((value) => {
         if ((this.generation.get(name) ?? 0) === gen) {
           if (this.entries.size >= this.maxEntries) this.entries.clear();
           this.entries.set(name, { value, until: Date.now() + this.ttlMs });
         }
         return value;
-      },
-    ).finally(() => {
-      if (this.loading.get(name) === p) this.loading.delete(name);
-    });
+      })
+      .finally(() => {
+        if (this.loading.get(name) === p) this.loading.delete(name);
+      });
     this.loading.set(name, p);
     return p;
   }

@@ -32,7 +32,8 @@ export class BodyChecker extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
     this.received += buf.length;
-    if (this.opts.maxSize !== undefined && this.received > this.opts.maxSize) return done(new S3Error('EntityTooLarge', { fields: { MaxSizeAllowed: String(this.opts.maxSize) } }));
+    if (this.opts.maxSize !== undefined && this.received > this.opts.maxSize)
+      return done(new S3Error('EntityTooLarge', { fields: { MaxSizeAllowed: String(this.opts.maxSize) } }));
     if (this.opts.size !== undefined && this.received > this.opts.size) return done(new S3Error('IncompleteBody'));
     this.md5.update(buf);
     const out = this.held;

@@ -31,10 +31,38 @@ export function isPreconditionFailed(err: unknown): boolean {
   return storeStatus(err) === 412 || (err as SdkError | null)?.name === 'PreconditionFailed';
 }
 
-const UNAVAILABLE_CODES = new Set(['UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
-const UNAVAILABLE_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'ServiceUnavailable', 'InternalError', 'AbortError']);
+const UNAVAILABLE_CODES = new Set([
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+]);
+const UNAVAILABLE_NAMES = new Set([
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'ServiceUnavailable',
+  'InternalError',
+  'AbortError',
+]);
 /** A store out of room: 507 (Ceph RGW's InsufficientCapacity, MinIO's XMinioStorageFull) or a quota (RGW's 403 QuotaExceeded). */
-const FULL_NAMES = new Set(['InsufficientCapacity', 'InsufficientStorage', 'XMinioStorageFull', 'QuotaExceeded', 'XMinioAdminBucketQuotaExceeded']);
+const FULL_NAMES = new Set([
+  'InsufficientCapacity',
+  'InsufficientStorage',
+  'XMinioStorageFull',
+  'QuotaExceeded',
+  'XMinioAdminBucketQuotaExceeded',
+]);
 
 /** Map a store failure (never a client's own body error) onto the error table. */
 export function fromStore(err: unknown, what: { bucket?: string; key?: string } = {}): S3Error {
@@ -46,19 +74,35 @@ export function fromStore(err: unknown, what: { bucket?: string; key?: string } 
   // out of room, in the store or in the local spool: the same answer as the embedded store's (issue #15, defect 4)
   if (status === 507 || FULL_NAMES.has(e.name ?? '') || FULL_NAMES.has(e.code ?? '') || isOutOfSpace(err)) return storageFull(err, what);
   if (status === 412 || e.name === 'PreconditionFailed') return new S3Error('PreconditionFailed', { ...what, cause: err });
-  if (e.name === 'InvalidPart' || e.name === 'InvalidPartOrder' || e.name === 'EntityTooSmall') return new S3Error(e.name, { ...what, cause: err });
+  if (e.name === 'InvalidPart' || e.name === 'InvalidPartOrder' || e.name === 'EntityTooSmall')
+    return new S3Error(e.name, { ...what, cause: err });
   if (e.name === 'NoSuchUpload') return new S3Error('NoSuchUpload', { ...what, cause: err });
   if (e.name === 'BadDigest') return new S3Error('BadDigest', { ...what, cause: err });
   if (e.name === 'InvalidDigest') return new S3Error('InvalidDigest', { ...what, cause: err });
   if (e.name === 'EntityTooLarge') return new S3Error('EntityTooLarge', { ...what, cause: err });
   if (e.name === 'KeyTooLongError' || e.name === 'InvalidObjectName') return new S3Error('KeyTooLongError', { ...what, cause: err });
   if (e.name === 'MetadataTooLarge') return new S3Error('MetadataTooLarge', { ...what, cause: err });
-  if ((status !== undefined && status >= 500) || UNAVAILABLE_CODES.has(e.code ?? '') || UNAVAILABLE_CODES.has(e.name ?? '') || UNAVAILABLE_NAMES.has(e.name ?? '')) {
-    return new S3Error('ServiceUnavailable', { ...what, message: 'The storage service is unavailable. Please try again.', headers: retry, cause: err });
+  if (
+    (status !== undefined && status >= 500) ||
+    UNAVAILABLE_CODES.has(e.code ?? '') ||
+    UNAVAILABLE_CODES.has(e.name ?? '') ||
+    UNAVAILABLE_NAMES.has(e.name ?? '')
+  ) {
+    return new S3Error('ServiceUnavailable', {
+      ...what,
+      message: 'The storage service is unavailable. Please try again.',
+      headers: retry,
+      cause: err,
+    });
   }
   if (status === 403 || status === 401) {
     // the store refused our own credentials: nothing the client can fix, and it may pass
-    return new S3Error('ServiceUnavailable', { ...what, message: 'The storage service refused the request. Please try again.', headers: retry, cause: err });
+    return new S3Error('ServiceUnavailable', {
+      ...what,
+      message: 'The storage service refused the request. Please try again.',
+      headers: retry,
+      cause: err,
+    });
   }
   return new S3Error('InternalError', { ...what, cause: err });
 }

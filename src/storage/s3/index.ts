@@ -23,8 +23,20 @@ import os from 'node:os';
 import type { Readable } from 'node:stream';
 import { S3Error } from '../../errors.js';
 import type {
-  BucketInfo, ByteRange, CannedAcl, DriverCapabilities, LeaseHandle, ListOptions, ListResult, ListUploadsOptions, MultipartUpload,
-  ObjectInfo, ObjectMeta, PartInfo, PutOptions, StorageDriver,
+  BucketInfo,
+  ByteRange,
+  CannedAcl,
+  DriverCapabilities,
+  LeaseHandle,
+  ListOptions,
+  ListResult,
+  ListUploadsOptions,
+  MultipartUpload,
+  ObjectInfo,
+  ObjectMeta,
+  PartInfo,
+  PutOptions,
+  StorageDriver,
 } from '../driver.js';
 import { MIN_PART_SIZE } from '../multipart.js';
 import { Buckets } from './buckets.js';
@@ -108,7 +120,9 @@ export class S3Driver implements StorageDriver {
         await d.store.createBucket();
       } catch (e) {
         d.store.destroy();
-        throw new Error(`the store's bucket ${opts.bucket} does not exist and could not be created: ${describeStoreError(e)}`, { cause: e });
+        throw new Error(`the store's bucket ${opts.bucket} does not exist and could not be created: ${describeStoreError(e)}`, {
+          cause: e,
+        });
       }
     }
     d.capabilities.createOnly = await d.probeCreateOnly().catch(() => true);
@@ -215,15 +229,32 @@ export class S3Driver implements StorageDriver {
     return this.uploads.get(bucket, key, uploadId);
   }
 
-  uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Readable, opts: Omit<PutOptions, 'meta' | 'ifNoneMatch'>): Promise<PartInfo> {
+  uploadPart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Readable,
+    opts: Omit<PutOptions, 'meta' | 'ifNoneMatch'>,
+  ): Promise<PartInfo> {
     return this.uploads.uploadPart(bucket, key, uploadId, partNumber, body, opts);
   }
 
-  listParts(bucket: string, key: string, uploadId: string, opts: { partNumberMarker: number; maxParts: number }): Promise<{ parts: PartInfo[]; isTruncated: boolean }> {
+  listParts(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    opts: { partNumberMarker: number; maxParts: number },
+  ): Promise<{ parts: PartInfo[]; isTruncated: boolean }> {
     return this.uploads.listParts(bucket, key, uploadId, opts);
   }
 
-  completeMultipartUpload(bucket: string, key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<ObjectInfo> {
+  completeMultipartUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<ObjectInfo> {
     return this.uploads.complete(bucket, key, uploadId, parts);
   }
 

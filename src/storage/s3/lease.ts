@@ -17,7 +17,14 @@ import type { Store } from './store.js';
  * another node holds a lease that has not expired. An expired lease (its node died) is removed
  * and taken over.
  */
-export async function acquireLease(store: Store, layout: Layout, nodeId: string, bucket: string, key: string, ttlMs: number): Promise<LeaseHandle | undefined> {
+export async function acquireLease(
+  store: Store,
+  layout: Layout,
+  nodeId: string,
+  bucket: string,
+  key: string,
+  ttlMs: number,
+): Promise<LeaseHandle | undefined> {
   const lk = layout.lease(bucket, key);
   const owner = `${nodeId}-${randomBytes(4).toString('hex')}`;
   const doc = () => JSON.stringify({ owner, expires: Date.now() + ttlMs });
@@ -48,7 +55,10 @@ export async function acquireLease(store: Store, layout: Layout, nodeId: string,
  * The owner key pair kept in the store, so that every node accepts the same one: read it, or
  * generate it and write it create-only (the first node to start wins, the others read its pair).
  */
-export async function sharedCredentials(store: Store, layout: Layout): Promise<{ accessKeyId: string; secretAccessKey: string; generated: boolean }> {
+export async function sharedCredentials(
+  store: Store,
+  layout: Layout,
+): Promise<{ accessKeyId: string; secretAccessKey: string; generated: boolean }> {
   const key = layout.credentials();
   for (let attempt = 0; attempt < 3; attempt++) {
     const text = await store.getText(key);
@@ -56,7 +66,10 @@ export async function sharedCredentials(store: Store, layout: Layout): Promise<{
       const c = JSON.parse(text) as { accessKeyId: string; secretAccessKey: string };
       return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, generated: false };
     }
-    const made = { accessKeyId: 'OSPREY' + randomBytes(7).toString('hex').toUpperCase(), secretAccessKey: randomBytes(30).toString('base64url') };
+    const made = {
+      accessKeyId: 'OSPREY' + randomBytes(7).toString('hex').toUpperCase(),
+      secretAccessKey: randomBytes(30).toString('base64url'),
+    };
     try {
       await store.putText(key, JSON.stringify(made), true);
       return { ...made, generated: true };

@@ -46,7 +46,13 @@ export class Uploads {
   async create(bucket: string, key: string, meta: ObjectMeta): Promise<MultipartUpload> {
     await this.buckets.require(bucket);
     const sk = this.layout.object(bucket, key);
-    const created = await this.store.call(() => this.store.client.send(new CreateMultipartUploadCommand({ Bucket: this.store.bucket, Key: sk, Metadata: { osprey: encodeMeta(meta) } })), { bucket, key });
+    const created = await this.store.call(
+      () =>
+        this.store.client.send(
+          new CreateMultipartUploadCommand({ Bucket: this.store.bucket, Key: sk, Metadata: { osprey: encodeMeta(meta) } }),
+        ),
+      { bucket, key },
+    );
     const uploadId = created.UploadId ?? '';
     const initiated = Date.now();
     try {
@@ -63,7 +69,14 @@ export class Uploads {
     return { uploadId, bucket, key, initiated: new Date(doc.initiated), meta: doc.meta };
   }
 
-  async uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Readable, opts: Omit<PutOptions, 'meta' | 'ifNoneMatch'>): Promise<PartInfo> {
+  async uploadPart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Readable,
+    opts: Omit<PutOptions, 'meta' | 'ifNoneMatch'>,
+  ): Promise<PartInfo> {
     heldErrors(body);
     try {
       await this.doc(bucket, key, uploadId);
@@ -91,9 +104,17 @@ export class Uploads {
         length = checker.received;
         data = length <= SMALL_BODY ? await readFile(spool) : createReadStream(spool);
       }
-      const r = await this.store.streamClient.send(new UploadPartCommand({
-        Bucket: this.store.bucket, Key: sk, UploadId: uploadId, PartNumber: partNumber, Body: data, ContentLength: length,
-      }), { abortSignal: ac.signal });
+      const r = await this.store.streamClient.send(
+        new UploadPartCommand({
+          Bucket: this.store.bucket,
+          Key: sk,
+          UploadId: uploadId,
+          PartNumber: partNumber,
+          Body: data,
+          ContentLength: length,
+        }),
+        { abortSignal: ac.signal },
+      );
       return { partNumber, etag: bareEtag(r.ETag) || (checker.digest ?? ''), size: length, lastModified: new Date() };
     } catch (err) {
       body.destroy();
@@ -105,7 +126,12 @@ export class Uploads {
     }
   }
 
-  async listParts(bucket: string, key: string, uploadId: string, opts: { partNumberMarker: number; maxParts: number }): Promise<{ parts: PartInfo[]; isTruncated: boolean }> {
+  async listParts(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    opts: { partNumberMarker: number; maxParts: number },
+  ): Promise<{ parts: PartInfo[]; isTruncated: boolean }> {
     await this.doc(bucket, key, uploadId);
     return this.store.parts(this.layout.object(bucket, key), uploadId, opts.partNumberMarker, Math.max(0, opts.maxParts));
   }
@@ -125,11 +151,27 @@ export class Uploads {
       });
     }
     const etag = multipartEtag(chosen.map((p) => p.etag));
-    const done = await this.store.call(() => this.store.client.send(new CompleteMultipartUploadCommand({
-      Bucket: this.store.bucket, Key: sk, UploadId: uploadId, MultipartUpload: { Parts: chosen.map((p) => ({ PartNumber: p.partNumber, ETag: `"${p.etag}"` })) },
-    })), { bucket, key });
+    const done = await this.store.call(
+      () =>
+        this.store.client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: this.store.bucket,
+            Key: sk,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: chosen.map((p) => ({ PartNumber: p.partNumber, ETag: `"${p.etag}"` })) },
+          }),
+        ),
+      { bucket, key },
+    );
     await this.store.deleteKey(this.layout.upload(bucket, uploadId)).catch(() => {});
-    return { bucket, key, size: chosen.reduce((n, p) => n + p.size, 0), etag: bareEtag(done.ETag) || etag, lastModified: new Date(), meta: doc.meta };
+    return {
+      bucket,
+      key,
+      size: chosen.reduce((n, p) => n + p.size, 0),
+      etag: bareEtag(done.ETag) || etag,
+      lastModified: new Date(),
+      meta: doc.meta,
+    };
   }
 
   async abort(bucket: string, key: string, uploadId: string): Promise<void> {

@@ -40,7 +40,13 @@ export class Objects {
    * GET/HEAD through the lean reader (reader.ts); undefined when the object does not exist.
    * A body of at most `collectUpTo` bytes comes whole in `bytes`.
    */
-  private async read(method: 'GET' | 'HEAD', bucket: string, key: string, range?: ByteRange, collectUpTo = 0): Promise<{ info: ObjectInfo; body: Readable; bytes?: Buffer } | undefined> {
+  private async read(
+    method: 'GET' | 'HEAD',
+    bucket: string,
+    key: string,
+    range?: ByteRange,
+    collectUpTo = 0,
+  ): Promise<{ info: ObjectInfo; body: Readable; bytes?: Buffer } | undefined> {
     await this.buckets.require(bucket);
     const sk = this.readKey(bucket, key);
     if (sk === undefined) return undefined;
@@ -57,10 +63,21 @@ export class Objects {
     const total = range ? Number(/\/(\d+)$/.exec(h['content-range'] ?? '')?.[1] ?? NaN) : length;
     const { meta, lastModified } = decodeMeta(h['x-amz-meta-osprey']);
     const info: ObjectInfo = {
-      bucket, key, size: Number.isFinite(total) ? total : 0, etag: bareEtag(h.etag),
-      lastModified: lastModified ?? (h['last-modified'] ? new Date(h['last-modified']) : new Date(0)), meta,
+      bucket,
+      key,
+      size: Number.isFinite(total) ? total : 0,
+      etag: bareEtag(h.etag),
+      lastModified: lastModified ?? (h['last-modified'] ? new Date(h['last-modified']) : new Date(0)),
+      meta,
     };
-    if (res.bytes && method === 'GET') return { info, bytes: res.bytes, get body(): Readable { return res.body; } };
+    if (res.bytes && method === 'GET')
+      return {
+        info,
+        bytes: res.bytes,
+        get body(): Readable {
+          return res.body;
+        },
+      };
     return { info, body: res.body };
   }
 
@@ -81,12 +98,20 @@ export class Objects {
       await this.buckets.require(bucket);
       sk = this.layout.object(bucket, key);
       encodeMeta(opts.meta, opts.lastModified);
-      if (opts.ifNoneMatch && (await this.head(bucket, key))) throw new S3Error('PreconditionFailed', { key, fields: { Condition: 'If-None-Match' } });
+      if (opts.ifNoneMatch && (await this.head(bucket, key)))
+        throw new S3Error('PreconditionFailed', { key, fields: { Condition: 'If-None-Match' } });
     } catch (err) {
       body.destroy();
       throw err;
     }
-    const r = await this.writer.write(sk, body, opts, opts.ifNoneMatch === true, { bucket, key }, async () => (await this.head(bucket, key)) !== undefined);
+    const r = await this.writer.write(
+      sk,
+      body,
+      opts,
+      opts.ifNoneMatch === true,
+      { bucket, key },
+      async () => (await this.head(bucket, key)) !== undefined,
+    );
     return { bucket, key, size: r.size, etag: r.etag, lastModified: opts.lastModified ?? new Date(), meta: r.meta };
   }
 
@@ -102,10 +127,20 @@ export class Objects {
     const { acl: _old, ...rest } = info.meta;
     const meta: ObjectMeta = acl === undefined ? rest : { ...rest, acl };
     const Bucket = this.store.bucket;
-    await this.store.call(() => this.store.client.send(new CopyObjectCommand({
-      Bucket, Key: sk, CopySource: `${Bucket}/${encodeURIComponent(sk)}`, CopySourceIfMatch: `"${info.etag}"`,
-      MetadataDirective: 'REPLACE', Metadata: { osprey: encodeMeta(meta, info.lastModified) },
-    })), { bucket, key });
+    await this.store.call(
+      () =>
+        this.store.client.send(
+          new CopyObjectCommand({
+            Bucket,
+            Key: sk,
+            CopySource: `${Bucket}/${encodeURIComponent(sk)}`,
+            CopySourceIfMatch: `"${info.etag}"`,
+            MetadataDirective: 'REPLACE',
+            Metadata: { osprey: encodeMeta(meta, info.lastModified) },
+          }),
+        ),
+      { bucket, key },
+    );
   }
 
   async delete(bucket: string, key: string): Promise<void> {

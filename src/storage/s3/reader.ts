@@ -210,18 +210,19 @@ export class StoreReader {
   private readonly bucketPath: string;
   private readonly signer: StoreSigner;
 
-  constructor(
-    endpoint: string,
-    bucket: string,
-    creds: { accessKeyId: string; secretAccessKey: string },
-    region: string,
-  ) {
+  constructor(endpoint: string, bucket: string, creds: { accessKeyId: string; secretAccessKey: string }, region: string) {
     const u = new URL(endpoint);
     this.origin = u.origin;
     this.basePath = u.pathname.replace(/\/+$/, '');
     this.bucketPath = `${this.basePath}/${uriEncode(bucket, false)}/`;
     this.signer = new StoreSigner(u.host, creds, region);
-    this.agent = new Agent({ connections: 512, keepAliveTimeout: 30_000, connect: { timeout: 3000, noDelay: true }, headersTimeout: 30_000, bodyTimeout: 30_000 });
+    this.agent = new Agent({
+      connections: 512,
+      keepAliveTimeout: 30_000,
+      connect: { timeout: 3000, noDelay: true },
+      headersTimeout: 30_000,
+      bodyTimeout: 30_000,
+    });
   }
 
   /**

@@ -11,8 +11,17 @@
  *   client request takes.
  */
 import {
-  AbortMultipartUploadCommand, CreateBucketCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand,
-  ListMultipartUploadsCommand, ListObjectsV2Command, ListPartsCommand, PutObjectCommand, S3Client,
+  AbortMultipartUploadCommand,
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  ListPartsCommand,
+  PutObjectCommand,
+  S3Client,
 } from '@aws-sdk/client-s3';
 import { Agent } from 'node:http';
 import type { ByteRange, PartInfo } from '../driver.js';
@@ -50,12 +59,21 @@ export class Store {
       // the SDK's default (aws-chunked + CRC32 trailer on streams) is refused by RGW with 411
       requestChecksumCalculation: 'WHEN_REQUIRED' as const,
       responseChecksumValidation: 'WHEN_REQUIRED' as const,
-      requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 512, noDelay: true }), connectionTimeout: 3000, requestTimeout: 30_000 },
+      requestHandler: {
+        httpAgent: new Agent({ keepAlive: true, maxSockets: 512, noDelay: true }),
+        connectionTimeout: 3000,
+        requestTimeout: 30_000,
+      },
     };
     this.client = new S3Client({ ...common, maxAttempts: 2 });
     const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
     this.streamClient = new S3Client({ ...common, maxAttempts: 1, logger: quiet });
-    this.reader = new StoreReader(opts.endpoint, opts.bucket, { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey }, opts.region ?? 'us-east-1');
+    this.reader = new StoreReader(
+      opts.endpoint,
+      opts.bucket,
+      { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey },
+      opts.region ?? 'us-east-1',
+    );
   }
 
   destroy(): void {
@@ -104,7 +122,17 @@ export class Store {
 
   /** write a document; createOnly: PreconditionFailed when it exists (atomic in the store) */
   async putText(key: string, text: string, createOnly = false): Promise<void> {
-    await this.call(() => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: text, ContentType: 'application/json', ...(createOnly && { IfNoneMatch: '*' }) })));
+    await this.call(() =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: text,
+          ContentType: 'application/json',
+          ...(createOnly && { IfNoneMatch: '*' }),
+        }),
+      ),
+    );
   }
 
   async deleteKey(key: string): Promise<void> {
@@ -115,7 +143,9 @@ export class Store {
   async *keysUnder(prefix: string): AsyncGenerator<string> {
     let token: string | undefined;
     do {
-      const page = await this.call(() => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token && { ContinuationToken: token }) })));
+      const page = await this.call(() =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token && { ContinuationToken: token }) })),
+      );
       for (const o of page.Contents ?? []) if (o.Key) yield o.Key;
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -125,7 +155,11 @@ export class Store {
     let batch: string[] = [];
     const flush = async () => {
       if (batch.length === 0) return;
-      await this.call(() => this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } })));
+      await this.call(() =>
+        this.client.send(
+          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+        ),
+      );
       batch = [];
     };
     for await (const key of this.keysUnder(prefix)) {
@@ -140,9 +174,24 @@ export class Store {
     const parts: PartInfo[] = [];
     let next = marker;
     for (;;) {
-      const r = await this.call(() => this.client.send(new ListPartsCommand({ Bucket: this.bucket, Key: sk, UploadId: uploadId, PartNumberMarker: String(next), MaxParts: Math.min(1000, max - parts.length + 1) })),
+      const r = await this.call(() =>
+        this.client.send(
+          new ListPartsCommand({
+            Bucket: this.bucket,
+            Key: sk,
+            UploadId: uploadId,
+            PartNumberMarker: String(next),
+            MaxParts: Math.min(1000, max - parts.length + 1),
+          }),
+        ),
       );
-      for (const p of r.Parts ?? []) parts.push({ partNumber: p.PartNumber ?? 0, etag: bareEtag(p.ETag), size: p.Size ?? 0, lastModified: p.LastModified ?? new Date(0) });
+      for (const p of r.Parts ?? [])
+        parts.push({
+          partNumber: p.PartNumber ?? 0,
+          etag: bareEtag(p.ETag),
+          size: p.Size ?? 0,
+          lastModified: p.LastModified ?? new Date(0),
+        });
       if (!r.IsTruncated || parts.length > max || (r.Parts ?? []).length === 0) break;
       next = parts.at(-1)?.partNumber ?? next;
     }
@@ -162,9 +211,18 @@ export class Store {
     let km = keyMarker;
     let um: string | undefined;
     for (;;) {
-      const r = await this.call(() => this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, ...(km !== undefined && { KeyMarker: km }), ...(um !== undefined && { UploadIdMarker: um }) })),
+      const r = await this.call(() =>
+        this.client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: this.bucket,
+            Prefix: prefix,
+            ...(km !== undefined && { KeyMarker: km }),
+            ...(um !== undefined && { UploadIdMarker: um }),
+          }),
+        ),
       );
-      for (const u of r.Uploads ?? []) if (u.Key && u.UploadId) yield { storeKey: u.Key, uploadId: u.UploadId, initiated: u.Initiated ?? new Date(0) };
+      for (const u of r.Uploads ?? [])
+        if (u.Key && u.UploadId) yield { storeKey: u.Key, uploadId: u.UploadId, initiated: u.Initiated ?? new Date(0) };
       const last = r.Uploads?.at(-1);
       if (!r.IsTruncated || !last) return;
       km = r.NextKeyMarker ?? last.Key;

@@ -9,7 +9,12 @@ import type { Store } from './store.js';
  * Housekeeping a crashed node cannot do: multipart uploads of the driver's own (those without
  * an upload document) older than `staleUploadMs` are aborted, expired lease objects deleted.
  */
-export async function sweep(store: Store, layout: Layout, staleUploadMs: number, now = Date.now()): Promise<{ aborted: number; leases: number }> {
+export async function sweep(
+  store: Store,
+  layout: Layout,
+  staleUploadMs: number,
+  now = Date.now(),
+): Promise<{ aborted: number; leases: number }> {
   let aborted = 0;
   let leases = 0;
   for await (const u of store.uploads(`${layout.base}b/`)) {

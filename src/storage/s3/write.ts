@@ -7,7 +7,13 @@
  * visible: a streamed PUT holds its last chunk back until every check passed (checker.ts), a
  * multipart upload is completed only after that and aborted on any failure.
  */
-import { CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { S3Error } from '../../errors.js';
@@ -36,7 +42,14 @@ export class BodyWriter {
    * only known once the body has ended (checksums from a trailer): a body sent before that point
    * gets them with a metadata-only copy onto itself right after the commit.
    */
-  async write(sk: string, body: Readable, opts: PutOptions, createOnly: boolean, what: { bucket: string; key: string }, exists: () => Promise<boolean>): Promise<{ size: number; etag: string; meta: ObjectMeta }> {
+  async write(
+    sk: string,
+    body: Readable,
+    opts: PutOptions,
+    createOnly: boolean,
+    what: { bucket: string; key: string },
+    exists: () => Promise<boolean>,
+  ): Promise<{ size: number; etag: string; meta: ObjectMeta }> {
     const checker = new BodyChecker(opts);
     let bodyError: unknown;
     const ac = new AbortController();
@@ -69,32 +82,54 @@ export class BodyWriter {
       const whole = Buffer.concat(head);
       const meta = finalMeta();
       const md5 = checker.digest ?? '';
-      await this.store.call(() => this.store.client.send(new PutObjectCommand({
-        Bucket, Key: sk, Body: whole, ContentLength: whole.length, ContentMD5: Buffer.from(md5, 'hex').toString('base64'),
-        Metadata: { osprey: encodeMeta(meta, opts.lastModified) }, ...(createOnly && { IfNoneMatch: '*' }),
-      })), what);
+      await this.store.call(
+        () =>
+          this.store.client.send(
+            new PutObjectCommand({
+              Bucket,
+              Key: sk,
+              Body: whole,
+              ContentLength: whole.length,
+              ContentMD5: Buffer.from(md5, 'hex').toString('base64'),
+              Metadata: { osprey: encodeMeta(meta, opts.lastModified) },
+              ...(createOnly && { IfNoneMatch: '*' }),
+            }),
+          ),
+        what,
+      );
       return { size: whole.length, etag: md5, meta };
     }
-    const rest = Readable.from((async function* () {
-      yield* head;
-      try {
-        for (;;) {
-          const r = await chunks.next();
-          if (r.done) return;
-          yield r.value;
+    const rest = Readable.from(
+      (async function* () {
+        yield* head;
+        try {
+          for (;;) {
+            const r = await chunks.next();
+            if (r.done) return;
+            yield r.value;
+          }
+        } finally {
+          if (!checker.readableEnded) checker.destroy();
         }
-      } finally {
-        if (!checker.readableEnded) checker.destroy();
-      }
-    })(), { objectMode: false });
+      })(),
+      { objectMode: false },
+    );
     rest.on('error', () => {}); // reported through bodyError / the store request
     const early = encodeMeta(opts.meta, opts.lastModified);
     let etag: string;
     try {
       if (opts.size !== undefined && opts.size <= this.singlePutMax) {
-        await this.store.streamClient.send(new PutObjectCommand({
-          Bucket, Key: sk, Body: rest, ContentLength: opts.size, Metadata: { osprey: early }, ...(createOnly && { IfNoneMatch: '*' }),
-        }), { abortSignal: ac.signal });
+        await this.store.streamClient.send(
+          new PutObjectCommand({
+            Bucket,
+            Key: sk,
+            Body: rest,
+            ContentLength: opts.size,
+            Metadata: { osprey: early },
+            ...(createOnly && { IfNoneMatch: '*' }),
+          }),
+          { abortSignal: ac.signal },
+        );
         etag = checker.digest ?? '';
       } else {
         etag = await this.multipartBody(sk, rest, opts.size, early, createOnly, ac.signal, what, exists);
@@ -109,22 +144,46 @@ export class BodyWriter {
     const meta: ObjectMeta = { ...opts.meta, system: { ...opts.meta.system, ...late } };
     if (Object.keys(late).length > 0) {
       // entries only the end of the body told (trailer checksums): a metadata-only copy
-      await this.store.call(() => this.store.client.send(new CopyObjectCommand({
-        Bucket, Key: sk, CopySource: `${Bucket}/${encodeURIComponent(sk)}`, MetadataDirective: 'REPLACE', Metadata: { osprey: encodeMeta(meta, opts.lastModified) },
-      })), what);
+      await this.store.call(
+        () =>
+          this.store.client.send(
+            new CopyObjectCommand({
+              Bucket,
+              Key: sk,
+              CopySource: `${Bucket}/${encodeURIComponent(sk)}`,
+              MetadataDirective: 'REPLACE',
+              Metadata: { osprey: encodeMeta(meta, opts.lastModified) },
+            }),
+          ),
+        what,
+      );
     }
     return { size: checker.received, etag, meta };
   }
 
   /** A body of unknown or large size as a multipart upload of the driver's own; completed only when whole. */
-  private async multipartBody(sk: string, rest: Readable, size: number | undefined, metaValue: string, createOnly: boolean, signal: AbortSignal, what: { bucket: string; key: string }, exists: () => Promise<boolean>): Promise<string> {
+  private async multipartBody(
+    sk: string,
+    rest: Readable,
+    size: number | undefined,
+    metaValue: string,
+    createOnly: boolean,
+    signal: AbortSignal,
+    what: { bucket: string; key: string },
+    exists: () => Promise<boolean>,
+  ): Promise<string> {
     const Bucket = this.store.bucket;
-    const created = await this.store.streamClient.send(new CreateMultipartUploadCommand({ Bucket, Key: sk, Metadata: { osprey: metaValue } }));
+    const created = await this.store.streamClient.send(
+      new CreateMultipartUploadCommand({ Bucket, Key: sk, Metadata: { osprey: metaValue } }),
+    );
     const UploadId = created.UploadId ?? '';
     const parts: { PartNumber: number; ETag: string }[] = [];
     let inFlight: Promise<void> | undefined;
     const sendPart = async (n: number, data: Buffer | Readable, length: number) => {
-      const r = await this.store.streamClient.send(new UploadPartCommand({ Bucket, Key: sk, UploadId, PartNumber: n, Body: data, ContentLength: length }), { abortSignal: signal });
+      const r = await this.store.streamClient.send(
+        new UploadPartCommand({ Bucket, Key: sk, UploadId, PartNumber: n, Body: data, ContentLength: length }),
+        { abortSignal: signal },
+      );
       parts[n - 1] = { PartNumber: n, ETag: r.ETag ?? '' };
     };
     try {
@@ -139,23 +198,26 @@ export class BodyWriter {
         let n = 0;
         for (let remaining = size; remaining > 0 || n === 0;) {
           const length = Math.min(PART_SIZE, remaining);
-          const part = Readable.from((async function* () {
-            for (let left = length; left > 0;) {
-              let chunk = carry;
-              carry = undefined;
-              if (!chunk) {
-                const r = await it.next();
-                if (r.done) throw new S3Error('IncompleteBody');
-                chunk = r.value;
+          const part = Readable.from(
+            (async function* () {
+              for (let left = length; left > 0;) {
+                let chunk = carry;
+                carry = undefined;
+                if (!chunk) {
+                  const r = await it.next();
+                  if (r.done) throw new S3Error('IncompleteBody');
+                  chunk = r.value;
+                }
+                if (chunk.length > left) {
+                  carry = chunk.subarray(left);
+                  chunk = chunk.subarray(0, left);
+                }
+                left -= chunk.length;
+                yield chunk;
               }
-              if (chunk.length > left) {
-                carry = chunk.subarray(left);
-                chunk = chunk.subarray(0, left);
-              }
-              left -= chunk.length;
-              yield chunk;
-            }
-          })(), { objectMode: false });
+            })(),
+            { objectMode: false },
+          );
           part.on('error', () => {}); // reported through the part's request
           await sendPart(++n, part, length);
           remaining -= length;
@@ -192,8 +254,11 @@ export class BodyWriter {
       }
       await inFlight;
       // RGW ignores If-None-Match on CompleteMultipartUpload: checked just before instead
-      if (createOnly && (await exists())) throw new S3Error('PreconditionFailed', { key: what.key, fields: { Condition: 'If-None-Match' } });
-      const done = await this.store.streamClient.send(new CompleteMultipartUploadCommand({ Bucket, Key: sk, UploadId, MultipartUpload: { Parts: parts } }));
+      if (createOnly && (await exists()))
+        throw new S3Error('PreconditionFailed', { key: what.key, fields: { Condition: 'If-None-Match' } });
+      const done = await this.store.streamClient.send(
+        new CompleteMultipartUploadCommand({ Bucket, Key: sk, UploadId, MultipartUpload: { Parts: parts } }),
+      );
       return bareEtag(done.ETag) || multipartEtag(parts.map((p) => bareEtag(p.ETag)));
     } catch (err) {
       await inFlight?.catch(() => {});
