@@ -84,7 +84,6 @@ export async function startApp(config: Readonly<Config>, log: Logger = makeLogge
     reads,
     website,
     cors,
-    mirror,
     metrics,
     keys: keyStore(credentials),
     log,

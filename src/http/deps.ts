@@ -6,7 +6,6 @@ import type { Logger } from 'pino';
 import type { KeyStore } from '../auth/types.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics/index.js';
-import type { MirrorEngine } from '../mirror/engine.js';
 import type { BucketService } from '../service/buckets.js';
 import type { CorsService } from '../service/cors.js';
 import type { MultipartService } from '../service/multipart.js';
@@ -24,7 +23,6 @@ export interface Deps {
   reads: ReadService;
   website: WebsiteService;
   cors: CorsService;
-  mirror: MirrorEngine;
   metrics: Metrics;
   keys: KeyStore;
   log: Logger;

@@ -15,7 +15,7 @@ import { MIRROR_USER_AGENT } from '../rules/mirror-plan.js';
 import { originAuthOf } from '../rules/mirror-auth.js';
 import type { RoutingRule } from '../rules/rules.js';
 import { MASKED_SECRET, parseWebsiteXml } from '../rules/rules.js';
-import { encodeKeyPath } from '../origin/uri.js';
+import { encodeKeyPath } from '../codec/uri.js';
 import { describe, FatalError } from './errors.js';
 import { readKeyList } from './keys.js';
 import type { Source } from './source.js';

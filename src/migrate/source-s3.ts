@@ -10,7 +10,7 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { S3Error } from '../errors.js';
-import { encodeKeyPath } from '../origin/uri.js';
+import { encodeKeyPath } from '../codec/uri.js';
 import { validateObjectKey } from '../service/names.js';
 import { backoffMs, describe, FatalError, isCredentialError, isTransient, s3Code, SourceError } from './errors.js';
 import type { Fetched, Source, SourceFacts, SourceItem } from './source.js';

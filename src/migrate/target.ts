@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import { signRequestV4 } from '../auth/sigv4.js';
 import { errorBody } from '../codec/xml.js';
-import { encodeKeyPath } from '../origin/uri.js';
+import { encodeKeyPath } from '../codec/uri.js';
 import { ORIGIN_ETAG_META, ORIGIN_LAST_MODIFIED_META } from '../mirror/meta.js';
 import { describe, FatalError, isCredentialError, s3Code } from './errors.js';
 import type { Validators } from './source.js';

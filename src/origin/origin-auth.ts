@@ -9,17 +9,7 @@ import { createHash } from 'node:crypto';
 import { signRequestOssV1 } from '../auth/oss-v1.js';
 import { signRequestOssV4 } from '../auth/oss-v4.js';
 import { signRequestV4 } from '../auth/sigv4.js';
-
-/** AWS SigV4 (service s3); OSS V1 (HMAC-SHA1, `Authorization: OSS ak:sig`); OSS V4 (OSS4-HMAC-SHA256). */
-export type OriginAuthType = 's3v4' | 'oss' | 'ossv4';
-
-export interface OriginAuth {
-  type: OriginAuthType;
-  accessKeyId: string;
-  secretAccessKey: string;
-  /** the V4 signing region (s3v4, ossv4); OSS V1 has none */
-  region: string;
-}
+import type { OriginAuth } from '../rules/mirror-auth.js';
 
 /**
  * OSS signs /bucket/key whatever the Host says, so the signer must know them. An

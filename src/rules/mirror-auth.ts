@@ -3,8 +3,18 @@
  * MIR-15: what a rule's MirrorAuth means: the AuthType spellings Osprey accepts and the signing
  * setting a rule gives (origin/origin-auth signs with it). Pure: no I/O.
  */
-import type { OriginAuth, OriginAuthType } from '../origin/origin-auth.js';
 import type { RoutingRule } from './model.js';
+
+/** AWS SigV4 (service s3); OSS V1 (HMAC-SHA1, `Authorization: OSS ak:sig`); OSS V4 (OSS4-HMAC-SHA256). */
+export type OriginAuthType = 's3v4' | 'oss' | 'ossv4';
+
+export interface OriginAuth {
+  type: OriginAuthType;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** the V4 signing region (s3v4, ossv4); OSS V1 has none */
+  region: string;
+}
 
 const SPELLINGS: Record<string, OriginAuthType> = {
   '': 's3v4',

@@ -7,8 +7,8 @@
  * the plan. No networking.
  */
 import type { RoutingRule } from './model.js';
-import type { OriginAuth } from '../origin/origin-auth.js';
-import { encodeKeyPath, stripAuthParams, withQuery } from '../origin/uri.js';
+import type { OriginAuth } from './mirror-auth.js';
+import { encodeKeyPath, stripAuthParams, withQuery } from '../codec/uri.js';
 import { textHeaderValue } from '../codec/header-value.js';
 import { AUTH_TYPES, authTypeOf, originAuthOf } from './mirror-auth.js';
 import { mirrorTags, tagSystemMeta } from './tagging.js';

@@ -3,9 +3,9 @@
  * The new key and the Location of a redirect rule (spec §4), and S3's RedirectAllRequestsTo; pure.
  */
 import type { RoutingRule, WebsiteConfig } from './model.js';
-import { encodeKeyPath, stripAuthParams, withQuery } from '../origin/uri.js';
+import { encodeKeyPath, stripAuthParams, withQuery } from '../codec/uri.js';
 
-export { encodeKeyPath } from '../origin/uri.js';
+export { encodeKeyPath } from '../codec/uri.js';
 
 export interface RedirectRequest {
   /** decoded object key, no leading '/' */

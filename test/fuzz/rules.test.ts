@@ -12,7 +12,7 @@ import type { MatchRequest, Phase } from '../../src/rules/match.ts';
 import { mirrorPlan } from '../../src/rules/mirror-plan.ts';
 import { buildRedirect } from '../../src/rules/redirect.ts';
 import type { RoutingRule } from '../../src/rules/rules.ts';
-import { isAuthParam } from '../../src/origin/uri.ts';
+import { isAuthParam } from '../../src/codec/uri.ts';
 import { fuzz } from './budget.ts';
 
 /** Pieces of keys that sit on the encoders' edges: reserved URL characters, escapes, non-ASCII, astral. */

@@ -8,7 +8,7 @@ import { verifyRequest } from '../../src/auth/verify.ts';
 import { S3Error } from '../../src/errors.ts';
 import { ossBucketAndKey, signOriginRequest } from '../../src/origin/origin-auth.ts';
 import { authTypeOf, originAuthOf } from '../../src/rules/mirror-auth.ts';
-import type { OriginAuthType } from '../../src/origin/origin-auth.ts';
+import type { OriginAuthType } from '../../src/rules/mirror-auth.ts';
 import type { RoutingRule } from '../../src/rules/rules.ts';
 
 const KEYS = { secretFor: (id: string) => (id === 'AKORIGIN' ? 'origin-secret' : undefined) };

@@ -10,7 +10,7 @@ import { buildRedirect, encodeKeyPath, newKey, redirectAll } from '../../src/rul
 import type { RedirectRequest } from '../../src/rules/redirect.ts';
 import type { Redirect, RoutingRule } from '../../src/rules/rules.ts';
 import { parseWebsiteXml } from '../../src/rules/rules.ts';
-import { stripAuthParams, withQuery } from '../../src/origin/uri.ts';
+import { stripAuthParams, withQuery } from '../../src/codec/uri.ts';
 import { decide } from '../../src/rules/resolve.ts';
 import type { WebsiteRequest } from '../../src/rules/resolve.ts';
 

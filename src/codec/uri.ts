@@ -1,5 +1,5 @@
 /**
- * @module origin/uri
+ * @module codec/uri
  * URL pieces shared by redirects (§4) and mirror plans (§3.2): RFC 3986 key encoding and the
  * query-string filter that keeps request credentials from leaving Osprey (MIR-08).
  */
