@@ -1,0 +1,105 @@
+/**
+ * A delimiter listing of a bucket with many keys per "directory" on the S3 driver (issue #19).
+ * RGW answers ListObjectsV2 with a delimiter after a bounded number of index reads: when many keys
+ * fold into few common prefixes, its page has fewer entries than asked and is marked truncated.
+ * The driver took such a page as the end of the listing: 1,000 directories of 9 keys each were
+ * listed as about 825 with IsTruncated false. The keys are written straight into the store under
+ * the driver's prefix (9,000 PUTs through Osprey would take minutes); the listing goes through
+ * Osprey with the AWS SDK, paging as a client does.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { Agent, request } from 'undici';
+import { signRequestV4 } from '../../src/auth/sigv4.ts';
+import { ON_S3, s3, s3Storage, startOsprey } from '../helpers/osprey.ts';
+import type { TestServer } from '../helpers/osprey.ts';
+
+const DIRS = 1000;
+const PER_DIR = 9;
+const EMPTY_SHA256 = createHash('sha256').update('').digest('hex');
+const keyOf = (i: number) => `d${String(i % DIRS).padStart(4, '0')}/k${Math.floor(i / DIRS)}`;
+
+describe(
+  'S3 driver: a delimiter listing over many keys per prefix (issue #19)',
+  { skip: ON_S3 ? false : 'S3 driver only (OSPREY_TEST_DRIVER=s3): RGW short pages' },
+  () => {
+    let server: TestServer;
+    const store = s3Storage();
+
+    before(async () => {
+      server = await startOsprey(store);
+      const client = s3(server);
+      await client.send(new CreateBucketCommand({ Bucket: 'dirs' }));
+      await client.send(new PutObjectCommand({ Bucket: 'dirs', Key: keyOf(0), Body: '' }));
+      client.destroy();
+      // where the driver keeps that object in the store: the others go beside it
+      const storeBucket = new URL(store.storage).host;
+      const prefix = new URL(store.storage).pathname.slice(1);
+      const endpoint = new URL(store.storageEndpoint);
+      const creds = { accessKeyId: store.storageAccessKeyId, secretAccessKey: store.storageSecretAccessKey };
+      const agent = new Agent({ connections: 64 });
+      const send = async (method: string, path: string) => {
+        const headers = signRequestV4(
+          { method, url: path, headers: { host: endpoint.host, 'x-amz-content-sha256': EMPTY_SHA256 } },
+          creds,
+          EMPTY_SHA256,
+          new Date(),
+          'us-east-1',
+        );
+        const r = await request(new URL(path, endpoint), { method, headers, dispatcher: agent });
+        const text = await r.body.text();
+        return { status: r.statusCode, text };
+      };
+      const listed = await send('GET', `/${storeBucket}?list-type=2&prefix=${encodeURIComponent(prefix + '/')}`);
+      const storeKey = /<Key>([^<]*d0000\/k0)<\/Key>/.exec(listed.text)?.[1];
+      assert.ok(storeKey, `the object is in the store under the server's prefix: ${listed.text.slice(0, 300)}`);
+      const base = storeKey.slice(0, -keyOf(0).length);
+      let next = 1;
+      const total = DIRS * PER_DIR;
+      await Promise.all(
+        Array.from({ length: 64 }, async () => {
+          while (next < total) {
+            const i = next++;
+            const path = `/${storeBucket}/${base}${keyOf(i)}`.split('/').map(encodeURIComponent).join('/');
+            const r = await send('PUT', path);
+            assert.equal(r.status, 200, `seed PUT ${keyOf(i)}: ${r.status} ${r.text.slice(0, 200)}`);
+          }
+        }),
+      );
+      await agent.close();
+    });
+
+    after(async () => {
+      await server?.close();
+    });
+
+    it('lists every common prefix across its pages, as a client pages through them', async () => {
+      const client = s3(server);
+      const prefixes: string[] = [];
+      let token: string | undefined;
+      let pages = 0;
+      do {
+        const page = await client.send(
+          new ListObjectsV2Command({
+            Bucket: 'dirs',
+            Delimiter: '/',
+            MaxKeys: 1000,
+            ...(token !== undefined && { ContinuationToken: token }),
+          }),
+        );
+        pages++;
+        for (const p of page.CommonPrefixes ?? []) prefixes.push(p.Prefix ?? '');
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        if (page.IsTruncated) assert.ok(token, 'a truncated page names where to go on');
+      } while (token !== undefined && pages < 50);
+      client.destroy();
+      assert.equal(prefixes.length, DIRS, `${prefixes.length} of ${DIRS} directories listed in ${pages} page(s)`);
+      assert.deepEqual(
+        prefixes,
+        Array.from({ length: DIRS }, (_, i) => `d${String(i).padStart(4, '0')}/`),
+      );
+    });
+  },
+);
