@@ -120,21 +120,23 @@ export class ReadService {
   ) {}
 
   /**
-   * The bucket, its website and its CORS configurations, read at once (the S3 driver: one request
-   * for the bucket document shared by the three, then the two configurations side by side, and
-   * nothing while they are cached). A missing bucket is `info: undefined`.
+   * The bucket, its website and its CORS configurations, read once per request (the S3 driver:
+   * the bucket document, then the two configurations, and nothing while they are cached). A
+   * missing bucket is `info: undefined`.
    */
   async view(bucket: string): Promise<BucketView> {
-    const missing = (err: unknown) => {
-      if (err instanceof S3Error && err.code === 'NoSuchBucket') return undefined;
+    // awaited one after the other: on the embedded store all three answer from memory, and a
+    // Promise.all with a catch per read cost the hot path its allocations (view's own CPU halved);
+    // on the S3 driver the two configurations are read only when the 500 ms cache expires
+    const info = await this.driver.getBucket(bucket);
+    if (!info) return { info, website: undefined, cors: undefined };
+    try {
+      return { info, website: await this.website.get(bucket), cors: await this.cors.get(bucket) };
+    } catch (err) {
+      // deleted between the reads: as if it had not been there
+      if (err instanceof S3Error && err.code === 'NoSuchBucket') return { info: undefined, website: undefined, cors: undefined };
       throw err;
-    };
-    const [info, website, cors] = await Promise.all([
-      this.driver.getBucket(bucket),
-      this.website.get(bucket).catch(missing),
-      this.cors.get(bucket).catch(missing),
-    ]);
-    return info ? { info, website, cors } : { info, website: undefined, cors: undefined };
+    }
   }
 
   /**
