@@ -68,8 +68,12 @@ export interface BucketView {
 type SpoolReader = Readable & { ready(): Promise<void> };
 
 export type ReadOutcome =
-  /** a stored object: `body` for a GET (none for a HEAD), `range` when a part of it is answered (206) */
-  | { kind: 'object'; status: number; info: ObjectInfo; body?: Readable; bytes?: Buffer; range?: ByteRange }
+  /**
+   * a stored object: `opened` for a GET (none for a HEAD), as the store opened it: its body is
+   * taken only when written (an inline object's bytes are written whole, no stream is made);
+   * `range` when a part of it is answered (206)
+   */
+  | { kind: 'object'; status: number; info: ObjectInfo; opened?: Opened; range?: ByteRange }
   /** an empty answer with a Location (RED-04, WEB-03, RedirectAllRequestsTo; MIR-17: 'bytes', the origin's Location as it came) */
   | {
       kind: 'redirect';
@@ -106,7 +110,8 @@ export interface SimulatedRead {
   status?: number;
 }
 
-type Opened = Awaited<ReturnType<ObjectService['open']>>;
+/** an object as the store opened it (its body made on first access for an inline object) */
+export type Opened = Awaited<ReturnType<ObjectService['open']>>;
 /** what was already read of the requested key: the opened object (a plain GET) or its info */
 type Known = { info: ObjectInfo; opened?: Opened };
 
@@ -156,7 +161,7 @@ export class ReadService {
       known = await this.lookUp(bucket, key, isPlainGet(req));
       const acl = known?.info.meta.acl;
       if (!known || acl === undefined || !anonymousMayRead(acl)) {
-        if (known?.opened && !known.opened.bytes) known.opened.body.destroy();
+        if (known?.opened) release(known.opened);
         throw new S3Error('AccessDenied');
       }
     }
@@ -170,7 +175,7 @@ export class ReadService {
       return await this.routeError(req, wreq, cfg, err);
     } finally {
       // opened by a lookup and not served (a directory index answered with a redirect, …)
-      for (const o of held.values()) o.body.destroy();
+      for (const o of held.values()) release(o);
     }
   }
 
@@ -267,7 +272,8 @@ export class ReadService {
       if (!plainGet) return this.exists(bucket, k);
       const got = await this.openIfThere(bucket, k);
       if (got) {
-        held.get(k)?.body.destroy();
+        const before = held.get(k);
+        if (before) release(before);
         held.set(k, got);
       }
       return got !== undefined;
@@ -395,10 +401,10 @@ export class ReadService {
         this.checkObjectAcl(req, got.info);
         if (plain) req.preconditions(got.info);
       } catch (err) {
-        if (!got.bytes) got.body.destroy();
+        release(got);
         throw err;
       }
-      return { kind: 'object', status, info: got.info, body: got.body, ...(got.bytes && { bytes: got.bytes }) };
+      return { kind: 'object', status, info: got.info, opened: got };
     }
     const info = known?.info ?? (await this.objects.head(bucket, key));
     this.checkObjectAcl(req, info);
@@ -407,9 +413,9 @@ export class ReadService {
     if (req.method === 'HEAD') return { kind: 'object', status: range ? 206 : status, info, ...(range && { range }) };
     const opened = await this.objects.open(bucket, key, range);
     // The object may have been replaced between head and open: answer with what was opened.
-    if (!range) return { kind: 'object', status, info: opened.info, body: opened.body, ...(opened.bytes && { bytes: opened.bytes }) };
+    if (!range) return { kind: 'object', status, info: opened.info, opened };
     const r = (req.range ? req.range(opened.info.size) : undefined) ?? range;
-    return { kind: 'object', status: 206, info: opened.info, body: opened.body, ...(opened.bytes && { bytes: opened.bytes }), range: r };
+    return { kind: 'object', status: 206, info: opened.info, opened, range: r };
   }
 
   /**
@@ -440,6 +446,14 @@ export class ReadService {
     const info = await this.objects.find(bucket, key);
     return info && { info };
   }
+}
+
+/**
+ * An opened object that will not be served: its stream is closed (an inline object has none
+ * unless one was asked for: the fs driver makes it on first access of `body`).
+ */
+function release(o: Opened): void {
+  if (!o.bytes) o.body.destroy();
 }
 
 /** A GET without a Range: its lookups open the object (one store request serves it). */

@@ -69,15 +69,15 @@ async function render(ctx: Ctx, deps: Deps, outcome: ReadOutcome): Promise<void>
       const headers = publicTagHeaders(objectHeaders(ctx, info, ctx.endpoint?.query ?? new Map<string, string>()), ctx.dialect);
       const length = range ? range.end - range.start + 1 : info.size;
       if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${info.size}`;
-      const { body } = outcome;
-      if (!body) {
+      const { opened } = outcome;
+      if (!opened) {
         headers['Content-Length'] = String(length);
         sendEmpty(ctx, outcome.status, headers);
         return;
       }
       // A stored checksum covers the whole object, never a range (S3 omits it on 206 too).
       if (range) for (const name of Object.keys(headers)) if (name.startsWith('x-amz-checksum-')) delete headers[name];
-      await sendStream(ctx, outcome.status, headers, () => body, length, outcome.bytes);
+      await sendStream(ctx, outcome.status, headers, () => opened.body, length, opened.bytes);
       return;
     }
     case 'redirect':
