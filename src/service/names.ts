@@ -19,17 +19,19 @@ export function validateBucketName(name: string): void {
 /** Keys: valid UTF-8 (the caller decodes; a lone surrogate means it wasn't), 1..1024 bytes, no NUL, no '.'/'..' segments. */
 export function validateObjectKey(key: string): void {
   if (key.length === 0) throw new S3Error('InvalidObjectName', { message: 'The object key must not be empty.' });
-  if (Buffer.byteLength(key, 'utf8') > 1024) {
+  // a UTF-16 code unit is at most 3 bytes of UTF-8: a key of up to 341 units cannot be too long
+  if (key.length > 341 && Buffer.byteLength(key, 'utf8') > 1024) {
     throw new S3Error('KeyTooLongError', { key: key.slice(0, 64) + '…', message: 'Your key is too long: at most 1024 bytes of UTF-8.' });
   }
   if (!key.isWellFormed()) throw new S3Error('InvalidObjectName', { message: 'The object key is not valid UTF-8.' });
   if (key.includes('\0')) throw new S3Error('InvalidObjectName', { key, message: 'The object key must not contain NUL.' });
-  for (const seg of key.split('/')) {
-    if (seg === '.' || seg === '..') {
-      throw new S3Error('InvalidObjectName', { key, message: "The object key must not contain '.' or '..' path segments." });
-    }
+  if (key.includes('.') && DOT_SEGMENT.test(key)) {
+    throw new S3Error('InvalidObjectName', { key, message: "The object key must not contain '.' or '..' path segments." });
   }
 }
+
+/** a '.' or '..' path segment */
+const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
 
 // ignoreBOM: a leading U+FEFF is part of the key (the WHATWG decoder would strip it, so
 // '/b/%EF%BB%BFk' would read and write key 'k').

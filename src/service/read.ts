@@ -50,7 +50,7 @@ export interface ReadRequest {
   /** how a URL path to a key of this bucket starts: '/' or '/bucket/' */
   pathPrefix: string;
   /** present when the request has a Range header: the range it asks of an object of `size` bytes (throws InvalidRange) */
-  range?: (size: number) => ByteRange | undefined;
+  range?: ((size: number) => ByteRange | undefined) | undefined;
   /** the request's conditions (If-Match, If-None-Match, …) on an object answered with 200: throws 304/412 */
   preconditions: (info: ObjectInfo) => void;
   /** calls `listener` when the client goes away; returns the way to stop listening */
@@ -166,7 +166,8 @@ export class ReadService {
       }
     }
     const cfg = v.website;
-    if (!cfg) return this.serveObject(req, key, 200, known);
+    // awaited, not returned: a promise returned from an async function costs two more ticks
+    if (!cfg) return await this.serveObject(req, key, 200, known);
     const wreq = await this.websiteRequest(req, cfg, known !== undefined);
     const held = new Map<string, Opened>();
     try {

@@ -6,6 +6,7 @@
 import { locationValue } from '../../codec/header-value.js';
 import { publicTagHeaders } from '../../rules/tagging.js';
 import type { ReadOutcome, ReadRequest } from '../../service/read.js';
+import type { ByteRange, ObjectInfo } from '../../storage/driver.js';
 import type { Ctx } from '../context.js';
 import { header, objectTarget } from '../context.js';
 import type { Deps } from '../deps.js';
@@ -21,29 +22,51 @@ export async function headObject(ctx: Ctx, deps: Deps): Promise<void> {
   await readThroughWebsite(ctx, deps, bucket, key);
 }
 
-/** The request as the read service sees it (WEB-06: index/error documents for anonymous or bound-host requests). */
-function readRequest(ctx: Ctx, bucket: string, key: string): ReadRequest {
-  const url = ctx.req.url ?? '/';
-  const qi = url.indexOf('?');
-  const range = header(ctx, 'range');
-  return {
-    bucket,
-    key,
-    method: ctx.req.method === 'HEAD' ? 'HEAD' : 'GET',
-    anonymous: ctx.auth?.principal.kind === 'anonymous',
-    headers: ctx.req.headers,
-    query: qi < 0 ? '' : url.slice(qi + 1),
-    host: header(ctx, 'host') ?? 'localhost',
-    protocol: header(ctx, 'x-forwarded-proto') === 'https' ? 'https' : 'http',
-    websiteMode: ctx.auth?.principal.kind === 'anonymous' || ctx.endpoint?.style === 'bound',
-    pathPrefix: ctx.endpoint?.style === 'path' ? `/${bucket}/` : '/',
-    ...(range !== undefined && { range: (size: number) => parseRange(range, size) }),
-    preconditions: (info) => checkConditions(ctx, info),
-    onClientGone: (listener) => {
-      ctx.res.once('close', listener);
-      return () => ctx.res.off('close', listener);
-    },
-  };
+/**
+ * The request as the read service sees it (WEB-06: index/error documents for anonymous or
+ * bound-host requests). A class, not an object literal with closures: a hit makes one object and
+ * no functions (its methods are the prototype's).
+ */
+class HttpReadRequest implements ReadRequest {
+  readonly method: 'GET' | 'HEAD';
+  readonly anonymous: boolean;
+  readonly headers: ReadRequest['headers'];
+  readonly query: string;
+  readonly host: string;
+  readonly protocol: 'http' | 'https';
+  readonly websiteMode: boolean;
+  readonly pathPrefix: string;
+  readonly range: ((size: number) => ByteRange | undefined) | undefined;
+
+  constructor(
+    private readonly ctx: Ctx,
+    readonly bucket: string,
+    readonly key: string,
+  ) {
+    const url = ctx.req.url ?? '/';
+    const qi = url.indexOf('?');
+    const range = header(ctx, 'range');
+    const anonymous = ctx.auth?.principal.kind === 'anonymous';
+    this.method = ctx.req.method === 'HEAD' ? 'HEAD' : 'GET';
+    this.anonymous = anonymous;
+    this.headers = ctx.req.headers;
+    this.query = qi < 0 ? '' : url.slice(qi + 1);
+    this.host = header(ctx, 'host') ?? 'localhost';
+    this.protocol = header(ctx, 'x-forwarded-proto') === 'https' ? 'https' : 'http';
+    this.websiteMode = anonymous || ctx.endpoint?.style === 'bound';
+    this.pathPrefix = ctx.endpoint?.style === 'path' ? `/${bucket}/` : '/';
+    this.range = range === undefined ? undefined : (size: number) => parseRange(range, size);
+  }
+
+  preconditions(info: ObjectInfo): void {
+    checkConditions(this.ctx, info);
+  }
+
+  onClientGone(listener: () => void): () => void {
+    const { res } = this.ctx;
+    res.once('close', listener);
+    return () => res.off('close', listener);
+  }
 }
 
 /**
@@ -52,7 +75,7 @@ function readRequest(ctx: Ctx, bucket: string, key: string): ReadRequest {
  * the service again (RED-05: error-routing rules for its status).
  */
 export async function readThroughWebsite(ctx: Ctx, deps: Deps, bucket: string, key: string): Promise<void> {
-  const req = readRequest(ctx, bucket, key);
+  const req = new HttpReadRequest(ctx, bucket, key);
   const outcome = await deps.reads.read(req, ctx.bucketView);
   try {
     await render(ctx, deps, outcome);
