@@ -168,10 +168,24 @@ export class ReadService {
     const cfg = v.website;
     // awaited, not returned: a promise returned from an async function costs two more ticks
     if (!cfg) return await this.serveObject(req, key, 200, known);
+    // issue 19: a hit the configuration cannot change (no pre-routing rule, no index document or
+    // RedirectAllRequestsTo for it) is served on its one lookup, with no rule evaluated and no
+    // request made for the rules; a miss goes on to the rules, which need not look the key up
+    // again. (An OSS-dialect key with leading slashes may be another key to the rules: MIR-06.)
+    let missing = false;
+    if (!(cfg.dialect === 'oss' && key.startsWith('/')) && hitIsFinal(cfg, req)) {
+      try {
+        return await this.serveObject(req, key, 200, known);
+      } catch (err) {
+        if (!(err instanceof S3Error && err.code === 'NoSuchKey'))
+          return await this.routeError(req, await this.websiteRequest(req, cfg, true), cfg, err);
+        missing = true;
+      }
+    }
     const wreq = await this.websiteRequest(req, cfg, known !== undefined);
     const held = new Map<string, Opened>();
     try {
-      return await this.throughRules(req, wreq, cfg, held, known);
+      return await this.throughRules(req, wreq, cfg, held, known, missing);
     } catch (err) {
       return await this.routeError(req, wreq, cfg, err);
     } finally {
@@ -250,14 +264,13 @@ export class ReadService {
     cfg: WebsiteConfig,
     held: Map<string, Opened>,
     known: Known | undefined,
+    knownMissing: boolean,
   ): Promise<ReadOutcome> {
     const { bucket, key } = req;
     const plainGet = isPlainGet(req);
-    // issue 19: a hit the configuration cannot change (no pre-routing rule, no index document or
-    // RedirectAllRequestsTo for it) is served on its one lookup, with no rule evaluated; a miss
-    // goes on to the rules, which need not look the key up again
-    let missing: string | undefined;
-    if (hitIsFinal(cfg, wreq)) {
+    // the hit read() did not try (an OSS key with leading slashes that is stored as written)
+    let missing: string | undefined = knownMissing ? key : undefined;
+    if (!knownMissing && hitIsFinal(cfg, wreq)) {
       try {
         return await this.serveObject(req, key, 200, known);
       } catch (err) {
