@@ -394,19 +394,20 @@ export class MirrorEngine {
       : adopting
         ? pumped.then((md5) => this.adopt(req, spool, md5, meta, cancelled, lastModified))
         : this.store(req, spool, meta, size, cancelled, onAbortStore, lastModified);
-    const stored = Promise.all([pumped, store]).then(
-      ([, info]) => {
-        if (info) this.stats.stored++;
-        return info;
-      },
-      (err: unknown) => {
-        // a fill that was never going to be stored and lost its last reader just ends ('proxied')
-        if (abandoned && !spool.outOfSpace) return undefined;
-        this.stats.failed++;
-        record.error = describe(spool.outOfSpace ?? err);
-        return undefined;
-      },
-    );
+    // settled only when the origin body and the store have both ended: a store that gives up
+    // early (a write of the key won: MIR-42) must not release the spool under the readers that
+    // are still being fed from it (release drops the bytes held in memory)
+    const stored = Promise.allSettled([pumped, store]).then(([p, s]) => {
+      if (p.status === 'fulfilled' && s.status === 'fulfilled') {
+        if (s.value) this.stats.stored++;
+        return s.value;
+      }
+      // a fill that was never going to be stored and lost its last reader just ends ('proxied')
+      if (abandoned && !spool.outOfSpace) return undefined;
+      this.stats.failed++;
+      record.error = describe(spool.outOfSpace ?? (p.status === 'rejected' ? p.reason : (s as PromiseRejectedResult).reason));
+      return undefined;
+    });
     void stored.finally(() => {
       spool.off('idle', abandon);
       spool.off('outOfSpace', abandon);
