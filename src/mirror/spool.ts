@@ -320,8 +320,10 @@ export class Spool extends EventEmitter {
   /** The writer is done with the spool; the file goes once the last reader is done too. */
   async release(): Promise<void> {
     this.released = true;
-    // out of space, readers may still need the bytes held in memory (they are not in the file)
-    if (!this.outOfSpace) this.dropTail();
+    // out of space, readers may still need the bytes held in memory (they are not in the file);
+    // so may they while the writer is still appending (a store that gave up before the origin
+    // body ended): the newest bytes may not have reached the file yet
+    if (!this.outOfSpace && (this.finalSize !== undefined || this.error)) this.dropTail();
     await this.maybeRelease();
   }
 

@@ -40,6 +40,23 @@ describe('spool: one writer, readers at their own pace (MIR-41)', () => {
     await assert.rejects(stat(path.join(dir, 'fill')), { code: 'ENOENT' });
   });
 
+  it('a release before the writer has finished (the store gave up first) still feeds the readers every byte', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'spool-'));
+    for (let round = 0; round < 20; round++) {
+      const spool = await Spool.create(path.join(dir, `fill${round}`));
+      const got = drain(spool.reader());
+      const chunks = Array.from({ length: 12 }, (_, i) => Buffer.alloc(64 * 1024, i + round));
+      for (const [i, c] of chunks.entries()) {
+        await spool.append(c);
+        // the store's end: released while bytes are still on their way to the file
+        if (i === 3) void spool.release();
+        await new Promise((r) => setImmediate(r));
+      }
+      await spool.finish();
+      assert.deepEqual(await got, Buffer.concat(chunks), `round ${round}`);
+    }
+  });
+
   it('MIR-21 a range reader gets exactly its bytes, even before they arrive', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'spool-'));
     const spool = await Spool.create(path.join(dir, 'fill'));
