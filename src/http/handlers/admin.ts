@@ -5,7 +5,6 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { S3Error } from '../../errors.js';
-import { explain } from '../../rules/explain.js';
 import type { Ctx } from '../context.js';
 import { header } from '../context.js';
 import type { Deps } from '../deps.js';
@@ -102,29 +101,20 @@ async function explainEndpoint(ctx: Ctx, deps: Deps): Promise<void> {
   }
   if (typeof body.bucket !== 'string' || typeof body.key !== 'string')
     throw new S3Error('InvalidArgument', { message: 'bucket and key are required strings.' });
-  const bucket = body.bucket;
-  await deps.buckets.require(bucket);
   const headers: Record<string, string> = {};
   if (body.headers && typeof body.headers === 'object') {
     for (const [k, v] of Object.entries(body.headers)) if (typeof v === 'string') headers[k.toLowerCase()] = v;
   }
-  const status = typeof body.status === 'number' && body.status !== 404 ? body.status : undefined;
-  const cfg = await deps.website.get(bucket);
-  const result = await explain(
-    cfg,
-    {
-      method: typeof body.method === 'string' ? body.method.toUpperCase() : 'GET',
-      key: body.key,
-      headers,
-      query: typeof body.query === 'string' ? body.query : '',
-      host: headers.host ?? 'localhost',
-      protocol: 'http',
-      websiteMode: body.website === true,
-      pathPrefix: `/${bucket}/`,
-      ...(status !== undefined && { status }),
-    },
-    // A status of 404 asks "as if the object were missing".
-    async (k) => (body.status === 404 && k === body.key ? false : (await deps.objects.find(bucket, k)) !== undefined),
-  );
+  // the read service explains the decision its read path carries out (status 404: "as if missing"),
+  // as the console's simulator asks it
+  const result = await deps.reads.explain({
+    bucket: body.bucket,
+    key: body.key,
+    headers,
+    method: typeof body.method === 'string' ? body.method.toUpperCase() : 'GET',
+    query: typeof body.query === 'string' ? body.query : '',
+    websiteMode: body.website === true,
+    ...(typeof body.status === 'number' && { status: body.status }),
+  });
   sendBody(ctx, 200, 'application/json', JSON.stringify(result, null, 2));
 }
