@@ -63,6 +63,8 @@ async function main(): Promise<void> {
   const port = 25000 + Math.floor(Math.random() * 5000);
   const nginx = await startNginx(path.join(work, 'nginx'), port, `root ${www};`);
   const floor = only === 'osprey' ? undefined : await startFloor('pull', nginx.url, floorDir);
+  // the ceiling of any single Node.js process: node:http answering the file from memory
+  const ceiling = only === 'osprey' ? undefined : await startFloor('static', '-', floorDir);
   const osprey = await startOsprey(path.join(work, 'data'), 0, ['--origin-allow', '127.0.0.0/8'], {
     OSPREY_ACCESS_KEY_ID: KEY,
     OSPREY_SECRET_ACCESS_KEY: SECRET,
@@ -87,6 +89,9 @@ async function main(): Promise<void> {
         proc: osprey,
       },
       ...(floor ? [{ name: 'naive Node.js pull-through (floor pull), hit', url: `${floor.url}/files/small.bin`, proc: floor }] : []),
+      ...(ceiling
+        ? [{ name: 'node:http answering from memory (floor static)', url: `${ceiling.url}/files/small.bin`, proc: ceiling }]
+        : []),
       ...(only === 'osprey' ? [] : [{ name: 'nginx static', url: `${nginx.url}/files/small.bin`, proc: nginx }]),
     ];
     const rate = new Map<string, number[]>(targets.map((t) => [t.name, []]));
@@ -119,12 +124,15 @@ async function main(): Promise<void> {
       lines.push(
         `osprey with rules / nginx static: ${fmt(median(rate.get(targets[0]!.name)!) / median(ng), 2)} (target >= 0.30); without rules / nginx: ${fmt(median(rate.get(targets[1]!.name)!) / median(ng), 2)}`,
       );
+    const top = rate.get('node:http answering from memory (floor static)');
+    if (ng && top)
+      lines.push(`node:http from memory / nginx static: ${fmt(median(top) / median(ng), 2)} (the most one Node.js process gets here)`);
     process.stdout.write(
       `\nOsprey 4 KiB hit benchmark (wrk 64 connections, ${seconds}s x ${reps} interleaved, medians (ranges); ${os.cpus().length} cores, node ${process.version})\n${lines.map((l) => `- ${l}`).join('\n')}\n`,
     );
   } finally {
     await osprey.stop();
-    await Promise.all([nginx.stop(), floor?.stop()]);
+    await Promise.all([nginx.stop(), floor?.stop(), ceiling?.stop()]);
     await agent.close();
     await rm(work, { recursive: true, force: true });
   }

@@ -117,7 +117,12 @@ export async function startOsprey(dataDir: string, port: number, extra: string[]
 }
 
 /** a floor server (bench/floor-server.ts): the least a Node.js process does in Osprey's place */
-export async function startFloor(mode: 'tcp' | 'http' | 'pull' | 'naive', upstream: string, dir?: string, workers = 1): Promise<Proc> {
+export async function startFloor(
+  mode: 'tcp' | 'http' | 'pull' | 'naive' | 'static',
+  upstream: string,
+  dir?: string,
+  workers = 1,
+): Promise<Proc> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', path.join(ROOT, 'bench/floor-server.ts'), mode, '0', upstream, ...(dir ? [dir] : [])],
