@@ -25,11 +25,15 @@ export async function warmOriginClient(): Promise<void> {
     server.listen(0, '127.0.0.1', resolve);
   });
   server.unref();
-  const agent = new Agent({ connections: 1 });
+  // shaped as the fills' dispatcher is (origin/connect-guard: timeouts, one interceptor) and asked
+  // with an abort signal as the origin walker asks, so the same code paths run
+  const agent = new Agent({ connections: 1, connect: { timeout: 10_000 }, headersTimeout: 10_000, bodyTimeout: 10_000 });
+  const dispatcher = agent.compose((dispatch) => (opts, handler) => dispatch(opts, handler));
+  const ac = new AbortController();
   try {
     const { port } = server.address() as AddressInfo;
     for (let i = 0; i < 2; i++) {
-      const res = await request(`http://127.0.0.1:${port}/warm`, { dispatcher: agent });
+      const res = await request(`http://127.0.0.1:${port}/warm`, { dispatcher, signal: ac.signal });
       for await (const chunk of res.body) void chunk;
     }
   } finally {
