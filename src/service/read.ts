@@ -168,21 +168,23 @@ export class ReadService {
     const cfg = v.website;
     // awaited, not returned: a promise returned from an async function costs two more ticks
     if (!cfg) return await this.serveObject(req, key, 200, known);
+    // MIR-06: in an OSS-dialect bucket a key with leading slashes may be another key to the rules,
+    // so its request for the rules is made first; any other request is its own (no copy made)
+    let wreq = cfg.dialect === 'oss' && key.startsWith('/') ? await this.websiteRequest(req, cfg, known !== undefined) : undefined;
     // issue 19: a hit the configuration cannot change (no pre-routing rule, no index document or
-    // RedirectAllRequestsTo for it) is served on its one lookup, with no rule evaluated and no
-    // request made for the rules; a miss goes on to the rules, which need not look the key up
-    // again. (An OSS-dialect key with leading slashes may be another key to the rules: MIR-06.)
+    // RedirectAllRequestsTo for it) is served on its one lookup, with no rule evaluated; a miss
+    // goes on to the rules, which need not look the key up again
     let missing = false;
-    if (!(cfg.dialect === 'oss' && key.startsWith('/')) && hitIsFinal(cfg, req)) {
+    if (hitIsFinal(cfg, wreq ?? req)) {
       try {
         return await this.serveObject(req, key, 200, known);
       } catch (err) {
         if (!(err instanceof S3Error && err.code === 'NoSuchKey'))
-          return await this.routeError(req, await this.websiteRequest(req, cfg, true), cfg, err);
+          return await this.routeError(req, wreq ?? (await this.websiteRequest(req, cfg, true)), cfg, err);
         missing = true;
       }
     }
-    const wreq = await this.websiteRequest(req, cfg, known !== undefined);
+    wreq ??= await this.websiteRequest(req, cfg, known !== undefined);
     const held = new Map<string, Opened>();
     try {
       return await this.throughRules(req, wreq, cfg, held, known, missing);
@@ -264,20 +266,12 @@ export class ReadService {
     cfg: WebsiteConfig,
     held: Map<string, Opened>,
     known: Known | undefined,
-    knownMissing: boolean,
+    /** read() found the key missing on its one lookup */
+    keyMissing: boolean,
   ): Promise<ReadOutcome> {
     const { bucket, key } = req;
     const plainGet = isPlainGet(req);
-    // the hit read() did not try (an OSS key with leading slashes that is stored as written)
-    let missing: string | undefined = knownMissing ? key : undefined;
-    if (!knownMissing && hitIsFinal(cfg, wreq)) {
-      try {
-        return await this.serveObject(req, key, 200, known);
-      } catch (err) {
-        if (!(err instanceof S3Error && err.code === 'NoSuchKey')) throw err;
-        missing = key;
-      }
-    }
+    const missing = keyMissing ? key : undefined;
     if (known?.opened) held.set(key, known.opened);
     // a plain GET's lookups open the object, so the key the rules serve is served as it was opened
     const exists = async (k: string): Promise<boolean> => {
