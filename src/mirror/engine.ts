@@ -405,7 +405,8 @@ export class MirrorEngine {
       // a fill that was never going to be stored and lost its last reader just ends ('proxied')
       if (abandoned && !spool.outOfSpace) return undefined;
       this.stats.failed++;
-      record.error = describe(spool.outOfSpace ?? (p.status === 'rejected' ? p.reason : (s as PromiseRejectedResult).reason));
+      // the origin body's failure first: a store that gave up because of it says less
+      record.error = describe(spool.outOfSpace ?? (p.status === 'rejected' ? p.reason : s.status === 'rejected' ? s.reason : undefined));
       return undefined;
     });
     void stored.finally(() => {
