@@ -78,6 +78,43 @@ describe('route(): request -> endpoint, pure', () => {
   }
 });
 
+describe('validateObjectKey: the 1,024-byte limit counted in UTF-8, at its edges (a key is measured only past 341 UTF-16 units)', () => {
+  const enc = (k: string) => `/bkt/${encodeURIComponent(k)}`;
+  const cases: [string, string, boolean][] = [
+    ['341 CJK characters (1,023 bytes)', '中'.repeat(341), true],
+    ['342 CJK characters (1,026 bytes)', '中'.repeat(342), false],
+    ['256 emoji (1,024 bytes, 512 units)', '😀'.repeat(256), true],
+    ['257 emoji (1,028 bytes)', '😀'.repeat(257), false],
+    ['1,024 ASCII bytes', 'k'.repeat(1024), true],
+    ['decomposed accents: 341 × (e + U+0301), 1,023 bytes in 682 units', 'e\u0301'.repeat(341), true],
+    ['decomposed accents: 342 × (e + U+0301), 1,026 bytes', 'e\u0301'.repeat(342), false],
+    ['340 CJK and 5 ASCII (1,025 bytes, 345 units)', '中'.repeat(340) + 'abcde', false],
+  ];
+  for (const [what, key, ok] of cases) {
+    it(`${what}: ${ok ? 'accepted' : 'KeyTooLongError'}`, () => {
+      if (ok) assert.equal(route('GET', enc(key), undefined, opts).key, key);
+      else
+        assert.throws(
+          () => route('GET', enc(key), undefined, opts),
+          (e: unknown) => e instanceof S3Error && e.code === 'KeyTooLongError',
+        );
+    });
+  }
+  for (const key of ['a/./b', './b', 'a/.', '..', 'a/../b', '中/../文', 'x/..']) {
+    it(`'${key}' has a dot segment: InvalidObjectName`, () => {
+      assert.throws(
+        () => route('GET', enc(key), undefined, opts),
+        (e: unknown) => e instanceof S3Error && e.code === 'InvalidObjectName',
+      );
+    });
+  }
+  for (const key of ['.a', 'a.', '...', 'a/.../b', '.hidden/x', 'a..b', 'v1.2/..x', '文件.txt']) {
+    it(`'${key}' has dots but no dot segment: accepted`, () => {
+      assert.equal(route('GET', enc(key), undefined, opts).key, key);
+    });
+  }
+});
+
 describe('route(): every sub-resource is routed explicitly (issue 15, defect 2)', () => {
   const METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'];
   // what is implemented; every other (sub-resource, method, level) is NotImplemented
