@@ -3,7 +3,6 @@
  * Objects: GET and HEAD through the lean reader (reader.ts), PUT by size (write.ts), the ACL as a
  * metadata-only copy, DELETE. Objects are never cached.
  */
-import { CopyObjectCommand } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { S3Error } from '../../errors.js';
 import type { ByteRange, ObjectInfo, ObjectMeta, PutOptions } from '../driver.js';
@@ -126,21 +125,7 @@ export class Objects {
     if (!info || sk === undefined) throw new S3Error('NoSuchKey', { key });
     const { acl: _old, ...rest } = info.meta;
     const meta: ObjectMeta = acl === undefined ? rest : { ...rest, acl };
-    const Bucket = this.store.bucket;
-    await this.store.call(
-      () =>
-        this.store.client.send(
-          new CopyObjectCommand({
-            Bucket,
-            Key: sk,
-            CopySource: `${Bucket}/${encodeURIComponent(sk)}`,
-            CopySourceIfMatch: `"${info.etag}"`,
-            MetadataDirective: 'REPLACE',
-            Metadata: { osprey: encodeMeta(meta, info.lastModified) },
-          }),
-        ),
-      { bucket, key },
-    );
+    await this.store.replaceMeta(sk, meta, info.lastModified, { bucket, key }, info.etag);
   }
 
   async delete(bucket: string, key: string): Promise<void> {

@@ -12,6 +12,7 @@
  */
 import {
   AbortMultipartUploadCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
@@ -24,9 +25,9 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Agent } from 'node:http';
-import type { ByteRange, PartInfo } from '../driver.js';
+import type { ByteRange, ObjectMeta, PartInfo } from '../driver.js';
 import { fromStore, isNotFound } from './errors.js';
-import { bareEtag } from './layout.js';
+import { bareEtag, encodeMeta } from './layout.js';
 import { StoreReader } from './reader.js';
 import type { StoreResponse } from './reader.js';
 
@@ -149,6 +150,33 @@ export class Store {
       for (const o of page.Contents ?? []) if (o.Key) yield o.Key;
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
+  }
+
+  /**
+   * A metadata-only copy of the store object onto itself: its metadata replaced, its bytes kept.
+   * `ifMatch`: only if it is still that version (a concurrent PUT wins).
+   */
+  async replaceMeta(
+    sk: string,
+    meta: ObjectMeta,
+    lastModified: Date | undefined,
+    what: { bucket?: string; key?: string },
+    ifMatch?: string,
+  ): Promise<void> {
+    await this.call(
+      () =>
+        this.client.send(
+          new CopyObjectCommand({
+            Bucket: this.bucket,
+            Key: sk,
+            CopySource: `${this.bucket}/${encodeURIComponent(sk)}`,
+            ...(ifMatch !== undefined && { CopySourceIfMatch: `"${ifMatch}"` }),
+            MetadataDirective: 'REPLACE',
+            Metadata: { osprey: encodeMeta(meta, lastModified) },
+          }),
+        ),
+      what,
+    );
   }
 
   async deleteUnder(prefix: string): Promise<void> {

@@ -7,13 +7,7 @@
  * visible: a streamed PUT holds its last chunk back until every check passed (checker.ts), a
  * multipart upload is completed only after that and aborted on any failure.
  */
-import {
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateMultipartUploadCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
+import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { S3Error } from '../../errors.js';
@@ -144,19 +138,7 @@ export class BodyWriter {
     const meta: ObjectMeta = { ...opts.meta, system: { ...opts.meta.system, ...late } };
     if (Object.keys(late).length > 0) {
       // entries only the end of the body told (trailer checksums): a metadata-only copy
-      await this.store.call(
-        () =>
-          this.store.client.send(
-            new CopyObjectCommand({
-              Bucket,
-              Key: sk,
-              CopySource: `${Bucket}/${encodeURIComponent(sk)}`,
-              MetadataDirective: 'REPLACE',
-              Metadata: { osprey: encodeMeta(meta, opts.lastModified) },
-            }),
-          ),
-        what,
-      );
+      await this.store.replaceMeta(sk, meta, opts.lastModified, what);
     }
     return { size: checker.received, etag, meta };
   }
