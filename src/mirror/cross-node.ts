@@ -25,17 +25,22 @@ const MAX_WAIT_MS = 12_000;
 const MEMORY_MAX = 1024 * 1024;
 const RELEASE_GRACE_MS = 10_000;
 
-/** The parts of a fill outcome this module makes or reads (mirror.ts's FillOutcome). */
-type Outcome =
-  | {
-      kind: 'stream';
-      headers: Record<string, string>;
-      userMeta: Record<string, string>;
-      size: number | undefined;
-      spool: Spool;
-      stored: Promise<ObjectInfo | undefined>;
-    }
-  | { kind: 'not-found' | 'redirect' | 'passthrough' | 'failed' };
+/**
+ * A fill streamed from its spool (the engine's FillOutcome 'stream'): what this module makes when
+ * it serves another node's stored copy. userMeta: the origin metadata kept (MIR-27), named by the
+ * HTTP layer in the request's dialect (x-amz-meta-* / x-oss-meta-*).
+ */
+export interface StreamOutcome {
+  kind: 'stream';
+  headers: Record<string, string>;
+  userMeta: Record<string, string>;
+  size: number | undefined;
+  spool: Spool;
+  stored: Promise<ObjectInfo | undefined>;
+}
+
+/** The parts of a fill outcome this module makes or reads (the engine's FillOutcome). */
+type Outcome = StreamOutcome | { kind: 'not-found' | 'redirect' | 'passthrough' | 'failed' };
 
 export interface CrossNodeRequest {
   bucket: string;
@@ -53,7 +58,7 @@ export async function fillAcrossNodes<O extends Outcome>(
   spoolDir: string,
   signal: AbortSignal,
   fill: (proxyOnly: boolean) => Promise<O>,
-): Promise<O | Extract<Outcome, { kind: 'stream' }>> {
+): Promise<O | StreamOutcome> {
   if (!driver.acquireLease || req.proxyOnly) return fill(req.proxyOnly);
   const started = Date.now();
   for (;;) {
@@ -89,11 +94,7 @@ export async function fillAcrossNodes<O extends Outcome>(
 }
 
 /** The key as another node stored it, as a fill outcome (streamed from the store); undefined when absent. */
-async function fromStore(
-  driver: StorageDriver,
-  req: CrossNodeRequest,
-  spoolDir: string,
-): Promise<Extract<Outcome, { kind: 'stream' }> | undefined> {
+async function fromStore(driver: StorageDriver, req: CrossNodeRequest, spoolDir: string): Promise<StreamOutcome | undefined> {
   const got = await driver.getObject(req.bucket, req.key);
   if (!got) return undefined;
   const { info, body } = got;

@@ -23,6 +23,7 @@ import type { MirrorPlan, OriginRequest } from '../rules/mirror-plan.js';
 import type { RoutingRule } from '../rules/model.js';
 import type { FillRecord } from './activity.js';
 import { fillAcrossNodes } from './cross-node.js';
+import type { StreamOutcome } from './cross-node.js';
 import { Md5OffThread, prestartHashing } from './hasher.js';
 import { passed } from '../young-gc.js';
 import { OriginProbes } from '../origin/probe.js';
@@ -78,15 +79,7 @@ export function fillRequest(bucket: string, rule: RoutingRule, plan: MirrorPlan)
 }
 
 export type FillOutcome =
-  /** userMeta: the origin metadata kept (MIR-27), named by the HTTP layer in the request's dialect (x-amz-meta-* / x-oss-meta-*) */
-  | {
-      kind: 'stream';
-      headers: Record<string, string>;
-      userMeta: Record<string, string>;
-      size: number | undefined;
-      spool: Spool;
-      stored: Promise<ObjectInfo | undefined>;
-    }
+  | StreamOutcome
   | { kind: 'not-found' }
   | { kind: 'redirect'; location: string }
   | { kind: 'passthrough'; status: number; contentType: string; body: Buffer }
