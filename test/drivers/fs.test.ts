@@ -232,11 +232,136 @@ describe('fs driver specifics', () => {
     try {
       await (await openFsDriver({ dir })).close();
       const db = new Database(path.join(dir, 'meta.sqlite'));
-      assert.equal(db.pragma('user_version', { simple: true }), 1);
+      assert.equal(db.pragma('user_version', { simple: true }), 2);
       db.pragma('user_version = 99');
       db.close();
       await assert.rejects(openFsDriver({ dir }), /newer/);
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('opens a data dir written with schema 1 (objects WITHOUT ROWID, bodies inline): every object, its metadata and body read back the same', async () => {
+    const dir = await tmpDir();
+    // schema 1 as Osprey wrote it before schema 2 (meta.ts MIGRATIONS[0], copied here, not imported)
+    const schema1 = `
+      CREATE TABLE buckets (name TEXT PRIMARY KEY, created INTEGER NOT NULL, acl TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE bucket_configs (bucket TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (bucket, name)) WITHOUT ROWID;
+      CREATE TABLE objects (
+        bucket TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
+        modified INTEGER NOT NULL, meta TEXT NOT NULL, segments TEXT NOT NULL, inline BLOB,
+        PRIMARY KEY (bucket, key)
+      ) WITHOUT ROWID;
+      CREATE TABLE uploads (
+        bucket TEXT NOT NULL, key TEXT NOT NULL, upload_id TEXT NOT NULL, initiated INTEGER NOT NULL, meta TEXT NOT NULL,
+        PRIMARY KEY (bucket, key, upload_id)
+      ) WITHOUT ROWID;
+      CREATE UNIQUE INDEX uploads_by_id ON uploads (upload_id);
+      CREATE TABLE parts (
+        upload_id TEXT NOT NULL, part_number INTEGER NOT NULL, blob TEXT NOT NULL, size INTEGER NOT NULL,
+        etag TEXT NOT NULL, modified INTEGER NOT NULL, PRIMARY KEY (upload_id, part_number)
+      ) WITHOUT ROWID;
+      CREATE TABLE pending_blobs (id TEXT PRIMARY KEY) WITHOUT ROWID;
+      CREATE TABLE garbage (id TEXT PRIMARY KEY) WITHOUT ROWID;`;
+    const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
+    const blobFile = async (id: string, body: Buffer) => {
+      await mkdir(path.join(dir, 'blobs', id.slice(0, 2), id.slice(2, 4)), { recursive: true });
+      await writeFile(path.join(dir, 'blobs', id.slice(0, 2), id.slice(2, 4), id), body);
+    };
+    const small = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 31) % 256));
+    const large = [Buffer.alloc(70_000, 'p'), Buffer.alloc(30_000, 'q')];
+    const ids = ['1a'.repeat(16), '2b'.repeat(16), '3c'.repeat(16)];
+    const meta = {
+      headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'max-age=60' },
+      userMeta: { colour: 'blue' },
+      system: { 'x-oss-mirror': 'origin' },
+      acl: 'public-read',
+    };
+    const objects = [
+      { key: 'small', body: small, segments: [], inline: small, meta },
+      { key: 'empty', body: Buffer.alloc(0), segments: [], inline: Buffer.alloc(0), meta: emptyMeta() },
+      { key: 'dir/é/\u{1F600}', body: Buffer.from('unicode key'), segments: [], inline: Buffer.from('unicode key'), meta: emptyMeta() },
+      {
+        key: 'large',
+        body: Buffer.concat(large),
+        segments: [
+          { id: ids[0] ?? '', size: 70_000 },
+          { id: ids[1] ?? '', size: 30_000 },
+        ],
+        inline: null,
+        meta,
+      },
+    ];
+    await blobFile(ids[0] ?? '', large[0] ?? Buffer.alloc(0));
+    await blobFile(ids[1] ?? '', large[1] ?? Buffer.alloc(0));
+    await blobFile(ids[2] ?? '', Buffer.alloc(2048, 'r'));
+    const db = new Database(path.join(dir, 'meta.sqlite'));
+    db.pragma('journal_mode = WAL');
+    db.exec(schema1);
+    db.pragma('user_version = 1');
+    db.prepare('INSERT INTO buckets VALUES (?, ?, ?)').run('b-one', 1_700_000_000_000, 'private');
+    db.prepare('INSERT INTO bucket_configs VALUES (?, ?, ?)').run('b-one', 'mirror', '{"rules":[]}');
+    const insert = db.prepare('INSERT INTO objects VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    objects.forEach((o, i) =>
+      insert.run('b-one', o.key, o.body.length, md5(o.body), 1_700_000_000_000 + i, JSON.stringify(o.meta), JSON.stringify(o.segments), o.inline),
+    );
+    db.prepare('INSERT INTO uploads VALUES (?, ?, ?, ?, ?)').run('b-one', 'mpu', 'upload-1', 1_700_000_000_000, JSON.stringify(emptyMeta()));
+    db.prepare('INSERT INTO parts VALUES (?, ?, ?, ?, ?, ?)').run('upload-1', 1, ids[2] ?? '', 2048, 'e'.repeat(32), 1_700_000_000_000);
+    db.close();
+
+    const read = async (d: FsDriver, key: string): Promise<Buffer> => {
+      const got = await d.getObject('b-one', key);
+      assert.ok(got, key);
+      const chunks: Buffer[] = [];
+      for await (const c of got.body) chunks.push(Buffer.from(c as Buffer));
+      return Buffer.concat(chunks);
+    };
+    let d = await openFsDriver({ dir, minPartSize: 1024 });
+    try {
+      for (const [i, o] of objects.entries()) {
+        assert.ok((await read(d, o.key)).equals(o.body), o.key);
+        assert.deepEqual(await d.headObject('b-one', o.key), {
+          bucket: 'b-one',
+          key: o.key,
+          size: o.body.length,
+          etag: md5(o.body),
+          lastModified: new Date(1_700_000_000_000 + i),
+          meta: o.meta,
+        });
+      }
+      assert.deepEqual(
+        (await d.listObjects('b-one', { prefix: '', maxKeys: 100 })).objects.map((o) => o.key),
+        ['dir/é/\u{1F600}', 'empty', 'large', 'small'],
+      );
+      assert.equal(await d.getBucketConfig('b-one', 'mirror'), '{"rules":[]}');
+      assert.deepEqual(
+        (await d.listParts('b-one', 'mpu', 'upload-1', { partNumberMarker: 0, maxParts: 10 })).parts.map((p) => p.size),
+        [2048],
+      );
+      // the migrated table takes writes as before: create-only refused on an old key, an overwrite frees the old blobs
+      await assert.rejects(d.putObject('b-one', 'small', Readable.from([Buffer.from('x')]), { meta: emptyMeta(), ifNoneMatch: true }), {
+        code: 'PreconditionFailed',
+      });
+      await d.putObject('b-one', 'large', Readable.from([Buffer.from('now small')]), { meta: emptyMeta() });
+      await d.putObject('b-one', 'new', Readable.from([Buffer.from('new')]), { meta: emptyMeta() });
+      await eventually(() => tableCounts(dir).garbage === 0);
+    } finally {
+      await d.close();
+    }
+    const check = new Database(path.join(dir, 'meta.sqlite'), { readonly: true });
+    try {
+      const sql = check.prepare<[], { sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'objects'").get()?.sql ?? '';
+      assert.doesNotMatch(sql, /WITHOUT ROWID/i, 'objects is a rowid table after the migration');
+    } finally {
+      check.close();
+    }
+    d = await openFsDriver({ dir });
+    try {
+      assert.equal((await read(d, 'large')).toString(), 'now small');
+      assert.ok((await read(d, 'small')).equals(small));
+      assert.deepEqual(await files(path.join(dir, 'blobs')), [path.join(dir, 'blobs', '3c', '3c', ids[2] ?? '')]);
+    } finally {
+      await d.close();
       await rm(dir, { recursive: true, force: true });
     }
   });
