@@ -6,11 +6,7 @@
 import { Command } from 'commander';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { request } from 'undici';
-import { signRequestV4 } from '../auth/sigv4.js';
-import { errorBody } from '../codec/xml.js';
 import type { Explanation } from '../rules/explain.js';
-import { formatExplanation } from '../rules/explain.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -54,6 +50,12 @@ async function signedCall(
   } catch {
     fail(`invalid setting 'endpoint': '${opts.endpoint}' is not a URL`);
   }
+  // loaded when a rules command runs, not when any command starts (issue 19)
+  const [{ request }, { signRequestV4 }, { errorBody }] = await Promise.all([
+    import('undici'),
+    import('../auth/sigv4.js'),
+    import('../codec/xml.js'),
+  ]);
   const signed = signRequestV4(
     { method, url: url.pathname + url.search, headers: { host: url.host, ...(body && { 'content-type': contentType }) } },
     { accessKeyId, secretAccessKey },
@@ -138,6 +140,7 @@ export function rulesCommand(): Command {
         website: opts.website === true,
       });
       const text = await signedCall(opts, 'POST', '/-/rules/explain', body, 'application/json');
+      const { formatExplanation } = await import('../rules/explain.js');
       process.stdout.write(opts.json ? `${text}\n` : `${formatExplanation(JSON.parse(text) as Explanation)}\n`);
     });
   return rules;

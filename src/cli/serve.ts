@@ -6,7 +6,6 @@
  */
 import { Command } from 'commander';
 import type { RawSettings } from '../config.js';
-import { buildConfig, ConfigError, envSettings, readConfigFile } from '../config.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -38,7 +37,11 @@ export function serveCommand(): Command {
     .option('--config <file>', 'config file (.toml, or JSON)')
     .action(async (opts: Record<string, string | string[] | undefined>) => {
       // the server's modules load only for `serve`, so `osprey import`/`rules`/`verify` start fast (#19)
-      const [{ startApp }, { DataDirInUse }] = await Promise.all([import('../app.js'), import('../storage/fs/lock.js')]);
+      const [{ startApp }, { DataDirInUse }, { buildConfig, ConfigError, envSettings, readConfigFile }] = await Promise.all([
+        import('../app.js'),
+        import('../storage/fs/lock.js'),
+        import('../config.js'),
+      ]);
       let app;
       try {
         const file: RawSettings = typeof opts.config === 'string' ? readConfigFile(opts.config) : {};
