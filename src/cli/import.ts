@@ -96,11 +96,9 @@ export function importCommand(): Command {
         );
         if (journal.resumed) process.stderr.write(`osprey: resuming from ${statePath} (${journal.done.size} objects already done)\n`);
         const { runImport } = await import('../migrate/import.js');
-        const { TargetClient } = await import('../migrate/target.js');
-        const target = await TargetClient.of(c.client, c.endpoint, { timeoutMs: c.timeoutMs, connections: c.concurrency * 2 + 4 });
         const r = await runImport({
-          client: c.client,
-          target,
+          sdk: c.sdk,
+          target: c.target,
           bucket: c.bucket,
           source: c.source,
           concurrency: c.concurrency,
@@ -117,7 +115,7 @@ export function importCommand(): Command {
           print: (line) => process.stdout.write(`${line}\n`),
         });
         journal.close();
-        await target.close();
+        await c.target.close();
         await c.source.close();
         process.stdout.write(summary(r, flags.dryRun === true, flags.update === true));
         if (flags.dryRun !== true) process.stdout.write(`state: ${statePath}\n`);

@@ -68,7 +68,7 @@ export function verifyCommand(): Command {
         for (const note of c.notes) process.stderr.write(`osprey: note: ${note}\n`);
         const { runVerify } = await import('../migrate/verify.js');
         const r = await runVerify({
-          client: c.client,
+          client: await c.sdk(),
           bucket: c.bucket,
           source: c.source,
           concurrency: c.concurrency,
@@ -78,6 +78,7 @@ export function verifyCommand(): Command {
           tty: c.tty,
           logIntervalMs: c.logIntervalMs,
         });
+        await c.target.close();
         await c.source.close();
         const parity = r.problems.length === 0 && !r.stoppedBy;
         // every key off parity is named somewhere: in the report, by default the state directory's

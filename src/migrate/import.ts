@@ -9,7 +9,6 @@
  * copied again by a plain PUT, which replaces the object in one step. Bounded concurrency, retries
  * with backoff on transient errors, a per-attempt timeout, every outcome journaled as it happens.
  */
-import { AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
 import type { PutObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { pipeline, Transform } from 'node:stream';
@@ -20,13 +19,13 @@ import type { Journal } from './journal.js';
 import { Progress, runPool } from './progress.js';
 import type { Fetched, Source, SourceItem } from './source.js';
 import { compareValidators, md5OfEtag } from './source.js';
-import { listKeys, withRequestHooks } from './target.js';
+import { listKeys } from './target.js';
 import type { BucketObject, TargetClient } from './target.js';
 
 export interface ImportOptions {
-  /** the bucket check's and multipart uploads' client */
-  client: S3Client;
-  /** HEAD and single PUTs, the requests of every object */
+  /** multipart uploads' client (the AWS SDK: made, and loaded, when first needed) */
+  sdk(): Promise<S3Client>;
+  /** the listing, HEAD and single PUTs, the requests of every object */
   target: TargetClient;
   bucket: string;
   source: Source;
@@ -275,7 +274,7 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
     // a prefix that ends inside a surrogate pair is not a string a server can take
     if (/[\ud800-\udbff]$/.test(prefix)) prefix = prefix.slice(0, -1);
     try {
-      return await listKeys(o.client, o.bucket, prefix, 2 * Math.ceil(n / 1000), AbortSignal.timeout(Math.max(60_000, n * 10)));
+      return await listKeys(o.target, o.bucket, prefix, 2 * Math.ceil(n / 1000), AbortSignal.timeout(Math.max(60_000, n * 10)));
     } catch (err) {
       if (err instanceof FatalError) throw err;
       // the HEADs decide then
@@ -441,8 +440,9 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
     const ids = o.journal?.leftoverUploads.get(key);
     if (!ids || o.dryRun) return;
     o.journal?.leftoverUploads.delete(key);
+    const [client, { AbortMultipartUploadCommand }] = await Promise.all([o.sdk(), import('@aws-sdk/client-s3')]);
     for (const id of ids)
-      await o.client.send(new AbortMultipartUploadCommand({ Bucket: o.bucket, Key: key, UploadId: id })).catch(() => undefined);
+      await client.send(new AbortMultipartUploadCommand({ Bucket: o.bucket, Key: key, UploadId: id })).catch(() => undefined);
   };
 
   /** `overwrite`: a plain PUT (update); else create-only. Either way the object appears in one step or not at all. */
@@ -465,9 +465,9 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
       ...(h['content-language'] !== undefined && { ContentLanguage: h['content-language'] }),
       ...(Object.keys(f.userMeta).length > 0 && { Metadata: f.userMeta }),
     };
-    const client = withRequestHooks(o.client, markerHeaders(f), (id) => o.journal?.upload(item.key, id));
-    // loaded only when an object needs it (~0.2 s of CPU at start-up otherwise)
-    const { Upload } = await import('@aws-sdk/lib-storage');
+    // the SDK and lib-storage load only when an object needs them (~0.5 s of CPU at start-up otherwise)
+    const [sdk, { withRequestHooks }, { Upload }] = await Promise.all([o.sdk(), import('./target-sdk.js'), import('@aws-sdk/lib-storage')]);
+    const client = withRequestHooks(sdk, markerHeaders(f), (id) => o.journal?.upload(item.key, id));
     const upload = new Upload({ client, params, partSize: o.partSize, queueSize: 2, leavePartsOnError: false });
     const onAbort = () => void upload.abort().catch(() => undefined);
     signal.addEventListener('abort', onAbort, { once: true });

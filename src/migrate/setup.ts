@@ -20,8 +20,7 @@ import { describe, FatalError } from './errors.js';
 import { readKeyList } from './keys.js';
 import type { Source } from './source.js';
 import { HttpOriginSource, normalizeOriginUrl, plainOriginPlanner, rulePlanner } from './source-http.js';
-import { parseS3Url, S3Source } from './source-s3.js';
-import { checkBucket, makeClient } from './target.js';
+import { checkBucket, TargetClient } from './target.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 
 export type { CommonFlags } from './options.js';
@@ -29,7 +28,13 @@ export type { CommonFlags } from './options.js';
 export interface Common {
   endpoint: string;
   bucket: string;
-  client: S3Client;
+  /** the bucket check, listings, HEADs and single PUTs (undici, SigV4 signed here) */
+  target: TargetClient;
+  /**
+   * An AWS SDK client for the endpoint, made (and the SDK loaded, ~0.3 s of CPU) on the first call:
+   * multipart uploads and verify's reads need it, most imports never do.
+   */
+  sdk(): Promise<S3Client>;
   source: Source;
   concurrency: number;
   retries: number;
@@ -89,12 +94,19 @@ export async function setUp(f: CommonFlags): Promise<Common> {
 
   // bad input first (the key list), then: is the bucket there and are we let in, then the source
   const keys = f.fromS3 === undefined ? await readKeyList(f.keys ?? '-') : [];
-  const client = makeClient({ endpoint, region: f.region, accessKeyId, secretAccessKey, timeoutMs, maxSockets: concurrency * 2 + 4 });
-  await checkBucket(client, f.bucket, endpoint);
+  const target = new TargetClient(endpoint, f.region, { accessKeyId, secretAccessKey }, { timeoutMs, connections: concurrency * 2 + 4 });
+  let client: Promise<S3Client> | undefined;
+  const sdk = () =>
+    (client ??= import('./target-sdk.js').then(({ makeClient }) =>
+      makeClient({ endpoint, region: f.region, accessKeyId, secretAccessKey, timeoutMs, maxSockets: concurrency * 2 + 4 }),
+    ));
+  await checkBucket(target, f.bucket, endpoint);
   const notes: string[] = [];
   const signal = AbortSignal.timeout(Math.max(timeoutMs, 5000));
   let source: Source;
   if (f.fromS3 !== undefined) {
+    // the S3 source is the SDK's (loaded only for it)
+    const [{ parseS3Url, S3Source }, { makeClient }] = await Promise.all([import('./source-s3.js'), import('./target-sdk.js')]);
     const { bucket, prefix } = parseS3Url(f.fromS3);
     const sEndpoint = f.sourceEndpoint ?? process.env.OSPREY_SOURCE_ENDPOINT;
     const sKey = f.sourceAccessKeyId ?? process.env.OSPREY_SOURCE_ACCESS_KEY_ID;
@@ -148,7 +160,8 @@ export async function setUp(f: CommonFlags): Promise<Common> {
   return {
     endpoint,
     bucket: f.bucket,
-    client,
+    target,
+    sdk,
     source,
     concurrency,
     retries,

@@ -1,104 +1,19 @@
 /**
  * @module migrate/target
- * The Osprey side of `osprey import` and `osprey verify`: an AWS SDK v3 client for a running
- * Osprey (or a source S3 store), the up-front bucket check, and a client view that adds request
- * headers (the origin marker) and reports the multipart uploads it starts (for the journal).
+ * The Osprey side of `osprey import` and `osprey verify`: the requests every run sends (the
+ * up-front bucket check, the listing of what the bucket already holds, a HEAD and a PUT per
+ * object), signed here with SigV4 over one undici pool, without the AWS SDK (migrate/target-sdk,
+ * loaded only for multipart uploads, an S3 source and `verify`'s reads).
  */
-import { CreateMultipartUploadCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
+import { uriEncode } from '../auth/encoding.js';
 import { signRequestV4 } from '../auth/sigv4.js';
-import { errorBody } from '../codec/xml.js';
+import { child, children, errorBody, parseXml, text } from '../codec/xml.js';
 import { encodeKeyPath } from '../codec/uri.js';
 import { ORIGIN_ETAG_META, ORIGIN_LAST_MODIFIED_META } from '../mirror/meta.js';
 import { describe, FatalError, isCredentialError, s3Code } from './errors.js';
 import type { Validators } from './source.js';
-
-export interface ClientSettings {
-  /** undefined: AWS's own endpoint for the region */
-  endpoint?: string;
-  region: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-  /** socket idle timeout and connect timeout, ms */
-  timeoutMs: number;
-  maxSockets: number;
-}
-
-export function makeClient(s: ClientSettings): S3Client {
-  // the SDK warns on every Node 20 start that it will want Node 22 in 2027; not this tool's news
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const agentOptions = { keepAlive: true, maxSockets: s.maxSockets };
-  return new S3Client({
-    ...(s.endpoint !== undefined && { endpoint: s.endpoint, forcePathStyle: true }),
-    region: s.region,
-    credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    // retries are the tool's own (with backoff, per object); a streamed body cannot be sent twice anyway
-    maxAttempts: 1,
-    requestHandler: {
-      connectionTimeout: s.timeoutMs,
-      requestTimeout: s.timeoutMs,
-      httpAgent: new HttpAgent(agentOptions),
-      httpsAgent: new HttpsAgent(agentOptions),
-    },
-  });
-}
-
-/** The bucket must exist and the credentials must be accepted; else a FatalError naming which. */
-export async function checkBucket(client: S3Client, bucket: string, endpoint: string): Promise<void> {
-  try {
-    await client.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1 }), { abortSignal: AbortSignal.timeout(30_000) });
-  } catch (err) {
-    const c = s3Code(err);
-    if (c?.code === 'NoSuchBucket') throw new FatalError(`the bucket '${bucket}' does not exist at ${endpoint}`);
-    if (isCredentialError(err))
-      throw new FatalError(
-        `${endpoint} refused the credentials: ${describe(err)} (check --access-key-id/--secret-access-key or OSPREY_ACCESS_KEY_ID/OSPREY_SECRET_ACCESS_KEY)`,
-      );
-    if (c?.code === 'AccessDenied' || c?.status === 403)
-      throw new FatalError(`${endpoint} denied access to bucket '${bucket}': ${describe(err)}`);
-    throw new FatalError(`cannot reach ${endpoint}: ${describe(err)}`);
-  }
-}
-
-/**
- * The keys under `prefix` in the bucket with their size and ETag, from at most `maxPages` pages of
- * ListObjectsV2 (1,000 keys each); undefined when the listing does not end within them.
- */
-export async function listKeys(
-  client: S3Client,
-  bucket: string,
-  prefix: string,
-  maxPages: number,
-  signal: AbortSignal,
-): Promise<Map<string, { size: number; etag: string }> | undefined> {
-  const found = new Map<string, { size: number; etag: string }>();
-  let token: string | undefined;
-  for (let page = 0; page < maxPages; page++) {
-    // encoding-type=url: any key survives the XML (control characters too)
-    const out = await client.send(
-      new ListObjectsV2Command({
-        Bucket: bucket,
-        Prefix: prefix,
-        MaxKeys: 1000,
-        EncodingType: 'url',
-        ...(token !== undefined && { ContinuationToken: token }),
-      }),
-      { abortSignal: signal },
-    );
-    for (const c of out.Contents ?? []) {
-      if (c.Key !== undefined) found.set(decodeURIComponent(c.Key), { size: c.Size ?? 0, etag: (c.ETag ?? '').replace(/^"|"$/g, '') });
-    }
-    if (!out.IsTruncated) return found;
-    token = out.NextContinuationToken;
-    if (token === undefined) return undefined;
-  }
-  return undefined;
-}
 
 /** An object in the bucket, as its HEAD tells. */
 export interface BucketObject {
@@ -130,10 +45,10 @@ const STATUS_CODE: Record<number, string> = { 400: 'BadRequest', 403: 'Forbidden
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /**
- * The requests an import sends per object (HEAD of the key, a PUT of one object), signed here with
- * SigV4 and sent over one keep-alive pool of `connections` (undici). The AWS SDK stays for the rest
- * (the bucket check, multipart uploads): per small object it cost more CPU than the copy itself
- * (its middleware stack, endpoint rules and signer each time; issue 19).
+ * The requests an import sends (ListObjectsV2 pages, HEAD of a key, a PUT of one object), signed
+ * here with SigV4 and sent over one keep-alive pool of `connections` (undici). The AWS SDK stays
+ * for multipart uploads (migrate/target-sdk): per small object it cost more CPU than the copy
+ * itself (its middleware stack, endpoint rules and signer each time), and loading it 0.3 s (issue 19).
  */
 export class TargetClient {
   private readonly dispatcher: Agent;
@@ -159,17 +74,6 @@ export class TargetClient {
       headersTimeout: opts.timeoutMs,
       bodyTimeout: opts.timeoutMs,
     });
-  }
-
-  /** The same settings as an SDK client's (its region and credentials). */
-  static async of(client: S3Client, endpoint: string, opts: { timeoutMs: number; connections: number }): Promise<TargetClient> {
-    const creds = await client.config.credentials();
-    return new TargetClient(
-      endpoint,
-      await client.config.region(),
-      { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
-      opts,
-    );
   }
 
   private path(bucket: string, key: string): string {
@@ -245,6 +149,51 @@ export class TargetClient {
     throw err;
   }
 
+  /**
+   * One page of ListObjectsV2 (keys URL-encoded by the server, decoded here: any key survives the
+   * XML, control characters too).
+   */
+  async list(
+    bucket: string,
+    q: { prefix?: string; maxKeys: number; token?: string },
+    signal: AbortSignal,
+  ): Promise<{ contents: { key: string; size: number; etag: string }[]; truncated: boolean; next?: string }> {
+    const params: [string, string][] = [
+      ['list-type', '2'],
+      ['max-keys', String(q.maxKeys)],
+      ['encoding-type', 'url'],
+      ...(q.prefix ? [['prefix', q.prefix] as [string, string]] : []),
+      ...(q.token !== undefined ? [['continuation-token', q.token] as [string, string]] : []),
+    ];
+    const p = `${this.pathPrefix}/${encodeKeyPath(bucket)}?${params.map(([k, v]) => `${k}=${uriEncode(v, false)}`).join('&')}`;
+    const res = await request(this.origin + p, {
+      method: 'GET',
+      headers: this.signed('GET', p, {}, EMPTY_SHA256),
+      dispatcher: this.dispatcher,
+      signal,
+      reset: false,
+    });
+    const body = await res.body.text();
+    if (res.statusCode !== 200) {
+      const e = errorBody(body);
+      throw new TargetError(
+        e.code ?? STATUS_CODE[res.statusCode] ?? `HTTP${res.statusCode}`,
+        res.statusCode,
+        e.message ?? `GET answered ${res.statusCode}`,
+      );
+    }
+    const result = child(parseXml(body, ['ListBucketResult.Contents']), 'ListBucketResult');
+    const contents: { key: string; size: number; etag: string }[] = [];
+    for (const c of children(child(result, 'Contents'))) {
+      const key = text(child(c, 'Key'));
+      if (key === undefined) continue;
+      const size = Number(text(child(c, 'Size')) ?? 0);
+      contents.push({ key: decodeURIComponent(key), size: Number.isSafeInteger(size) ? size : 0, etag: (text(child(c, 'ETag')) ?? '').replace(/^"|"$/g, '') });
+    }
+    const next = text(child(result, 'NextContinuationToken'));
+    return { contents, truncated: text(child(result, 'IsTruncated')) === 'true', ...(next !== undefined && { next }) };
+  }
+
   async close(): Promise<void> {
     await this.dispatcher.close();
   }
@@ -254,64 +203,42 @@ function one(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** HEAD of a key through the AWS SDK (verify's), or undefined when it does not exist. */
-export async function headKey(client: S3Client, bucket: string, key: string, signal: AbortSignal): Promise<BucketObject | undefined> {
-  // the marker and the recorded validators are headers the SDK's output does not carry
-  let raw: Record<string, string | undefined> = {};
-  const command = new HeadObjectCommand({ Bucket: bucket, Key: key });
-  command.middlewareStack.add(
-    (next) => async (args) => {
-      const out = await next(args);
-      raw = (out.response as { headers?: Record<string, string | undefined> } | undefined)?.headers ?? {};
-      return out;
-    },
-    { step: 'deserialize', name: 'ospreyRawHeaders' },
-  );
+/** The bucket must exist and the credentials must be accepted; else a FatalError naming which. */
+export async function checkBucket(target: TargetClient, bucket: string, endpoint: string): Promise<void> {
   try {
-    const h = await client.send(command, { abortSignal: signal });
-    const etag = raw[ORIGIN_ETAG_META];
-    const lastModified = raw[ORIGIN_LAST_MODIFIED_META];
-    return {
-      size: h.ContentLength ?? 0,
-      etag: (h.ETag ?? '').replace(/^"|"$/g, ''),
-      fromOrigin: raw['x-oss-tag'] !== undefined,
-      origin: { ...(etag !== undefined && { etag }), ...(lastModified !== undefined && { lastModified }) },
-    };
+    await target.list(bucket, { maxKeys: 1 }, AbortSignal.timeout(30_000));
   } catch (err) {
     const c = s3Code(err);
-    if (c?.status === 404 && c.code !== 'NoSuchBucket') return undefined;
-    if (c?.code === 'NoSuchBucket') throw new FatalError(`the bucket '${bucket}' no longer exists`);
-    if (isCredentialError(err)) throw new FatalError(`the credentials were refused: ${describe(err)}`);
-    throw err;
+    if (c?.code === 'NoSuchBucket') throw new FatalError(`the bucket '${bucket}' does not exist at ${endpoint}`);
+    if (isCredentialError(err))
+      throw new FatalError(
+        `${endpoint} refused the credentials: ${describe(err)} (check --access-key-id/--secret-access-key or OSPREY_ACCESS_KEY_ID/OSPREY_SECRET_ACCESS_KEY)`,
+      );
+    if (c?.code === 'AccessDenied' || c?.status === 403)
+      throw new FatalError(`${endpoint} denied access to bucket '${bucket}': ${describe(err)}`);
+    throw new FatalError(`cannot reach ${endpoint}: ${describe(err)}`);
   }
 }
 
-interface Sendable {
-  middlewareStack: { add(mw: unknown, opts: object): void };
-}
-
 /**
- * The same client, but every request also carries `headers`, and `onUpload` hears the UploadId of
- * every CreateMultipartUpload (lib-storage's Upload starts them out of sight).
+ * The keys under `prefix` in the bucket with their size and ETag, from at most `maxPages` pages of
+ * ListObjectsV2 (1,000 keys each); undefined when the listing does not end within them.
  */
-export function withRequestHooks(client: S3Client, headers: Record<string, string>, onUpload?: (uploadId: string) => void): S3Client {
-  const send = async (command: Sendable, options?: unknown): Promise<unknown> => {
-    command.middlewareStack.add(
-      (next: (args: { request?: { headers?: Record<string, string> } }) => Promise<unknown>) =>
-        async (args: { request?: { headers?: Record<string, string> } }) => {
-          if (args.request?.headers) Object.assign(args.request.headers, headers);
-          return next(args);
-        },
-      { step: 'build', name: 'ospreyImportHeaders', override: true },
-    );
-    const out = await (client.send as (c: unknown, o?: unknown) => Promise<unknown>).call(client, command, options);
-    const uploadId = (out as { UploadId?: string }).UploadId;
-    if (command instanceof CreateMultipartUploadCommand && uploadId) onUpload?.(uploadId);
-    return out;
-  };
-  return new Proxy(client, {
-    get(target, prop, receiver) {
-      return prop === 'send' ? send : Reflect.get(target, prop, receiver);
-    },
-  });
+export async function listKeys(
+  target: TargetClient,
+  bucket: string,
+  prefix: string,
+  maxPages: number,
+  signal: AbortSignal,
+): Promise<Map<string, { size: number; etag: string }> | undefined> {
+  const found = new Map<string, { size: number; etag: string }>();
+  let token: string | undefined;
+  for (let page = 0; page < maxPages; page++) {
+    const out = await target.list(bucket, { prefix, maxKeys: 1000, ...(token !== undefined && { token }) }, signal);
+    for (const c of out.contents) found.set(c.key, { size: c.size, etag: c.etag });
+    if (!out.truncated) return found;
+    token = out.next;
+    if (token === undefined) return undefined;
+  }
+  return undefined;
 }

@@ -16,7 +16,7 @@ import { backoffMs, describe, FatalError, isTransient, SourceError } from './err
 import { Progress, runPool } from './progress.js';
 import type { Source, SourceFacts, SourceItem } from './source.js';
 import { compareValidators, md5OfEtag } from './source.js';
-import { headKey } from './target.js';
+import { headKey } from './target-sdk.js';
 import type { BucketObject } from './target.js';
 
 export interface VerifyOptions {
