@@ -241,6 +241,69 @@ describe('fs driver specifics', () => {
     }
   });
 
+  it('PUTs whose bodies end together commit together, each row checked on its own: a refused create-only row fails alone, a client write wins over a fill either way round', () =>
+    withDriver(async (d, dir) => {
+      const small = (text: string) => Readable.from([Buffer.from(text)]);
+      await d.putObject('b-one', 'exists', small('first'), { meta: emptyMeta() });
+      // started in one turn: their commits are queued together
+      const results = await Promise.allSettled([
+        d.putObject('b-one', 'a', small('a'), { meta: emptyMeta() }),
+        d.putObject('b-one', 'exists', small('fill'), { meta: emptyMeta(), ifNoneMatch: true }),
+        d.putObject('b-one', 'large', big('l'), { meta: emptyMeta() }),
+        // a client write then a fill of one key: the fill is refused (MIR-42)
+        d.putObject('b-one', 'k1', small('client'), { meta: emptyMeta() }),
+        d.putObject('b-one', 'k1', small('fill'), { meta: emptyMeta(), ifNoneMatch: true }),
+        // a fill then a client write: the client's overwrites it
+        d.putObject('b-one', 'k2', small('fill'), { meta: emptyMeta(), ifNoneMatch: true }),
+        d.putObject('b-one', 'k2', small('client'), { meta: emptyMeta() }),
+        d.putObject('b-one', 'b', small('b'), { meta: emptyMeta() }),
+      ]);
+      assert.deepEqual(
+        results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code?: string }).code)),
+        ['ok', 'PreconditionFailed', 'ok', 'ok', 'PreconditionFailed', 'ok', 'ok', 'ok'],
+      );
+      const text = async (key: string) => (await d.getObject('b-one', key))?.bytes?.toString();
+      assert.deepEqual(
+        [await text('a'), await text('exists'), await text('k1'), await text('k2'), await text('b')],
+        ['a', 'first', 'client', 'client', 'b'],
+      );
+      assert.equal((await d.headObject('b-one', 'large'))?.size, 100_000);
+      assert.deepEqual(tableCounts(dir), { pending: 0, garbage: 0 });
+    }));
+
+  it('a row whose write SQLite fails fails alone; when SQLite rolls the whole group back, every other row is committed again alone', () =>
+    withDriver(async (d) => {
+      // fault injection: the upsert of key `boom` fails, once as a plain statement error (its
+      // savepoint rolls back) and once after SQLite itself rolled back the group's transaction
+      const inner = d as unknown as { db: Database.Database; st: { objectUpsert: { run: (...args: unknown[]) => unknown } } };
+      const upsert = inner.st.objectUpsert;
+      const run = upsert.run.bind(upsert);
+      let mode: 'statement' | 'transaction' = 'statement';
+      upsert.run = (...args: unknown[]) => {
+        if (args[1] === 'boom') {
+          if (mode === 'transaction' && inner.db.inTransaction) inner.db.exec('ROLLBACK');
+          throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+        }
+        return run(...args);
+      };
+      const small = (text: string) => Readable.from([Buffer.from(text)]);
+      for (const m of ['statement', 'transaction'] as const) {
+        mode = m;
+        const keys = [`${m}-1`, 'boom', `${m}-2`, `${m}-3`];
+        // create-only, as fills are: a row written twice would refuse itself
+        const results = await Promise.allSettled(
+          keys.map((k) => d.putObject('b-one', k, small(k), { meta: emptyMeta(), ifNoneMatch: true })),
+        );
+        assert.deepEqual(
+          results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code?: string }).code)),
+          ['ok', 'SQLITE_FULL', 'ok', 'ok'],
+          m,
+        );
+        for (const k of keys.filter((k) => k !== 'boom')) assert.equal((await d.getObject('b-one', k))?.bytes?.toString(), k);
+        assert.equal(await d.headObject('b-one', 'boom'), undefined);
+      }
+    }));
+
   it('opens a data dir written with schema 1 (objects WITHOUT ROWID, bodies inline): every object, its metadata and body read back the same', async () => {
     const dir = await tmpDir();
     // schema 1 as Osprey wrote it before schema 2 (meta.ts MIGRATIONS[0], copied here, not imported)
@@ -303,9 +366,24 @@ describe('fs driver specifics', () => {
     db.prepare('INSERT INTO bucket_configs VALUES (?, ?, ?)').run('b-one', 'mirror', '{"rules":[]}');
     const insert = db.prepare('INSERT INTO objects VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     objects.forEach((o, i) =>
-      insert.run('b-one', o.key, o.body.length, md5(o.body), 1_700_000_000_000 + i, JSON.stringify(o.meta), JSON.stringify(o.segments), o.inline),
+      insert.run(
+        'b-one',
+        o.key,
+        o.body.length,
+        md5(o.body),
+        1_700_000_000_000 + i,
+        JSON.stringify(o.meta),
+        JSON.stringify(o.segments),
+        o.inline,
+      ),
     );
-    db.prepare('INSERT INTO uploads VALUES (?, ?, ?, ?, ?)').run('b-one', 'mpu', 'upload-1', 1_700_000_000_000, JSON.stringify(emptyMeta()));
+    db.prepare('INSERT INTO uploads VALUES (?, ?, ?, ?, ?)').run(
+      'b-one',
+      'mpu',
+      'upload-1',
+      1_700_000_000_000,
+      JSON.stringify(emptyMeta()),
+    );
     db.prepare('INSERT INTO parts VALUES (?, ?, ?, ?, ?, ?)').run('upload-1', 1, ids[2] ?? '', 2048, 'e'.repeat(32), 1_700_000_000_000);
     db.close();
 
@@ -350,7 +428,8 @@ describe('fs driver specifics', () => {
     }
     const check = new Database(path.join(dir, 'meta.sqlite'), { readonly: true });
     try {
-      const sql = check.prepare<[], { sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'objects'").get()?.sql ?? '';
+      const sql =
+        check.prepare<[], { sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'objects'").get()?.sql ?? '';
       assert.doesNotMatch(sql, /WITHOUT ROWID/i, 'objects is a rowid table after the migration');
     } finally {
       check.close();

@@ -12,6 +12,9 @@
  * Readers keep the version they opened: see the reference counts in blobs.ts.
  * Small bodies (up to INLINE_MAX) live in the row itself, and getObject also hands them out as
  * `bytes`, so a small GET is one SQLite read.
+ * Group commit: the PUTs (and mirror fills) whose bodies end in the same turn of the event loop
+ * commit in one transaction, each row in a savepoint of its own (its conditions checked there,
+ * its failure undoing only itself); each is answered only once that transaction has committed.
  */
 import type { Database as Db } from 'better-sqlite3';
 import { mkdir, rm } from 'node:fs/promises';
@@ -62,6 +65,22 @@ function hotCost(row: ObjectRow): number {
   return (row.inline?.length ?? 0) + row.meta.length + 256;
 }
 
+interface QueuedCommit {
+  row: ObjectRow;
+  blob: string | undefined;
+  ifNoneMatch: boolean;
+  resolve: (freed: string[]) => void;
+  reject: (err: unknown) => void;
+}
+
+function settle(c: QueuedCommit, commit: () => string[]): void {
+  try {
+    c.resolve(commit());
+  } catch (err) {
+    c.reject(err);
+  }
+}
+
 export function openFsDriver(opts: FsDriverOptions): Promise<FsDriver> {
   return FsDriver.open(opts);
 }
@@ -79,6 +98,8 @@ export class FsDriver implements StorageDriver {
   private readonly configCache = new Map<string, string | null>();
   private readonly hot = new Map<string, { row: ObjectRow; info: ObjectInfo }>();
   private hotBytes = 0;
+  /** putObject commits waiting for the next group transaction (flushCommits) */
+  private queued: QueuedCommit[] = [];
 
   private constructor(
     private readonly paths: Paths,
@@ -127,6 +148,7 @@ export class FsDriver implements StorageDriver {
   }
 
   async close(): Promise<void> {
+    this.flushCommits();
     await this.reserve.settled();
     if (this.db.open) this.db.close();
     this.lock.release();
@@ -341,13 +363,64 @@ export class FsDriver implements StorageDriver {
         segments: JSON.stringify(got.id === undefined ? [] : [{ id: got.id, size: got.size }]),
         inline: got.inline ?? null,
       };
-      freed = this.commitPut(row, got.id, opts.ifNoneMatch === true);
+      freed = await this.commitSoon(row, got.id, opts.ifNoneMatch === true);
     } catch (err) {
       await this.discard(got);
       throw err;
     }
     await this.blobs.collect(freed);
     return toInfo(row);
+  }
+
+  /**
+   * commitPut in the next group transaction: the commits queued in this turn of the event loop
+   * (concurrent PUTs and fills whose bodies ended together) share one SQLite commit. Settled once
+   * that transaction has committed (or this row failed), never before.
+   */
+  private commitSoon(row: ObjectRow, blob: string | undefined, ifNoneMatch: boolean): Promise<string[]> {
+    return new Promise((resolve, reject) => {
+      if (this.queued.push({ row, blob, ifNoneMatch, resolve, reject }) === 1) setImmediate(() => this.flushCommits());
+    });
+  }
+
+  /**
+   * One transaction for every queued commit, each in a savepoint of its own (better-sqlite3 nests
+   * commitPut's transaction as one): a row's failure (create-only refused, bucket gone, a full disk
+   * while writing it) rolls back that row only. If the group's transaction itself fails (SQLite
+   * rolled it back, or its COMMIT failed), nothing of it was written: each row runs again alone.
+   */
+  private flushCommits(): void {
+    const batch = this.queued;
+    this.queued = [];
+    if (batch.length === 0) return;
+    if (batch.length === 1 || !this.db.open) {
+      for (const c of batch) settle(c, () => this.commitPut(c.row, c.blob, c.ifNoneMatch));
+      return;
+    }
+    const outcomes: Array<{ freed: string[] } | { error: unknown }> = [];
+    try {
+      this.db.transaction(() => {
+        for (const c of batch) {
+          // an error SQLite answers by rolling the whole transaction back (SQLITE_FULL, IOERR, BUSY)
+          // would leave the next rows to autocommit one by one: stop, and redo them all alone
+          if (!this.db.inTransaction) throw new Error('the group transaction was rolled back');
+          try {
+            outcomes.push({ freed: this.commitPut(c.row, c.blob, c.ifNoneMatch) });
+          } catch (error) {
+            outcomes.push({ error });
+          }
+        }
+        if (!this.db.inTransaction) throw new Error('the group transaction was rolled back');
+      })();
+    } catch {
+      for (const c of batch) settle(c, () => this.commitPut(c.row, c.blob, c.ifNoneMatch));
+      return;
+    }
+    batch.forEach((c, i) => {
+      const o = outcomes[i];
+      if (o && 'freed' in o) c.resolve(o.freed);
+      else c.reject(o?.error);
+    });
   }
 
   async adoptFile(bucket: string, key: string, file: string, opts: AdoptOptions): Promise<ObjectInfo | undefined> {
