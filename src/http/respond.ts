@@ -272,6 +272,44 @@ export function checkConditions(ctx: Ctx, info: ObjectInfo, prefix = ''): void {
 }
 
 /**
+ * A body held whole (a small object's bytes): the same headers as commonHeaders + setHeaders +
+ * corsHeaders would set, given to `writeHead` as one list, and the body in the same write. Node's
+ * header object (one setHeader per header, then the object walked again) cost ~10 µs of a 4 KiB
+ * hit's ~85 (issue 19). A name given twice, in any case, keeps its last value, as setHeader does.
+ */
+function sendWhole(ctx: Ctx, status: number, headers: Record<string, string>, length: number | undefined, bytes: Buffer): void {
+  const flat = ['Server', 'Osprey', 'x-amz-request-id', ctx.reqId, 'x-amz-id-2', ctx.reqId];
+  if (ctx.dialect === 'oss') flat.push('x-oss-request-id', ctx.reqId);
+  const at: Record<string, number> = { server: 0, 'x-amz-request-id': 2, 'x-amz-id-2': 4 };
+  const put = (name: string, value: string) => {
+    const lower = name.toLowerCase();
+    const i = at[lower];
+    if (i === undefined) {
+      at[lower] = flat.length;
+      flat.push(name, value);
+    } else flat[i + 1] = value;
+  };
+  const cors = ctx.cors;
+  for (const k in headers) {
+    // with a CORS configuration the bucket's Access-Control-* replace the handler's (corsHeaders)
+    if (cors !== undefined && k.toLowerCase().startsWith('access-control-')) continue;
+    const v = headers[k]!;
+    put(k, k === 'x-oss-tag' ? textHeaderValue(v) : headerValue(v));
+  }
+  if (cors !== undefined) for (const k in cors) put(k, headerValue(cors[k]!));
+  put('Content-Length', String(length ?? bytes.length));
+  ctx.bytesOut += bytes.length;
+  const res = ctx.res;
+  res.writeHead(status, flat);
+  const cd = at['content-disposition'];
+  // endWith's reason (nodejs/node#46528): a non-ASCII Content-Disposition goes out only if the body is written apart
+  if (cd !== undefined && !/^[\x00-\x7f]*$/.test(flat[cd + 1]!)) {
+    res.write(bytes);
+    res.end();
+  } else res.end(bytes);
+}
+
+/**
  * Stream an object body (or write `bytes` at once when the driver had them in memory). On a
  * failure after the headers went out, the socket is destroyed: never a clean, short answer (MIR-22).
  */
@@ -283,17 +321,16 @@ export async function sendStream(
   length: number | undefined,
   bytes?: Buffer,
 ): Promise<void> {
+  if (bytes) {
+    sendWhole(ctx, status, headers, length, bytes);
+    return;
+  }
   commonHeaders(ctx);
   ctx.res.statusCode = status;
   setHeaders(ctx.res, headers);
   corsHeaders(ctx);
   // no length (a mirrored body whose origin sent none): chunked, as the origin did (MIR-20)
   if (length !== undefined) ctx.res.setHeader('Content-Length', String(length));
-  if (bytes) {
-    ctx.bytesOut += bytes.length;
-    endWith(ctx.res, bytes);
-    return;
-  }
   const stream = body();
   if (ctx.req.method === 'HEAD') {
     stream.destroy();
