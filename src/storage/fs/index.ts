@@ -73,6 +73,8 @@ interface QueuedCommit {
   reject: (err: unknown) => void;
 }
 
+type Outcome = { freed: string[] } | { error: unknown };
+
 function settle(c: QueuedCommit, commit: () => string[]): void {
   try {
     c.resolve(commit());
@@ -100,6 +102,17 @@ export class FsDriver implements StorageDriver {
   private hotBytes = 0;
   /** putObject commits waiting for the next group transaction (flushCommits) */
   private queued: QueuedCommit[] = [];
+  /**
+   * The commit transactions, made once: better-sqlite3's db.transaction() builds a new wrapper on
+   * each call, which was ~7 % of the store's CPU in a cold fill.
+   */
+  private readonly commitTx: (
+    row: ObjectRow,
+    blob: string | undefined,
+    ifNoneMatch: boolean,
+    wanted?: () => boolean,
+  ) => string[] | undefined;
+  private readonly groupTx: (batch: readonly QueuedCommit[]) => Outcome[];
 
   private constructor(
     private readonly paths: Paths,
@@ -110,6 +123,28 @@ export class FsDriver implements StorageDriver {
   ) {
     this.st = statements(db);
     this.blobs = new Blobs(paths, this.st, () => this.db.open);
+    this.commitTx = db.transaction((row: ObjectRow, blob: string | undefined, ifNoneMatch: boolean, wanted?: () => boolean) => {
+      if (wanted && !wanted()) return undefined;
+      // checked again here, atomically with the write: the bucket or key may have changed while the body streamed
+      this.requireBucket(row.bucket);
+      if (blob !== undefined) this.st.pendingDelete.run(blob);
+      return this.writeObject(row, ifNoneMatch);
+    });
+    this.groupTx = db.transaction((batch: readonly QueuedCommit[]) => {
+      const outcomes: Outcome[] = [];
+      for (const c of batch) {
+        // an error SQLite answers by rolling the whole transaction back (SQLITE_FULL, IOERR, BUSY)
+        // would leave the next rows to autocommit one by one: stop, and redo them all alone
+        if (!this.db.inTransaction) throw new Error('the group transaction was rolled back');
+        try {
+          outcomes.push({ freed: this.commitPut(c.row, c.blob, c.ifNoneMatch) });
+        } catch (error) {
+          outcomes.push({ error });
+        }
+      }
+      if (!this.db.inTransaction) throw new Error('the group transaction was rolled back');
+      return outcomes;
+    });
   }
 
   /**
@@ -397,21 +432,9 @@ export class FsDriver implements StorageDriver {
       for (const c of batch) settle(c, () => this.commitPut(c.row, c.blob, c.ifNoneMatch));
       return;
     }
-    const outcomes: Array<{ freed: string[] } | { error: unknown }> = [];
+    let outcomes: Outcome[];
     try {
-      this.db.transaction(() => {
-        for (const c of batch) {
-          // an error SQLite answers by rolling the whole transaction back (SQLITE_FULL, IOERR, BUSY)
-          // would leave the next rows to autocommit one by one: stop, and redo them all alone
-          if (!this.db.inTransaction) throw new Error('the group transaction was rolled back');
-          try {
-            outcomes.push({ freed: this.commitPut(c.row, c.blob, c.ifNoneMatch) });
-          } catch (error) {
-            outcomes.push({ error });
-          }
-        }
-        if (!this.db.inTransaction) throw new Error('the group transaction was rolled back');
-      })();
+      outcomes = this.groupTx(batch);
     } catch {
       for (const c of batch) settle(c, () => this.commitPut(c.row, c.blob, c.ifNoneMatch));
       return;
@@ -471,13 +494,7 @@ export class FsDriver implements StorageDriver {
     wanted: (() => boolean) | undefined,
   ): string[] | undefined;
   private commitPut(row: ObjectRow, blob: string | undefined, ifNoneMatch: boolean, wanted?: () => boolean): string[] | undefined {
-    return this.db.transaction(() => {
-      if (wanted && !wanted()) return undefined;
-      // checked again here, atomically with the write: the bucket or key may have changed while the body streamed
-      this.requireBucket(row.bucket);
-      if (blob !== undefined) this.st.pendingDelete.run(blob);
-      return this.writeObject(row, ifNoneMatch);
-    })();
+    return this.commitTx(row, blob, ifNoneMatch, wanted);
   }
 
   private checkAbsent(bucket: string, key: string): void {
