@@ -11,8 +11,9 @@
  */
 import type { PutObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { pipeline, Transform } from 'node:stream';
-import type { TransformCallback } from 'node:stream';
+import type { Readable, TransformCallback } from 'node:stream';
 import { MIRROR_SOURCE_HEADER, originValidators } from '../mirror/meta.js';
 import { backoffMs, describe, FatalError, isTransient, s3Code, SourceError } from './errors.js';
 import type { Journal } from './journal.js';
@@ -84,24 +85,25 @@ type Outcome =
 /** Counts bytes and, at the end, checks the length and MD5 the source vouched for (the multipart path's only check). */
 class Meter extends Transform {
   bytes = 0;
-  private readonly md5 = createHash('md5');
+  private readonly md5: Hash | undefined;
   constructor(
     private readonly expectSize: number | undefined,
     private readonly expectMd5: string | undefined,
     private readonly onBytes: (n: number) => void,
   ) {
     super();
+    this.md5 = expectMd5 ? createHash('md5') : undefined;
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.bytes += chunk.length;
     this.onBytes(chunk.length);
-    if (this.expectMd5) this.md5.update(chunk);
+    this.md5?.update(chunk);
     cb(null, chunk);
   }
   override _flush(cb: TransformCallback): void {
     if (this.expectSize !== undefined && this.bytes !== this.expectSize)
       return cb(new SourceError(`the source sent ${this.bytes} of ${this.expectSize} bytes`, true));
-    if (this.expectMd5 && this.md5.digest('hex') !== this.expectMd5)
+    if (this.md5 && this.md5.digest('hex') !== this.expectMd5)
       return cb(new SourceError('the bytes received do not match the MD5 the source gave', true));
     cb();
   }
@@ -110,7 +112,8 @@ class Meter extends Transform {
 /** An item and the existence check started for it ahead of its copy (none: it will not be tried). */
 interface Ahead {
   item: SourceItem;
-  head?: Promise<Settled<BucketObject | undefined>>;
+  /** settled already when the listing answered it (no promise, no wait) */
+  head?: Settled<BucketObject | undefined> | Promise<Settled<BucketObject | undefined>>;
 }
 
 type Settled<T> = { ok: true; value: T } | { ok: false; err: unknown };
@@ -124,15 +127,19 @@ function settle<T>(p: Promise<T>): Promise<Settled<T>> {
 }
 
 /** `p`, or the signal's reason once it is aborted (an attempt's timeout also bounds a check started ahead). */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
   if (signal.aborted) return Promise.reject(signal.reason);
   let onAbort: () => void = () => {};
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
   return Promise.race([p, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
 }
+
+/** The existence check's answer for a key the listing did not have. */
+const ABSENT: Settled<BucketObject | undefined> = { ok: true, value: undefined };
 
 /** A body up to this size is read whole before its PUT (one write, no stream plumbing per object). */
 const SMALL_BODY = 256 * 1024;
@@ -146,22 +153,44 @@ function markerHeaders(f: Fetched): Record<string, string> {
   };
 }
 
-/** All of a body that must be `size` bytes long; a SourceError (transient) when it is not. */
-async function readWhole(body: NodeJS.ReadableStream & { destroy(): void }, size: number, signal: AbortSignal): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of body) {
-    const chunk = c as Buffer;
-    n += chunk.length;
-    if (n > size) break;
-    chunks.push(chunk);
-  }
-  signal.throwIfAborted();
-  if (n !== size) {
-    body.destroy();
-    throw new SourceError(`the source sent ${n > size ? 'more than' : String(n) + ' of'} ${size} bytes`, true);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n);
+/**
+ * All of a body that must be `size` bytes long; a SourceError (transient) when it is not, or the
+ * body's own error. Read by its events (an async iterator per small object cost more than the read).
+ */
+function readWhole(body: Readable, size: number, signal: AbortSignal | undefined): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    let finished = false;
+    const done = (err?: unknown) => {
+      if (finished) return;
+      finished = true;
+      // the 'error' listener stays (a no-op now): an error emitted later must not be unhandled
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('close', onClose);
+      if (err === undefined && signal?.aborted) err = signal.reason;
+      if (err === undefined && n !== size)
+        err = new SourceError(`the source sent ${n > size ? 'more than' : String(n) + ' of'} ${size} bytes`, true);
+      if (err !== undefined) {
+        body.destroy();
+        reject(err);
+      } else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n));
+    };
+    const onData = (chunk: Buffer) => {
+      n += chunk.length;
+      if (n > size) done();
+      else chunks.push(chunk);
+    };
+    const onEnd = () => done();
+    // destroyed before its end without an error: what an async iterator over it throws then
+    const onClose = () =>
+      done(signal?.aborted ? signal.reason : Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    body.on('data', onData);
+    body.on('end', onEnd);
+    body.on('error', done);
+    body.on('close', onClose);
+  });
 }
 
 export async function runImport(o: ImportOptions): Promise<ImportResult> {
@@ -239,12 +268,12 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
    * have is absent; one it had needs its HEAD only for a --check, which compares what the HEAD
    * tells), else a HEAD.
    */
-  function existenceCheck(key: string): Promise<Settled<BucketObject | undefined>> {
+  function existenceCheck(key: string): Settled<BucketObject | undefined> | Promise<Settled<BucketObject | undefined>> {
     if (listed0) {
       const have = listed0.get(key);
-      if (have === undefined) return Promise.resolve({ ok: true, value: undefined });
+      if (have === undefined) return ABSENT;
       // without --check an object present is skipped whatever it is: its size and ETag suffice
-      if (!o.check) return Promise.resolve({ ok: true, value: { ...have, fromOrigin: false, origin: {} } });
+      if (!o.check) return { ok: true, value: { ...have, fromOrigin: false, origin: {} } };
     }
     return settle(o.target.head(o.bucket, key, ahead.signal));
   }
@@ -291,19 +320,19 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
       }
       if (item.invalid) return fail(item, item.invalid, 0);
       for (let attempt = 1; ; attempt++) {
-        const ac = new AbortController();
-        const timer =
-          o.objectTimeoutMs > 0
-            ? setTimeout(() => ac.abort(new SourceError(`timed out after ${o.objectTimeoutMs} ms`, true)), o.objectTimeoutMs)
-            : undefined;
+        // no time limit: no signal (a controller and its listeners per request were ~2 % of the CPU)
+        const ac = o.objectTimeoutMs > 0 ? new AbortController() : undefined;
+        const timer = ac
+          ? setTimeout(() => ac.abort(new SourceError(`timed out after ${o.objectTimeoutMs} ms`, true)), o.objectTimeoutMs)
+          : undefined;
         try {
           // the check started ahead serves the first attempt; a retry checks again
-          const out = await attemptOne(item, ac.signal, attempt === 1 ? head : undefined);
+          const out = await attemptOne(item, ac?.signal, attempt === 1 ? head : undefined);
           record(item, out, attempt);
           return;
         } catch (err) {
           if (err instanceof FatalError) throw err;
-          const timedOut = ac.signal.aborted;
+          const timedOut = ac?.signal.aborted === true;
           const reason = timedOut ? describe(ac.signal.reason) : describe(err);
           if (attempt <= o.retries && (timedOut || isTransient(err))) {
             await new Promise((res) => setTimeout(res, backoffMs(attempt)));
@@ -348,11 +377,11 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
 
   const attemptOne = async (
     item: SourceItem,
-    signal: AbortSignal,
-    early?: Promise<Settled<BucketObject | undefined>>,
+    signal: AbortSignal | undefined,
+    early?: Settled<BucketObject | undefined> | Promise<Settled<BucketObject | undefined>>,
   ): Promise<Outcome> => {
-    await abortLeftovers(item.key);
-    const checked = early && (await untilAborted(early, signal));
+    if (o.journal?.leftoverUploads.has(item.key)) await abortLeftovers(item.key);
+    const checked = early instanceof Promise ? await untilAborted(early, signal) : early;
     const existing = checked?.ok ? checked.value : await o.target.head(o.bucket, item.key, signal);
     if (existing) return compareExisting(item, existing, 'already in the bucket', signal);
     if (o.dryRun) {
@@ -377,7 +406,7 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
    * recorded with the copy; a difference is a failure, or with `update` a new copy of the source
    * (only over a copy that an import or a mirror fill wrote: a client's object stays).
    */
-  const compareExisting = async (item: SourceItem, have: BucketObject, why: string, signal: AbortSignal): Promise<Outcome> => {
+  const compareExisting = async (item: SourceItem, have: BucketObject, why: string, signal: AbortSignal | undefined): Promise<Outcome> => {
     if (!o.check) return { kind: 'skipped', why };
     let facts;
     try {
@@ -409,7 +438,7 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
   };
 
   /** A copy that differs from its source: a failure, or with `update` copied again (atomically: a plain PUT replaces the object in one step). */
-  const replace = async (item: SourceItem, have: BucketObject, why: string, signal: AbortSignal): Promise<Outcome> => {
+  const replace = async (item: SourceItem, have: BucketObject, why: string, signal: AbortSignal | undefined): Promise<Outcome> => {
     if (!o.update) return { kind: 'failed', reason: `${why}; not overwritten (--update copies it again)` };
     if (!have.fromOrigin)
       return {
@@ -425,7 +454,7 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
   };
 
   /** The source's bytes for `item` put into the bucket; on any failure the source body is let go. */
-  const copy = async (item: SourceItem, signal: AbortSignal, overwrite: boolean) => {
+  const copy = async (item: SourceItem, signal: AbortSignal | undefined, overwrite: boolean) => {
     const f = await o.source.fetch(item, signal);
     try {
       return await put(item, f, signal, overwrite);
@@ -446,7 +475,12 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
   };
 
   /** `overwrite`: a plain PUT (update); else create-only. Either way the object appears in one step or not at all. */
-  const put = async (item: SourceItem, f: Fetched, signal: AbortSignal, overwrite: boolean): Promise<{ etag?: string; bytes: number }> => {
+  const put = async (
+    item: SourceItem,
+    f: Fetched,
+    signal: AbortSignal | undefined,
+    overwrite: boolean,
+  ): Promise<{ etag?: string; bytes: number }> => {
     const large = f.size === undefined || f.size > o.multipartThreshold;
     if (!large) return putOne(item, f, f.size!, signal, overwrite);
     // multipart: the meter checks the length and MD5 at the end of the stream
@@ -470,12 +504,12 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
     const client = withRequestHooks(sdk, markerHeaders(f), (id) => o.journal?.upload(item.key, id));
     const upload = new Upload({ client, params, partSize: o.partSize, queueSize: 2, leavePartsOnError: false });
     const onAbort = () => void upload.abort().catch(() => undefined);
-    signal.addEventListener('abort', onAbort, { once: true });
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const out = await upload.done();
       return { ...(out.ETag && { etag: out.ETag.replace(/^"|"$/g, '') }), bytes: meter.bytes };
     } finally {
-      signal.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', onAbort);
     }
   };
 
@@ -489,7 +523,7 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
     item: SourceItem,
     f: Fetched,
     size: number,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
     overwrite: boolean,
   ): Promise<{ etag?: string; bytes: number }> => {
     const h = f.headers;

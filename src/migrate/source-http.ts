@@ -15,10 +15,9 @@ import type { OriginRequest } from '../rules/mirror-plan.js';
 import type { OriginAuth } from '../rules/mirror-auth.js';
 import { walkOrigins } from '../origin/walker.js';
 import type { RoutingRule } from '../rules/rules.js';
-import { encodeKeyPath } from '../codec/uri.js';
 import { describe, FatalError, networkProblem, SourceError } from './errors.js';
 import type { Fetched, Source, SourceFacts, SourceItem } from './source.js';
-import { md5OfContentMd5, md5OfEtag } from './source.js';
+import { keyPath, md5OfContentMd5, md5OfEtag } from './source.js';
 
 /** How one key is fetched: what mirror-plan computes from a rule, or the plain `--origin` form. */
 export interface OriginFetchPlan {
@@ -37,7 +36,7 @@ export function plainOriginPlanner(base: string, userAgent: string, saveMeta = f
   return (key) => ({
     request: {
       method: 'GET',
-      urls: [base + encodeKeyPath(key)],
+      urls: [base + keyPath(key)],
       headers: { 'user-agent': userAgent, 'accept-encoding': 'identity' },
       followRedirects: true,
       maxRedirects: MAX_ORIGIN_REDIRECTS,
@@ -129,7 +128,7 @@ export class HttpOriginSource implements Source {
     throw new FatalError(`the origin cannot be reached (${last})`);
   }
 
-  async fetch(item: SourceItem, signal: AbortSignal): Promise<Fetched> {
+  async fetch(item: SourceItem, signal?: AbortSignal): Promise<Fetched> {
     const plan = this.planner(item.key);
     const { res, url } = await this.open(plan, 'GET', signal);
     const length = headerOf(res.headers, 'content-length');
@@ -150,7 +149,7 @@ export class HttpOriginSource implements Source {
   }
 
   /** HEAD (GET without reading the body when the origin refuses HEAD): size, an MD5 when given, the validators. */
-  async facts(item: SourceItem, signal: AbortSignal): Promise<SourceFacts> {
+  async facts(item: SourceItem, signal?: AbortSignal): Promise<SourceFacts> {
     const plan = this.planner(item.key);
     let opened: { res: Dispatcher.ResponseData; url: string };
     try {
@@ -182,13 +181,13 @@ export class HttpOriginSource implements Source {
   private async open(
     plan: OriginFetchPlan,
     method: 'GET' | 'HEAD',
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
   ): Promise<{ res: Dispatcher.ResponseData; url: string }> {
     // errors are made only when thrown: a stack trace per fetch was ~2 % of an import's CPU (issue 19)
     if ('refused' in plan.request) throw new SourceError(plan.request.refused, false);
     const walked = await walkOrigins(
       { ...plan.request, method },
-      { dispatcher: this.dispatcher, signal, usable: (status) => status === 200 },
+      { dispatcher: this.dispatcher, ...(signal && { signal }), usable: (status) => status === 200 },
     );
     switch (walked.kind) {
       case 'answer':
@@ -205,7 +204,7 @@ export class HttpOriginSource implements Source {
         if (!f) throw new SourceError('the origin could not be reached', true);
         if (f.kind === 'status') throw new SourceError(`the origin answered ${f.status}`, f.status >= 500 || f.status === 429);
         if (f.kind === 'redirect') throw new SourceError(f.message, false);
-        if (signal.aborted) throw f.error;
+        if (signal?.aborted) throw f.error;
         throw new SourceError(`${new URL(f.url).origin}: ${networkProblem(f.error) ?? describe(f.error)}`, true);
       }
     }

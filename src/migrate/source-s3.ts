@@ -96,7 +96,7 @@ export class S3Source implements Source {
     }
   }
 
-  async fetch(item: SourceItem, signal: AbortSignal): Promise<Fetched> {
+  async fetch(item: SourceItem, signal?: AbortSignal): Promise<Fetched> {
     let out;
     try {
       out = await this.o.client.send(new GetObjectCommand({ Bucket: this.o.bucket, Key: item.sourceKey }), { abortSignal: signal });
@@ -126,7 +126,7 @@ export class S3Source implements Source {
     };
   }
 
-  async facts(item: SourceItem, signal: AbortSignal): Promise<SourceFacts> {
+  async facts(item: SourceItem, signal?: AbortSignal): Promise<SourceFacts> {
     if (item.size !== undefined)
       return {
         size: item.size,

@@ -6,6 +6,15 @@
  * can.
  */
 import type { Readable } from 'node:stream';
+import { encodeKeyPath } from '../codec/uri.js';
+
+/** A key with only unreserved characters and '/': encodeKeyPath leaves it as it is. */
+const PLAIN_KEY = /^[A-Za-z0-9\-._~/]*$/;
+
+/** encodeKeyPath, without its split and per-segment work for a key it would leave as it is (most keys). */
+export function keyPath(key: string): string {
+  return PLAIN_KEY.test(key) ? key : encodeKeyPath(key);
+}
 
 export interface SourceItem {
   /** the key in the Osprey bucket */
@@ -60,8 +69,8 @@ export interface Source {
   preflight(signal: AbortSignal): Promise<void>;
   items(): AsyncIterable<SourceItem>;
   /** throws SourceError (notFound / transient) or an SDK/network error */
-  fetch(item: SourceItem, signal: AbortSignal): Promise<Fetched>;
-  facts(item: SourceItem, signal: AbortSignal): Promise<SourceFacts>;
+  fetch(item: SourceItem, signal?: AbortSignal): Promise<Fetched>;
+  facts(item: SourceItem, signal?: AbortSignal): Promise<SourceFacts>;
   close(): Promise<void>;
 }
 
