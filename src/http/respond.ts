@@ -178,25 +178,28 @@ export function objectHeaders(ctx: Ctx, info: ObjectInfo, query: Map<string, str
     'Last-Modified': httpDate(info.lastModified),
     'Accept-Ranges': 'bytes',
   };
-  for (const [name, canonical] of Object.entries(STORED_HEADERS)) {
-    const v = info.meta.headers[name];
-    if (v !== undefined) h[canonical] = v;
+  const stored = info.meta.headers;
+  for (const name in STORED_HEADERS) {
+    const v = stored[name];
+    if (v !== undefined) h[STORED_HEADERS[name]!] = v;
   }
   if (h['Content-Type'] === undefined) h['Content-Type'] = 'binary/octet-stream';
   // MIR-26: a mirror fill keeps the origin's CORS header (only fills store it; PUT does not accept it)
-  const acao = info.meta.headers['access-control-allow-origin'];
+  const acao = stored['access-control-allow-origin'];
   if (acao !== undefined) h['Access-Control-Allow-Origin'] = acao;
   const metaPrefix = ctx.dialect === 'oss' ? 'x-oss-meta-' : 'x-amz-meta-';
-  for (const [k, v] of Object.entries(info.meta.userMeta)) h[metaPrefix + k] = v;
-  for (const [k, v] of Object.entries(info.meta.system)) {
+  const { userMeta, system } = info.meta;
+  for (const k in userMeta) h[metaPrefix + k] = userMeta[k]!;
+  for (const k in system) {
     if (k.startsWith('x-amz-checksum-') && header(ctx, 'x-amz-checksum-mode')?.toUpperCase() !== 'ENABLED') continue;
-    h[k] = v;
+    h[k] = system[k]!;
   }
-  for (const [param, canonical] of Object.entries(OVERRIDES)) {
-    const v = query.get(param);
-    // a decoded query parameter is text: its UTF-8 octets, as S3 sends them
-    if (v !== undefined) h[canonical] = textHeaderValue(v);
-  }
+  if (query.size > 0)
+    for (const param in OVERRIDES) {
+      const v = query.get(param);
+      // a decoded query parameter is text: its UTF-8 octets, as S3 sends them
+      if (v !== undefined) h[OVERRIDES[param]!] = textHeaderValue(v);
+    }
   return h;
 }
 

@@ -246,6 +246,21 @@ export function bucketFromHost(
   opts: RouteOptions,
 ): { bucket: string; style: 'virtual' | 'bound' } | undefined {
   if (!hostHeader) return undefined;
+  // a server sees few Host values: each answered once (per options), at most HOSTS_KEPT kept
+  let seen = hostsSeen.get(opts);
+  if (seen === undefined) hostsSeen.set(opts, (seen = new Map()));
+  const known = seen.get(hostHeader);
+  if (known !== undefined) return known ?? undefined;
+  if (seen.size >= HOSTS_KEPT) seen.clear();
+  const found = hostToBucket(hostHeader, opts);
+  seen.set(hostHeader, found === undefined ? null : Object.freeze(found));
+  return found;
+}
+
+const HOSTS_KEPT = 256;
+const hostsSeen = new WeakMap<RouteOptions, Map<string, { bucket: string; style: 'virtual' | 'bound' } | null>>();
+
+function hostToBucket(hostHeader: string, opts: RouteOptions): { bucket: string; style: 'virtual' | 'bound' } | undefined {
   const host = hostHeader.toLowerCase().replace(/:\d+$/, '');
   const bound = opts.bindDomains[host];
   if (bound !== undefined) return { bucket: bound, style: 'bound' };
@@ -297,21 +312,23 @@ export function route(method: string, url: string, host: string | undefined, opt
   };
 }
 
+function methodNotAllowed(method: string): S3Error {
+  return new S3Error('MethodNotAllowed', { message: `The specified method ${method} is not allowed against this resource.` });
+}
+
 function pickOp(
   method: string,
   bucket: string | undefined,
   key: string | undefined,
   q: Map<string, string>,
 ): { op: Op; subresource?: string } {
-  const notAllowed = () =>
-    new S3Error('MethodNotAllowed', { message: `The specified method ${method} is not allowed against this resource.` });
   if (bucket === undefined) {
     if (method === 'GET') return { op: 'ListBuckets' };
-    throw notAllowed();
+    throw methodNotAllowed(method);
   }
   // a preflight names the request it asks about in its headers, whatever the query (a presigned URL's too)
   if (method === 'OPTIONS') return { op: 'OptionsObject' };
-  if (!METHODS.has(method)) throw notAllowed();
+  if (!METHODS.has(method)) throw methodNotAllowed(method);
   const named: string[] = [];
   for (const name of q.keys()) if (SUBRESOURCES.has(name)) named.push(name);
   const level: Level = key === undefined ? 'bucket' : 'object';
@@ -322,7 +339,7 @@ function pickOp(
     if (level === 'bucket' && method === 'GET' && q.get('list-type') === '2') return { op: 'ListObjectsV2' };
     const op = ops[''];
     if (op !== undefined) return { op };
-    throw notAllowed();
+    throw methodNotAllowed(method);
   }
   const op = named.length === 1 ? ops[named[0] as string] : undefined;
   if (op !== undefined) return { op };

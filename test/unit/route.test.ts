@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { S3Error } from '../../src/errors.ts';
-import { refineOp, route, SUBRESOURCES } from '../../src/http/route.ts';
+import { bucketFromHost, refineOp, route, SUBRESOURCES } from '../../src/http/route.ts';
 
 const opts = { domains: ['s3.example.com'], bindDomains: { 'www.example.org': 'site' } };
 
@@ -240,5 +240,26 @@ describe('route(): every sub-resource is routed explicitly (issue 15, defect 2)'
   it('a copy source does not turn a NotImplemented PUT into a CopyObject', () => {
     const ep = refineOp(route('PUT', '/bkt/k?cors', undefined, opts), { 'x-amz-copy-source': '/a/b' });
     assert.equal(ep.op, 'NotImplemented');
+  });
+});
+
+describe('bucketFromHost(): each Host answered once per options, the same answer every time', () => {
+  it('gives each server options its own answer for the same Host, in any case and with a port', () => {
+    const a = { domains: ['s3.example.com'], bindDomains: { 'www.example.org': 'site' } };
+    const b = { domains: ['other.example.net'], bindDomains: { 'www.example.org': 'elsewhere' } };
+    for (let round = 0; round < 3; round++) {
+      assert.deepEqual(bucketFromHost('Photos.S3.Example.com:9000', a), { bucket: 'photos', style: 'virtual' });
+      assert.equal(bucketFromHost('Photos.S3.Example.com:9000', b), undefined);
+      assert.deepEqual(bucketFromHost('www.example.org', a), { bucket: 'site', style: 'bound' });
+      assert.deepEqual(bucketFromHost('www.example.org', b), { bucket: 'elsewhere', style: 'bound' });
+      assert.equal(bucketFromHost('127.0.0.1:9000', a), undefined);
+      assert.equal(bucketFromHost(undefined, a), undefined);
+    }
+  });
+
+  it('keeps answering right past the number of Host values it keeps', () => {
+    const o = { domains: ['s3.example.com'], bindDomains: {} };
+    for (let round = 0; round < 2; round++)
+      for (let i = 0; i < 700; i++) assert.equal(route('GET', '/k', `bkt${i}.s3.example.com`, o).bucket, `bkt${i}`);
   });
 });
