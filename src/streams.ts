@@ -56,9 +56,10 @@ export function isSelfWriting(s: object): s is SelfWriting {
 export interface PooledSource {
   /**
    * The next bytes, read into `buf` when one is given (a source without `bufferSize` gets none and
-   * returns buffers of its own), or null at the end.
+   * returns buffers of its own), or null at the end. An array: buffers of the source's own (not
+   * `buf`), written together (one writev) and then held back by `dst`'s backpressure.
    */
-  next(buf: Buffer | undefined): Promise<Buffer | null>;
+  next(buf: Buffer | undefined): Promise<Buffer | Buffer[] | null>;
   /** size of the buffers to reuse; undefined: the source hands out its own */
   bufferSize?: number;
   /** true when nothing is left to read (saves allocating a buffer for nothing) */
@@ -73,8 +74,8 @@ const POOL = 2;
 /**
  * The `SelfWriting` loop: writes `src`'s bytes into `dst` through at most two buffers it reuses,
  * each going back to the pool when `dst` has taken it (its write callback): no per-chunk
- * allocation, and backpressure by construction. A source without `bufferSize` (its own buffers)
- * waits for 'drain' instead. Ends `dst` and resolves when it has finished; on
+ * allocation, and backpressure by construction. A source without `bufferSize` (its own buffers),
+ * or a batch of the source's own buffers, waits for 'drain' instead. Ends `dst` and resolves when it has finished; on
  * any failure (the source's, or `dst` closing or failing first) destroys `dst` and rejects.
  */
 export async function writePooled(dst: Writable, src: PooledSource, onBytes: (n: number) => void): Promise<void> {
@@ -113,6 +114,21 @@ export async function writePooled(dst: Writable, src: PooledSource, onBytes: (n:
       const piece = await src.next(buf);
       if (gone) throw gone;
       if (!piece) break;
+      if (Array.isArray(piece)) {
+        if (buf) free.push(buf);
+        let n = 0;
+        let more = true;
+        dst.cork();
+        for (const p of piece) {
+          n += p.length;
+          more = dst.write(p);
+        }
+        dst.uncork();
+        onBytes(n);
+        if (!more) await waitDrain(dst, () => gone);
+        if (gone) throw gone;
+        continue;
+      }
       onBytes(piece.length);
       const more = dst.write(piece, () => {
         if (buf) free.push(buf);

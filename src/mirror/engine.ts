@@ -448,7 +448,9 @@ export class MirrorEngine {
         inline?.update(buf);
         const hashing = offThread?.update(buf);
         this.activity.bytes(record, buf.length);
-        await spool.append(buf);
+        // no promise per chunk unless the file or the hashing thread asks the origin to wait
+        const spooling = spool.push(buf);
+        if (spooling) await spooling;
         if (hashing) await hashing;
       }
       if (size !== undefined && received !== size) throw new Error(`Bytes read is not equal to expected (${received} of ${size})`);

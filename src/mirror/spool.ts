@@ -32,8 +32,10 @@ const QUEUE_HIGH = 1024 * 1024;
 const WAKE_BATCH = 256 * 1024;
 /** most bytes a reader takes from the file at once */
 const READ_CHUNK = 256 * 1024;
-/** newest bytes kept in memory for readers that keep up (chunks already in the file are dropped beyond it) */
-const TAIL_MAX = 2 * 1024 * 1024;
+/** most bytes a reader that keeps up hands to its destination at once (views of the tail's chunks: one socket writev) */
+const WRITE_BATCH = 1024 * 1024;
+/** newest bytes kept in memory for readers that keep up (chunks already in the file are dropped beyond it); 2 MiB before: the chunks still held at each young-generation collection (young-gc.ts, every 4 MiB) were promoted, and their bytes brought a full collection every ~100 MiB (issue 19) */
+const TAIL_MAX = 1024 * 1024;
 /** out of space: most bytes held in memory ahead of the slowest reader before the writer waits */
 const RELAY_MAX = 4 * 1024 * 1024;
 
@@ -107,6 +109,16 @@ export class Spool extends EventEmitter {
    * waits when more than QUEUE_HIGH bytes are queued (backpressure towards the origin).
    */
   async append(chunk: Buffer): Promise<void> {
+    const wait = this.push(chunk);
+    if (wait) await wait;
+  }
+
+  /**
+   * Writer: `append` without a promise per chunk (a large fill pushes ~16,000 chunks per GiB):
+   * undefined when the writer may go on at once, else a promise to wait on first. Throws the
+   * spool's error, as `append` rejects with it.
+   */
+  push(chunk: Buffer): Promise<void> | undefined {
     if (this.error) throw this.error;
     if (this.mem) {
       if (this.written + chunk.length > this.mem.length)
@@ -115,7 +127,7 @@ export class Spool extends EventEmitter {
       this.written += chunk.length;
       this.appended = this.written;
       this.emit('progress');
-      return;
+      return undefined;
     }
     this.tail.push(chunk);
     this.tailBytes += chunk.length;
@@ -124,16 +136,23 @@ export class Spool extends EventEmitter {
       this.trimRelay();
       this.emit('progress');
       // relaying: held back while the slowest reader is RELAY_MAX behind
-      while (!this.error && this.appended - this.lowestReader() > RELAY_MAX) {
-        await new Promise<void>((resolve) => (this.writerWaiting = resolve));
-      }
-      if (this.error) throw this.error;
-      return;
+      return this.appended - this.lowestReader() > RELAY_MAX ? this.relayWait() : undefined;
     }
     this.queue.push(chunk);
     this.queued += chunk.length;
     this.flushing ??= this.flush();
     this.emit('progress');
+    return this.queued > QUEUE_HIGH ? this.queueWait() : undefined;
+  }
+
+  private async relayWait(): Promise<void> {
+    while (!this.error && this.appended - this.lowestReader() > RELAY_MAX) {
+      await new Promise<void>((resolve) => (this.writerWaiting = resolve));
+    }
+    if (this.error) throw this.error;
+  }
+
+  private async queueWait(): Promise<void> {
     while (this.queued > QUEUE_HIGH && this.flushing) await this.flushing;
     if (this.error) throw this.error;
   }
@@ -241,6 +260,31 @@ export class Spool extends EventEmitter {
       end = start;
     }
     return undefined;
+  }
+
+  /**
+   * @internal Bytes from `pos` (at most `max`) held in the memory tail, as views of the chunks that
+   * hold them, in order (one socket write for several of the origin's ~64 KiB reads); empty when
+   * `pos` is before the tail or not yet here.
+   */
+  tailViews(pos: number, max: number): Buffer[] {
+    if (pos < this.tailStart || pos >= this.appended || max <= 0) return [];
+    // find the chunk that holds pos: readers are nearly always near the end, so from the newest back
+    let i = this.tail.length - 1;
+    let start = this.appended;
+    for (; i >= 0; i--) {
+      start -= (this.tail[i] as Buffer).length;
+      if (pos >= start) break;
+    }
+    const out: Buffer[] = [];
+    let left = max;
+    for (let at = pos - start; i < this.tail.length && left > 0; i++, at = 0) {
+      const c = this.tail[i] as Buffer;
+      const n = Math.min(c.length - at, left);
+      out.push(at === 0 && n === c.length ? c : c.subarray(at, at + n));
+      left -= n;
+    }
+    return out;
   }
 
   /** Writer: all bytes are in (waits for the queued ones to reach the file). */
@@ -415,9 +459,12 @@ class SpoolReader extends Readable implements SelfWriting, ReaderAt {
 
   /**
    * The next bytes (read into `buf` when given, else into a fresh buffer; a memory spool hands
-   * out a view of its body), or null at the end. Waits for the writer when caught up.
+   * out a view of its body), or null at the end. Waits for the writer when caught up. `many`:
+   * bytes held in the memory tail come as views of its chunks, up to WRITE_BATCH at once.
    */
-  private async next(buf?: Buffer): Promise<Buffer | null> {
+  private next(buf?: Buffer): Promise<Buffer | null>;
+  private next(buf: Buffer | undefined, many: true): Promise<Buffer | Buffer[] | null>;
+  private async next(buf?: Buffer, many = false): Promise<Buffer | Buffer[] | null> {
     const sp = this.spool;
     for (;;) {
       if (this.stopped) throw this.stopped;
@@ -435,6 +482,14 @@ class SpoolReader extends Readable implements SelfWriting, ReaderAt {
         const piece = mem.subarray(this.pos, this.pos + n);
         this.pos += n;
         return piece;
+      }
+      if (many && this.pos < ready) {
+        const views = sp.tailViews(this.pos, Math.min(ready, limit, this.pos + WRITE_BATCH) - this.pos);
+        if (views.length > 0) {
+          for (const v of views) this.pos += v.length;
+          sp.moved();
+          return views;
+        }
       }
       const fromTail = this.pos < ready ? sp.fromTail(this.pos, Math.min(ready, limit) - this.pos) : undefined;
       if (fromTail) {
@@ -524,9 +579,11 @@ class SpoolReader extends Readable implements SelfWriting, ReaderAt {
   }
 
   /**
-   * Writes the bytes into `dst` as they arrive, through two buffers it reuses (each goes back
-   * when the socket has taken it), ends `dst` and resolves when it has finished. On any failure
-   * both are destroyed and it rejects: a client never gets a clean, short body.
+   * Writes the bytes into `dst` as they arrive: those still held in memory as views of the
+   * spool's chunks, several per write (one socket writev, then wait for 'drain'), those already
+   * only in the file through two buffers it reuses (each goes back when the socket has taken it).
+   * Ends `dst` and resolves when it has finished. On any failure both are destroyed and it
+   * rejects: a client never gets a clean, short body.
    */
   async writeInto(dst: Writable, onBytes: (n: number) => void): Promise<void> {
     if (this.consumed || this.destroyed) throw new Error('writeInto: the reader was already read');
@@ -536,7 +593,7 @@ class SpoolReader extends Readable implements SelfWriting, ReaderAt {
     try {
       await writePooled(
         dst,
-        { next: (buf) => this.next(buf), abandon: (err) => this.stop(err), ...(bufferSize !== undefined && { bufferSize }) },
+        { next: (buf) => this.next(buf, true), abandon: (err) => this.stop(err), ...(bufferSize !== undefined && { bufferSize }) },
         onBytes,
       );
     } finally {

@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { getThenLeave } from '../helpers/streams.ts';
@@ -354,6 +355,36 @@ describe('spool reader written into an HTTP response (reused buffers)', () => {
     } finally {
       server.close();
     }
+  });
+
+  it('a reader that keeps up writes the chunks held in memory several at once (one writev), not one write each (issue 19)', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'spool-'));
+    const spool = await Spool.create(path.join(dir, 'fill'));
+    const chunks = Array.from({ length: 16 }, (_, i) => Buffer.alloc(64 * 1024, i));
+    const writes: number[] = [];
+    const got: Buffer[] = [];
+    const dst = new Writable({
+      highWaterMark: 16 * 1024,
+      write(chunk: Buffer, _enc, cb) {
+        writes.push(1);
+        got.push(chunk);
+        setImmediate(cb);
+      },
+      writev(batch, cb) {
+        writes.push(batch.length);
+        for (const { chunk } of batch) got.push(chunk as Buffer);
+        setImmediate(cb);
+      },
+    });
+    // 1 MiB in memory before the reader starts: it has all but the last byte at once, the rest at the end
+    for (const c of chunks) await spool.append(c);
+    const done = spool.reader().writeInto(dst, () => {});
+    await tick();
+    await spool.finish();
+    await done;
+    assert.deepEqual(Buffer.concat(got), Buffer.concat(chunks));
+    assert.ok(writes.length <= 3, `${writes.length} writes for 16 chunks: ${writes.join(', ')}`);
+    await spool.release();
   });
 });
 
