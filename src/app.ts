@@ -17,7 +17,7 @@ import { ReadService } from './service/read.js';
 import { WebsiteService } from './service/website.js';
 import { MirrorEngine } from './mirror/engine.js';
 import { guardedDispatcher } from './origin/connect-guard.js';
-import { warmOriginClient } from './origin/warm.js';
+import { warmFills } from './mirror/warm.js';
 import { originGuard } from './origin/origin-guard.js';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -69,8 +69,9 @@ export async function startApp(config: Readonly<Config>, log: Logger = makeLogge
     dispatcher: guardedDispatcher(config),
     probeIntervalMs: config.mirrorProbeIntervalMs,
   });
-  // the origin client's first request made now, not in the first user's fill (issue 19); not awaited
-  warmOriginClient().catch((err: unknown) => log.debug({ err }, 'the origin client warm-up failed'));
+  // the origin client's first request and a throwaway large fill made now, not in the first user's
+  // fill (issue 19); not awaited
+  warmFills(driver).catch((err: unknown) => log.debug({ err }, 'the mirror warm-up failed'));
   // the one write path: every write or delete of a key tells the mirror engine first (MIR-42)
   const objects = new ObjectService(driver, mirror, { maxObjectSize: config.maxObjectSize });
   const buckets = new BucketService(driver, { region: config.region });

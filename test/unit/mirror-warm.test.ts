@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+describe('the large-fill path warmed at start-up (mirror/warm, issue 19)', () => {
+  it('runs a throwaway fill through an engine of its own, then leaves nothing open or on disk: a process that only warms up exits', () => {
+    const warm = fileURLToPath(new URL('../../src/mirror/warm.ts', import.meta.url));
+    const dir = mkdtempSync(path.join(tmpdir(), 'osprey-mwarm-'));
+    // the child's temporary directory: the warm-up's spool directory goes there, and must be gone after
+    const childTmp = path.join(dir, 'tmp');
+    mkdirSync(childTmp);
+    const script = path.join(dir, 'warm.ts');
+    writeFileSync(
+      script,
+      [
+        `import { warmFills } from ${JSON.stringify(warm)};`,
+        // proxy-only: the driver is never asked
+        `await warmFills({ capabilities: {} } as never);`,
+        `console.log('warmed');`,
+      ].join('\n'),
+    );
+    writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
+    try {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', script], {
+        timeout: 60_000,
+        encoding: 'utf8',
+        env: { ...process.env, TMPDIR: childTmp },
+      });
+      assert.equal(r.error, undefined, 'the process did not exit within 60 s');
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /warmed/, 'the warm-up fill completed');
+      // (tsx keeps its cache there too)
+      assert.deepEqual(
+        readdirSync(childTmp).filter((f) => f.startsWith('osprey-')),
+        [],
+        'no spool directory or file left',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
