@@ -70,8 +70,8 @@ export async function startApp(config: Readonly<Config>, log: Logger = makeLogge
     probeIntervalMs: config.mirrorProbeIntervalMs,
   });
   // the origin client's first request and a throwaway large fill made now, not in the first user's
-  // fill (issue 19); not awaited
-  warmFills(driver).catch((err: unknown) => log.debug({ err }, 'the mirror warm-up failed'));
+  // fill (issue 19); not awaited here (close waits for it: its temporary spool directory goes with it)
+  const warming = warmFills(driver).catch((err: unknown) => log.debug({ err }, 'the mirror warm-up failed'));
   // the one write path: every write or delete of a key tells the mirror engine first (MIR-42)
   const objects = new ObjectService(driver, mirror, { maxObjectSize: config.maxObjectSize });
   const buckets = new BucketService(driver, { region: config.region });
@@ -108,6 +108,7 @@ export async function startApp(config: Readonly<Config>, log: Logger = makeLogge
       await mirror.drain(Math.max(0, deadline - Date.now()));
       await mirror.abortAll();
       mirror.probes.close();
+      await warming;
       await driver.close();
       if (config.storage) await rm(spoolDir, { recursive: true, force: true });
     },

@@ -44,3 +44,41 @@ describe('the large-fill path warmed at start-up (mirror/warm, issue 19)', () =>
     }
   });
 });
+
+describe('a server stopped during the warm-up (mirror/warm, issue 19)', () => {
+  it('leaves no warm-up spool directory behind: close() waits for the warm-up before the process exits', () => {
+    const helpers = fileURLToPath(new URL('../helpers/osprey.ts', import.meta.url));
+    const dir = mkdtempSync(path.join(tmpdir(), 'osprey-mwarm-'));
+    const childTmp = path.join(dir, 'tmp');
+    mkdirSync(childTmp);
+    const script = path.join(dir, 'stop.ts');
+    // as `osprey serve` does on SIGTERM: close, then exit at once
+    writeFileSync(
+      script,
+      [
+        `import { startOsprey } from ${JSON.stringify(helpers)};`,
+        `const s = await startOsprey();`,
+        `await s.close();`,
+        `console.log('closed');`,
+        `process.exit(0);`,
+      ].join('\n'),
+    );
+    writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
+    try {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', script], {
+        timeout: 60_000,
+        encoding: 'utf8',
+        env: { ...process.env, TMPDIR: childTmp, OSPREY_TEST_DRIVER: 'fs' },
+      });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /closed/);
+      assert.deepEqual(
+        readdirSync(childTmp).filter((f) => f.startsWith('osprey-warm-')),
+        [],
+        'the warm-up spool directory is gone',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
