@@ -14,7 +14,6 @@ import { errorBody } from '../codec/xml.js';
 import { MIRROR_USER_AGENT } from '../rules/mirror-plan.js';
 import { originAuthOf } from '../rules/mirror-auth.js';
 import type { RoutingRule } from '../rules/rules.js';
-import { MASKED_SECRET, parseWebsiteXml } from '../rules/rules.js';
 import { encodeKeyPath } from '../codec/uri.js';
 import { describe, FatalError } from './errors.js';
 import { readKeyList } from './keys.js';
@@ -208,6 +207,8 @@ async function mirrorRule(
     if (code === 'NoSuchBucket') throw new FatalError(`the bucket '${bucket}' does not exist at ${endpoint}`);
     throw new FatalError(`--from-rule ${n}: reading the rules of '${bucket}' failed: ${code}: ${body.message ?? ''}`);
   }
+  // the rules' parser and validators load only for --from-rule
+  const { MASKED_SECRET, parseWebsiteXml } = await import('../rules/rules.js');
   let rules: RoutingRule[];
   try {
     rules = parseWebsiteXml(text, { maxRules: 50 }).RoutingRules;
