@@ -15,6 +15,8 @@ import { Agent, request } from 'undici';
 import { signRequestV4 } from '../../src/auth/sigv4.ts';
 import { ON_S3, s3, s3Storage, startOsprey } from '../helpers/osprey.ts';
 import type { TestServer } from '../helpers/osprey.ts';
+import { startRecorder } from '../helpers/recorder.ts';
+import type { Recorder } from '../helpers/recorder.ts';
 
 const DIRS = 1000;
 const PER_DIR = 9;
@@ -26,10 +28,13 @@ describe(
   { skip: ON_S3 ? false : 'S3 driver only (OSPREY_TEST_DRIVER=s3): RGW short pages' },
   () => {
     let server: TestServer;
+    let recorder: Recorder;
     const store = s3Storage();
 
     before(async () => {
-      server = await startOsprey(store);
+      // the store requests are recorded: a full page of 1,000 is one store listing, not two
+      recorder = await startRecorder(store.storageEndpoint);
+      server = await startOsprey({ ...store, storageEndpoint: recorder.url });
       const client = s3(server);
       await client.send(new CreateBucketCommand({ Bucket: 'dirs' }));
       await client.send(new PutObjectCommand({ Bucket: 'dirs', Key: keyOf(0), Body: '' }));
@@ -73,6 +78,7 @@ describe(
 
     after(async () => {
       await server?.close();
+      await recorder?.close();
     });
 
     it('lists every common prefix across its pages, as a client pages through them', async () => {
@@ -100,6 +106,53 @@ describe(
         prefixes,
         Array.from({ length: DIRS }, (_, i) => `d${String(i).padStart(4, '0')}/`),
       );
+    });
+
+    it('pages a flat listing of every key 1,000 at a time, each key once and in order, the last page not truncated', async () => {
+      const client = s3(server);
+      const keys: string[] = [];
+      let token: string | undefined;
+      let pages = 0;
+      let lastTruncated = true;
+      const from = recorder.log.length;
+      do {
+        const page = await client.send(
+          new ListObjectsV2Command({ Bucket: 'dirs', MaxKeys: 1000, ...(token !== undefined && { ContinuationToken: token }) }),
+        );
+        pages++;
+        for (const o of page.Contents ?? []) keys.push(o.Key ?? '');
+        lastTruncated = page.IsTruncated === true;
+        token = lastTruncated ? page.NextContinuationToken : undefined;
+      } while (token !== undefined && pages < 50);
+      client.destroy();
+      const all = Array.from({ length: DIRS * PER_DIR }, (_, i) => keyOf(i)).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      assert.equal(keys.length, all.length, `${keys.length} keys in ${pages} pages`);
+      assert.deepEqual(keys, all);
+      assert.equal(lastTruncated, false);
+      assert.ok(pages === (DIRS * PER_DIR) / 1000 || pages === (DIRS * PER_DIR) / 1000 + 1, `${pages} pages`);
+      // the listings of this bucket's objects (the driver's sweeps list other prefixes meanwhile)
+      const objectsPrefix = `prefix=${encodeURIComponent(`${new URL(store.storage).pathname.slice(1)}/b/dirs/o/`)}`;
+      const listings = recorder.log
+        .slice(from)
+        .filter((r) => r.method === 'GET' && /(^|&)list-type=2(&|$)/.test(r.query) && r.query.includes(objectsPrefix)).length;
+      assert.equal(listings, pages, `${listings} store listings for ${pages} pages`);
+    });
+
+    it('answers exactly 1,000 remaining keys in one page marked not truncated, and 1,001 in a truncated one', async () => {
+      const client = s3(server);
+      const all = Array.from({ length: DIRS * PER_DIR }, (_, i) => keyOf(i)).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      for (const [remaining, truncated] of [
+        [1000, false],
+        [1001, true],
+        [999, false],
+      ] as const) {
+        const startAfter = all[all.length - remaining - 1]!;
+        const page = await client.send(new ListObjectsV2Command({ Bucket: 'dirs', MaxKeys: 1000, StartAfter: startAfter }));
+        const got = (page.Contents ?? []).map((o) => o.Key ?? '');
+        assert.deepEqual(got, all.slice(all.length - remaining, all.length - remaining + 1000), `after ${startAfter}`);
+        assert.equal(page.IsTruncated === true, truncated, `${remaining} remaining: IsTruncated ${String(page.IsTruncated)}`);
+      }
+      client.destroy();
     });
   },
 );

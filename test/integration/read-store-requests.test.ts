@@ -1,7 +1,7 @@
 /**
  * Store requests per GET on the S3 driver (issue #16, "one lookup per GET"): a recording HTTP
- * proxy stands between Osprey and the store (Ceph RGW in the S3 pass) and counts every request the
- * driver sends. It forwards the Host header as it came, so the driver's signatures stay valid.
+ * proxy (helpers/recorder.ts) stands between Osprey and the store (Ceph RGW in the S3 pass) and
+ * counts every request the driver sends.
  * Only the S3 pass runs it: the embedded store has no store requests to count.
  *
  * Bucket documents and configurations are cached per node for 500 ms (storage/s3/buckets.ts), so
@@ -15,51 +15,8 @@ import { ON_S3, s3Storage, startOsprey } from '../helpers/osprey.ts';
 import type { TestServer } from '../helpers/osprey.ts';
 import { rawSigned } from '../helpers/raw.ts';
 import { fillMark } from '../helpers/wait.ts';
-
-interface Recorded {
-  method: string;
-  /** the store path, without the query */
-  path: string;
-  query: string;
-}
-
-interface Recorder {
-  url: string;
-  log: Recorded[];
-  close(): Promise<void>;
-}
-
-/** A plain forwarding proxy in front of `target` that records each request it forwards. */
-async function startRecorder(target: string): Promise<Recorder> {
-  const to = new URL(target);
-  const agent = new http.Agent({ keepAlive: true });
-  const log: Recorded[] = [];
-  const server = http.createServer((req, res) => {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    log.push({
-      method: req.method ?? 'GET',
-      path: decodeURIComponent(q < 0 ? url : url.slice(0, q)),
-      query: q < 0 ? '' : url.slice(q + 1),
-    });
-    const up = http.request({ host: to.hostname, port: to.port, method: req.method, path: url, headers: req.headers, agent }, (upRes) => {
-      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-      upRes.pipe(res);
-    });
-    up.on('error', () => res.destroy());
-    req.pipe(up);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    log,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-      agent.destroy();
-    },
-  };
-}
+import { startRecorder } from '../helpers/recorder.ts';
+import type { Recorded, Recorder } from '../helpers/recorder.ts';
 
 /** What the requests between `from` and the end of the log were: reads of objects, of bucket documents/configurations, the rest. */
 function tally(log: Recorded[], from: number, bucket: string) {

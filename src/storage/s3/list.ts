@@ -10,15 +10,23 @@ import { bareEtag } from './layout.js';
 import type { Layout, UploadDoc } from './layout.js';
 import type { Store } from './store.js';
 
+/** the most entries a store answers one ListObjectsV2 with (S3's and RGW's rgw_max_listing_results) */
+const STORE_PAGE_MAX = 1000;
+
 export async function listObjects(store: Store, layout: Layout, bucket: string, opts: ListOptions): Promise<ListResult> {
   if (opts.maxKeys <= 0) return { objects: [], commonPrefixes: [], isTruncated: false };
   const base = layout.objects(bucket);
-  type Entry = { name: string; object?: ObjectInfo };
+  /** `bytes`: the name's UTF-8, S3's order (made once per entry, not per comparison) */
+  type Entry = { name: string; bytes: Buffer; object?: ObjectInfo };
   const entries: Entry[] = [];
   const after = opts.startAfter ? Buffer.from(opts.startAfter) : undefined;
   // One more than asked: whether the page is truncated is then known, not guessed. A store may
   // answer a truncated page with fewer entries than asked (RGW does when a delimiter folds many
   // keys into few prefixes), so its pages are followed until that many are known or none is left.
+  // A store gives at most STORE_PAGE_MAX per answer: a full page of that size takes the store's
+  // own IsTruncated, not a second request for the one entry after it (issue 19: a 1,000-key page
+  // cost two RGW listings).
+  const enough = opts.maxKeys >= STORE_PAGE_MAX ? opts.maxKeys : opts.maxKeys + 1;
   let token: string | undefined;
   let truncated = false;
   do {
@@ -28,7 +36,7 @@ export async function listObjects(store: Store, layout: Layout, bucket: string, 
           new ListObjectsV2Command({
             Bucket: store.bucket,
             Prefix: base + opts.prefix,
-            MaxKeys: opts.maxKeys + 1 - entries.length,
+            MaxKeys: Math.min(opts.maxKeys + 1 - entries.length, STORE_PAGE_MAX),
             ...(opts.delimiter && { Delimiter: opts.delimiter }),
             ...(token !== undefined
               ? { ContinuationToken: token }
@@ -42,6 +50,7 @@ export async function listObjects(store: Store, layout: Layout, bucket: string, 
       const key = o.Key.slice(base.length);
       entries.push({
         name: key,
+        bytes: Buffer.from(key),
         object: {
           bucket,
           key,
@@ -55,14 +64,15 @@ export async function listObjects(store: Store, layout: Layout, bucket: string, 
     for (const p of page.CommonPrefixes ?? []) {
       if (!p.Prefix) continue;
       const name = p.Prefix.slice(base.length);
+      const bytes = Buffer.from(name);
       // a group the marker is inside of was already returned (S3 semantics)
-      if (after && Buffer.compare(Buffer.from(name), after) <= 0) continue;
-      entries.push({ name });
+      if (after && Buffer.compare(bytes, after) <= 0) continue;
+      entries.push({ name, bytes });
     }
     truncated = page.IsTruncated === true;
     token = page.NextContinuationToken;
-  } while (truncated && token !== undefined && entries.length <= opts.maxKeys);
-  entries.sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
+  } while (truncated && token !== undefined && entries.length < enough);
+  entries.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
   const more = entries.length > opts.maxKeys || truncated;
   const shown = entries.slice(0, opts.maxKeys);
   const last = shown.at(-1)?.name;
