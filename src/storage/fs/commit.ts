@@ -17,7 +17,7 @@ import { pipe } from '../../streams.js';
 import { S3Error } from '../../errors.js';
 import { Paths } from './paths.js';
 
-/** Bodies up to this size are kept in the metadata row itself, not in a blob file. */
+/** Bodies up to this size are kept in the database (meta.ts: the bodies table), not in a blob file. */
 export const INLINE_MAX = 16 * 1024;
 
 /** Whether an object body of this declared size is kept in the metadata row (and read by receiveSmall). */

@@ -10,8 +10,9 @@
  * in `garbage` in that same transaction, then unlinked (blobs.ts). At open, tmp/ is emptied and
  * every pending or garbage blob is unlinked. No directory scans.
  * Readers keep the version they opened: see the reference counts in blobs.ts.
- * Small bodies (up to INLINE_MAX) live in the row itself, and getObject also hands them out as
- * `bytes`, so a small GET is one SQLite read.
+ * Small bodies (up to INLINE_MAX) live in the database (the `bodies` table, beside the object's
+ * row: the objects b-tree stays compact), and getObject also hands them out as `bytes`, so a small
+ * GET is one SQLite query.
  * Group commit: the PUTs (and mirror fills) whose bodies end in the same turn of the event loop
  * commit in one transaction, each row in a savepoint of its own (its conditions checked there,
  * its failure undoing only itself); each is answered only once that transaction has committed.
@@ -396,6 +397,7 @@ export class FsDriver implements StorageDriver {
         modified: opts.lastModified?.getTime() ?? Date.now(),
         meta: metaJson(meta),
         segments: JSON.stringify(got.id === undefined ? [] : [{ id: got.id, size: got.size }]),
+        body: null,
         inline: got.inline ?? null,
       };
       freed = await this.commitSoon(row, got.id, opts.ifNoneMatch === true);
@@ -465,6 +467,7 @@ export class FsDriver implements StorageDriver {
       modified: opts.lastModified?.getTime() ?? Date.now(),
       meta: metaJson(opts.meta),
       segments: JSON.stringify([{ id, size: opts.size }]),
+      body: null,
       inline: null,
     };
     let freed: string[] | undefined;
@@ -509,11 +512,15 @@ export class FsDriver implements StorageDriver {
     const old = this.st.objectHead.get(row.bucket, row.key);
     if (old && ifNoneMatch) throw new S3Error('PreconditionFailed', { key: row.key, fields: { Condition: 'If-None-Match' } });
     this.forgetHot(row.bucket, row.key);
-    this.st.objectUpsert.run(row.bucket, row.key, row.size, row.etag, row.modified, row.meta, row.segments, row.inline);
-    return old ? this.toGarbage(old) : [];
+    const body = row.inline === null ? null : this.st.bodyInsert.run(row.inline).lastInsertRowid;
+    const freed = old ? this.toGarbage(old) : [];
+    this.st.objectUpsert.run(row.bucket, row.key, row.size, row.etag, row.modified, row.meta, row.segments, body);
+    return freed;
   }
 
+  /** Inside a transaction: a row going away (replaced or deleted). Its body row goes with it; its blobs become garbage. */
   private toGarbage(row: ObjectRow): string[] {
+    if (row.body !== null) this.st.bodyDelete.run(row.body);
     const ids = parseSegments(row.segments).map((s) => s.id);
     for (const id of ids) this.st.garbageAdd.run(id);
     return ids;
@@ -648,6 +655,7 @@ export class FsDriver implements StorageDriver {
         modified: Date.now(),
         meta: upload.meta,
         segments: JSON.stringify(done.segments),
+        body: null,
         inline: null,
       };
       for (const id of done.unused) this.st.garbageAdd.run(id);

@@ -40,21 +40,31 @@ const MIGRATIONS: readonly string[] = [
   -- blobs no longer referenced, to unlink once no reader holds them
   CREATE TABLE IF NOT EXISTS garbage (id TEXT PRIMARY KEY) WITHOUT ROWID;
   `,
-  // 2: objects becomes a rowid table with a unique index on (bucket, key). In the WITHOUT ROWID
-  // b-tree a 4 KiB inline body made every cell spill to overflow pages, and SQLite reads a whole
-  // cell to compare its key: a miss lookup or a commit read ~9 overflow pages. The index holds
-  // only the keys; the body is read only by the row it belongs to. (SQLite alone, a miss lookup
-  // plus a create-only commit of a 4 KiB row: 62-89 against 140-174 µs.)
+  // 2: small bodies move out of the objects table into `bodies`, keyed by rowid. In the WITHOUT
+  // ROWID objects b-tree a 4 KiB inline body made every cell spill to overflow pages, and SQLite
+  // reads a whole cell to compare its key: a miss lookup or a commit read ~9 overflow pages. The
+  // objects b-tree now holds metadata only, so lookups and listings stay compact; a body is read
+  // only by the GET of its own row. (SQLite alone, a miss lookup plus a create-only commit of a
+  // 4 KiB row: 93-123 against 140-174 µs; a rowid objects table with a unique index on (bucket,
+  // key) was faster there, 62-89 µs, but a 1,000-key listing page at 1M keys then read one table
+  // row per key: 44 to 65 ms.) This migration was briefly (unreleased) that rowid table.
   `
+  CREATE TABLE bodies (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
   CREATE TABLE objects_v2 (
     bucket TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
-    modified INTEGER NOT NULL, meta TEXT NOT NULL, segments TEXT NOT NULL, inline BLOB
-  );
-  INSERT INTO objects_v2 (bucket, key, size, etag, modified, meta, segments, inline)
-    SELECT bucket, key, size, etag, modified, meta, segments, inline FROM objects ORDER BY bucket, key;
+    modified INTEGER NOT NULL, meta TEXT NOT NULL, segments TEXT NOT NULL,
+    body INTEGER, -- bodies.id of the body kept in the database (objects up to INLINE_MAX), else NULL
+    PRIMARY KEY (bucket, key)
+  ) WITHOUT ROWID;
+  -- the n-th inline body in key order becomes bodies.id n (no temporary copy of the bodies)
+  INSERT INTO bodies (id, data)
+    SELECT row_number() OVER (ORDER BY bucket, key), inline FROM objects WHERE inline IS NOT NULL;
+  INSERT INTO objects_v2 (bucket, key, size, etag, modified, meta, segments, body)
+    SELECT bucket, key, size, etag, modified, meta, segments,
+      CASE WHEN inline IS NULL THEN NULL ELSE count(inline) OVER (ORDER BY bucket, key ROWS UNBOUNDED PRECEDING) END
+    FROM objects;
   DROP TABLE objects;
   ALTER TABLE objects_v2 RENAME TO objects;
-  CREATE UNIQUE INDEX objects_by_key ON objects (bucket, key);
   `,
 ];
 
@@ -66,7 +76,9 @@ export interface ObjectRow {
   modified: number;
   meta: string;
   segments: string;
-  /** the body itself, for objects of at most INLINE_MAX bytes (no blob file) */
+  /** bodies.id of the body kept in the database, for objects of at most INLINE_MAX bytes (no blob file) */
+  body: number | null;
+  /** that body itself, read only by objectGet (NULL AS inline elsewhere) */
   inline: Buffer | null;
 }
 
@@ -123,7 +135,7 @@ function migrate(db: Db): void {
 }
 
 /** Columns of an object row without the inline body: HEAD and listings never read the bytes. */
-const OBJECT_HEAD = 'bucket, key, size, etag, modified, meta, segments, NULL AS inline';
+const OBJECT_HEAD = 'bucket, key, size, etag, modified, meta, segments, body, NULL AS inline';
 
 export function statements(db: Db) {
   const s = <P extends unknown[], R = unknown>(sql: string): Statement<P, R> => db.prepare<P, R>(sql);
@@ -141,13 +153,18 @@ export function statements(db: Db) {
     ),
     configDelete: s<[string, string]>('DELETE FROM bucket_configs WHERE bucket = ? AND name = ?'),
     configDeleteAll: s<[string]>('DELETE FROM bucket_configs WHERE bucket = ?'),
-    objectGet: s<[string, string], ObjectRow>('SELECT * FROM objects WHERE bucket = ? AND key = ?'),
-    objectHead: s<[string, string], ObjectRow>(`SELECT ${OBJECT_HEAD} FROM objects WHERE bucket = ? AND key = ?`),
-    objectUpsert: s<[string, string, number, string, number, string, string, Buffer | null]>(
-      'INSERT INTO objects (bucket, key, size, etag, modified, meta, segments, inline) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ' +
-        'ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, etag = excluded.etag, modified = excluded.modified, ' +
-        'meta = excluded.meta, segments = excluded.segments, inline = excluded.inline',
+    objectGet: s<[string, string], ObjectRow>(
+      'SELECT o.bucket, o.key, o.size, o.etag, o.modified, o.meta, o.segments, o.body, b.data AS inline ' +
+        'FROM objects o LEFT JOIN bodies b ON b.id = o.body WHERE o.bucket = ? AND o.key = ?',
     ),
+    objectHead: s<[string, string], ObjectRow>(`SELECT ${OBJECT_HEAD} FROM objects WHERE bucket = ? AND key = ?`),
+    objectUpsert: s<[string, string, number, string, number, string, string, number | bigint | null]>(
+      'INSERT INTO objects (bucket, key, size, etag, modified, meta, segments, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ' +
+        'ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, etag = excluded.etag, modified = excluded.modified, ' +
+        'meta = excluded.meta, segments = excluded.segments, body = excluded.body',
+    ),
+    bodyInsert: s<[Buffer]>('INSERT INTO bodies (data) VALUES (?)'),
+    bodyDelete: s<[number]>('DELETE FROM bodies WHERE id = ?'),
     objectDelete: s<[string, string]>('DELETE FROM objects WHERE bucket = ? AND key = ?'),
     objectSetMeta: s<[string, string, string]>('UPDATE objects SET meta = ? WHERE bucket = ? AND key = ?'),
     /** Range scans for listings (read lazily with iterate(): the caller stops at the prefix end). */
