@@ -16,7 +16,7 @@ const keys = [
   's/f0.bin',
   'a b/c+d=e&f?g#h',
   'dir//double/slash/',
-  "quotes'\"(paren)*!",
+  'quotes\'"(paren)*!',
   'unicode/ключ/報告/emoji😀.txt',
   'percent%20literal%2F',
   'tilde~dot.dash-under_',
@@ -53,7 +53,11 @@ describe('migrate/target sigV4Headers', () => {
             const path = `/prefix/my-bucket/${encodeKeyPath(key)}`;
             const all = { host: '127.0.0.1:9000', ...headers };
             const want = signRequestV4({ method, url: path, headers: all }, creds, hash, new Date(now), region);
-            assert.deepEqual(sigV4Headers(method, path, '', all, creds, hash, region, now), want, `${method} ${key} ${JSON.stringify(headers)}`);
+            assert.deepEqual(
+              sigV4Headers(method, path, '', all, creds, hash, region, now),
+              want,
+              `${method} ${key} ${JSON.stringify(headers)}`,
+            );
             n++;
           }
     assert.equal(n, keys.length * headerSets.length * 4);
