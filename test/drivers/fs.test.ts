@@ -64,6 +64,27 @@ async function eventually(check: () => boolean): Promise<void> {
   assert.ok(check(), 'condition reached within 1 s');
 }
 
+// schema 1 as Osprey wrote it before schema 2 (meta.ts MIGRATIONS[0], copied here, not imported)
+const SCHEMA_1 = `
+  CREATE TABLE buckets (name TEXT PRIMARY KEY, created INTEGER NOT NULL, acl TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE bucket_configs (bucket TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (bucket, name)) WITHOUT ROWID;
+  CREATE TABLE objects (
+    bucket TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
+    modified INTEGER NOT NULL, meta TEXT NOT NULL, segments TEXT NOT NULL, inline BLOB,
+    PRIMARY KEY (bucket, key)
+  ) WITHOUT ROWID;
+  CREATE TABLE uploads (
+    bucket TEXT NOT NULL, key TEXT NOT NULL, upload_id TEXT NOT NULL, initiated INTEGER NOT NULL, meta TEXT NOT NULL,
+    PRIMARY KEY (bucket, key, upload_id)
+  ) WITHOUT ROWID;
+  CREATE UNIQUE INDEX uploads_by_id ON uploads (upload_id);
+  CREATE TABLE parts (
+    upload_id TEXT NOT NULL, part_number INTEGER NOT NULL, blob TEXT NOT NULL, size INTEGER NOT NULL,
+    etag TEXT NOT NULL, modified INTEGER NOT NULL, PRIMARY KEY (upload_id, part_number)
+  ) WITHOUT ROWID;
+  CREATE TABLE pending_blobs (id TEXT PRIMARY KEY) WITHOUT ROWID;
+  CREATE TABLE garbage (id TEXT PRIMARY KEY) WITHOUT ROWID;`;
+
 describe('fs driver specifics', () => {
   it('blob file names never contain the key, and hostile keys stay inside the data dir', () =>
     withDriver(async (d, dir) => {
@@ -306,26 +327,6 @@ describe('fs driver specifics', () => {
 
   it('opens a data dir written with schema 1 (objects WITHOUT ROWID, bodies inline): every object, its metadata and body read back the same', async () => {
     const dir = await tmpDir();
-    // schema 1 as Osprey wrote it before schema 2 (meta.ts MIGRATIONS[0], copied here, not imported)
-    const schema1 = `
-      CREATE TABLE buckets (name TEXT PRIMARY KEY, created INTEGER NOT NULL, acl TEXT NOT NULL) WITHOUT ROWID;
-      CREATE TABLE bucket_configs (bucket TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (bucket, name)) WITHOUT ROWID;
-      CREATE TABLE objects (
-        bucket TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
-        modified INTEGER NOT NULL, meta TEXT NOT NULL, segments TEXT NOT NULL, inline BLOB,
-        PRIMARY KEY (bucket, key)
-      ) WITHOUT ROWID;
-      CREATE TABLE uploads (
-        bucket TEXT NOT NULL, key TEXT NOT NULL, upload_id TEXT NOT NULL, initiated INTEGER NOT NULL, meta TEXT NOT NULL,
-        PRIMARY KEY (bucket, key, upload_id)
-      ) WITHOUT ROWID;
-      CREATE UNIQUE INDEX uploads_by_id ON uploads (upload_id);
-      CREATE TABLE parts (
-        upload_id TEXT NOT NULL, part_number INTEGER NOT NULL, blob TEXT NOT NULL, size INTEGER NOT NULL,
-        etag TEXT NOT NULL, modified INTEGER NOT NULL, PRIMARY KEY (upload_id, part_number)
-      ) WITHOUT ROWID;
-      CREATE TABLE pending_blobs (id TEXT PRIMARY KEY) WITHOUT ROWID;
-      CREATE TABLE garbage (id TEXT PRIMARY KEY) WITHOUT ROWID;`;
     const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
     const blobFile = async (id: string, body: Buffer) => {
       await mkdir(path.join(dir, 'blobs', id.slice(0, 2), id.slice(2, 4)), { recursive: true });
@@ -360,7 +361,7 @@ describe('fs driver specifics', () => {
     await blobFile(ids[2] ?? '', Buffer.alloc(2048, 'r'));
     const db = new Database(path.join(dir, 'meta.sqlite'));
     db.pragma('journal_mode = WAL');
-    db.exec(schema1);
+    db.exec(SCHEMA_1);
     db.pragma('user_version = 1');
     db.prepare('INSERT INTO buckets VALUES (?, ?, ?)').run('b-one', 1_700_000_000_000, 'private');
     db.prepare('INSERT INTO bucket_configs VALUES (?, ?, ?)').run('b-one', 'mirror', '{"rules":[]}');
@@ -454,6 +455,49 @@ describe('fs driver specifics', () => {
       assert.deepEqual(await files(path.join(dir, 'blobs')), [path.join(dir, 'blobs', '3c', '3c', ids[2] ?? '')]);
     } finally {
       await d.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a migration that fails half-way leaves the data dir as it was (one transaction), and the next open migrates it', async () => {
+    const dir = await tmpDir();
+    try {
+      const db = new Database(path.join(dir, 'meta.sqlite'));
+      db.pragma('journal_mode = WAL');
+      db.exec(SCHEMA_1);
+      db.pragma('user_version = 1');
+      db.prepare('INSERT INTO buckets VALUES (?, ?, ?)').run('b-one', 1_700_000_000_000, 'private');
+      db.prepare('INSERT INTO objects VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+        'b-one',
+        'k',
+        2,
+        'e'.repeat(32),
+        1,
+        JSON.stringify(emptyMeta()),
+        '[]',
+        Buffer.from('hi'),
+      );
+      // in the way of the migration's second statement: its first (CREATE TABLE bodies) must be undone
+      db.exec('CREATE TABLE objects_v2 (x)');
+      db.close();
+      await assert.rejects(openFsDriver({ dir }), /objects_v2 already exists/);
+      const check = new Database(path.join(dir, 'meta.sqlite'));
+      try {
+        assert.equal(check.pragma('user_version', { simple: true }), 1);
+        const tables = check.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all();
+        assert.ok(!tables.some((t) => t.name === 'bodies'), 'no bodies table left behind');
+        assert.equal(check.prepare<[], { n: number }>('SELECT count(*) AS n FROM objects WHERE inline IS NOT NULL').get()?.n, 1);
+        check.exec('DROP TABLE objects_v2');
+      } finally {
+        check.close();
+      }
+      const d = await openFsDriver({ dir });
+      try {
+        assert.equal((await d.getObject('b-one', 'k'))?.bytes?.toString(), 'hi');
+      } finally {
+        await d.close();
+      }
+    } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });
