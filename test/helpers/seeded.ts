@@ -43,3 +43,15 @@ export function seededDigest(seed: number, size: number, algorithm = 'md5'): str
   for (let left = size; left > 0; left -= ZEROS.length) h.update(cipher.update(ZEROS.subarray(0, Math.min(left, ZEROS.length))));
   return h.digest('hex');
 }
+
+/** Deterministic pseudo-random numbers in [0, 1) (mulberry32): the same sequence for a seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -15,6 +15,7 @@ import { AwsChunkedDecoder } from '../../src/auth/sigv4-chunked.ts';
 import type { AuthInput, AuthResult, ChunkSigning, KeyStore } from '../../src/auth/types.ts';
 import { bodyVerifier, decodedLength, verifyRequest } from '../../src/auth/verify.ts';
 import { S3Error } from '../../src/errors.ts';
+import { prng } from '../helpers/seeded.ts';
 import { runThrough } from '../helpers/streams.ts';
 
 const AK = 'AKIDCHUNKTEST';
@@ -106,18 +107,6 @@ const crc32cb64 = (d: Buffer) => {
 };
 const sha256b64 = (d: Buffer) => createHash('sha256').update(d).digest('base64');
 const sha1b64 = (d: Buffer) => createHash('sha1').update(d).digest('base64');
-
-/** Deterministic PRNG (mulberry32) so random splits are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function patterned(n: number, seed = 1): Buffer {
   const r = prng(seed);

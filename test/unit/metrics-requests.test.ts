@@ -9,18 +9,7 @@ import { describe, it } from 'node:test';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { Metrics } from '../../src/metrics/index.ts';
 import { MirrorActivity } from '../../src/mirror/activity.ts';
-
-/** mulberry32: the same requests on every run */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/seeded.ts';
 
 const BOUNDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const NAMES = ['osprey_requests_total', 'osprey_request_duration_seconds', 'osprey_request_bytes_total', 'osprey_response_bytes_total'];
@@ -31,7 +20,7 @@ function requestLines(text: string): string[] {
 
 describe('request metrics', () => {
   it('print what prom-client prints for the same requests', async () => {
-    const rnd = seeded(19);
+    const rnd = prng(19);
     const ours = new Metrics(new MirrorActivity(), { defaultMetrics: false });
     const reg = new Registry();
     const registers = [reg];
