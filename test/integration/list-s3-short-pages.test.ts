@@ -130,12 +130,20 @@ describe(
       assert.deepEqual(keys, all);
       assert.equal(lastTruncated, false);
       assert.ok(pages === (DIRS * PER_DIR) / 1000 || pages === (DIRS * PER_DIR) / 1000 + 1, `${pages} pages`);
-      // the listings of this bucket's objects (the driver's sweeps list other prefixes meanwhile)
+      // The listings of this bucket's objects (the driver's sweeps list other prefixes meanwhile).
+      // None asks the store for more than the 1,000 entries it answers at most: asking 1,001 made
+      // every full page a second listing for the one entry after it (18 listings for 9 pages). An
+      // RGW whose bucket index is sharded may still answer short pages, which are followed.
       const objectsPrefix = `prefix=${encodeURIComponent(`${new URL(store.storage).pathname.slice(1)}/b/dirs/o/`)}`;
       const listings = recorder.log
         .slice(from)
-        .filter((r) => r.method === 'GET' && /(^|&)list-type=2(&|$)/.test(r.query) && r.query.includes(objectsPrefix)).length;
-      assert.equal(listings, pages, `${listings} store listings for ${pages} pages`);
+        .filter((r) => r.method === 'GET' && /(^|&)list-type=2(&|$)/.test(r.query) && r.query.includes(objectsPrefix));
+      const asked = listings.map((r) => Number(/(?:^|&)max-keys=(\d+)/.exec(r.query)?.[1] ?? NaN));
+      assert.ok(
+        asked.every((n) => n <= 1000),
+        `max-keys asked of the store: ${asked.join(', ')}`,
+      );
+      assert.ok(listings.length >= pages && listings.length <= 2 * pages, `${listings.length} store listings for ${pages} pages`);
     });
 
     it('answers exactly 1,000 remaining keys in one page marked not truncated, and 1,001 in a truncated one', async () => {
