@@ -165,7 +165,10 @@ function waitDrain(dst: Writable, gone: () => Error | undefined): Promise<void> 
       dst.off('error', done);
       resolve();
     };
-    if (gone() || dst.destroyed) return resolve();
+    // nothing to wait for when dst took it all already: a write that returned false while dst was
+    // corked may have been flushed by uncork(), and then no 'drain' follows (Node 24's
+    // ServerResponse: a spool reader's batched write hung there)
+    if (gone() || dst.destroyed || !dst.writableNeedDrain) return resolve();
     dst.on('drain', done);
     dst.on('close', done);
     dst.on('error', done);
