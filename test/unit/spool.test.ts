@@ -256,9 +256,13 @@ describe('spool in memory (small bodies of known length)', () => {
     await assert.rejects(gone!, /key won/);
     const dir = await mkdtemp(path.join(os.tmpdir(), 'spool-'));
     const file = await Spool.create(path.join(dir, 'fill'));
-    assert.equal(file.reader().whole(), undefined);
+    const fileReader = file.reader();
+    assert.equal(fileReader.whole(), undefined);
+    // a reader holds the spool's file open until it ends or is destroyed (release waits for it)
+    fileReader.destroy();
     file.fail(new Error('done'));
     await file.release();
+    await assert.rejects(stat(path.join(dir, 'fill')), { code: 'ENOENT' });
   });
 });
 
