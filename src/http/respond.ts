@@ -29,7 +29,11 @@ function commonHeaders(ctx: Ctx): void {
  * as text (the decoded origin URL, MIR-34) and goes out as its UTF-8 octets.
  */
 function setHeaders(res: Ctx['res'], headers: Record<string, string>): void {
-  for (const [k, v] of Object.entries(headers)) res.setHeader(k, k === 'x-oss-tag' ? textHeaderValue(v) : headerValue(v));
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, outValue(k, v));
+}
+
+function outValue(name: string, value: string): string {
+  return name === 'x-oss-tag' ? textHeaderValue(value) : headerValue(value);
 }
 
 /**
@@ -50,9 +54,8 @@ function corsHeaders(ctx: Ctx): void {
  * header as UTF-8 when end() carries the body (nodejs/node#46528), which garbles a stored UTF-8
  * file name (`日` went out as one octet 0xE5, `上` as a bare LF). Then the body goes by write().
  */
-function endWith(res: Ctx['res'], body: Buffer): void {
-  const cd = res.getHeader('content-disposition');
-  if (typeof cd === 'string' && !/^[\x00-\x7f]*$/.test(cd)) {
+function endWith(res: Ctx['res'], body: Buffer, contentDisposition = res.getHeader('content-disposition')): void {
+  if (typeof contentDisposition === 'string' && !/^[\x00-\x7f]*$/.test(contentDisposition)) {
     res.write(body);
     res.end();
     return;
@@ -284,32 +287,28 @@ function sendWhole(ctx: Ctx, status: number, headers: Record<string, string>, le
   const flat = ['Server', 'Osprey', 'x-amz-request-id', ctx.reqId, 'x-amz-id-2', ctx.reqId];
   if (ctx.dialect === 'oss') flat.push('x-oss-request-id', ctx.reqId);
   const at: Record<string, number> = { server: 0, 'x-amz-request-id': 2, 'x-amz-id-2': 4 };
-  const put = (name: string, value: string) => {
-    const lower = name.toLowerCase();
-    const i = at[lower];
-    if (i === undefined) {
-      at[lower] = flat.length;
-      flat.push(name, value);
-    } else flat[i + 1] = value;
-  };
   const cors = ctx.cors;
   for (const k in headers) {
     // with a CORS configuration the bucket's Access-Control-* replace the handler's (corsHeaders)
     if (cors !== undefined && k.toLowerCase().startsWith('access-control-')) continue;
-    const v = headers[k]!;
-    put(k, k === 'x-oss-tag' ? textHeaderValue(v) : headerValue(v));
+    putHeader(flat, at, k, outValue(k, headers[k]!));
   }
-  if (cors !== undefined) for (const k in cors) put(k, headerValue(cors[k]!));
-  put('Content-Length', String(length ?? bytes.length));
+  if (cors !== undefined) for (const k in cors) putHeader(flat, at, k, outValue(k, cors[k]!));
+  putHeader(flat, at, 'Content-Length', String(length ?? bytes.length));
   ctx.bytesOut += bytes.length;
-  const res = ctx.res;
-  res.writeHead(status, flat);
+  ctx.res.writeHead(status, flat);
   const cd = at['content-disposition'];
-  // endWith's reason (nodejs/node#46528): a non-ASCII Content-Disposition goes out only if the body is written apart
-  if (cd !== undefined && !/^[\x00-\x7f]*$/.test(flat[cd + 1]!)) {
-    res.write(bytes);
-    res.end();
-  } else res.end(bytes);
+  endWith(ctx.res, bytes, cd === undefined ? '' : flat[cd + 1]);
+}
+
+/** Adds a header to a writeHead list; a name already there (any case) gets the new value, as setHeader does. */
+function putHeader(flat: string[], at: Record<string, number>, name: string, value: string): void {
+  const lower = name.toLowerCase();
+  const i = at[lower];
+  if (i === undefined) {
+    at[lower] = flat.length;
+    flat.push(name, value);
+  } else flat[i + 1] = value;
 }
 
 /**
