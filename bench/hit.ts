@@ -62,6 +62,8 @@ async function main(): Promise<void> {
   for (const d of [work, www, path.join(www, 'files')]) await chmod(d, 0o755);
   const port = 25000 + Math.floor(Math.random() * 5000);
   const nginx = await startNginx(path.join(work, 'nginx'), port, `root ${www};`);
+  // nginx with one worker process: the same number of processes as Osprey and the floors
+  const nginx1 = only === 'osprey' ? undefined : await startNginx(path.join(work, 'nginx1'), port + 1, `root ${www};`, '', 1);
   const floor = only === 'osprey' ? undefined : await startFloor('pull', nginx.url, floorDir);
   // the ceiling of any single Node.js process: node:http answering the file from memory
   const ceiling = only === 'osprey' ? undefined : await startFloor('static', '-', floorDir);
@@ -93,6 +95,7 @@ async function main(): Promise<void> {
         ? [{ name: 'node:http answering from memory (floor static)', url: `${ceiling.url}/files/small.bin`, proc: ceiling }]
         : []),
       ...(only === 'osprey' ? [] : [{ name: 'nginx static', url: `${nginx.url}/files/small.bin`, proc: nginx }]),
+      ...(nginx1 ? [{ name: 'nginx static, one worker process', url: `${nginx1.url}/files/small.bin`, proc: nginx1 }] : []),
     ];
     const rate = new Map<string, number[]>(targets.map((t) => [t.name, []]));
     const cpu = new Map<string, number[]>(targets.map((t) => [t.name, []]));
@@ -124,6 +127,11 @@ async function main(): Promise<void> {
       lines.push(
         `osprey with rules / nginx static: ${fmt(median(rate.get(targets[0]!.name)!) / median(ng), 2)} (target >= 0.30); without rules / nginx: ${fmt(median(rate.get(targets[1]!.name)!) / median(ng), 2)}`,
       );
+    const ng1 = rate.get('nginx static, one worker process');
+    if (ng1)
+      lines.push(
+        `osprey with rules / nginx static with one worker process (one process each): ${fmt(median(rate.get(targets[0]!.name)!) / median(ng1), 2)}; by CPU per request, nginx's / osprey's: ${fmt(median(cpu.get('nginx static')!) / median(cpu.get(targets[0]!.name)!), 2)}`,
+      );
     const top = rate.get('node:http answering from memory (floor static)');
     if (ng && top)
       lines.push(`node:http from memory / nginx static: ${fmt(median(top) / median(ng), 2)} (the most one Node.js process gets here)`);
@@ -132,7 +140,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await osprey.stop();
-    await Promise.all([nginx.stop(), floor?.stop(), ceiling?.stop()]);
+    await Promise.all([nginx.stop(), nginx1?.stop(), floor?.stop(), ceiling?.stop()]);
     await agent.close();
     await rm(work, { recursive: true, force: true });
   }

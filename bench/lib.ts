@@ -156,14 +156,14 @@ export function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-/** nginx serving `root` on `port`; extra `http {}` directives may be given. */
-export async function startNginx(workDir: string, port: number, serverBlock: string, httpExtra = ''): Promise<Proc> {
+/** nginx serving `root` on `port`; extra `http {}` directives may be given; two worker processes unless told. */
+export async function startNginx(workDir: string, port: number, serverBlock: string, httpExtra = '', workers = 2): Promise<Proc> {
   await mkdir(path.join(workDir, 'logs'), { recursive: true });
   const conf = path.join(workDir, 'nginx.conf');
   await writeFile(
     conf,
     `
-worker_processes 2;
+worker_processes ${workers};
 daemon off;
 pid ${workDir}/nginx.pid;
 error_log ${workDir}/logs/error.log warn;
