@@ -9,18 +9,25 @@ import { describe, it } from 'node:test';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { signRequestV4 } from '../../src/auth/sigv4.ts';
-import { StoreSigner } from '../../src/storage/s3/reader.ts';
+import { canonicalQuery, StoreSigner } from '../../src/storage/s3/reader.ts';
 
 const creds = { accessKeyId: 'STOREKEY0123', secretAccessKey: 'store/Secret+Key=abc' };
 const HOST = '127.0.0.1:7480';
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
-async function awsAuthorization(method: string, path: string, range: string | undefined, at: Date, region: string): Promise<string> {
+async function awsAuthorization(
+  method: string,
+  path: string,
+  range: string | undefined,
+  at: Date,
+  region: string,
+  query: Record<string, string> = {},
+): Promise<string> {
   const signer = new SignatureV4({ credentials: creds, region, service: 's3', sha256: Sha256, uriEscapePath: false });
   const headers: Record<string, string> = { host: HOST, 'x-amz-content-sha256': EMPTY_SHA256 };
   if (range !== undefined) headers.range = range;
   const signed = await signer.sign(
-    { method, protocol: 'http:', hostname: '127.0.0.1', port: 7480, path, query: {}, headers },
+    { method, protocol: 'http:', hostname: '127.0.0.1', port: 7480, path, query, headers },
     { signingDate: at },
   );
   return String(signed.headers.authorization);
@@ -65,4 +72,39 @@ describe('storage/s3 StoreSigner', () => {
       );
     }
   });
+
+  // a listing: GET on the bucket with a query string (list.ts); the canonical query is the
+  // parameters sorted by name, names and values URI-encoded per AWS (space %20, + %2B, / %2F,
+  // ~ kept, * %2A, UTF-8 bytes of CJK, emoji and control characters)
+  const queries: Record<string, string>[] = [
+    { 'list-type': '2', 'max-keys': '1000', prefix: 'osprey/b/photos/o/', 'encoding-type': 'url' },
+    { 'list-type': '2', prefix: 'p/a b+c%d~e*f/日本語/🙂 cafe\u0301', delimiter: '/', 'start-after': 'p/ctl\x01\x1f\x7f.txt' },
+    { 'continuation-token': 'p/amp&<lt>"q\'=.txt?x#y', 'list-type': '2', 'max-keys': '1', delimiter: '' },
+    // by name, not by `name=value`: 'a-b=' sorts before 'a=' though 'a' comes first
+    { 'a-b': '1', a: '2', 'a.c': '3' },
+  ];
+  for (const query of queries) {
+    it(`signs GET on the bucket with the query ${JSON.stringify(query)} as AWS's signer does`, async () => {
+      const signer = new StoreSigner(HOST, creds, 'us-east-1');
+      const at = new Date('2026-12-02T18:00:07.250Z');
+      const canonical = canonicalQuery(query);
+      const h = signer.sign('GET', '/osprey-store', undefined, at.getTime(), canonical);
+      assert.equal(h.authorization, await awsAuthorization('GET', '/osprey-store', undefined, at, 'us-east-1', query));
+      // the project's own signer, given the query as a client sends it
+      const own = signRequestV4(
+        { method: 'GET', url: `/osprey-store?${canonical}`, headers: { host: HOST } },
+        creds,
+        EMPTY_SHA256,
+        at,
+        'us-east-1',
+      );
+      assert.equal(h.authorization, own.authorization);
+      // the query as sent is its canonical form: sorted, every value recoverable
+      const names = canonical.split('&').map((p) => p.slice(0, p.indexOf('=')));
+      assert.deepEqual(names, [...names].sort());
+      assert.deepEqual(Object.fromEntries(new URLSearchParams(canonical)), query);
+      // and without the query the signature differs (the query is signed)
+      assert.notEqual(signer.sign('GET', '/osprey-store', undefined, at.getTime()).authorization, h.authorization);
+    });
+  }
 });

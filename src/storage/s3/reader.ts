@@ -12,6 +12,8 @@
  *   from the socket with backpressure (the socket pauses while the Readable is full).
  * - Failures take the same shape as the SDK's ({ name, $metadata.httpStatusCode }) so that
  *   errors.ts maps both alike.
+ * - `getBucket`: a GET on the store's bucket with a query string (the listing, list.ts), its
+ *   answer collected whole.
  */
 import { createHash, createHmac } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -40,6 +42,18 @@ export interface StoreResponse {
 }
 
 /**
+ * SigV4's canonical query string: the parameters sorted by name, names and values URI-encoded by
+ * AWS's rules (everything but A-Z a-z 0-9 - . _ ~, as UTF-8 bytes). Sent as it is, so that the store
+ * signs what it receives alike.
+ */
+export function canonicalQuery(params: Readonly<Record<string, string>>): string {
+  const pairs = Object.keys(params).map((name): [string, string] => [uriEncode(name, false), uriEncode(params[name] ?? '', false)]);
+  // by the encoded name (ASCII: code unit order is byte order), not by `name=value` ('-' sorts before '=')
+  pairs.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+  return pairs.map(([name, value]) => `${name}=${value}`).join('&');
+}
+
+/**
  * SigV4 for one store: a GET or HEAD without a body, signed headers host, [range,]
  * x-amz-content-sha256 and x-amz-date. The signing key is auth/sigv4.ts's (signingKey), taken
  * once per day; the date strings are made once per second. The canonical request is written out
@@ -63,8 +77,11 @@ export class StoreSigner {
     this.credentialPrefix = `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/`;
   }
 
-  /** the headers to send (host included) for `method path`, path already URI-encoded */
-  sign(method: string, path: string, range: string | undefined, now = Date.now()): Record<string, string> {
+  /**
+   * the headers to send (host included) for `method path`, path already URI-encoded; `query`: the
+   * canonical query string (canonicalQuery), sent as it is
+   */
+  sign(method: string, path: string, range: string | undefined, now = Date.now(), query = ''): Record<string, string> {
     const second = Math.floor(now / 1000);
     if (second !== this.second) {
       this.second = second;
@@ -80,7 +97,7 @@ export class StoreSigner {
     const amzDate = this.amzDate;
     const scope = `${this.day}/${this.region}/s3/aws4_request`;
     const signed = range === undefined ? 'host;x-amz-content-sha256;x-amz-date' : 'host;range;x-amz-content-sha256;x-amz-date';
-    const canonical = `${method}\n${path}\n\nhost:${this.host}\n${range === undefined ? '' : `range:${range}\n`}x-amz-content-sha256:${EMPTY_SHA256}\nx-amz-date:${amzDate}\n\n${signed}\n${EMPTY_SHA256}`;
+    const canonical = `${method}\n${path}\n${query}\nhost:${this.host}\n${range === undefined ? '' : `range:${range}\n`}x-amz-content-sha256:${EMPTY_SHA256}\nx-amz-date:${amzDate}\n\n${signed}\n${EMPTY_SHA256}`;
     const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`;
     const signature = createHmac('sha256', this.key).update(toSign).digest('hex');
     const headers: Record<string, string> = {
@@ -208,13 +225,16 @@ export class StoreReader {
   private readonly origin: string;
   private readonly basePath: string;
   private readonly bucketPath: string;
+  /** the bucket itself (a listing's path): bucketPath without its last '/' */
+  private readonly bucketRoot: string;
   private readonly signer: StoreSigner;
 
   constructor(endpoint: string, bucket: string, creds: { accessKeyId: string; secretAccessKey: string }, region: string) {
     const u = new URL(endpoint);
     this.origin = u.origin;
     this.basePath = u.pathname.replace(/\/+$/, '');
-    this.bucketPath = `${this.basePath}/${uriEncode(bucket, false)}/`;
+    this.bucketRoot = `${this.basePath}/${uriEncode(bucket, false)}`;
+    this.bucketPath = `${this.bucketRoot}/`;
     this.signer = new StoreSigner(u.host, creds, region);
     this.agent = new Agent({
       connections: 512,
@@ -236,6 +256,27 @@ export class StoreReader {
     return new Promise<StoreResponse>((resolve, reject) => {
       this.agent.dispatch({ origin: this.origin, path, method, headers }, new Exchange(method, collectUpTo, resolve, reject));
     });
+  }
+
+  /**
+   * GET on the store's bucket with a query (a listing: list.ts); any status comes back with its body
+   * whole in `bytes` (a listing answer is bounded: at most 1,000 entries), network failures throw.
+   */
+  async getBucket(params: Readonly<Record<string, string>>): Promise<StoreResponse & { bytes: Buffer }> {
+    const query = canonicalQuery(params);
+    const headers = this.signer.sign('GET', this.bucketRoot, undefined, Date.now(), query);
+    const res = await new Promise<StoreResponse>((resolve, reject) => {
+      this.agent.dispatch(
+        { origin: this.origin, path: `${this.bucketRoot}?${query}`, method: 'GET', headers },
+        new Exchange('GET', Number.MAX_SAFE_INTEGER, resolve, reject),
+      );
+    });
+    // collected (not spread: `body` is a getter that makes a stream)
+    if (res.bytes) return res as StoreResponse & { bytes: Buffer };
+    // no Content-Length (a chunked answer): it streamed, and is collected here
+    const chunks: Buffer[] = [];
+    for await (const c of res.body) chunks.push(c as Buffer);
+    return { status: res.status, headers: res.headers, body: res.body, bytes: Buffer.concat(chunks) };
   }
 
   /** an error for a non-2xx answer, shaped like the SDK's */
