@@ -8,7 +8,7 @@
  * - `streamClient`: the AWS SDK, for requests whose body is a stream: never retried (the stream
  *   is gone after the first attempt), and quiet (the caller reports);
  * - `read()`: object GET and HEAD over undici without the SDK (reader.ts), the read path every
- *   client request takes.
+ *   client request takes; `getBucket()`: the object listing (list.ts), the same way.
  */
 import {
   AbortMultipartUploadCommand,
@@ -108,6 +108,14 @@ export class Store {
    */
   read(method: 'GET' | 'HEAD', key: string, range?: ByteRange, collectUpTo = 0): Promise<StoreResponse> {
     return this.reader.send(method, key, range, collectUpTo);
+  }
+
+  /**
+   * GET on the store's bucket with a query (a listing) through the lean reader; any status comes
+   * back with its body whole in `bytes`, network failures throw.
+   */
+  getBucket(params: Readonly<Record<string, string>>): Promise<StoreResponse & { bytes: Buffer }> {
+    return this.reader.getBucket(params);
   }
 
   /** a document's text; undefined when it does not exist */
