@@ -19,7 +19,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const PAGE =
   '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><EncodingType>url</EncodingType>' +
   '<Name>store</Name><Prefix>p%2Fb%2Fbk%2Fo%2F</Prefix><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>' +
-  '<Contents><Key>p%2Fb%2Fbk%2Fo%2Fa%20b</Key><LastModified>2026-12-06T17:08:41.724Z</LastModified><ETag>&quot;d41d8cd98f00b204e9800998ecf8427e&quot;</ETag><Size>5</Size></Contents>' +
+  '<Contents><Key>p%2Fb%2Fbk%2Fo%2Fa%20b</Key><LastModified>2026-12-06T17:08:41.724Z</LastModified><ETag>&quot;D41D8CD98F00B204E9800998ECF8427E&quot;</ETag><Size>5</Size></Contents>' +
   '<KeyCount>1</KeyCount></ListBucketResult>';
 const errorXml = (code: string) => `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>m</Message></Error>`;
 

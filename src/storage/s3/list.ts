@@ -58,7 +58,7 @@ export async function listObjects(store: Store, layout: Layout, bucket: string, 
           bucket,
           key,
           size: o.size,
-          etag: bareEtag(o.etag),
+          etag: bareTag(o.etag),
           lastModified: o.lastModified,
           meta: { headers: {}, userMeta: {}, system: {} },
         },
@@ -85,6 +85,13 @@ export async function listObjects(store: Store, layout: Layout, bucket: string, 
     isTruncated: more,
     ...(last !== undefined && { nextMarker: last }),
   };
+}
+
+/** bareEtag, without its regular expression for the usual `"…"` (2 % of a page's CPU in a profile) */
+function bareTag(etag: string): string {
+  return etag.length >= 2 && etag.startsWith('"') && etag.endsWith('"') && etag.indexOf('"', 1) === etag.length - 1
+    ? etag.slice(1, -1).toLowerCase()
+    : bareEtag(etag);
 }
 
 /** One answer of the store's ListObjectsV2, its names decoded. */
