@@ -5,6 +5,7 @@
  * delimiter page (delimiter `/` from the root: 1,000 common prefixes, each one a seek in the index).
  *
  *   node --import tsx bench/list.ts [--keys 1000000] [--reps 20] [--only fs|s3] [--ceph-seconds 420]
+ *                                   [--builds DIR,DIR… [--rounds 2]]
  *
  * Keys: `d{i % 1000, 4 digits}/k{floor(i / 1000), 7 digits}`, so every top-level directory holds
  * N/1000 keys and each page is full at any N >= 10,000.
@@ -19,6 +20,10 @@
  * then asked of RGW directly under that prefix (the store's own time, beside Osprey's).
  *
  * Pages are fetched one at a time (latency, not throughput), after 3 untimed ones; medians (ranges).
+ *
+ * --builds (s3 only): the same seeded store listed by each of these checkouts' compiled servers
+ * (each DIR/dist, as OSPREY_BENCH_BUILD), one after another, --rounds times (default 2): an A/B of
+ * two builds on the same keys in one sitting (seeding is the long part).
  */
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
@@ -40,6 +45,8 @@ const N = Number(arg('--keys') ?? 1_000_000) || 1_000_000;
 const reps = Number(arg('--reps') ?? 20) || 20;
 const only = arg('--only');
 const cephSeconds = Number(arg('--ceph-seconds') ?? 420) || 420;
+const builds = (arg('--builds') ?? '').split(',').filter(Boolean);
+const rounds = Number(arg('--rounds') ?? 2) || 2;
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const KEY = 'BENCHKEY';
 const SECRET = 'bench-secret-0123456789';
@@ -191,13 +198,15 @@ async function s3Part(): Promise<string[]> {
     const field = (n: string) => new RegExp(`^${n}=(.*)$`, 'm').exec(out)?.[1] ?? '';
     const gw = field('CEPH_ENDPOINTS').split(',')[0] ?? '';
     const creds = { accessKeyId: field('CEPH_ACCESS_KEY'), secretAccessKey: field('CEPH_SECRET_KEY') };
-    osprey = await startOsprey(path.join(dir, 'unused'), 0, ['--storage', 's3://osprey-list', '--storage-endpoint', gw], {
+    const serverArgs = ['--storage', 's3://osprey-list', '--storage-endpoint', gw];
+    const serverEnv = {
       OSPREY_ACCESS_KEY_ID: KEY,
       OSPREY_SECRET_ACCESS_KEY: SECRET,
       OSPREY_STORAGE_ACCESS_KEY_ID: creds.accessKeyId,
       OSPREY_STORAGE_SECRET_ACCESS_KEY: creds.secretAccessKey,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    });
+    };
+    osprey = await startOsprey(path.join(dir, 'unused'), 0, serverArgs, serverEnv);
     await createBucket(osprey, 'list');
     // where the driver keeps that object in the store: the others go under the same prefix
     const rgw = new S3Client({ endpoint: gw, region: 'us-east-1', forcePathStyle: true, credentials: creds });
@@ -222,7 +231,30 @@ async function s3Part(): Promise<string[]> {
     );
     const seeded = (performance.now() - t0) / 1000;
     const count = next - failed;
-    const lines = await measure(osprey, 'list');
+    const lines: string[] = [];
+    if (builds.length === 0) lines.push(...(await measure(osprey, 'list')));
+    else {
+      await osprey.stop();
+      osprey = undefined;
+      const before = process.env.OSPREY_BENCH_BUILD;
+      for (let round = 1; round <= rounds; round++)
+        for (const build of builds) {
+          process.env.OSPREY_BENCH_BUILD = build;
+          const b = await startOsprey(path.join(dir, 'unused'), 0, serverArgs, serverEnv);
+          try {
+            const load = os.loadavg()[0] ?? 0;
+            lines.push(
+              ...(await measure(b, 'list')).map((l) =>
+                l.replace(/^\| /, `| ${path.basename(build)}, round ${round} (load ${fmt(load, 1)}): `),
+              ),
+            );
+          } finally {
+            await b.stop();
+            if (before === undefined) delete process.env.OSPREY_BENCH_BUILD;
+            else process.env.OSPREY_BENCH_BUILD = before;
+          }
+        }
+    }
     return [
       `s3 driver on Ceph (1 OSD, 1 gateway), ${fmt(count)} keys (seeded straight into RGW under the driver's prefix, 64 PUTs at a time, in ${fmt(seeded)} s: ${fmt(count / seeded)} PUT/s${failed ? `, ${failed} failed` : ''}):`,
       ...lines,
@@ -241,7 +273,11 @@ async function main(): Promise<void> {
   const out: string[] = [];
   try {
     if (only !== 's3') out.push(...(await fsPart(work)));
-    if (only !== 'fs') out.push(...(await s3Part()));
+    if (only !== 'fs') {
+      // --builds: the first build's server seeds too (the tree itself is not compiled)
+      if (builds[0] !== undefined) process.env.OSPREY_BENCH_BUILD ??= builds[0];
+      out.push(...(await s3Part()));
+    }
   } finally {
     await agent.close();
     await rm(work, { recursive: true, force: true });
