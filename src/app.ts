@@ -17,13 +17,13 @@ import { ReadService } from './service/read.js';
 import { WebsiteService } from './service/website.js';
 import { MirrorEngine } from './mirror/engine.js';
 import { guardedDispatcher } from './origin/connect-guard.js';
-import { warmFills } from './mirror/warm.js';
 import { originGuard } from './origin/origin-guard.js';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from './config.js';
 import { openFsDriver } from './storage/fs/index.js';
+import { warmUp } from './warm-up.js';
 import type { S3Driver } from './storage/s3/index.js';
 import type { StorageDriver } from './storage/driver.js';
 
@@ -52,8 +52,16 @@ export function makeLogger(config: Pick<Config, 'logFormat' | 'logLevel'>): Logg
   return pino({ level: config.logLevel });
 }
 
-export async function startApp(config: Readonly<Config>, log: Logger = makeLogger(config)): Promise<App> {
-  const { driver, credentials, spoolDir } = await openStorage(config);
+/** How a server starts besides its Config: the start-up warm-up's own throwaway server is started with both. */
+export interface StartOptions {
+  /** false: no warm-up at start (default true) */
+  warmUp?: boolean;
+  /** a throwaway server (warm-up): no reserve in its store, no process-wide metrics */
+  throwaway?: boolean;
+}
+
+export async function startApp(config: Readonly<Config>, log: Logger = makeLogger(config), opts: StartOptions = {}): Promise<App> {
+  const { driver, credentials, spoolDir } = await openStorage(config, opts.throwaway === true);
   if (!driver.capabilities.createOnly)
     log.warn(
       'the store ignores create-only PUTs (If-None-Match: *): with several nodes, two may fill one key and a PUT during a fill may be overwritten',
@@ -69,14 +77,11 @@ export async function startApp(config: Readonly<Config>, log: Logger = makeLogge
     dispatcher: guardedDispatcher(config),
     probeIntervalMs: config.mirrorProbeIntervalMs,
   });
-  // the origin client's first request and a throwaway large fill made now, not in the first user's
-  // fill (issue 19); not awaited here (close waits for it: its temporary spool directory goes with it)
-  const warming = warmFills(driver).catch((err: unknown) => log.debug({ err }, 'the mirror warm-up failed'));
   // the one write path: every write or delete of a key tells the mirror engine first (MIR-42)
   const objects = new ObjectService(driver, mirror, { maxObjectSize: config.maxObjectSize });
   const buckets = new BucketService(driver, { region: config.region });
   const multipart = new MultipartService(driver, objects);
-  const metrics = new Metrics(mirror.activity);
+  const metrics = new Metrics(mirror.activity, { defaultMetrics: opts.throwaway !== true });
   const cors = new CorsService(driver);
   // what a GET/HEAD of an object means: the handlers and the console's simulator render or explain its outcome
   const reads = new ReadService(driver, objects, website, cors, mirror);
@@ -93,6 +98,15 @@ export async function startApp(config: Readonly<Config>, log: Logger = makeLogge
     log,
     ownerId: credentials.accessKeyId,
   });
+  // the GET path run once on a throwaway server now, not cold in the first users' requests (issue 19,
+  // warm-up.ts); not awaited here (close waits for it: its temporary directory goes with it)
+  const warming =
+    opts.warmUp === false
+      ? Promise.resolve()
+      : warmUp(config, (c, l) => startApp(c, l, { warmUp: false, throwaway: true })).then(
+          (statuses) => log.debug({ statuses }, 'the start-up warm-up ran'),
+          (err: unknown) => log.debug({ err }, 'the start-up warm-up failed'),
+        );
   const host = running.address.family === 'IPv6' ? `[${running.address.address}]` : running.address.address;
   return {
     url: `http://${host}:${running.address.port}`,
@@ -122,10 +136,13 @@ export async function startApp(config: Readonly<Config>, log: Logger = makeLogge
  * private directory under os.tmpdir(). A store that cannot be used stops the start with one line
  * (ConfigError 'storage': exit code 2).
  */
-async function openStorage(config: Readonly<Config>): Promise<{ driver: StorageDriver; credentials: Credentials; spoolDir: string }> {
+async function openStorage(
+  config: Readonly<Config>,
+  throwaway: boolean,
+): Promise<{ driver: StorageDriver; credentials: Credentials; spoolDir: string }> {
   if (!config.storage) {
     // the store first: it takes the data dir's lock before anything in the dir is touched
-    const driver = await openFsDriver({ dir: config.dataDir, minPartSize: config.minPartSize });
+    const driver = await openFsDriver({ dir: config.dataDir, minPartSize: config.minPartSize, ...(throwaway && { reserveBytes: 0 }) });
     let credentials: Credentials;
     try {
       credentials = loadCredentials(config.dataDir, config);

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import type { SpawnSyncReturns } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Runs `lines` as an ES module in a child process whose temporary directory is a fresh one, and
+ * gives the child's result and what it left in that directory whose name starts with `leftPrefix`
+ * (tsx keeps its cache there too).
+ */
+function inChild(lines: string[], leftPrefix: string): { r: SpawnSyncReturns<string>; left: string[] } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'osprey-twarm-'));
+  const childTmp = path.join(dir, 'tmp');
+  mkdirSync(childTmp);
+  const script = path.join(dir, 'child.ts');
+  writeFileSync(script, lines.join('\n'));
+  writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
+  try {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', script], {
+      timeout: 90_000,
+      encoding: 'utf8',
+      env: { ...process.env, TMPDIR: childTmp, OSPREY_TEST_DRIVER: 'fs' },
+    });
+    return { r, left: readdirSync(childTmp).filter((f) => f.startsWith(leftPrefix)) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const src = (p: string) => JSON.stringify(fileURLToPath(new URL(`../../src/${p}`, import.meta.url)));
+
+describe('the start-up warm-up (warm-up.ts, issue 19)', () => {
+  it("runs a migrated site's first requests on a throwaway server: two fills, their hits, a HEAD and a miss, then leaves nothing open or on disk", () => {
+    const { r, left } = inChild(
+      [
+        `import { startApp } from ${src('app.ts')};`,
+        `import { buildConfig } from ${src('config.ts')};`,
+        `import { warmUp } from ${src('warm-up.ts')};`,
+        `const config = buildConfig({ address: '127.0.0.1:0', dataDir: 'unused-data-dir' });`,
+        `const statuses = await warmUp(config, (c, l) => startApp(c, l, { warmUp: false, throwaway: true }));`,
+        `console.log(JSON.stringify(statuses));`,
+      ],
+      'osprey-',
+    );
+    assert.equal(r.error, undefined, 'the process did not exit within 90 s: the warm-up left something open');
+    assert.equal(r.status, 0, r.stderr);
+    // the large fill, its hit, the small fill, its hit, the HEAD, the key the origin does not have
+    assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '[]'), [200, 200, 200, 200, 200, 404]);
+    assert.deepEqual(left, [], 'no temporary directory left');
+  });
+
+  it('touches nothing of the real server: its store has no warm-up bucket and its data directory no warm-up file, and close() waits for the warm-up', () => {
+    const { r, left } = inChild(
+      [
+        `import { readdirSync } from 'node:fs';`,
+        `import { startOsprey } from ${JSON.stringify(fileURLToPath(new URL('../helpers/osprey.ts', import.meta.url)))};`,
+        `const s = await startOsprey();`,
+        // the warm-up is under way or done; the real store is asked through the driver
+        `await new Promise((r) => setTimeout(r, 1500));`,
+        `const buckets = await s.app.driver.listBuckets();`,
+        `const files = readdirSync(s.dataDir, { recursive: true });`,
+        `await s.close();`,
+        `console.log(JSON.stringify({ buckets: buckets.map((b) => b.name), warmFiles: files.filter((f) => String(f).includes('warm')) }));`,
+        `process.exit(0);`,
+      ],
+      'osprey-warm-',
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}'), { buckets: [], warmFiles: [] });
+    assert.deepEqual(left, [], 'the warm-up directory is gone once close() returned');
+  });
+});
