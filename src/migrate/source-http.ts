@@ -14,6 +14,7 @@ import { MAX_ORIGIN_REDIRECTS, mirrorPlan, originRequest } from '../rules/mirror
 import type { OriginRequest } from '../rules/mirror-plan.js';
 import type { OriginAuth } from '../rules/mirror-auth.js';
 import { walkOrigins } from '../origin/walker.js';
+import type { OriginResponse } from '../origin/walker.js';
 import type { RoutingRule } from '../rules/rules.js';
 import { describe, FatalError, networkProblem, SourceError } from './errors.js';
 import type { Fetched, Source, SourceFacts, SourceItem } from './source.js';
@@ -151,7 +152,7 @@ export class HttpOriginSource implements Source {
   /** HEAD (GET without reading the body when the origin refuses HEAD): size, an MD5 when given, the validators. */
   async facts(item: SourceItem, signal?: AbortSignal): Promise<SourceFacts> {
     const plan = this.planner(item.key);
-    let opened: { res: Dispatcher.ResponseData; url: string };
+    let opened: { res: OriginResponse; url: string };
     try {
       opened = await this.open(plan, 'HEAD', signal);
       await opened.res.body.dump();
@@ -182,7 +183,7 @@ export class HttpOriginSource implements Source {
     plan: OriginFetchPlan,
     method: 'GET' | 'HEAD',
     signal: AbortSignal | undefined,
-  ): Promise<{ res: Dispatcher.ResponseData; url: string }> {
+  ): Promise<{ res: OriginResponse; url: string }> {
     // errors are made only when thrown: a stack trace per fetch was ~2 % of an import's CPU (issue 19)
     if ('refused' in plan.request) throw new SourceError(plan.request.refused, false);
     const walked = await walkOrigins(

@@ -56,7 +56,7 @@ export async function fillAcrossNodes<O extends Outcome>(
   driver: StorageDriver,
   req: CrossNodeRequest,
   spoolDir: string,
-  signal: AbortSignal,
+  signal: { readonly aborted: boolean },
   fill: (proxyOnly: boolean) => Promise<O>,
 ): Promise<O | StreamOutcome> {
   if (!driver.acquireLease || req.proxyOnly) return fill(req.proxyOnly);

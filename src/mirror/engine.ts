@@ -16,8 +16,8 @@ import type { Dispatcher } from 'undici';
 import type { ObjectInfo, ObjectMeta, StorageDriver } from '../storage/driver.js';
 import { MirrorActivity } from './activity.js';
 import { MIRROR_KEPT_HEADERS, mirrorStoredHeaders, mirrorTag, mirrorUserMeta, originValidators } from './meta.js';
-import { walkOrigins } from '../origin/walker.js';
-import type { OriginFailure } from '../origin/walker.js';
+import { WalkAbort, walkOrigins } from '../origin/walker.js';
+import type { AbortView, OriginFailure, OriginResponse } from '../origin/walker.js';
 import { MAX_ORIGIN_REDIRECTS, originRequest } from '../rules/mirror-plan.js';
 import type { MirrorPlan, OriginRequest } from '../rules/mirror-plan.js';
 import type { RoutingRule } from '../rules/model.js';
@@ -125,7 +125,7 @@ export class MirrorEngine {
   /** bytes held by in-memory spools */
   private memorySpooled = 0;
   /** one per running fill: aborting stops its origin request (shutdown) */
-  private readonly aborts = new Set<AbortController>();
+  private readonly aborts = new Set<WalkAbort>();
   private readonly dispatcher: Dispatcher;
   /** fills started and followers joined, for metrics and tests */
   readonly stats = { fills: 0, followers: 0, stored: 0, failed: 0 };
@@ -195,14 +195,14 @@ export class MirrorEngine {
       let cancelled = false;
       let abortStore: (() => void) | undefined;
       const record = this.activity.start(req.bucket, req.key, req.urls[0] ?? '');
-      const ac = new AbortController();
+      const ac = new WalkAbort();
       this.aborts.add(ac);
       // issue #7: with a store shared by several nodes, one node fills and the others serve its copy
-      const outcome = fillAcrossNodes(this.driver, req, this.opts.spoolDir, ac.signal, (proxyOnly) =>
+      const outcome = fillAcrossNodes(this.driver, req, this.opts.spoolDir, ac, (proxyOnly) =>
         this.run(
           proxyOnly ? { ...req, proxyOnly } : req,
           record,
-          ac.signal,
+          ac,
           () => cancelled,
           (f) => (abortStore = f),
         ),
@@ -293,7 +293,7 @@ export class MirrorEngine {
   private async run(
     req: FillRequest,
     record: FillRecord,
-    signal: AbortSignal,
+    signal: AbortView,
     cancelled: () => boolean,
     onAbortStore: (f: () => void) => void,
   ): Promise<FillOutcome> {
@@ -326,7 +326,7 @@ export class MirrorEngine {
         try {
           return await this.stream(req, record, url, res, status === 206, cancelled, onAbortStore);
         } catch (err) {
-          res.body.destroy();
+          res.destroy();
           this.stats.failed++;
           return { kind: 'failed', message: failedMessage({ kind: 'network', url, error: err }) };
         }
@@ -338,7 +338,7 @@ export class MirrorEngine {
     req: FillRequest,
     record: FillRecord,
     url: string,
-    res: Dispatcher.ResponseData,
+    res: OriginResponse,
     partial: boolean,
     cancelled: () => boolean,
     onAbortStore: (f: () => void) => void,
@@ -352,7 +352,7 @@ export class MirrorEngine {
         message: `Mirroring failed, please check your mirror configuration: the object is larger than ${this.opts.maxObjectSize} bytes.`,
       };
     }
-    const spool = await this.newSpool(size);
+    const spool = this.fitsInMemory(size) ? this.memorySpool(size) : await this.fileSpool();
     const meta = this.metaFrom(req, url, res.headers);
     const headers: Record<string, string> = { ...meta.headers, ...meta.system };
     const contentMd5 = req.checkMd5 ? headerOf(res.headers, 'content-md5') : undefined;
@@ -372,13 +372,21 @@ export class MirrorEngine {
       abandoned = true;
       const why = new Error('every client left before the end of the body; nothing is stored');
       spool.fail(why);
-      res.body.destroy(why);
+      res.destroy(why);
     };
-    spool.on('idle', abandon);
-    spool.on('outOfSpace', abandon);
+    // a fill stored from a memory spool keeps going whoever leaves: nothing to listen for
+    const mayAbandon = !storing || adopting;
+    if (mayAbandon) {
+      spool.on('idle', abandon);
+      spool.on('outOfSpace', abandon);
+    }
     // an origin body torn down (shutdown, timeout) ends a writer held back by a slow reader at once
-    res.body.on('error', (err: Error) => spool.fail(err));
-    const pumped = this.pump(res.body, spool, size, contentMd5, record, adopting);
+    // (a memory spool never holds the writer back: its pump hears of the failure itself)
+    if (spool.memoryBytes === 0) res.body.on('error', (err: Error) => spool.fail(err));
+    const pumped =
+      spool.memoryBytes > 0
+        ? this.pumpSmall(res, spool, size, contentMd5, record)
+        : this.pump(res.body, spool, size, contentMd5, record, adopting);
     const originDate = req.originLastModified ? new Date(headerOf(res.headers, 'last-modified') ?? '') : undefined;
     const lastModified = originDate && !Number.isNaN(originDate.getTime()) ? originDate : undefined;
     if (lastModified) headers['last-modified'] = lastModified.toUTCString();
@@ -403,22 +411,73 @@ export class MirrorEngine {
       return undefined;
     });
     void stored.finally(() => {
-      spool.off('idle', abandon);
-      spool.off('outOfSpace', abandon);
+      if (mayAbandon) {
+        spool.off('idle', abandon);
+        spool.off('outOfSpace', abandon);
+      }
       return spool.release();
     });
     return { kind: 'stream', headers, userMeta: meta.userMeta, size, spool, stored };
   }
 
   /** Small bodies of known length are spooled in memory (within a total budget), the rest in a file. */
-  private async newSpool(size: number | undefined): Promise<Spool> {
-    if (size !== undefined && size <= MEMORY_SPOOL_MAX && this.memorySpooled + size <= MEMORY_SPOOL_BUDGET) {
-      const spool = Spool.memory(size);
-      this.memorySpooled += size;
-      spool.once('released', (n: number) => (this.memorySpooled -= n));
-      return spool;
-    }
+  private fitsInMemory(size: number | undefined): size is number {
+    return size !== undefined && size <= MEMORY_SPOOL_MAX && this.memorySpooled + size <= MEMORY_SPOOL_BUDGET;
+  }
+
+  private memorySpool(size: number): Spool {
+    const spool = Spool.memory(size);
+    this.memorySpooled += size;
+    spool.once('released', (n: number) => (this.memorySpooled -= n));
+    return spool;
+  }
+
+  private fileSpool(): Promise<Spool> {
     return Spool.create(path.join(this.opts.spoolDir, `mirror-${randomBytes(12).toString('hex')}`));
+  }
+
+  /**
+   * `pump` for a body spooled in memory (known length, at most MEMORY_SPOOL_MAX): the origin's
+   * chunks go straight from the origin exchange into the spool, with no stream, async iterator or
+   * promise per chunk (issue 19); the same checks (MIR-22, MIR-23). A memory spool never makes the
+   * origin wait. Resolves with the body's MD5 when the origin gave a Content-MD5 to check.
+   */
+  private pumpSmall(
+    res: OriginResponse,
+    spool: Spool,
+    size: number | undefined,
+    contentMd5: string | undefined,
+    record: FillRecord,
+  ): Promise<Buffer | undefined> {
+    const inline = contentMd5 !== undefined ? createHash('md5') : undefined;
+    const max = this.opts.maxObjectSize;
+    let received = 0;
+    return new Promise<Buffer | undefined>((resolve, reject) => {
+      const failed = (err: Error): void => {
+        spool.fail(err);
+        reject(err);
+      };
+      res.consume({
+        data: (buf) => {
+          received += buf.length;
+          passed(buf.length);
+          if (received > max) throw new Error(`the object is larger than ${max} bytes`);
+          inline?.update(buf);
+          this.activity.bytes(record, buf.length);
+          // throws the spool's error (a fill given up), or past the length the spool was made for
+          void spool.push(buf);
+        },
+        end: () => {
+          if (size !== undefined && received !== size)
+            return failed(new Error(`Bytes read is not equal to expected (${received} of ${size})`));
+          const digest = inline?.digest();
+          if (contentMd5 !== undefined && digest?.toString('base64') !== contentMd5.trim())
+            return failed(new Error('MD5 in header() is not equal to MD5 calculated'));
+          spool.finish().then(() => resolve(digest), failed);
+        },
+        error: failed,
+      });
+    });
   }
 
   /**

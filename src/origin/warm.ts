@@ -9,7 +9,8 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
+import { ask } from './walker.js';
 
 /** bytes the throwaway server answers with: a few reads' worth, so the body path runs too */
 const BODY = 128 * 1024;
@@ -26,14 +27,14 @@ export async function warmOriginClient(): Promise<void> {
   });
   server.unref();
   // shaped as the fills' dispatcher is (origin/connect-guard: timeouts, one interceptor) and asked
-  // with an abort signal as the origin walker asks, so the same code paths run
+  // through the origin walker's own request (ask) with an abort signal, so the same code paths run
   const agent = new Agent({ connections: 1, connect: { timeout: 10_000 }, headersTimeout: 10_000, bodyTimeout: 10_000 });
   const dispatcher = agent.compose((dispatch) => (opts, handler) => dispatch(opts, handler));
   const ac = new AbortController();
   try {
     const { port } = server.address() as AddressInfo;
     for (let i = 0; i < 2; i++) {
-      const res = await request(`http://127.0.0.1:${port}/warm`, { dispatcher, signal: ac.signal });
+      const res = await ask(dispatcher, `http://127.0.0.1:${port}/warm`, 'GET', {}, ac.signal);
       for await (const chunk of res.body) void chunk;
     }
   } finally {

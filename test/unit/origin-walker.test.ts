@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { Agent } from 'undici';
+import { Agent, request } from 'undici';
 import { OriginProbes } from '../../src/origin/probe.ts';
-import { walkOrigins } from '../../src/origin/walker.ts';
-import type { WalkOptions } from '../../src/origin/walker.ts';
+import { ask as askOrigin, WalkAbort, walkOrigins } from '../../src/origin/walker.ts';
+import type { OriginResponse, WalkOptions } from '../../src/origin/walker.ts';
 import type { OriginRequest } from '../../src/rules/mirror-plan.ts';
 
 /** One origin server: `routes` maps a path to [status, headers?]; every request is recorded. */
@@ -243,5 +243,113 @@ describe('origin walker (MIR-16, MIR-17, MIR-37, MIR-38)', () => {
     assert.ok(w.kind === 'failed');
     assert.equal(w.failure?.kind, 'network');
     assert.equal([...a.seen, ...b.seen].filter((s) => s.path === '/ok').length, 0);
+  });
+});
+
+describe('the origin answer, as a stream or to a consumer (origin/walker ask, issue 19)', () => {
+  let base = '';
+  const closed: string[] = [];
+  const server = http.createServer((req, res) => {
+    req.socket.once('close', () => closed.push(req.url ?? ''));
+    switch (req.url) {
+      case '/small':
+        res.writeHead(200, { 'content-length': '11', 'x-dup': ['one', 'two'], 'Content-Type': 'text/plain' });
+        res.end('small body!');
+        return;
+      case '/hang':
+        // headers and a first piece, then nothing: the body never ends by itself
+        res.writeHead(200, { 'content-length': '1000' });
+        res.write('x'.repeat(10));
+        return;
+      case '/dies':
+        res.writeHead(200, { 'content-length': '1000' });
+        res.write('y'.repeat(10), () => setImmediate(() => req.socket.destroy()));
+        return;
+      default:
+        res.writeHead(404).end();
+    }
+  });
+  // no body timeout within the tests' bounds: a connection closes only because the request was ended
+  const client = new Agent({ connect: { timeout: 5000 }, headersTimeout: 5000, bodyTimeout: 120_000 });
+  before(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await client.close();
+  });
+  /** the sink's story: chunks as text, then 'end' or the error's message */
+  const collect = (res: OriginResponse, onData?: (chunk: Buffer) => void): Promise<{ text: string; end: string }> =>
+    new Promise((resolve) => {
+      let text = '';
+      res.consume({
+        data: (c) => {
+          text += c.toString();
+          onData?.(c);
+        },
+        end: () => resolve({ text, end: 'end' }),
+        error: (err) => resolve({ text, end: err.message }),
+      });
+    });
+  const until = async (what: string, ok: () => boolean): Promise<void> => {
+    for (const stop = Date.now() + 10_000; !ok();) {
+      assert.ok(Date.now() < stop, what);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+
+  it("the headers as undici's request() gives them: lower-case names, a repeated header as an array", async () => {
+    const mine = await askOrigin(client, `${base}/small`, 'GET', {});
+    const theirs = await request(`${base}/small`, { dispatcher: client });
+    assert.equal(await mine.body.text(), await theirs.body.text());
+    const { date: d1, ...h1 } = mine.headers;
+    const { date: d2, ...h2 } = theirs.headers;
+    assert.ok(d1 && d2);
+    assert.deepEqual(h1, h2);
+    assert.deepEqual(mine.headers['x-dup'], ['one', 'two']);
+    assert.equal(mine.statusCode, 200);
+  });
+
+  it('a consumer gets every chunk and the end, also of a body that had all come before it was taken', async () => {
+    const res = await askOrigin(client, `${base}/small`, 'GET', {});
+    // not a condition of the result: the body is whole before it is taken, or it comes after; both must give it all
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(await collect(res), { text: 'small body!', end: 'end' });
+    const streamed = await askOrigin(client, `${base}/small`, 'GET', {});
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await streamed.body.text(), 'small body!');
+  });
+
+  it('an origin that dies mid-body: the consumer hears of it (never a clean end)', async () => {
+    const res = await askOrigin(client, `${base}/dies`, 'GET', {});
+    const got = await collect(res);
+    assert.notEqual(got.end, 'end');
+    assert.ok(got.text.length < 1000);
+  });
+
+  it('an abort after the headers ends the body with its reason and closes the connection (AbortSignal, WalkAbort)', async () => {
+    const ac = new AbortController();
+    const res = await askOrigin(client, `${base}/hang`, 'GET', {}, ac.signal);
+    const reading = res.body.text();
+    ac.abort(new Error('stop, AbortSignal'));
+    await assert.rejects(reading, /stop, AbortSignal/);
+    const wa = new WalkAbort();
+    const sunk = await askOrigin(client, `${base}/hang`, 'GET', {}, wa);
+    const story = collect(sunk);
+    wa.abort(new Error('stop, WalkAbort'));
+    assert.equal((await story).end, 'stop, WalkAbort');
+    await until('both connections closed', () => closed.filter((u) => u === '/hang').length === 2);
+  });
+
+  it('a consumer that throws fails the request with what it threw, and the connection is closed', async () => {
+    closed.length = 0;
+    const res = await askOrigin(client, `${base}/hang`, 'GET', {});
+    const got = await collect(res, () => {
+      throw new Error('no room for this');
+    });
+    assert.deepEqual(got, { text: 'x'.repeat(10), end: 'no room for this' });
+    await until('the connection closed', () => closed.includes('/hang'));
   });
 });
