@@ -52,10 +52,17 @@ export function makeLogger(config: Pick<Config, 'logFormat' | 'logLevel'>): Logg
   return pino({ level: config.logLevel });
 }
 
+/** the longest `osprey serve` waits for its warm-up before it listens, ms */
+const WARM_UP_WAIT_MS = 5000;
+
 /** How a server starts besides its Config: the start-up warm-up's own throwaway server is started with both. */
 export interface StartOptions {
-  /** false: no warm-up at start (default true) */
-  warmUp?: boolean;
+  /**
+   * The start-up warm-up (warm-up.ts): 'background' (the default) runs it once the server listens,
+   * beside the first requests; 'before-listen' runs it first, so the first request finds the GET
+   * path compiled (`osprey serve` does: a few hundred ms more before it listens); false: none.
+   */
+  warmUp?: 'background' | 'before-listen' | false;
   /** a throwaway server (warm-up): no reserve in its store, no process-wide metrics */
   throwaway?: boolean;
 }
@@ -85,6 +92,21 @@ export async function startApp(config: Readonly<Config>, log: Logger = makeLogge
   const cors = new CorsService(driver);
   // what a GET/HEAD of an object means: the handlers and the console's simulator render or explain its outcome
   const reads = new ReadService(driver, objects, website, cors, mirror);
+  // the GET path run once on a throwaway server, not cold in the first users' requests (issue 19,
+  // warm-up.ts); close() waits for one still running (its temporary directory goes with it)
+  const warm = () =>
+    warmUp(config, (c, l) => startApp(c, l, { warmUp: false, throwaway: true })).then(
+      (statuses) => log.debug({ statuses }, 'the start-up warm-up ran'),
+      (err: unknown) => log.debug({ err }, 'the start-up warm-up failed'),
+    );
+  let warming: Promise<void> = Promise.resolve();
+  if (opts.warmUp === 'before-listen') {
+    warming = warm();
+    // bounded: a warm-up that hangs never keeps the server from listening (it goes on beside it)
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([warming, new Promise<void>((resolve) => (timer = setTimeout(resolve, WARM_UP_WAIT_MS)))]);
+    clearTimeout(timer);
+  }
   const running = await listen({
     config,
     buckets,
@@ -98,15 +120,7 @@ export async function startApp(config: Readonly<Config>, log: Logger = makeLogge
     log,
     ownerId: credentials.accessKeyId,
   });
-  // the GET path run once on a throwaway server now, not cold in the first users' requests (issue 19,
-  // warm-up.ts); not awaited here (close waits for it: its temporary directory goes with it)
-  const warming =
-    opts.warmUp === false
-      ? Promise.resolve()
-      : warmUp(config, (c, l) => startApp(c, l, { warmUp: false, throwaway: true })).then(
-          (statuses) => log.debug({ statuses }, 'the start-up warm-up ran'),
-          (err: unknown) => log.debug({ err }, 'the start-up warm-up failed'),
-        );
+  if ((opts.warmUp ?? 'background') === 'background') warming = warm();
   const host = running.address.family === 'IPv6' ? `[${running.address.address}]` : running.address.address;
   return {
     url: `http://${host}:${running.address.port}`,

@@ -67,7 +67,8 @@ export function serveCommand(): Command {
           storageRegion: opts.storageRegion,
         };
         const config = buildConfig(file, envSettings(process.env), flags);
-        app = await startApp(config);
+        // the GET path compiled before the server listens: its first users' requests run warm (issue 19)
+        app = await startApp(config, undefined, { warmUp: 'before-listen' });
       } catch (err) {
         if (err instanceof ConfigError || err instanceof DataDirInUse) {
           process.stderr.write(`osprey: ${err.message}\n`);

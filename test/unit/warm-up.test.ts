@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import type { SpawnSyncReturns } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { spawnOsprey, tmpDir } from '../helpers/osprey.ts';
 
 /**
  * Runs `lines` as an ES module in a child process whose temporary directory is a fresh one, and
@@ -72,5 +74,23 @@ describe('the start-up warm-up (warm-up.ts, issue 19)', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}'), { buckets: [], warmFiles: [] });
     assert.deepEqual(left, [], 'the warm-up directory is gone once close() returned');
+  });
+});
+
+describe('`osprey serve` warms up before it listens (issue 19)', () => {
+  it('has run the warm-up, every request answered as expected, when it says it is listening', async () => {
+    const data = await tmpDir();
+    const server = await spawnOsprey(['--address', '127.0.0.1:0', '--data', data, '--log-level', 'debug']);
+    try {
+      const out = server.stdout;
+      const listening = out.indexOf('listening on');
+      const ran = out.split('\n').find((l) => l.includes('the start-up warm-up ran'));
+      assert.ok(ran, `no warm-up line before listening in:\n${out.slice(0, 2000)}`);
+      assert.ok(out.indexOf(ran) < listening, 'the warm-up ended before the server listened');
+      assert.deepEqual((JSON.parse(ran) as { statuses: number[] }).statuses, [200, 200, 200, 200, 200, 404]);
+    } finally {
+      await server.stop();
+      await rm(data, { recursive: true, force: true });
+    }
   });
 });
