@@ -297,18 +297,27 @@ export class MirrorEngine {
     cancelled: () => boolean,
     onAbortStore: (f: () => void) => void,
   ): Promise<FillOutcome> {
-    const walked = await walkOrigins(
-      { ...req, method: 'GET', maxRedirects: MAX_ORIGIN_REDIRECTS },
-      {
-        dispatcher: this.dispatcher,
-        signal,
-        probes: this.probes,
-        // a 3xx is a redirect before it is one of the TransparentMirrorResponseCodes (MIR-16)
-        usable: (status) =>
-          status === 200 || status === 206 || (req.transparentCodes.has(status) && !(status >= 300 && status < 400 && status !== 304)),
-        onResponse: (url, status, ms) => this.activity.originResponse(record, url, status, ms),
-      },
-    );
+    // the origin part of the request, written out: a spread of the whole FillRequest cost ~5 µs
+    // per fill on Node 20 (V8's slow path for copying an object's properties; issue 19)
+    const origin: OriginRequest = {
+      method: 'GET',
+      urls: req.urls,
+      headers: req.headers,
+      followRedirects: req.followRedirects,
+      maxRedirects: MAX_ORIGIN_REDIRECTS,
+      switchAllErrors: req.switchAllErrors,
+    };
+    if (req.probeUrl !== undefined) origin.probeUrl = req.probeUrl;
+    if (req.auth) origin.auth = req.auth;
+    const walked = await walkOrigins(origin, {
+      dispatcher: this.dispatcher,
+      signal,
+      probes: this.probes,
+      // a 3xx is a redirect before it is one of the TransparentMirrorResponseCodes (MIR-16)
+      usable: (status) =>
+        status === 200 || status === 206 || (req.transparentCodes.has(status) && !(status >= 300 && status < 400 && status !== 304)),
+      onResponse: (url, status, ms) => this.activity.originResponse(record, url, status, ms),
+    });
     switch (walked.kind) {
       case 'not-found':
         return { kind: 'not-found' };
@@ -354,7 +363,10 @@ export class MirrorEngine {
     }
     const spool = this.fitsInMemory(size) ? this.memorySpool(size) : await this.fileSpool();
     const meta = this.metaFrom(req, url, res.headers);
-    const headers: Record<string, string> = { ...meta.headers, ...meta.system };
+    // copied key by key: a spread of the two cost a few µs per fill (as the FillRequest's in run)
+    const headers: Record<string, string> = {};
+    for (const k in meta.headers) headers[k] = meta.headers[k] as string;
+    for (const k in meta.system) headers[k] = meta.system[k] as string;
     const contentMd5 = req.checkMd5 ? headerOf(res.headers, 'content-md5') : undefined;
     if (contentMd5) headers.etag = `"${Buffer.from(contentMd5, 'base64').toString('hex')}"`;
 
