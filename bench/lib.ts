@@ -79,6 +79,8 @@ export interface Proc {
   child: ChildProcess;
   url: string;
   stop(): Promise<void>;
+  /** ms from the process's spawn to its "listening" line (Osprey and the floors) */
+  startMs?: number;
 }
 
 /** Benchmarks measure what `npm start` runs: the compiled server (built here if needed). */
@@ -91,6 +93,7 @@ export async function startOsprey(dataDir: string, port: number, extra: string[]
   // a slower-growing old generation: a node on Ceph peaked at 123 instead of 194 MiB, same req/s)
   // OSPREY_BENCH_NODE_ARGS: extra node flags for profiling a run, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
   const nodeArgs = (process.env.OSPREY_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const spawned = performance.now();
   const child = spawn(
     process.execPath,
     [
@@ -113,7 +116,8 @@ export async function startOsprey(dataDir: string, port: number, extra: string[]
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
-  return { child, url: await listening(child, 'osprey'), stop: () => stopChild(child) };
+  const url = await listening(child, 'osprey');
+  return { child, url, stop: () => stopChild(child), startMs: performance.now() - spawned };
 }
 
 /** a floor server (bench/floor-server.ts): the least a Node.js process does in Osprey's place */
