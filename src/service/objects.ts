@@ -50,6 +50,15 @@ export class ObjectService {
     return got;
   }
 
+  /**
+   * The object opened, or undefined when the key has none: for a reader that expects misses (the
+   * rules' lookups, every mirror fill's first step), which then cost no error and its stack trace
+   * (~2 % of a cold 4 KiB fill's samples, issue 19).
+   */
+  openIfThere(bucket: string, key: string): Promise<{ info: ObjectInfo; body: Readable; bytes?: Buffer } | undefined> {
+    return this.driver.getObject(bucket, key);
+  }
+
   async put(bucket: string, key: string, body: Readable, opts: PutOptions): Promise<ObjectInfo> {
     if (opts.size !== undefined && opts.size > this.opts.maxObjectSize) {
       body.resume();

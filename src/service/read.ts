@@ -439,10 +439,7 @@ export class ReadService {
   }
 
   private openIfThere(bucket: string, key: string): Promise<Opened | undefined> {
-    return this.objects.open(bucket, key).catch((err: unknown) => {
-      if (err instanceof S3Error && err.code === 'NoSuchKey') return undefined;
-      throw err;
-    });
+    return this.objects.openIfThere(bucket, key);
   }
 
   /** The requested key's one lookup: opened for a plain GET, its info otherwise; undefined when missing. */
