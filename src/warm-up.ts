@@ -46,17 +46,18 @@ export type StartThrowaway = (config: Config, log: Logger) => Promise<WarmTarget
 /** Runs the warm-up; the statuses of the anonymous requests, in order (fills and hits 200, the HEAD 200, the missing key 404). */
 export async function warmUp(config: Readonly<Config>, start: StartThrowaway): Promise<number[]> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'osprey-warm-'));
-  const large = Buffer.alloc(LARGE, 'w');
-  const small = Buffer.alloc(SMALL, 's');
+  // within the server's object size limit (a smaller --max-object-size would refuse the fills)
+  const large = Buffer.alloc(Math.min(LARGE, config.maxObjectSize), 'w');
+  const small = Buffer.alloc(Math.min(SMALL, config.maxObjectSize), 's');
   const largeMd5 = createHash('md5').update(large).digest('base64');
   const origin = http.createServer((req, res) => {
     if (req.url === '/large') {
       // no Content-Length: spooled to a file as a large fill is; Content-MD5: hashed on the thread
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-md5': largeMd5, etag: '"warm-large"' });
-      for (let at = 0; at < LARGE; at += PIECE) res.write(large.subarray(at, at + PIECE));
+      for (let at = 0; at < large.length; at += PIECE) res.write(large.subarray(at, at + PIECE));
       res.end();
     } else if (req.url === '/small') {
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(SMALL), etag: '"warm-small"' });
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(small.length), etag: '"warm-small"' });
       res.end(small);
     } else {
       res.writeHead(404, { 'content-length': '0' });
@@ -113,7 +114,10 @@ export async function warmUp(config: Readonly<Config>, start: StartThrowaway): P
   return statuses;
 }
 
-/** One request, its answer read to the end; the status is not judged (a 404 is part of the path). */
+/**
+ * One request, its answer read to the end; the status is not judged (a 404 is part of the path),
+ * and a request the server cut short answers 0: the warm-up goes on with the next one.
+ */
 function exchange(
   agent: http.Agent,
   base: string,
@@ -127,13 +131,13 @@ function exchange(
   const headers = creds
     ? signRequestV4({ method, url: p, headers: { host: url.host, ...extra } }, creds, createHash('sha256').update(body).digest('hex'))
     : { ...extra };
-  return new Promise<number>((resolve, reject) => {
+  return new Promise<number>((resolve) => {
     const req = http.request(url, { method, headers, agent }, (res) => {
       res.on('data', () => {});
       res.on('end', () => resolve(res.statusCode ?? 0));
-      res.on('error', reject);
+      res.on('error', () => resolve(0));
     });
-    req.on('error', reject);
+    req.on('error', () => resolve(0));
     req.end(body);
   });
 }

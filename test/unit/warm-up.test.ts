@@ -55,6 +55,23 @@ describe('the start-up warm-up (warm-up.ts, issue 19)', () => {
     assert.deepEqual(left, [], 'no temporary directory left');
   });
 
+  it('keeps within a small --max-object-size, and a request the server cuts short does not end the warm-up', () => {
+    const { r } = inChild(
+      [
+        `import { startApp } from ${src('app.ts')};`,
+        `import { buildConfig } from ${src('config.ts')};`,
+        `import { warmUp } from ${src('warm-up.ts')};`,
+        // 100 KiB: a 512 KiB fill would be refused (the server cuts the answer short)
+        `const config = buildConfig({ address: '127.0.0.1:0', dataDir: 'unused-data-dir', maxObjectSize: 100 * 1024 });`,
+        `const statuses = await warmUp(config, (c, l) => startApp(c, l, { warmUp: false, throwaway: true }));`,
+        `console.log(JSON.stringify(statuses));`,
+      ],
+      'osprey-',
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '[]'), [200, 200, 200, 200, 200, 404]);
+  });
+
   it('touches nothing of the real server: its store has no warm-up bucket and its data directory no warm-up file, and close() waits for the warm-up', () => {
     const { r, left } = inChild(
       [
