@@ -49,6 +49,19 @@ export function headerValue(headers: Record<string, string | string[] | undefine
   return Array.isArray(v) ? v.join(',') : v;
 }
 
+/**
+ * SigV4's canonical query string of decoded [name, value] pairs: names and values URI-encoded by
+ * AWS's rules, sorted by encoded name, then value (ASCII: code-unit order is byte order; not by
+ * `name=value`, where '-' sorts before '='), joined with '&'. The verifier and the S3 driver's
+ * store reader both sign with it.
+ */
+export function canonicalQuery(pairs: Iterable<readonly [string, string]>): string {
+  const encoded: [string, string][] = [];
+  for (const [name, value] of pairs) encoded.push([uriEncode(name, false), uriEncode(value, false)]);
+  encoded.sort(([ak, av], [bk, bv]) => (ak < bk ? -1 : ak > bk ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
+  return encoded.map(([name, value]) => `${name}=${value}`).join('&');
+}
+
 /** Raw query string -> [name, value] pairs, both percent-decoded. */
 export function queryPairs(rawQuery: string): [string, string][] {
   if (!rawQuery) return [];

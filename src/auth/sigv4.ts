@@ -11,7 +11,7 @@
  * EITHER matches. Both candidates denote the same decoded key, so accepting either widens nothing.
  */
 import { S3Error } from '../errors.js';
-import { hmac, headerValue, queryPairs, safeEqual, sha256Hex, uriEncode, lenientDecode } from './encoding.js';
+import { canonicalQuery, hmac, headerValue, queryPairs, safeEqual, sha256Hex, uriEncode, lenientDecode } from './encoding.js';
 import type { AuthInput, AuthResult, ChunkSigning, KeyStore, PayloadPlan } from './types.js';
 
 const ALGORITHM = 'AWS4-HMAC-SHA256';
@@ -75,13 +75,8 @@ function canonicalUris(rawPath: string): string[] {
   return reencoded === rawPath ? [rawPath] : [rawPath, reencoded];
 }
 
-function canonicalQuery(rawQuery: string, skip?: string): string {
-  return queryPairs(rawQuery)
-    .filter(([k]) => k !== skip)
-    .map(([k, v]) => [uriEncode(k, false), uriEncode(v, false)] as const)
-    .sort(([ak, av], [bk, bv]) => (ak < bk ? -1 : ak > bk ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
-    .map(([k, v]) => `${k}=${v}`)
-    .join('&');
+function canonicalQueryOf(rawQuery: string, skip?: string): string {
+  return canonicalQuery(queryPairs(rawQuery).filter(([k]) => k !== skip));
 }
 
 function canonicalHeaders(input: AuthInput, signed: string[]): string {
@@ -123,7 +118,7 @@ function signatureFor(
   const canonical = [
     input.method,
     uri,
-    canonicalQuery(splitUrl(input.url).query, skipQuery),
+    canonicalQueryOf(splitUrl(input.url).query, skipQuery),
     canonicalHeaders(input, signedHeaders),
     signedHeaders.join(';'),
     payloadHash,

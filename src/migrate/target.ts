@@ -9,7 +9,7 @@ import { createHmac, hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
-import { uriEncode } from '../auth/encoding.js';
+import { canonicalQuery } from '../auth/encoding.js';
 import { signingKey, signRequestV4 } from '../auth/sigv4.js';
 import { child, children, errorBody, parseXml, text } from '../codec/xml.js';
 import { encodeKeyPath } from '../codec/uri.js';
@@ -191,7 +191,7 @@ export class TargetClient {
     });
   }
 
-  /** `pathAndQuery`: a query, if any, in canonical form (sorted by name, values encoded by uriEncode). */
+  /** `pathAndQuery`: a query, if any, in canonical form (auth/encoding's canonicalQuery). */
   private signed(method: string, pathAndQuery: string, headers: Record<string, string>, payloadHash: string): Record<string, string> {
     const q = pathAndQuery.indexOf('?');
     const path = q < 0 ? pathAndQuery : pathAndQuery.slice(0, q);
@@ -279,15 +279,15 @@ export class TargetClient {
     q: { prefix?: string; maxKeys: number; token?: string },
     signal: AbortSignal,
   ): Promise<{ contents: { key: string; size: number; etag: string }[]; truncated: boolean; next?: string }> {
-    // in canonical order (sorted by name), as signed
     const params: [string, string][] = [
-      ...(q.token !== undefined ? [['continuation-token', q.token] as [string, string]] : []),
-      ['encoding-type', 'url'],
       ['list-type', '2'],
+      ['encoding-type', 'url'],
       ['max-keys', String(q.maxKeys)],
-      ...(q.prefix ? [['prefix', q.prefix] as [string, string]] : []),
     ];
-    const p = `${this.pathPrefix}/${encodeKeyPath(bucket)}?${params.map(([k, v]) => `${k}=${uriEncode(v, false)}`).join('&')}`;
+    if (q.token !== undefined) params.push(['continuation-token', q.token]);
+    if (q.prefix) params.push(['prefix', q.prefix]);
+    // sent in canonical form, as signed
+    const p = `${this.pathPrefix}/${encodeKeyPath(bucket)}?${canonicalQuery(params)}`;
     const res = await request(this.origin + p, {
       method: 'GET',
       headers: this.signed('GET', p, {}, EMPTY_SHA256),

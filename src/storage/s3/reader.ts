@@ -19,7 +19,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
-import { uriEncode } from '../../auth/encoding.js';
+import { canonicalQuery, uriEncode } from '../../auth/encoding.js';
 import { signingKey } from '../../auth/sigv4.js';
 import { passed } from '../../young-gc.js';
 
@@ -39,18 +39,6 @@ export interface StoreResponse {
   readonly body: Readable;
   /** the whole body, when it was collected (small, HEAD, or not 2xx) */
   bytes?: Buffer;
-}
-
-/**
- * SigV4's canonical query string: the parameters sorted by name, names and values URI-encoded by
- * AWS's rules (everything but A-Z a-z 0-9 - . _ ~, as UTF-8 bytes). Sent as it is, so that the store
- * signs what it receives alike.
- */
-export function canonicalQuery(params: Readonly<Record<string, string>>): string {
-  const pairs = Object.keys(params).map((name): [string, string] => [uriEncode(name, false), uriEncode(params[name] ?? '', false)]);
-  // by the encoded name (ASCII: code unit order is byte order), not by `name=value` ('-' sorts before '=')
-  pairs.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
-  return pairs.map(([name, value]) => `${name}=${value}`).join('&');
 }
 
 /**
@@ -263,7 +251,8 @@ export class StoreReader {
    * whole in `bytes` (a listing answer is bounded: at most 1,000 entries), network failures throw.
    */
   async getBucket(params: Readonly<Record<string, string>>): Promise<StoreResponse & { bytes: Buffer }> {
-    const query = canonicalQuery(params);
+    // sent as it is signed (auth/encoding's canonicalQuery), so the store signs what it receives alike
+    const query = canonicalQuery(Object.entries(params));
     const headers = this.signer.sign('GET', this.bucketRoot, undefined, Date.now(), query);
     const res = await new Promise<StoreResponse>((resolve, reject) => {
       this.agent.dispatch(
