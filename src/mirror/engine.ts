@@ -473,18 +473,21 @@ export class MirrorEngine {
         data: (buf) => {
           received += buf.length;
           passed(buf.length);
-          if (received > max) throw new Error(`the object is larger than ${max} bytes`);
+          checkGrowing(received, max);
           inline?.update(buf);
           this.activity.bytes(record, buf.length);
           // throws the spool's error (a fill given up), or past the length the spool was made for
           void spool.push(buf);
         },
         end: () => {
-          if (size !== undefined && received !== size)
-            return failed(new Error(`Bytes read is not equal to expected (${received} of ${size})`));
-          const digest = inline?.digest();
-          if (contentMd5 !== undefined && digest?.toString('base64') !== contentMd5.trim())
-            return failed(new Error('MD5 in header() is not equal to MD5 calculated'));
+          let digest: Buffer | undefined;
+          try {
+            checkLength(received, size);
+            digest = inline?.digest();
+            checkMd5(contentMd5, digest);
+          } catch (err) {
+            return failed(err as Error);
+          }
           spool.finish().then(() => resolve(digest), failed);
         },
         error: failed,
@@ -515,7 +518,7 @@ export class MirrorEngine {
         const buf = chunk as Buffer;
         received += buf.length;
         passed(buf.length);
-        if (received > this.opts.maxObjectSize) throw new Error(`the object is larger than ${this.opts.maxObjectSize} bytes`);
+        checkGrowing(received, this.opts.maxObjectSize);
         inline?.update(buf);
         const hashing = offThread?.update(buf);
         this.activity.bytes(record, buf.length);
@@ -524,10 +527,9 @@ export class MirrorEngine {
         if (spooling) await spooling;
         if (hashing) await hashing;
       }
-      if (size !== undefined && received !== size) throw new Error(`Bytes read is not equal to expected (${received} of ${size})`);
+      checkLength(received, size);
       const digest = offThread ? await offThread.digest() : inline?.digest();
-      if (contentMd5 !== undefined && digest?.toString('base64') !== contentMd5.trim())
-        throw new Error('MD5 in header() is not equal to MD5 calculated');
+      checkMd5(contentMd5, digest);
       await spool.finish();
       return digest;
     } catch (err) {
@@ -661,4 +663,20 @@ function describe(err: unknown): string {
     default:
       return e.message ?? String(err);
   }
+}
+
+/** MIR-22: a body that grows past the object size limit fails the fill as it arrives */
+function checkGrowing(received: number, max: number): void {
+  if (received > max) throw new Error(`the object is larger than ${max} bytes`);
+}
+
+/** MIR-22: the whole body has the length the origin announced */
+function checkLength(received: number, size: number | undefined): void {
+  if (size !== undefined && received !== size) throw new Error(`Bytes read is not equal to expected (${received} of ${size})`);
+}
+
+/** MIR-23: the body's MD5 is the origin's Content-MD5, when it gave one */
+function checkMd5(contentMd5: string | undefined, digest: Buffer | undefined): void {
+  if (contentMd5 !== undefined && digest?.toString('base64') !== contentMd5.trim())
+    throw new Error('MD5 in header() is not equal to MD5 calculated');
 }
